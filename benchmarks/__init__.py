@@ -1,0 +1,1 @@
+"""Benchmarks: ratios against baselines run in the same process (``make bench``)."""

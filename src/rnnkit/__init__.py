@@ -1,0 +1,32 @@
+"""rnnkit: recurrent neural networks you can learn from and ship.
+
+Subpackages (arrows point downwards only):
+
+- ``rnnkit.scratch``: NumPy cells with hand-written backpropagation through time.
+- ``rnnkit.nn``: PyTorch cells and recurrent layers (fused fast path + generic cell loop).
+- ``rnnkit.data``, ``rnnkit.train``, ``rnnkit.io``, ``rnnkit.viz``: pipelines, trainer, bundles, plots.
+- ``rnnkit.tasks``: estimators such as ``TextClassifier``.
+"""
+
+from __future__ import annotations
+
+from rnnkit.errors import (
+    BundleError,
+    ConfigError,
+    DataError,
+    RnnkitError,
+    ShapeError,
+    TrainingError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "RnnkitError",
+    "ShapeError",
+    "ConfigError",
+    "DataError",
+    "BundleError",
+    "TrainingError",
+]

@@ -1,0 +1,43 @@
+"""The exceptions rnnkit raises for mistakes a user can make.
+
+Every error a user can cause (a bad file, a wrong column, a tensor of the wrong shape, a bundle from
+another version) is a subclass of :class:`RnnkitError` whose message says, on one line, what is wrong
+and what to do. The CLI prints that line and exits with status 2.
+
+Example:
+    >>> from rnnkit import RnnkitError
+    >>> try:
+    ...     raise ShapeError("input: expected 3 dimensions (B, T, F), got 2")
+    ... except RnnkitError as err:
+    ...     print(err)
+    input: expected 3 dimensions (B, T, F), got 2
+"""
+
+from __future__ import annotations
+
+
+class RnnkitError(Exception):
+    """Base class of every user-facing rnnkit error."""
+
+
+class ShapeError(RnnkitError, ValueError):
+    """A tensor or array argument has the wrong rank, size or dtype."""
+
+
+class ConfigError(RnnkitError, ValueError):
+    """An option or hyper-parameter is invalid or inconsistent with another."""
+
+
+class DataError(RnnkitError, ValueError):
+    """Input data cannot be read or does not fit the task (missing column, one class, empty)."""
+
+
+class BundleError(RnnkitError):
+    """A saved model bundle is missing, corrupt, or from an incompatible version."""
+
+
+class TrainingError(RnnkitError):
+    """Training cannot go on (non-finite loss, nothing to train on)."""
+
+
+__all__ = ["RnnkitError", "ShapeError", "ConfigError", "DataError", "BundleError", "TrainingError"]
