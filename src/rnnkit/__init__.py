@@ -21,8 +21,20 @@ from rnnkit.errors import (
 
 __version__ = "0.1.0"
 
+
+def load(path: str) -> object:
+    """Load a saved model bundle and return its task object (e.g. a ``TextClassifier``).
+
+    Imported lazily so that ``import rnnkit.scratch`` stays free of torch.
+    """
+    from rnnkit.io import load as load_bundle
+
+    return load_bundle(path)
+
+
 __all__ = [
     "__version__",
+    "load",
     "RnnkitError",
     "ShapeError",
     "ConfigError",

@@ -1,1 +1,38 @@
-"""rnnkit.nn."""
+"""rnnkit.nn: PyTorch recurrent cells and layers with a fused fast path and a generic cell loop.
+
+Three levels, each usable alone (as in Flax/Keras):
+
+- cells :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell` (one step, explicit equations);
+- :class:`Recurrent` (a scan over time for any cell) and :class:`Bidirectional` (a combinator);
+- layers :class:`SimpleRNN`, :class:`LSTM`, :class:`GRU` (stacked, bidirectional, masked; torch's
+  fused kernels when the configuration allows, the cell loop otherwise).
+
+Example:
+    >>> import torch
+    >>> from rnnkit.nn import LSTM, last_step
+    >>> x, lengths = torch.randn(3, 7, 4), torch.tensor([7, 3, 5])
+    >>> out, (h, c) = LSTM(4, 8)(x, lengths=lengths)
+    >>> torch.allclose(last_step(out, lengths), h[-1])
+    True
+"""
+
+from __future__ import annotations
+
+from rnnkit.nn.bidirectional import Bidirectional
+from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.nn.layers import GRU, LSTM, SimpleRNN
+from rnnkit.nn.masking import last_step, mask_from_lengths
+from rnnkit.nn.recurrent import Recurrent
+
+__all__ = [
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
+    "Recurrent",
+    "Bidirectional",
+    "last_step",
+    "mask_from_lengths",
+]

@@ -1,0 +1,158 @@
+"""IMDB sentiment: the classic tutorials' recipes, rnnkit's defaults and a bag-of-words baseline.
+
+Trains each model on the 25,000 IMDB training reviews and reports accuracy on the 25,000 test
+reviews, training seconds, and the seconds each needed to first reach 85% test accuracy (test
+accuracy is measured after every epoch by a callback that does not influence training; the time
+spent measuring is excluded).
+
+    python -m benchmarks.bench_text [--data ../shared/data/imdb_aclImdb] [--only defaults,keras_book]
+
+Recipes:
+- ``keras_book``: vocabulary 10,000, the last 500 tokens, Embedding 32 + SimpleRNN 32, RMSprop,
+  10 epochs, batch 128, 20% validation (Chollet, *Deep Learning with Python*: ~85%).
+- ``bb_reviews``: vocabulary 5,000, Embedding 64 (masked), bidirectional GRU(30) with tanh recurrent
+  activation, Dense(60, tanh), Dense(1) (as 2-class softmax), Adam 1e-2.
+- ``defaults``: ``TextClassifier()`` with nothing set, under a 10-minute time budget.
+- ``bag_of_words``: logistic regression on binary unigram+bigram indicators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import SHARED_DATA, machine, table
+
+RECIPES: dict[str, dict[str, Any]] = {
+    "keras_book": dict(
+        cell="rnn", bidirectional=False, hidden_size=32, embedding_dim=32, pooling="last",
+        max_tokens=10000, min_freq=1, max_length=500, truncation="pre", optimizer="rmsprop",
+        lr=1e-3, batch_size=128, epochs=10, validation_split=0.2, patience=0, dropout=0.0,
+        clip_norm=None,
+    ),
+    "bb_reviews": dict(
+        cell="gru", bidirectional=True, hidden_size=30, embedding_dim=64, pooling="last",
+        recurrent_activation="tanh", head_hidden=60, max_tokens=5000, min_freq=1, max_length=200,
+        optimizer="adam", lr=1e-2, batch_size=64, epochs=4, validation_split=0.1, patience=0,
+        dropout=0.0,
+    ),
+    "defaults": dict(time_budget=600),
+}
+LABELS = {"keras_book": "Keras book: Embedding 32 + SimpleRNN 32, RMSprop",
+          "bb_reviews": "B&B reviews: BiGRU(30, tanh gates) + Dense(60)",
+          "defaults": "rnnkit TextClassifier() defaults",
+          "bag_of_words": "bag of words (uni+bigram logistic regression)"}
+
+
+def load_imdb(root: Path) -> tuple[Any, Any]:
+    from rnnkit.data import read_text_dataset
+
+    train = read_text_dataset(sorted(root.glob("imdb_train_*.csv*")), "text", "label")
+    test = read_text_dataset(sorted(root.glob("imdb_test_*.csv*")), "text", "label")
+    return train, test
+
+
+def _tracker(clf: Any, test: Any, target: float) -> Any:
+    """A callback recording test accuracy after each epoch and the training seconds to ``target``."""
+    from rnnkit.train import Callback
+
+    class TestAccuracy(Callback):
+        def __init__(self) -> None:
+            self.curve: list[tuple[float, float]] = []
+            self.excluded = 0.0
+            self.started = 0.0
+
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            pause = time.perf_counter()
+            elapsed = pause - self.started - self.excluded
+            assert self.model is not None
+            was_training = self.model.training
+            clf.model_ = self.model
+            acc = clf.score(test.texts, test.labels)
+            self.model.train(was_training)
+            self.excluded += time.perf_counter() - pause
+            self.curve.append((elapsed, acc))
+
+        def seconds_to(self, level: float) -> float | None:
+            return next((s for s, a in self.curve if a >= level), None)
+
+    return TestAccuracy()
+
+
+def run_recipe(name: str, train: Any, test: Any, target: float = 0.85) -> dict[str, Any]:
+    from rnnkit.tasks import TextClassifier
+    from rnnkit.tasks.baselines import BagOfWordsClassifier
+
+    started = time.perf_counter()
+    if name == "bag_of_words":
+        model = BagOfWordsClassifier().fit(train.texts, train.labels)
+        seconds = time.perf_counter() - started
+        return {"name": name, "accuracy": model.score(test.texts, test.labels), "seconds": seconds,
+                "epochs": model.epochs, "to_target": None}
+    clf = TextClassifier(verbose=2, **RECIPES[name])
+    tracker = _tracker(clf, test, target)
+    original = clf._trainer
+
+    def trainer_with_tracker(*args: Any, **kwargs: Any) -> Any:
+        trainer = original(*args, **kwargs)
+        trainer.callbacks.append(tracker)
+        return trainer
+
+    clf._trainer = trainer_with_tracker  # type: ignore[method-assign]
+    clf.fit(train.texts, train.labels)
+    seconds = time.perf_counter() - started - tracker.excluded
+    return {"name": name, "accuracy": clf.score(test.texts, test.labels), "seconds": seconds,
+            "epochs": len(clf.history_ or []), "to_target": tracker.seconds_to(target),
+            "curve": tracker.curve}
+
+
+def run(quick: bool = False, data: Path | None = None, only: list[str] | None = None) -> str:
+    root = Path(data) if data else SHARED_DATA / "imdb_aclImdb"
+    if not root.is_dir():
+        return f"## IMDB sentiment\n\nSkipped: no data at {root} (pass --data).\n"
+    train, test = load_imdb(root)
+    names = only or ["bag_of_words", "defaults", "keras_book", "bb_reviews"]
+    results = [run_recipe(n, train, test) for n in names]
+    rows = []
+    for r in results:
+        to = r["to_target"]
+        rows.append([LABELS[r["name"]], f"{100 * r['accuracy']:.2f}%", f"{r['seconds']:.0f}",
+                     r["epochs"], "-" if r["name"] == "bag_of_words" else (f"{to:.0f}" if to else "never")])
+    curves = "\n".join(
+        f"- {LABELS[r['name']]}: " + ", ".join(f"{s:.0f}s {100 * a:.1f}%" for s, a in r.get("curve", []))
+        for r in results if r.get("curve")
+    )
+    return "\n".join([
+        "## IMDB sentiment (25k train / 25k test)",
+        "",
+        table(["model", "test accuracy", "train seconds", "epochs", "seconds to 85% test acc."], rows),
+        "",
+        "Test accuracy after each epoch (training seconds, accuracy):",
+        "",
+        curves,
+        "",
+        f"Machine: {machine()}",
+        "",
+        "Reproduce: `.venv/bin/python -m benchmarks.bench_text --only " + ",".join(names) + "`",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="IMDB sentiment benchmark")
+    parser.add_argument("--data", type=Path, default=None, help="folder with imdb_{train,test}_*.csv.gz")
+    parser.add_argument("--only", default=None, help="comma-separated: bag_of_words,defaults,keras_book,bb_reviews")
+    args = parser.parse_args()
+    section = run(data=args.data, only=args.only.split(",") if args.only else None)
+    out = Path(__file__).resolve().parent / "results" / "text.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(section + "\n", encoding="utf-8")
+    print(section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The ``rnnkit`` command: a thin face over ``rnnkit.tasks``.
+
+User errors (:class:`rnnkit.RnnkitError`) are printed on one line to stderr with exit status 2;
+progress goes to stderr, results to stdout, and ``--json`` makes the last stdout line one JSON object.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from rnnkit.cli.text import text_app
+from rnnkit.errors import RnnkitError
+
+app = typer.Typer(
+    name="rnnkit",
+    help="Recurrent neural networks: train, evaluate and use sequence models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(text_app, name="text")
+
+
+@app.command()
+def demo() -> None:
+    """Train a sentiment classifier on the bundled UCI sentences and show predictions."""
+    from rnnkit.demo import run_demo
+
+    run_demo()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script; maps RnnkitError to one line and exit status 2.
+
+    Usage errors (unknown option, missing argument) are typer's own, also with status 2.
+    """
+    try:
+        app(args=argv, prog_name="rnnkit")
+    except RnnkitError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except BrokenPipeError:  # e.g. `rnnkit text predict ... | head -1`
+        sys.exit(0)

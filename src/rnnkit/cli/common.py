@@ -1,0 +1,59 @@
+"""Small helpers shared by the CLI commands: column parsing, output, JSON last line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from rnnkit.errors import DataError
+
+
+def column(value: str | None) -> str | int | None:
+    """A column given on the command line: a 0-based index when it is all digits, else a name."""
+    if value is None:
+        return None
+    return int(value) if value.strip().isdigit() else value
+
+
+def existing(paths: list[Path], what: str) -> list[Path]:
+    """Check that every path exists; raise a one-line DataError naming the first that does not."""
+    for path in paths:
+        if not path.exists():
+            raise DataError(f"{what}: {path} does not exist; check the path")
+    return paths
+
+
+def info(message: str) -> None:
+    """A progress or status line: stderr, so stdout stays for results."""
+    typer.echo(message, err=True)
+
+
+def emit_json(obj: Any) -> None:
+    """Print one JSON object as a single line on stdout (the last line a script reads)."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=_plain) + "\n")
+    sys.stdout.flush()
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def metrics_table(title: str, report: dict[str, Any]) -> str:
+    """Per-class precision/recall/F1 and the summary, as aligned plain text."""
+    rows = [("class", "precision", "recall", "f1", "support")]
+    for name, m in report["per_class"].items():
+        rows.append((name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [title]
+    for row in rows:
+        lines.append("  " + "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+    lines.append(
+        f"  accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   ({report['count']} examples)"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,173 @@
+"""``rnnkit text``: train, evaluate and use a text classifier from files.
+
+    rnnkit text train reviews.csv --out model            # holds out a stratified test split
+    rnnkit text train aclImdb/train --test aclImdb/test --out imdb --json
+    rnnkit text predict model "a fine film" "not good at all"
+    rnnkit text evaluate model test.tsv --json
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rnnkit.cli.common import column, emit_json, existing, info, metrics_table
+from rnnkit.errors import DataError
+
+text_app = typer.Typer(help="Text classification (sentiment, topics).", no_args_is_help=True)
+
+TextColumn = Annotated[
+    str | None, typer.Option("--text-column", help="Text column: name or 0-based index.")
+]
+LabelColumn = Annotated[
+    str | None, typer.Option("--label-column", help="Label column: name or 0-based index.")
+]
+Header = Annotated[
+    bool | None, typer.Option("--header/--no-header", help="Whether files have a header row (default: detect).")
+]
+
+
+def _read(paths: list[Path], what: str, text_col: str | None, label_col: str | None,
+          header: bool | None, has_labels: bool | None = True) -> Any:
+    from rnnkit.data import read_text_dataset
+
+    existing(paths, what)
+    return read_text_dataset(
+        [str(p) for p in paths], column(text_col), column(label_col), header=header, has_labels=has_labels
+    )
+
+
+@text_app.command("train")
+def train(
+    train_paths: Annotated[list[Path], typer.Argument(help="Training files (CSV/TSV/JSONL, plain or gzip) or a class-per-folder directory.", metavar="TRAIN...")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
+    test: Annotated[list[Path] | None, typer.Option("--test", help="Test file(s); default: hold out a stratified 20%.")] = None,
+    valid: Annotated[Path | None, typer.Option("--valid", help="Validation file for early stopping; default: 10% of training.")] = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    header: Header = None,
+    cell: Annotated[str, typer.Option(help="lstm, gru or rnn.")] = "lstm",
+    bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional")] = True,
+    hidden_size: Annotated[int, typer.Option(help="Units per direction.")] = 64,
+    layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
+    pooling: Annotated[str, typer.Option(help="max, mean, last or attention.")] = "max",
+    max_length: Annotated[int, typer.Option(help="Tokens kept per text.")] = 400,
+    max_tokens: Annotated[int, typer.Option(help="Vocabulary size cap.")] = 20000,
+    epochs: Annotated[int, typer.Option(help="Maximum epochs (early stopping may end sooner).")] = 8,
+    batch_size: Annotated[int, typer.Option()] = 64,
+    lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = 2e-3,
+    time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+) -> None:
+    """Train a text classifier and save it as a bundle."""
+    from rnnkit.tasks import TextClassifier
+    from rnnkit.tasks.classification import stratified_split
+
+    started = time.perf_counter()
+    data = _read(train_paths, "TRAIN", text_column, label_column, header)
+    info(f"read {len(data)} training texts from {data.source} ({len(data.classes)} classes)")
+    if test:
+        test_data = _read(test, "--test", text_column, label_column, header)
+        test_texts, test_labels = test_data.texts, test_data.labels
+        train_texts, train_labels = data.texts, data.labels
+    else:
+        ids = data.label_ids()
+        if len(data) < 10:
+            raise DataError(f"TRAIN has only {len(data)} texts; give at least 10 or a --test file")
+        tr, te = stratified_split(ids, 0.2, seed)
+        train_texts = [data.texts[i] for i in tr]
+        train_labels = [data.labels[i] for i in tr]
+        test_texts = [data.texts[i] for i in te]
+        test_labels = [data.labels[i] for i in te]
+        info(f"held out {len(te)} texts (20%, stratified) as the test split")
+    validation = None
+    if valid is not None:
+        v = _read([valid], "--valid", text_column, label_column, header)
+        validation = (v.texts, v.labels)
+    clf = TextClassifier(
+        cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=layers,
+        pooling=pooling, max_length=max_length, max_tokens=max_tokens, epochs=epochs,
+        batch_size=batch_size, lr=lr, seed=seed, time_budget=time_budget, verbose=1,
+    )
+    clf.fit(train_texts, train_labels, validation_data=validation)
+    report = clf.evaluate(test_texts, test_labels)
+    seconds = time.perf_counter() - started
+    bundle = clf.save(out, extra_metrics={"test": report})
+    typer.echo(metrics_table("test", report))
+    typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
+    if as_json:
+        emit_json({
+            "test": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"]},
+            "bundle": str(bundle),
+            "seconds": round(seconds, 3),
+        })
+
+
+@text_app.command("predict")
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit text train`.")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input", help="A file of texts: one per line (.txt, or - for stdin), or CSV/TSV/JSONL with --text-column.")] = None,
+    text_column: TextColumn = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Classify texts: one line per text with the label and its probability."""
+    from rnnkit.tasks import TextClassifier
+
+    clf = TextClassifier.load(bundle)
+    items = list(texts or [])
+    if input_file is not None:
+        items += _input_texts(input_file, text_column)
+    if not items:
+        raise DataError("no texts given; pass texts as arguments or use --input FILE")
+    proba = clf.predict_proba(items)
+    for text, row in zip(items, proba, strict=True):
+        best = int(row.argmax())
+        label = clf.classes_[best]
+        if as_json:
+            emit_json({"text": text, "label": label, "probability": round(float(row[best]), 6),
+                       "probabilities": {str(c): round(float(p), 6) for c, p in zip(clf.classes_, row, strict=True)}})
+        else:
+            snippet = " ".join(text.split())
+            snippet = snippet if len(snippet) <= 60 else snippet[:57] + "..."
+            typer.echo(f"{label}\t{row[best]:.3f}\t{snippet}")
+
+
+def _input_texts(path: Path, text_column: str | None) -> list[str]:
+    if str(path) == "-":
+        return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+    existing([path], "--input")
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".csv", ".tsv", ".jsonl", ".json")) or text_column is not None:
+        from rnnkit.data import read_text_dataset
+
+        return read_text_dataset([str(path)], column(text_column), None, has_labels=False).texts
+    from rnnkit.data.readers import read_text
+
+    return [line for line in read_text(path).splitlines() if line.strip()]
+
+
+@text_app.command("evaluate")
+def evaluate(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit text train`.")],
+    data: Annotated[list[Path], typer.Argument(help="Labelled data in any supported format.", metavar="DATA...")],
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    header: Header = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+) -> None:
+    """Accuracy, macro F1 and per-class numbers of a bundle on labelled data."""
+    from rnnkit.tasks import TextClassifier
+
+    clf = TextClassifier.load(bundle)
+    ds = _read(data, "DATA", text_column, label_column, header)
+    report = clf.evaluate(ds.texts, ds.labels)
+    typer.echo(metrics_table(f"{ds.source}", report))
+    if as_json:
+        emit_json({"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"],
+                   "per_class": report["per_class"], "confusion_matrix": report["confusion_matrix"]})

@@ -1,0 +1,86 @@
+"""Task registry: ``rnnkit.load(path)`` returns the right task object for a saved bundle.
+
+Each task module registers a loader when it is imported::
+
+    from rnnkit.io import register_task
+
+    def _load_text_classifier(parts):          # parts: rnnkit.io.BundleParts, already validated
+        model = build_model(parts.config["model"])
+        parts.check(model.state_dict())        # BundleError if the weights do not fit the config
+        model.load_state_dict(parts.state_dict)
+        return TextClassifier._from_parts(model, parts)
+
+    register_task("text_classifier", _load_text_classifier)
+
+:func:`load` imports ``rnnkit.tasks`` first (lazily, so that ``rnnkit.io`` stays light), reads the
+bundle with :func:`rnnkit.io.load_bundle_parts` and dispatches on ``config["task"]``.
+
+Example:
+    >>> import tempfile, pathlib, torch
+    >>> register_task("demo_identity", lambda parts: parts.config["task"])
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "m"
+    >>> from rnnkit.io.bundle import save_bundle
+    >>> _ = save_bundle(d, {"task": "demo_identity"}, {"w": torch.zeros(1)})
+    >>> load(d)
+    'demo_identity'
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from typing import Any
+
+from rnnkit.errors import BundleError
+from rnnkit.io.bundle import BundleParts, load_bundle_parts
+
+TaskLoader = Callable[[BundleParts], Any]
+
+_LOADERS: dict[str, TaskLoader] = {}
+
+
+def register_task(name: str, loader: TaskLoader) -> None:
+    """Make ``rnnkit.load`` call ``loader(parts)`` for bundles whose config says ``task: name``.
+
+    Registering the same name again replaces the loader (so module reloads work).
+    """
+    if not name or not isinstance(name, str):
+        raise BundleError("register_task: name must be a non-empty string such as 'text_classifier'")
+    _LOADERS[name] = loader
+
+
+def registered_tasks() -> list[str]:
+    """Names of the tasks that can be loaded right now."""
+    return sorted(_LOADERS)
+
+
+def _import_tasks() -> None:
+    try:
+        importlib.import_module("rnnkit.tasks")
+    except ImportError as err:
+        # A missing optional dependency of one task must not hide the others' loaders.
+        if getattr(err, "name", None) == "rnnkit.tasks":
+            return
+        raise
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Load a saved model bundle and return its task object (e.g. a ``TextClassifier``).
+
+    Raises:
+        BundleError: the bundle is missing, corrupt, from a newer schema, or of an unknown task.
+    """
+    _import_tasks()
+    parts = load_bundle_parts(path)
+    loader = _LOADERS.get(parts.task)
+    if loader is None:
+        known = ", ".join(registered_tasks()) or "none"
+        raise BundleError(
+            f"bundle {parts.path}: unknown task {parts.task!r} (known: {known}); "
+            "upgrade rnnkit or check config.json"
+        )
+    return loader(parts)
+
+
+__all__ = ["register_task", "registered_tasks", "load", "TaskLoader"]

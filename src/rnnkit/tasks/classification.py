@@ -1,0 +1,321 @@
+"""What every many-to-one classifier shares: labels, splits, training, metrics, bundles.
+
+``TextClassifier`` and ``SequenceClassifier`` differ only in their front end (how raw inputs become
+a batch loader) and pipeline state (a vocabulary, or a feature scaler). Everything else lives here:
+class bookkeeping, the stratified hold-out, the :class:`RecurrentClassifier` network, the
+:class:`rnnkit.train.Trainer` run, inference in the original order, the metrics report and the
+bundle (config, weights, pipeline JSON, metrics, history, curves and confusion-matrix plots).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.io import load_bundle_parts, save_bundle
+from rnnkit.io.bundle import BundleParts
+from rnnkit.tasks.classifier_model import RecurrentClassifier
+from rnnkit.train import EarlyStopping, History, Trainer
+from rnnkit.train.metrics import accuracy, confusion_matrix, precision_recall_f1_from_confusion
+
+Label = Any
+
+
+def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, held_out)`` holding out about ``fraction`` of every class.
+
+    Every class keeps at least one training example; a class with a single example stays whole in
+    training.
+
+    Example:
+        >>> tr, te = stratified_split(np.array([0] * 8 + [1] * 2), 0.5, seed=0)
+        >>> sorted(np.bincount(np.array([0] * 8 + [1] * 2)[te]).tolist())
+        [1, 4]
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"validation fraction must be between 0 and 1, got {fraction}")
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        take = min(int(round(fraction * len(members))), len(members) - 1)
+        held.append(members[:take])
+    held_out = np.sort(np.concatenate(held)) if held else np.empty(0, dtype=np.int64)
+    train = np.setdiff1d(np.arange(len(labels)), held_out)
+    return train, held_out
+
+
+def classification_report(
+    y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[Label]
+) -> dict[str, Any]:
+    """Accuracy, macro precision/recall/F1, per-class numbers and the confusion matrix (JSON-ready)."""
+    n = len(classes)
+    matrix = confusion_matrix(y_true, y_pred, num_classes=n)
+    per = precision_recall_f1_from_confusion(matrix, average=None)
+    p, r, f1 = per["precision"], per["recall"], per["f1"]
+    per_class = {
+        str(c): {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f1[i]),
+                 "support": int(matrix[i].sum())}
+        for i, c in enumerate(classes)
+    }
+    return {
+        "accuracy": float(accuracy(y_true, y_pred)),
+        "macro_precision": float(np.mean(p)),
+        "macro_recall": float(np.mean(r)),
+        "macro_f1": float(np.mean(f1)),
+        "per_class": per_class,
+        "confusion_matrix": matrix.astype(int).tolist(),
+        "count": int(len(y_true)),
+    }
+
+
+class ClassifierBase:
+    """Shared estimator logic; subclasses supply the front end.
+
+    Subclasses implement ``_fit_pipeline(X)``, ``_loader(X, y, shuffle, batch_size)``,
+    ``_network_inputs()`` (the ``RecurrentClassifier`` keyword for the input: ``vocab_size`` or
+    ``input_size``), ``_pipeline_state()`` / ``_restore_pipeline(parts)`` and ``_check_inputs(X)``.
+    """
+
+    task: ClassVar[str] = ""
+    #: Constructor arguments that define the network (saved in the bundle's config).
+    network_params: ClassVar[tuple[str, ...]] = (
+        "cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout",
+        "recurrent_activation", "head_hidden",
+    )
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        self.classes_: list[Label] = []
+        self.model_: RecurrentClassifier | None = None
+        self.history_: History | None = None
+        self.metrics_: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _fit_pipeline(self, X: Any) -> None:
+        raise NotImplementedError
+
+    def _loader(self, X: Any, y: np.ndarray | None, shuffle: bool, batch_size: int) -> Any:
+        raise NotImplementedError
+
+    def _network_inputs(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _pipeline_state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _restore_pipeline(self, parts: BundleParts) -> None:
+        raise NotImplementedError
+
+    def _check_inputs(self, X: Any, name: str) -> Any:
+        return X
+
+    @staticmethod
+    def _subset(X: Any, index: np.ndarray) -> Any:
+        return [X[i] for i in index]
+
+    # ------------------------------------------------------------------ labels
+    def _encode_labels(self, labels: Sequence[Label], name: str = "labels") -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.classes_)}
+        ids = np.empty(len(labels), dtype=np.int64)
+        for i, label in enumerate(labels):
+            key = _normalize_label(label)
+            if key not in index:
+                raise DataError(
+                    f"{name}: label {label!r} was not seen in training (classes: "
+                    f"{', '.join(map(str, self.classes_))}); evaluate on data with the same classes"
+                )
+            ids[i] = index[key]
+        return ids
+
+    def _set_classes(self, labels: Sequence[Label]) -> None:
+        values = [_normalize_label(y) for y in labels]
+        classes = sorted(set(values), key=lambda v: (isinstance(v, str), v))
+        if len(classes) < 2:
+            found = classes[0] if classes else "nothing"
+            raise DataError(
+                f"labels: found a single class ({found!r}); a classifier needs at least two classes"
+            )
+        self.classes_ = classes
+
+    # ------------------------------------------------------------------ training
+    def _trainer(self, epochs_hint: int, has_validation: bool) -> Trainer:
+        p = self.params
+        callbacks = []
+        if has_validation and p.get("patience"):
+            callbacks.append(EarlyStopping("val_loss", patience=p["patience"], restore_best_weights=True))
+        return Trainer(
+            loss="cross_entropy", optimizer=p.get("optimizer", "adam"), lr=p.get("lr", 1e-3),
+            weight_decay=p.get("weight_decay", 0.0), clip_norm=p.get("clip_norm"),
+            metrics=("accuracy",), callbacks=callbacks, seed=p.get("seed", 0),
+            verbose=p.get("verbose", 1),
+        )
+
+    def fit(
+        self,
+        X: Any,
+        labels: Sequence[Label],
+        validation_data: tuple[Any, Sequence[Label]] | None = None,
+        epochs: int | None = None,
+        time_budget: float | None = None,
+    ) -> ClassifierBase:
+        """Learn the pipeline and the network from ``X`` and ``labels``; returns self.
+
+        Without ``validation_data``, ``validation_split`` (default 0.1) of the data is held out,
+        stratified by class, for early stopping. ``time_budget`` (seconds) stops training after
+        the batch that crosses it.
+        """
+        started = time.perf_counter()
+        X = self._check_inputs(X, "X")
+        labels = list(labels)
+        if len(X) != len(labels):
+            raise DataError(f"X has {len(X)} examples but labels has {len(labels)}; give one label per example")
+        if len(X) == 0:
+            raise DataError("X is empty; give at least two examples of two classes")
+        self._set_classes(labels)
+        y = self._encode_labels(labels)
+        p = self.params
+        if validation_data is not None:
+            X_val = self._check_inputs(validation_data[0], "validation_data")
+            y_val = self._encode_labels(list(validation_data[1]), "validation labels")
+            X_train, y_train = X, y
+        elif p.get("validation_split") and len(X) >= 10:
+            train_idx, val_idx = stratified_split(y, p["validation_split"], p.get("seed", 0))
+            X_train, y_train = self._subset(X, train_idx), y[train_idx]
+            X_val, y_val = self._subset(X, val_idx), y[val_idx]
+        else:
+            X_train, y_train, X_val, y_val = X, y, None, None
+        self._fit_pipeline(X_train)
+        torch.manual_seed(p.get("seed", 0))
+        self.model_ = self._build_network()
+        train_loader = self._loader(X_train, y_train, True, p.get("batch_size", 32))
+        val_loader = None if X_val is None else self._loader(X_val, y_val, False, 256)
+        n_epochs = epochs if epochs is not None else p.get("epochs", 10)
+        trainer = self._trainer(n_epochs, val_loader is not None)
+        self.history_ = trainer.fit(
+            self.model_, train_loader, validation_data=val_loader, epochs=n_epochs,
+            time_budget=time_budget if time_budget is not None else p.get("time_budget"),
+        )
+        self.model_.eval()
+        self.metrics_ = {"train_seconds": time.perf_counter() - started,
+                         "epochs_run": len(self.history_)}
+        if X_val is not None:
+            self.metrics_["validation"] = self._report(X_val, y_val)
+        return self
+
+    def _build_network(self) -> RecurrentClassifier:
+        p = self.params
+        kwargs = {k: p[k] for k in self.network_params if k in p}
+        return RecurrentClassifier(len(self.classes_), **self._network_inputs(), **kwargs)
+
+    # ------------------------------------------------------------------ inference
+    def _require_fitted(self) -> RecurrentClassifier:
+        if self.model_ is None:
+            raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
+        return self.model_
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(N, C)``, columns in the order of ``classes_``."""
+        model = self._require_fitted()
+        X = self._check_inputs(X, "X")
+        if len(X) == 0:
+            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+        loader = self._loader(X, None, False, 256)
+        model.eval()
+        chunks = []
+        with torch.inference_mode():
+            for inputs, _ in loader:
+                chunks.append(torch.softmax(model(**inputs).float(), dim=-1).numpy())
+        return np.asarray(loader.restore_order(np.concatenate(chunks)))
+
+    def predict(self, X: Any) -> list[Label]:
+        """The most probable class of each example (labels as in ``classes_``)."""
+        proba = self.predict_proba(X)
+        return [self.classes_[i] for i in proba.argmax(axis=1)]
+
+    def _report(self, X: Any, y: np.ndarray) -> dict[str, Any]:
+        pred = self.predict_proba(X).argmax(axis=1)
+        return classification_report(y, pred, self.classes_)
+
+    def evaluate(self, X: Any, labels: Sequence[Label]) -> dict[str, Any]:
+        """Accuracy, macro precision/recall/F1, per-class numbers and the confusion matrix."""
+        self._require_fitted()
+        X = self._check_inputs(X, "X")
+        return self._report(X, self._encode_labels(list(labels)))
+
+    def score(self, X: Any, labels: Sequence[Label]) -> float:
+        """Accuracy on ``X`` (scikit-learn's ``score``)."""
+        return float(self.evaluate(X, labels)["accuracy"])
+
+    # ------------------------------------------------------------------ bundles
+    def get_params(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def save(self, path: str | Path, extra_metrics: dict[str, Any] | None = None) -> Path:
+        """Write the model bundle directory atomically (see ``rnnkit.io``)."""
+        from rnnkit.viz import plot_confusion_matrix, plot_history
+
+        model = self._require_fitted()
+        metrics = {**self.metrics_, **(extra_metrics or {})}
+        plots: dict[str, Any] = {}
+        if self.history_ is not None and len(self.history_):
+            plots["curves"] = plot_history(self.history_, title=f"{type(self).__name__} training")
+        report = metrics.get("test") or metrics.get("validation")
+        if report and "confusion_matrix" in report:
+            plots["confusion_matrix"] = plot_confusion_matrix(
+                np.asarray(report["confusion_matrix"]), [str(c) for c in self.classes_],
+                title="Confusion matrix (test)" if "test" in metrics else "Confusion matrix (validation)",
+            )
+        config = {
+            "task": self.task,
+            "params": _jsonable(self.params),
+            "classes": self.classes_,
+            "network": {**self._network_inputs(), "num_classes": len(self.classes_)},
+        }
+        return save_bundle(
+            path, config, model.state_dict(), extra_json=self._pipeline_state(),
+            history=self.history_, metrics=metrics, plots=plots,
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> ClassifierBase:
+        """Read a bundle written by :meth:`save` (never unpickles)."""
+        return cls._from_parts(load_bundle_parts(path))
+
+    @classmethod
+    def _from_parts(cls, parts: BundleParts) -> ClassifierBase:
+        from rnnkit.errors import BundleError
+
+        if parts.task != cls.task:
+            raise BundleError(f"bundle {parts.path} holds a {parts.task!r} model, not a {cls.task!r}")
+        obj = cls(**parts.config["params"])
+        obj.classes_ = list(parts.config["classes"])
+        obj._restore_pipeline(parts)
+        obj.model_ = obj._build_network()
+        parts.check(obj.model_.state_dict())
+        obj.model_.load_state_dict(parts.state_dict)
+        obj.model_.eval()
+        csv_text = parts.history_csv()
+        obj.history_ = History.from_csv(csv_text) if csv_text else None
+        obj.metrics_ = dict(parts.metrics)
+        return obj
+
+
+def _normalize_label(label: Label) -> Label:
+    if isinstance(label, (np.integer,)):
+        return int(label)
+    if isinstance(label, (bool, np.bool_)):
+        return int(label)
+    if isinstance(label, float) and label.is_integer():
+        return int(label)
+    return label
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}

@@ -1,0 +1,105 @@
+"""The many-to-one network behind ``TextClassifier`` and ``SequenceClassifier``.
+
+One model, two front ends: token ids go through a padding-aware embedding, float features go in
+as they are; then a recurrent encoder, pooling over time, dropout and a dense head.
+
+    ids (B, T) --Embedding--> (B, T, E) --+
+                                          +--> LSTM/GRU/RNN --> (B, T, D*H) --pool--> (B, D*H)
+    features (B, T, F) -------------------+                                    --> logits (B, C)
+
+Example:
+    >>> import torch
+    >>> net = RecurrentClassifier(num_classes=3, vocab_size=50, embedding_dim=8, hidden_size=4)
+    >>> net(torch.randint(2, 50, (5, 7)), torch.tensor([7, 6, 5, 4, 1])).shape
+    torch.Size([5, 3])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.errors import ConfigError
+from rnnkit.nn import GRU, LSTM, SimpleRNN
+from rnnkit.nn.pooling import TimePooling
+
+CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+
+
+def recurrent_layer(cell: str, input_size: int, hidden_size: int, **options: Any) -> nn.Module:
+    """Build ``rnnkit.nn`` layer by cell name (``rnn``, ``lstm`` or ``gru``)."""
+    if cell not in CELLS:
+        raise ConfigError(f"cell: expected one of {', '.join(CELLS)}, got {cell!r}")
+    return CELLS[cell](input_size, hidden_size, **options)
+
+
+class RecurrentClassifier(nn.Module):
+    """Embedding or features -> recurrent encoder -> pooling -> dense head.
+
+    Args:
+        num_classes: C, the number of output logits.
+        vocab_size: for token input, the embedding rows (id 0 is padding). Leave ``None`` and give
+            ``input_size`` for float features.
+        input_size: F, the feature size of float input.
+        embedding_dim: E, the embedding width.
+        cell, hidden_size, num_layers, bidirectional: the recurrent encoder.
+        pooling: ``last``, ``mean``, ``max`` or ``attention`` (see :class:`TimePooling`).
+        dropout: on the embedding output, between layers, and before the head.
+        recurrent_activation: passed to the cell (e.g. ``tanh`` for one classic GRU recipe).
+        head_hidden: optional width of a dense tanh layer before the output.
+
+    ``forward(x, lengths)``: ``x`` (B, T) int64 ids or (B, T, F) floats; ``lengths`` (B,) int64.
+    Returns logits ``(B, C)``.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        vocab_size: int | None = None,
+        input_size: int | None = None,
+        embedding_dim: int = 128,
+        cell: str = "lstm",
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        pooling: str = "max",
+        dropout: float = 0.0,
+        recurrent_activation: str | None = None,
+        head_hidden: int | None = None,
+    ) -> None:
+        super().__init__()
+        if (vocab_size is None) == (input_size is None):
+            raise ConfigError("give exactly one of vocab_size (token ids) or input_size (features)")
+        if num_classes < 2:
+            raise ConfigError(f"num_classes: need at least 2 classes, got {num_classes}")
+        self.embedding = (
+            nn.Embedding(vocab_size, embedding_dim, padding_idx=0) if vocab_size is not None else None
+        )
+        width = embedding_dim if vocab_size is not None else int(input_size)  # type: ignore[arg-type]
+        options: dict[str, Any] = {"num_layers": num_layers, "bidirectional": bidirectional}
+        if num_layers > 1:
+            options["dropout"] = dropout
+        if recurrent_activation is not None:
+            options["recurrent_activation"] = recurrent_activation
+        self.encoder = recurrent_layer(cell, width, hidden_size, **options)
+        features = hidden_size * (2 if bidirectional else 1)
+        self.pool = TimePooling(pooling, features)
+        self.drop = nn.Dropout(dropout)
+        layers: list[nn.Module] = []
+        if head_hidden:
+            layers += [nn.Linear(features, head_hidden), nn.Tanh()]
+            features = head_hidden
+        layers.append(nn.Linear(features, num_classes))
+        self.head = nn.Sequential(*layers)
+
+    def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The pooled sequence representation ``(B, D*H)`` before the head."""
+        inputs = self.drop(self.embedding(x)) if self.embedding is not None else x
+        output, state = self.encoder(inputs, lengths=lengths)
+        return self.pool(output, state, lengths)
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        return self.head(self.drop(self.encode(x, lengths)))

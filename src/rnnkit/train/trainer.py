@@ -1,0 +1,601 @@
+"""Trainer: fit / evaluate / predict for any ``torch.nn.Module`` fed by rnnkit loaders.
+
+A loader is any re-iterable object with ``__len__`` yielding ``(inputs, target)`` batches, where
+``inputs`` is a dict passed as ``model(**inputs)`` (a bare tensor is passed positionally). When the
+loader has ``set_epoch(epoch)``, the trainer calls it before every epoch so that shuffling is a
+pure function of (seed, epoch); with the trainer's ``seed`` this makes runs repeatable bit for bit
+on the same machine and thread count, including runs resumed from a checkpoint.
+
+Example:
+    >>> import torch
+    >>> from rnnkit.train import Trainer
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> x = torch.randn(64, 3); y = (x.sum(1) > 0).long()
+    >>> loader = [({"input": x[i:i + 16]}, y[i:i + 16]) for i in range(0, 64, 16)]
+    >>> model = torch.nn.Linear(3, 2)
+    >>> history = Trainer(lr=0.05, verbose=0).fit(model, loader, epochs=20)
+    >>> history.last()["accuracy"] > 0.9, history.stopped_reason
+    (True, 'completed')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import random
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnnkit.errors import ConfigError, TrainingError
+from rnnkit.train.callbacks import Callback
+from rnnkit.train.checkpoint import (
+    CHECKPOINT_NAME,
+    flatten_state,
+    load_checkpoint,
+    save_checkpoint,
+    unflatten_state,
+)
+from rnnkit.train.history import History
+from rnnkit.train.metrics import StreamingMetric, make_metric
+from rnnkit.train.optim import (
+    LossFn,
+    loss_weight,
+    make_loss,
+    make_optimizer,
+    make_schedule,
+    schedule_monitor,
+)
+from rnnkit.train.progress import Progress
+
+FINAL_REASONS = ("early_stopping", "callback")
+
+
+def split_batch(batch: Any) -> tuple[Any, torch.Tensor | None]:
+    """``(inputs, target)`` from a batch: a 2-tuple, or inputs alone (dict / tensor) for predict."""
+    if isinstance(batch, Mapping | torch.Tensor):
+        return batch, None
+    if isinstance(batch, Sequence) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise ConfigError(
+        "batch: expected (inputs, target) with inputs a dict of tensors, got "
+        f"{type(batch).__name__}; see the loader contract in rnnkit.train.trainer"
+    )
+
+
+def call_model(model: torch.nn.Module, inputs: Any) -> torch.Tensor:
+    """``model(**inputs)`` for dicts, ``model(inputs)`` otherwise; keeps the first of tuple outputs."""
+    output = model(**inputs) if isinstance(inputs, Mapping) else model(inputs)
+    if isinstance(output, tuple | list):
+        output = output[0]
+    return output
+
+
+def batch_size_of(target: torch.Tensor | None, inputs: Any) -> int:
+    if target is not None and target.dim():
+        return int(target.shape[0])
+    first = next(iter(inputs.values())) if isinstance(inputs, Mapping) else inputs
+    return int(first.shape[0])
+
+
+class _EpochStats:
+    """Running loss and metrics of one pass over a loader."""
+
+    def __init__(self, metrics: list[StreamingMetric]) -> None:
+        self.metrics = metrics
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss_sum = 0.0
+        self.loss_count = 0
+        self.samples = 0
+        for m in self.metrics:
+            m.reset()
+
+    def update(self, loss: float, weight: int, samples: int, output: torch.Tensor, target: torch.Tensor) -> None:
+        self.loss_sum += loss * weight
+        self.loss_count += weight
+        self.samples += samples
+        for m in self.metrics:
+            m.update(output, target)
+
+    def logs(self) -> dict[str, float]:
+        out = {"loss": self.loss_sum / self.loss_count if self.loss_count else float("nan")}
+        for m in self.metrics:
+            out[m.name] = float(m.result())
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "loss_sum": self.loss_sum,
+            "loss_count": self.loss_count,
+            "samples": self.samples,
+            "metrics": [{k: torch.from_numpy(np.array(v)) for k, v in m.state().items()} for m in self.metrics],
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.loss_sum = float(state["loss_sum"])
+        self.loss_count = int(state["loss_count"])
+        self.samples = int(state["samples"])
+        for m, ms in zip(self.metrics, state["metrics"], strict=True):
+            m.load_state({k: v.numpy() for k, v in ms.items()})
+
+
+class Trainer:
+    """Trains a model with a named loss, optimizer and schedule; see the module docstring.
+
+    Args:
+        loss: "cross_entropy" (logits ``(B, C)`` or ``(B, T, V)``; target -100 ignored), "bce"
+            (logits), "mse", "mae", or ``fn(output, target) -> scalar``.
+        optimizer: sgd, momentum, rmsprop, adam, adamw, adagrad (fused kernels where available).
+        lr, weight_decay: optimizer settings; ``optimizer_options`` adds constructor options.
+        clip_norm, clip_value: gradient clipping by global norm and/or by value.
+        schedule: None, "step", "cosine", "plateau", or ``{"name": ..., **options}`` (per epoch).
+        metrics: names (accuracy, precision, recall, f1, auc, rmse, mae, mape, smape, perplexity,
+            bpc) or StreamingMetric objects. None picks by loss: accuracy for cross_entropy and
+            bce, rmse for mse and mae, nothing for a custom loss.
+        callbacks: Callback objects.
+        seed: seeds torch, numpy and random at the start of fit (None: leave the RNGs alone).
+        verbose: 0 silent, 1 progress bar on a terminal / one line per epoch otherwise, 2 lines.
+        checkpoint_dir: save a checkpoint there after every epoch (and every ``checkpoint_every``
+            batches); ``resume=True`` continues from it (or starts fresh when there is none).
+        amp: bfloat16 autocast for the forward pass (CPU); off by default.
+    """
+
+    def __init__(
+        self,
+        loss: str | LossFn = "cross_entropy",
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+        schedule: str | Mapping[str, Any] | None = None,
+        metrics: Iterable[str | StreamingMetric] | None = None,
+        callbacks: Iterable[Callback] = (),
+        seed: int | None = 0,
+        verbose: int = 1,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        checkpoint_every: int | None = None,
+        amp: bool = False,
+        optimizer_options: Mapping[str, Any] | None = None,
+        fused: bool | None = None,
+    ) -> None:
+        self.loss_fn, self.loss_name = make_loss(loss)
+        self.optimizer_name = optimizer
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        if clip_norm is not None and clip_norm <= 0:
+            raise ConfigError(f"clip_norm: must be positive, got {clip_norm}")
+        if clip_value is not None and clip_value <= 0:
+            raise ConfigError(f"clip_value: must be positive, got {clip_value}")
+        if verbose not in (0, 1, 2):
+            raise ConfigError(f"verbose: expected 0, 1 or 2, got {verbose}")
+        if checkpoint_every is not None and checkpoint_every < 1:
+            raise ConfigError(f"checkpoint_every: must be >= 1 batch, got {checkpoint_every}")
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        self.schedule = schedule
+        self.metric_specs = list(metrics) if metrics is not None else default_metrics(self.loss_name)
+        for spec in self.metric_specs:
+            make_metric(spec)  # fail fast on unknown names
+        self.callbacks = list(callbacks)
+        self.seed = seed
+        self.verbose = verbose
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.resume = resume
+        self.checkpoint_every = checkpoint_every
+        self.amp = amp
+        self.optimizer_options = dict(optimizer_options or {})
+        self.fused = fused
+        self.history = History()
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler: Any = None
+        self.model: torch.nn.Module | None = None
+        self._stop_reason: str | None = None
+        self._stop_now = False
+
+    # ------------------------------------------------------------------------------ public API
+
+    def request_stop(self, reason: str = "callback", immediately: bool = False) -> None:
+        """Stop after the current epoch, or after the current batch with ``immediately=True``."""
+        self._stop_reason = self._stop_reason or reason
+        self._stop_now = self._stop_now or immediately
+
+    def _fresh_metrics(self) -> list[StreamingMetric]:
+        return [make_metric(copy.deepcopy(s) if isinstance(s, StreamingMetric) else s) for s in self.metric_specs]
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.checkpoint_dir / CHECKPOINT_NAME if self.checkpoint_dir is not None else None
+
+    def fit(
+        self,
+        model: torch.nn.Module,
+        train_data: Iterable[Any],
+        validation_data: Iterable[Any] | None = None,
+        epochs: int = 10,
+        time_budget: float | None = None,
+    ) -> History:
+        """Train ``model`` in place for ``epochs`` epochs and return the :class:`History`.
+
+        ``time_budget`` (seconds, measured from the start of this call) stops after the batch that
+        crosses it; ``History.stopped_reason`` then is "time_budget".
+
+        Raises:
+            TrainingError: empty loader, or a non-finite loss/gradient (the weights stay at the
+                last finite update).
+        """
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"epochs: must be a positive integer, got {epochs!r}")
+        if time_budget is not None and time_budget <= 0:
+            raise ConfigError(f"time_budget: must be positive seconds, got {time_budget}")
+        num_batches = _length(train_data, "train_data")
+        if num_batches == 0:
+            raise TrainingError("train_data: the loader yields no batches; nothing to train on")
+        started = time.perf_counter()
+        self.model = model
+        self._stop_reason = None
+        self._stop_now = False
+        if self.seed is not None:
+            _seed_everything(self.seed)
+        self.optimizer = make_optimizer(
+            self.optimizer_name,
+            model.parameters(),
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            fused=self.fused,
+            **self.optimizer_options,
+        )
+        self.scheduler = make_schedule(self.schedule, self.optimizer, epochs)
+        plateau_monitor = schedule_monitor(self.schedule, validation_data is not None)
+        self._params = [p for p in model.parameters() if p.requires_grad]
+        self.history = History()
+        stats = _EpochStats(self._fresh_metrics())
+        progress = Progress(self.verbose, epochs)
+        for cb in self.callbacks:
+            cb.set_context(self, model)
+            cb.on_train_begin({})
+
+        start_epoch, start_batch, pending_rng, epoch_seconds = 0, 0, None, 0.0
+        if self.resume and self.checkpoint_path is not None and self.checkpoint_path.is_file():
+            start_epoch, start_batch, pending_rng, epoch_seconds = self._restore(model, stats)
+            progress.message(
+                f"Resuming from {self.checkpoint_path} at epoch {start_epoch + 1}, batch {start_batch}"
+            )
+            if self.history.stopped_reason in FINAL_REASONS:
+                self._finish(model, progress)
+                return self.history
+
+        try:
+            for epoch in range(start_epoch, epochs):
+                resumed_mid_epoch = epoch == start_epoch and start_batch > 0
+                if hasattr(train_data, "set_epoch"):
+                    train_data.set_epoch(epoch)
+                model.train()
+                if not resumed_mid_epoch:
+                    stats.reset()
+                    epoch_seconds = 0.0
+                for cb in self.callbacks:
+                    cb.on_epoch_begin(epoch, {})
+                first = start_batch if resumed_mid_epoch else 0
+                epoch_start = time.perf_counter()
+                lr = float(self.optimizer.param_groups[0]["lr"])
+                progress.epoch_begin(epoch, num_batches, first)
+                batches = _skip(iter(train_data), first)
+                if pending_rng is not None:  # restore after skipping: skipped batches may draw random numbers
+                    _set_rng_state(pending_rng)
+                    pending_rng = None
+                done = first
+                for batch_index, batch in enumerate(batches, start=first):
+                    inputs, target = split_batch(batch)
+                    if target is None:
+                        raise ConfigError("train_data: batches must be (inputs, target) pairs")
+                    self._train_step(model, inputs, target, stats, epoch, batch_index)
+                    done = batch_index + 1
+                    for cb in self.callbacks:
+                        cb.on_batch_end(batch_index, {"loss": stats.logs()["loss"], "size": stats.samples})
+                    progress.batch_end(
+                        done, lambda s=stats, t0=epoch_start, prior=epoch_seconds: _running_logs(s, t0, prior)
+                    )
+                    over_budget = time_budget is not None and time.perf_counter() - started >= time_budget
+                    if over_budget:
+                        self._stop_reason = self._stop_reason or "time_budget"
+                    mid_epoch = done < num_batches
+                    if mid_epoch and (
+                        over_budget
+                        or self._stop_now
+                        or (self.checkpoint_every and done % self.checkpoint_every == 0)
+                    ):
+                        self._save(model, stats, epoch, done, epoch_seconds + time.perf_counter() - epoch_start)
+                    if over_budget or self._stop_now:
+                        break
+                seconds = epoch_seconds + time.perf_counter() - epoch_start
+                record: dict[str, Any] = {"epoch": epoch + 1, **stats.logs()}
+                if validation_data is not None:
+                    record.update({f"val_{k}": v for k, v in self.evaluate(model, validation_data).items()})
+                    model.train()
+                record["seconds"] = seconds
+                record["lr"] = lr
+                self.history.append(record)
+                complete = done >= num_batches
+                if complete and self.scheduler is not None:
+                    if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                        if plateau_monitor not in record:
+                            raise ConfigError(f"schedule: monitor {plateau_monitor!r} is not logged")
+                        self.scheduler.step(record[plateau_monitor])
+                    else:
+                        self.scheduler.step()
+                for cb in self.callbacks:
+                    cb.on_epoch_end(epoch, dict(record))
+                if complete and epoch + 1 == epochs and self._stop_reason is None:
+                    self.history.stopped_reason = "completed"
+                elif self._stop_reason is not None:
+                    self.history.stopped_reason = self._stop_reason
+                if complete:
+                    self._save(model, stats, epoch + 1, 0, 0.0)
+                progress.epoch_end({**record, "samples_per_second": stats.samples / max(seconds, 1e-9)})
+                if self._stop_reason is not None:
+                    if self._stop_reason == "time_budget":
+                        progress.message(
+                            f"Stopped: time budget of {time_budget:g} s reached at epoch {epoch + 1}, "
+                            f"batch {done}/{num_batches}"
+                        )
+                    else:
+                        progress.message(f"Stopped at epoch {epoch + 1}: {self._stop_reason}")
+                    break
+        finally:
+            progress.close()
+        self.history.stopped_reason = self._stop_reason or "completed"
+        self._finish(model, progress)
+        return self.history
+
+    def evaluate(self, model: torch.nn.Module, data: Iterable[Any]) -> dict[str, float]:
+        """Mean loss and metrics of ``model`` over ``data`` (eval mode, no gradients)."""
+        stats = _EpochStats(self._fresh_metrics())
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad(), self._autocast():
+                for batch in data:
+                    inputs, target = split_batch(batch)
+                    if target is None:
+                        raise ConfigError("evaluate: batches must be (inputs, target) pairs")
+                    output = call_model(model, inputs)
+                    loss = self.loss_fn(output, target)
+                    output = output.float() if output.dtype == torch.bfloat16 else output
+                    weight = loss_weight(self.loss_name, output, target)
+                    stats.update(float(loss), weight, batch_size_of(target, inputs), output, target)
+        finally:
+            model.train(was_training)
+        if stats.samples == 0:
+            raise TrainingError("evaluate: the loader yields no batches")
+        return stats.logs()
+
+    def predict(self, model: torch.nn.Module, data: Iterable[Any]) -> torch.Tensor:
+        """Model outputs over ``data``, concatenated in loader order along the batch axis.
+
+        Outputs whose later axes differ between batches (e.g. ``(B, T, V)`` with T per batch) are
+        right-padded with zeros to the largest size.
+        """
+        outputs: list[torch.Tensor] = []
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad(), self._autocast():
+                for batch in data:
+                    inputs, _ = split_batch(batch)
+                    out = call_model(model, inputs)
+                    outputs.append(out.float() if out.dtype == torch.bfloat16 else out)
+        finally:
+            model.train(was_training)
+        if not outputs:
+            raise TrainingError("predict: the loader yields no batches")
+        return _concat_padded(outputs)
+
+    # ------------------------------------------------------------------------------ internals
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp:
+            return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _train_step(
+        self,
+        model: torch.nn.Module,
+        inputs: Any,
+        target: torch.Tensor,
+        stats: _EpochStats,
+        epoch: int,
+        batch_index: int,
+    ) -> None:
+        assert self.optimizer is not None
+        with self._autocast():
+            output = call_model(model, inputs)
+            loss = self.loss_fn(output, target)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise TrainingError(
+                f"non-finite loss ({value}) at epoch {epoch + 1}, batch {batch_index + 1}; the model keeps "
+                "its last finite weights. Lower the learning rate, set clip_norm, or check the data"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grads = [p.grad for p in self._params if p.grad is not None]
+        if self.clip_value is not None:
+            torch.nn.utils.clip_grad_value_(self._params, self.clip_value, foreach=True)
+        if self.clip_norm is not None:
+            norm = torch.nn.utils.clip_grad_norm_(self._params, self.clip_norm, foreach=True)
+        else:
+            norm = _total_norm(grads)
+        if not bool(torch.isfinite(norm)):
+            self.optimizer.zero_grad(set_to_none=True)
+            raise TrainingError(
+                f"non-finite gradient at epoch {epoch + 1}, batch {batch_index + 1} (loss {value:.4g}); "
+                "the update was not applied. Lower the learning rate or set clip_norm"
+            )
+        self.optimizer.step()
+        output = output.detach()
+        if output.dtype == torch.bfloat16:
+            output = output.float()
+        stats.update(value, loss_weight(self.loss_name, output, target), batch_size_of(target, inputs), output, target)
+
+    def _save(self, model: torch.nn.Module, stats: _EpochStats, epoch: int, batch: int, seconds: float) -> None:
+        """Checkpoint: ``epoch`` epochs done plus ``batch`` batches of the next one."""
+        if self.checkpoint_path is None:
+            return
+        assert self.optimizer is not None
+        parts: dict[str, Any] = {
+            "model": model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "stats": stats.state() if batch > 0 else None,
+            "rng": _get_rng_state(),
+        }
+        skeleton, tensors = flatten_state(parts, "state")
+        meta = {
+            "epoch": epoch,
+            "batch": batch,
+            "epoch_seconds": seconds,
+            "seed": self.seed,
+            "history": self.history.to_dict(),
+            # a stop in the middle of an epoch is never final: resuming finishes the epoch
+            "stopped_reason": self.history.stopped_reason if batch == 0 else None,
+            "state": skeleton,
+        }
+        save_checkpoint(self.checkpoint_path, meta, tensors)
+
+    def _restore(self, model: torch.nn.Module, stats: _EpochStats) -> tuple[int, int, Any, float]:
+        assert self.checkpoint_path is not None and self.optimizer is not None
+        meta, tensors = load_checkpoint(self.checkpoint_path)
+        parts = unflatten_state(meta["state"], tensors)
+        try:
+            model.load_state_dict(parts["model"])
+        except RuntimeError as err:
+            raise TrainingError(
+                f"checkpoint {self.checkpoint_path} was written for another model ({err}); "
+                "use another checkpoint_dir or resume=False"
+            ) from err
+        self.optimizer.load_state_dict(parts["optimizer"])
+        if self.scheduler is not None and parts["scheduler"] is not None:
+            self.scheduler.load_state_dict(parts["scheduler"])
+        for cb, state in zip(self.callbacks, parts["callbacks"], strict=False):
+            cb.load_state_dict(state)
+        self.history = History.from_dict(meta["history"])
+        self.history.stopped_reason = meta.get("stopped_reason")
+        batch = int(meta["batch"])
+        if batch > 0 and parts["stats"] is not None:
+            stats.load_state(parts["stats"])
+        rng = parts["rng"]
+        if batch == 0:
+            _set_rng_state(rng)
+            rng = None
+        return int(meta["epoch"]), batch, rng, float(meta.get("epoch_seconds", 0.0))
+
+    def _finish(self, model: torch.nn.Module, progress: Progress) -> None:
+        for cb in self.callbacks:
+            cb.on_train_end({"stopped_reason": self.history.stopped_reason})
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def default_metrics(loss_name: str) -> list[str]:
+    """The metrics reported when none are asked for."""
+    if loss_name in ("cross_entropy", "bce", "binary_cross_entropy"):
+        return ["accuracy"]
+    if loss_name in ("mse", "mae"):
+        return ["rmse"]
+    return []
+
+
+def _length(data: Any, name: str) -> int:
+    try:
+        return len(data)
+    except TypeError as err:
+        raise ConfigError(f"{name}: the loader needs __len__ (batches per epoch)") from err
+
+
+def _skip(batches: Iterator[Any], count: int) -> Iterator[Any]:
+    for _ in range(count):
+        next(batches, None)
+    return batches
+
+
+def _running_logs(stats: _EpochStats, epoch_start: float, prior: float) -> dict[str, Any]:
+    logs: dict[str, Any] = dict(stats.logs())
+    elapsed = prior + time.perf_counter() - epoch_start
+    logs["samples_per_second"] = stats.samples / elapsed if elapsed > 0 else 0.0
+    return logs
+
+
+def _total_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    if not grads:
+        return torch.zeros(())
+    norms = torch._foreach_norm(grads)
+    return torch.linalg.vector_norm(torch.stack(norms))
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def _get_rng_state() -> dict[str, Any]:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
+        "python": random.getstate(),
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np_state = state["numpy"]
+    np.random.set_state(
+        (
+            np_state["kind"],
+            np_state["keys"].numpy().astype(np.uint32),
+            np_state["pos"],
+            np_state["has_gauss"],
+            np_state["cached"],
+        )
+    )
+    python = state["python"]
+    random.setstate((python[0], tuple(python[1]), python[2]))
+
+
+def _concat_padded(outputs: list[torch.Tensor]) -> torch.Tensor:
+    tail = outputs[0].shape[1:]
+    if all(o.shape[1:] == tail for o in outputs):
+        return torch.cat(outputs, dim=0)
+    dims = outputs[0].dim()
+    if any(o.dim() != dims for o in outputs):
+        raise TrainingError("predict: model outputs have different numbers of dimensions across batches")
+    sizes = [max(o.shape[d] for o in outputs) for d in range(1, dims)]
+    padded = []
+    for o in outputs:
+        pad: list[int] = []
+        for d in range(dims - 1, 0, -1):
+            pad += [0, sizes[d - 1] - o.shape[d]]
+        padded.append(torch.nn.functional.pad(o, pad))
+    return torch.cat(padded, dim=0)
+
+
+__all__ = ["Trainer", "split_batch", "call_model"]

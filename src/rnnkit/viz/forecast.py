@@ -1,0 +1,103 @@
+"""Forecast plots: the series, the training fit, test forecasts with intervals, a baseline.
+
+Like the classic airline-passengers figure (series in blue, training predictions, test predictions),
+with the start of the test part marked, the test forecasts' prediction interval shaded, and the
+best baseline dashed so that the reader sees at once whether the network earns its keep. Built
+on :func:`rnnkit.viz.figures.new_figure` (no pyplot).
+
+Example:
+    >>> import numpy as np
+    >>> y = np.sin(np.arange(40) / 3)[:, None]
+    >>> fig = plot_forecast(np.arange(40), y, ["y"], split=30,
+    ...                     test=(np.arange(30, 40), y[30:, 0] + 0.1))
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][:2]
+    ['y', 'test forecast']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from rnnkit.viz.figures import new_figure
+
+SERIES_COLOR = "#1f77b4"
+FIT_COLOR = "#ff7f0e"
+TEST_COLOR = "#2ca02c"
+BASELINE_COLOR = "#7f7f7f"
+FUTURE_COLOR = "#d62728"
+
+
+def plot_forecast(
+    x: Any,
+    values: np.ndarray,
+    names: Sequence[str],
+    split: int | None = None,
+    train_fit: tuple[np.ndarray, np.ndarray] | None = None,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    interval: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None,
+    baseline: tuple[np.ndarray, np.ndarray, str] | None = None,
+    future: tuple[Any, np.ndarray, np.ndarray | None, np.ndarray | None] | None = None,
+    title: str | None = None,
+    target: int = 0,
+) -> Figure:
+    """One panel for target column ``target``.
+
+    Args:
+        x: the time axis, length n (dates or row numbers). values: ``(n, C)`` actual series.
+        split: first row of the test part (a vertical line).
+        train_fit, test: ``(rows, predictions)`` -- one-step forecasts at those rows.
+        interval: ``(rows, lower, upper, level)`` shaded around the test forecasts.
+        baseline: ``(rows, predictions, name)`` dashed.
+        future: ``(x_future, point, lower, upper)`` for a forecast past the end.
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    x = np.asarray(x)
+    fig, axes = new_figure(1, 1, (9.0, 4.6))
+    ax = axes[0, 0]
+    ax.plot(x, values[:, target], color=SERIES_COLOR, linewidth=1.6, label=str(names[target]))
+    if train_fit is not None and len(train_fit[0]):
+        rows, pred = train_fit
+        ax.plot(x[rows], _column(pred, target), color=FIT_COLOR, linewidth=1.2, alpha=0.9,
+                label="training fit (one step)")
+    if interval is not None and len(interval[0]):
+        rows, lower, upper, level = interval
+        ax.fill_between(x[rows], _column(lower, target), _column(upper, target), color=TEST_COLOR,
+                        alpha=0.18, linewidth=0, label=f"{level:.0%} interval")
+    if test is not None and len(test[0]):
+        rows, pred = test
+        ax.plot(x[rows], _column(pred, target), color=TEST_COLOR, linewidth=1.8, label="test forecast")
+    if baseline is not None and len(baseline[0]):
+        rows, pred, name = baseline
+        ax.plot(x[rows], _column(pred, target), color=BASELINE_COLOR, linewidth=1.2, linestyle="--",
+                label=f"baseline: {name.replace('_', ' ')}")
+    if future is not None:
+        fx, point, lower, upper = future
+        fx = np.asarray(fx)
+        if lower is not None and upper is not None:
+            ax.fill_between(fx, _column(lower, target), _column(upper, target), color=FUTURE_COLOR,
+                            alpha=0.18, linewidth=0, label="forecast interval")
+        ax.plot(fx, _column(point, target), color=FUTURE_COLOR, linewidth=1.8, marker="o", markersize=3,
+                label="forecast")
+    if split is not None and 0 < split < len(x):
+        ax.axvline(x[split], color="black", linewidth=0.8, linestyle=":")
+        ax.annotate("test", xy=(x[split], 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(4, -12), textcoords="offset points", fontsize=9)
+    ax.set_xlabel("date" if np.issubdtype(x.dtype, np.datetime64) else "step")
+    ax.set_ylabel(str(names[target]))
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return fig
+
+
+def _column(array: np.ndarray, target: int) -> np.ndarray:
+    array = np.asarray(array, dtype=np.float64)
+    return array[:, target] if array.ndim == 2 else array
+
+
+__all__ = ["plot_forecast"]
