@@ -10,6 +10,9 @@ import sys
 
 import typer
 
+from rnnkit.cli.lm import lm_app
+from rnnkit.cli.seq import seq_app
+from rnnkit.cli.series import series_app
 from rnnkit.cli.text import text_app
 from rnnkit.errors import RnnkitError
 
@@ -21,6 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(text_app, name="text")
+app.add_typer(lm_app, name="lm")
+app.add_typer(seq_app, name="seq")
+app.add_typer(series_app, name="series")
 
 
 @app.command()

@@ -135,13 +135,36 @@ class SeriesData:
 
 
 def infer_frequency(dates: pd.DatetimeIndex | None) -> str | None:
-    """``pandas.infer_freq`` of the dates, or None when there are no dates or no regular step."""
+    """``pandas.infer_freq`` of the dates; when the steps are irregular (a few missing days), the
+    most common step: ``"h"``, ``"D"``, ``"W"``, ``"MS"``, ``"QS"`` or ``"YS"``; else None."""
     if dates is None or len(dates) < 3:
         return None
+    import warnings
+
     try:
-        return pd.infer_freq(dates)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas 3 announces an offset return type
+            freq = pd.infer_freq(dates)
     except (TypeError, ValueError):
+        freq = None
+    if freq is not None:
+        return str(getattr(freq, "freqstr", freq))
+    steps = np.diff(dates.asi8) / 86400e9 * _unit_scale(dates)  # in days
+    if steps.size == 0:
         return None
+    values, counts = np.unique(np.round(steps, 3), return_counts=True)
+    common = float(values[np.argmax(counts)])
+    for alias, low, high in (("h", 1 / 24 - 1e-3, 1 / 24 + 1e-3), ("D", 0.999, 1.001), ("W", 6.99, 7.01),
+                             ("MS", 27.9, 31.1), ("QS", 89.9, 92.1), ("YS", 364.9, 366.1)):
+        if low <= common <= high:
+            return alias
+    return None
+
+
+def _unit_scale(dates: pd.DatetimeIndex) -> float:
+    # asi8 counts in the index's unit (ns, us, ms or s); scale the day arithmetic to nanoseconds
+    unit = np.datetime_data(dates.dtype)[0] if hasattr(dates.dtype, "kind") and dates.dtype.kind == "M" else "ns"
+    return {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}.get(unit, 1.0)
 
 
 def bundled_series_path(name: str) -> Path:
@@ -408,7 +431,7 @@ def chronological_split(
                 when = pd.Timestamp(test_start)
             except (ValueError, TypeError):
                 raise ConfigError(f"test_start: {test_start!r} is not a date") from None
-            start = int(np.searchsorted(dates.asi8, when.value))
+            start = int(dates.searchsorted(when))
     elif test_size >= 1:
         start = n - int(test_size)
     elif 0 <= test_size < 1:

@@ -207,7 +207,8 @@ def normalize_newlines(text: str) -> str:
 def split_tail(text: str, fraction: float, at_whitespace: bool = False) -> tuple[str, str]:
     """``(train, valid)``: the last ``fraction`` of ``text`` (contiguous) is held out.
 
-    With ``at_whitespace`` the cut moves forward to the next whitespace, so no word is split.
+    With ``at_whitespace`` the cut moves forward to the next whitespace (back to the previous one
+    when there is none after it), so no word is split.
 
     Example:
         >>> split_tail("abcdefghij", 0.2)
@@ -220,9 +221,11 @@ def split_tail(text: str, fraction: float, at_whitespace: bool = False) -> tuple
     if fraction == 0.0:
         return text, ""
     cut = int(round(len(text) * (1.0 - fraction)))
-    if at_whitespace:
-        while cut < len(text) and not text[cut].isspace():
-            cut += 1
+    if at_whitespace and cut < len(text):
+        after = next((i for i in range(cut, len(text)) if text[i].isspace()), None)
+        if after is None:  # no whitespace after the cut: use the last one before it
+            after = next((i for i in range(cut - 1, 0, -1) if text[i].isspace()), len(text))
+        cut = after
     return text[:cut], text[cut:]
 
 

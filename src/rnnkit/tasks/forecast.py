@@ -27,8 +27,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,12 @@ from rnnkit.errors import BundleError, ConfigError, DataError
 from rnnkit.io import load_bundle_parts, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.forecast_auto import resolve_choices
-from rnnkit.tasks.forecast_baselines import LinearAR, baseline_forecasts, error_report
+from rnnkit.tasks.forecast_baselines import (
+    BASELINE_LABELS,
+    LinearAR,
+    baseline_forecasts,
+    error_report,
+)
 from rnnkit.tasks.forecast_model import ForecastNetwork, forecast_loss
 from rnnkit.train import EarlyStopping, History, Trainer
 
@@ -254,8 +261,9 @@ class Forecaster:
             callbacks=callbacks, seed=int(p["seed"]), verbose=int(p["verbose"]),
         )
         loader = WindowLoader(x, y, batch_size, shuffle=True, seed=int(p["seed"]))
-        self.history_ = trainer.fit(self.model_, loader, validation_data=val_loader, epochs=epochs,
-                                    time_budget=p["time_budget"])
+        with single_thread():
+            self.history_ = trainer.fit(self.model_, loader, validation_data=val_loader, epochs=epochs,
+                                        time_budget=p["time_budget"])
         self.model_.eval()
 
     def _build_network(self) -> ForecastNetwork:
@@ -309,7 +317,7 @@ class Forecaster:
             for module in model.modules():
                 if isinstance(module, torch.nn.Dropout):
                     module.train()
-        with torch.inference_mode():
+        with torch.inference_mode(), single_thread():
             chunks = [model(tensor[i:i + 1024]).double().numpy() for i in range(0, len(tensor), 1024)]
         model.eval()
         return np.concatenate(chunks) if chunks else np.zeros((0,))
@@ -543,9 +551,26 @@ class Forecaster:
             if baseline is None:
                 baseline = min(report["baselines"], key=lambda k: report["baselines"][k]["rmse"])
             parts["baseline"] = (origins, report["forecasts"][baseline]["point"][:, 0], baseline)
-            title += (f" - test RMSE {report['model']['rmse']:.4g} vs {baseline.replace('_', ' ')} "
+            title += (f" - test RMSE {report['model']['rmse']:.4g} vs {BASELINE_LABELS.get(baseline, baseline)} "
                       f"{report['baselines'][baseline]['rmse']:.4g}")
         return plot_forecast(x_axis, data.values, data.target_names, split=test_start, title=title, **parts)
+
+    def plot_future(self, frame: pd.DataFrame, data: SeriesData | None = None, history: int = 500) -> Any:
+        """The last ``history`` values of the series and a :meth:`forecast` frame after them."""
+        from rnnkit.viz.forecast import plot_forecast
+
+        data = data if data is not None else self.data_
+        if data is None:
+            raise DataError("plot_future: no series; pass data")
+        part = data.slice(max(0, len(data) - history))
+        x = part.dates if part.dates is not None else np.arange(len(data) - len(part), len(data))
+        name = data.target_names[0]
+        lower = frame[f"{name}_lower"].to_numpy() if f"{name}_lower" in frame else None
+        upper = frame[f"{name}_upper"].to_numpy() if f"{name}_upper" in frame else None
+        future_x = frame.index.to_numpy() if isinstance(frame.index, pd.DatetimeIndex) else np.asarray(frame.index)
+        return plot_forecast(x, part.values, data.target_names,
+                             future=(future_x, frame[name].to_numpy(), lower, upper),
+                             title=f"{name}: forecast of the next {len(frame)} steps")
 
     # ------------------------------------------------------------------ bundles
     def get_params(self) -> dict[str, Any]:
@@ -632,6 +657,18 @@ class Forecaster:
         return read_series(path, target=list(self._target_names()),
                            features=list(self.resolved_.get("feature_names", [])) or None, fill=fill,
                            date_column=self.resolved_.get("date_column"))
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one thread: the forecaster's networks are tiny, and with two or more threads
+    every call pays for thread synchronisation -- on a busy machine 100x more than the maths."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def future_index(data: SeriesData, steps: int) -> pd.Index:

@@ -10,9 +10,9 @@
   a seasonal difference always comes with a first difference (``both``: the network learns a
   correction to the seasonal naive forecast with drift); without one, a first difference when the
   KPSS test rejects level stationarity at 5%.
-- ``log`` (positive series only): for the chosen differencing, a linear autoregression on the
-  lookback is fitted to the first 75% of the training part with and without log and forecasts the
-  last 25% one step ahead; the lower RMSE in original units wins.
+- ``log`` for positive series whose swings grow with the level (multiplicative): over consecutive
+  blocks of one season (12 steps without a season), the correlation between the blocks' mean and
+  their standard deviation after removing each block's linear trend exceeds 0.5.
 
 For airline passengers this gives season 12, lookback 24, log, seasonal and first differences.
 
@@ -27,12 +27,11 @@ Example:
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
 
-from rnnkit.data.series_transforms import DIFFERENCING, SeriesTransform, detect_season, valid_origins, windows
+from rnnkit.data.series_transforms import DIFFERENCING, detect_season
 from rnnkit.errors import ConfigError, DataError
 
 MAX_AUTO_LOOKBACK = 60
@@ -71,23 +70,26 @@ def resolve_choices(
         raise ConfigError(f"log: expected True, False or 'auto', got {log!r}")
     if differencing != "auto" and differencing not in DIFFERENCING:
         raise ConfigError(f"differencing: expected auto, {', '.join(DIFFERENCING)}; got {differencing!r}")
-    logs = [True, False] if log == "auto" and positive else [bool(log) and positive]
-    if differencing == "auto":
-        z = np.log(y_train) if positive and log != False else y_train  # noqa: E712
-        diffs = [choose_differencing(z[:, 0], m)]
-    else:
-        diffs = [differencing]
-    candidates = list(itertools.product(logs, diffs))
-    scores = {}
-    if len(candidates) > 1:
-        for cand in candidates:
-            scores[cand] = _validation_rmse(y_train, L, m, *cand)
-        finite = {k: v for k, v in scores.items() if np.isfinite(v)}
-        best = min(finite, key=finite.__getitem__) if finite else (False, "none" if m < 2 else "first")
-    else:
-        best = candidates[0]
-    return {"season": int(m), "lookback": int(L), "log": bool(best[0]), "differencing": best[1],
-            "candidates": {f"log={k[0]},differencing={k[1]}": float(v) for k, v in scores.items()}}
+    use_log = bool(log) if log != "auto" else positive and is_multiplicative(y_train[:, 0], m)
+    z = np.log(y_train) if use_log else y_train
+    diff = choose_differencing(z[:, 0], m) if differencing == "auto" else differencing
+    return {"season": int(m), "lookback": int(L), "log": use_log, "differencing": diff}
+
+
+def is_multiplicative(y: np.ndarray, season: int, threshold: float = 0.5) -> bool:
+    """Whether a positive series' local spread grows with its level (see module docstring)."""
+    y = np.asarray(y, dtype=np.float64).ravel()
+    block = season if season >= 2 else 12
+    count = len(y) // block
+    if count < 4 or np.any(y <= 0):
+        return False
+    blocks = y[len(y) - count * block:].reshape(count, block)
+    t = np.arange(block)
+    means = blocks.mean(axis=1)
+    spreads = np.array([np.std(b - np.polyval(np.polyfit(t, b, 1), t)) for b in blocks])
+    if np.std(means) == 0 or np.std(spreads) == 0:
+        return False
+    return bool(np.corrcoef(means, spreads)[0, 1] > threshold)
 
 
 def seasonal_strength(z: np.ndarray, season: int) -> float:
@@ -153,29 +155,5 @@ def _positive(value: Any, name: str) -> int:
     return number
 
 
-def _validation_rmse(y: np.ndarray, lookback: int, season: int, log: bool, differencing: str) -> float:
-    """One-step RMSE of a linear AR on the transformed windows over the last 25% of ``y``."""
-    transform = SeriesTransform(log, differencing, season)
-    z = transform.forward(y)
-    w = transform.inputs(z)
-    split = int(len(y) * 0.75)
-    fit_origins = valid_origins(len(y), lookback, transform.offset, 1, stop=split)
-    test_origins = valid_origins(len(y), lookback, transform.offset, 1, start=split)
-    if len(fit_origins) < lookback + 2 or len(test_origins) == 0:
-        return float("inf")
-    errors = []
-    for c in range(y.shape[1]):
-        def design(origins: np.ndarray, c: int = c) -> np.ndarray:
-            lags = windows(w[:, c:c + 1], origins, lookback)[..., 0]
-            return np.concatenate([lags, np.ones((len(lags), 1))], axis=1)
-
-        ref_fit = transform.reference(z, fit_origins, 1)[:, 0, c]
-        coef = np.linalg.lstsq(design(fit_origins), z[fit_origins, c] - ref_fit, rcond=None)[0]
-        ref = transform.reference(z, test_origins, 1)[:, 0, c]
-        pred = transform.inverse((design(test_origins) @ coef + ref)[:, None])[:, 0]
-        errors.append(float(np.sqrt(np.mean((y[test_origins, c] - pred) ** 2))))
-    return float(np.mean(errors))
-
-
 __all__ = ["resolve_choices", "auto_lookback", "choose_differencing", "seasonal_strength",
-           "kpss_statistic", "MAX_AUTO_LOOKBACK"]
+           "kpss_statistic", "is_multiplicative", "MAX_AUTO_LOOKBACK"]

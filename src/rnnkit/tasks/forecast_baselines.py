@@ -36,6 +36,8 @@ from rnnkit.train.metrics import mae, mape, mase, rmse, smape
 
 BASELINES = ("persistence", "seasonal_naive", "seasonal_drift", "linear_ar")
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
+BASELINE_LABELS = {"persistence": "persistence", "seasonal_naive": "seasonal naive",
+                   "seasonal_drift": "seasonal naive + drift", "linear_ar": "linear AR"}
 
 
 def _check_origins(origins: np.ndarray, needed: int, what: str) -> np.ndarray:
@@ -138,6 +140,7 @@ def baseline_forecasts(
 def error_report(actual: np.ndarray, predicted: np.ndarray, y_train: np.ndarray, season: int) -> dict[str, float]:
     """RMSE, MAE, MAPE (%), sMAPE (%) and MASE of ``(N, H, C)`` forecasts, in original units.
 
+    MAPE leaves out zero actual values (where it is undefined).
     Pooled over origins and steps; with several targets, the mean of the per-target numbers. MASE
     divides by the in-sample MAE of the seasonal naive forecast on ``y_train`` (lag 1 when the
     training part is shorter than two seasons).
@@ -151,7 +154,8 @@ def error_report(actual: np.ndarray, predicted: np.ndarray, y_train: np.ndarray,
         t, p = actual[..., c].ravel(), predicted[..., c].ravel()
         per["rmse"].append(rmse(t, p))
         per["mae"].append(mae(t, p))
-        per["mape"].append(mape(t, p))
+        nonzero = t != 0  # MAPE is undefined at zero actuals (e.g. months without sunspots)
+        per["mape"].append(mape(t, p, mask=nonzero) if nonzero.any() else float("nan"))
         per["smape"].append(smape(t, p))
         per["mase"].append(mase(t, p, y_train[:, c], season=lag))
     report: dict[str, Any] = {k: float(np.mean(v)) for k, v in per.items()}
@@ -168,4 +172,5 @@ __all__ = [
     "LinearAR",
     "baseline_forecasts",
     "error_report",
+    "BASELINE_LABELS",
 ]

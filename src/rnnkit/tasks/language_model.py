@@ -93,7 +93,7 @@ LM_DEFAULTS: dict[str, Any] = {
 #: Epochs when neither ``epochs`` nor a time budget is given; with a budget training runs until
 #: the budget is spent (or early stopping ends it).
 DEFAULT_EPOCHS = 20
-EPOCHS_UNDER_BUDGET = 10_000
+EPOCHS_UNDER_BUDGET = 1000
 
 State = Tensor | tuple[Tensor, Tensor]
 

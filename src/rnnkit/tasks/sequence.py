@@ -29,7 +29,7 @@ import numpy as np
 
 from rnnkit.data import BucketLoader
 from rnnkit.data.sequences import FeatureScaler, as_sequence_list
-from rnnkit.errors import ConfigError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label
@@ -41,22 +41,23 @@ SEQ_DEFAULTS: dict[str, Any] = {
     "cell": "lstm",
     "bidirectional": True,
     "num_layers": 1,
-    "hidden_size": 64,
+    "hidden_size": 128,
     "pooling": "max",
-    "dropout": 0.2,
+    "dropout": 0.3,
     "recurrent_activation": None,
     "head_hidden": None,
-    "standardize": True,
+    "standardize": "feature",
     "max_length": None,
     "truncation": "post",
-    "batch_size": 32,
+    "batch_size": 64,
     "epochs": 30,
     "optimizer": "adam",
-    "lr": 2e-3,
+    "lr": 3e-3,
     "weight_decay": 0.0,
     "clip_norm": 1.0,
+    "schedule": "cosine",
     "validation_split": 0.1,
-    "patience": 5,
+    "patience": 8,
     "time_budget": None,
     "seed": 0,
     "verbose": 1,
@@ -70,10 +71,13 @@ class SequenceClassifier(ClassifierBase):
         cell: ``lstm``, ``gru`` or ``rnn``. bidirectional, num_layers, hidden_size: the encoder.
         pooling: ``max``, ``mean``, ``last`` or ``attention``. dropout. recurrent_activation,
             head_hidden: as in ``TextClassifier``.
-        standardize: fit the per-feature scaler (False keeps the values as they are).
+        standardize: ``"feature"`` (per-feature scaler), ``"global"`` (one mean and scale for all
+            features, e.g. pixels) or ``"none"``; see :class:`rnnkit.data.sequences.FeatureScaler`.
         max_length: steps kept per sequence (None: all); truncation ``post`` keeps the start,
             ``pre`` the end.
         batch_size, epochs, optimizer, lr, weight_decay, clip_norm: training.
+        schedule: per-epoch learning-rate schedule (``None``, ``"cosine"``, ``"step"``,
+            ``"plateau"``; see ``rnnkit.train.Trainer``).
         validation_split: held-out fraction (stratified) for early stopping with ``patience``.
         time_budget: seconds; training stops after the batch that crosses it.
         seed: makes a run repeatable on the same machine. verbose: 0, 1 or 2.
@@ -92,6 +96,11 @@ class SequenceClassifier(ClassifierBase):
                 f"known: {', '.join(SEQ_DEFAULTS)}"
             )
         super().__init__(**{**SEQ_DEFAULTS, **params})
+        if _scaler_mode(self.params["standardize"]) not in FeatureScaler.MODES:
+            raise ConfigError(
+                f"standardize={self.params['standardize']!r} is unknown; use one of "
+                f"{', '.join(FeatureScaler.MODES)}"
+            )
         self.scaler_: FeatureScaler | None = None
 
     # ------------------------------------------------------------------ padded-array entry points
@@ -109,7 +118,8 @@ class SequenceClassifier(ClassifierBase):
         """Fit on ``X`` (see the class docstring); ``validation_data`` is ``(X, labels)`` or
         ``(X, labels, lengths)``."""
         if validation_data is not None:
-            val_x = as_sequence_list(validation_data[0], *validation_data[2:3], name="validation_data")
+            val_lengths = validation_data[2] if len(validation_data) > 2 else None
+            val_x = as_sequence_list(validation_data[0], val_lengths, name="validation_data")
             validation_data = (val_x, validation_data[1])
         X = as_sequence_list(X, lengths, mask)
         self.scaler_ = None  # a refit may change the feature size
@@ -135,11 +145,14 @@ class SequenceClassifier(ClassifierBase):
         return super().score(as_sequence_list(X, lengths, mask), labels)
 
     # ------------------------------------------------------------------ ClassifierBase hooks
+    def _trainer(self, epochs_hint: int, has_validation: bool) -> Any:
+        trainer = super()._trainer(epochs_hint, has_validation)
+        trainer.schedule = self.params["schedule"]
+        return trainer
+
     def _check_inputs(self, X: Any, name: str) -> list[np.ndarray]:
         seqs = as_sequence_list(X, name=name)
         if self.scaler_ is not None and seqs and seqs[0].shape[1] != self.scaler_.feature_size:
-            from rnnkit.errors import DataError
-
             raise DataError(
                 f"{name} has {seqs[0].shape[1]} features per step but the model was trained on "
                 f"{self.scaler_.feature_size}; give data shaped like the training data"
@@ -147,11 +160,7 @@ class SequenceClassifier(ClassifierBase):
         return seqs
 
     def _fit_pipeline(self, X: list[np.ndarray]) -> None:
-        scaler = FeatureScaler().fit(X)
-        if not self.params["standardize"]:
-            scaler.mean_ = np.zeros_like(scaler.mean_)
-            scaler.scale_ = np.ones_like(scaler.scale_)
-        self.scaler_ = scaler
+        self.scaler_ = FeatureScaler(_scaler_mode(self.params["standardize"])).fit(X)
 
     def _loader(self, X: list[np.ndarray], y: np.ndarray | None, shuffle: bool,
                 batch_size: int) -> BucketLoader:
@@ -179,6 +188,13 @@ class SequenceClassifier(ClassifierBase):
         if self.scaler_ is None:
             raise ConfigError("this SequenceClassifier is not fitted yet; call fit() or load() first")
         return self.scaler_.feature_size
+
+
+def _scaler_mode(standardize: Any) -> Any:
+    """``True``/``False`` as the scaler modes ``"feature"``/``"none"``."""
+    if isinstance(standardize, bool) or standardize is None:
+        return "feature" if standardize else "none"
+    return standardize
 
 
 register_task(SequenceClassifier.task, SequenceClassifier._from_parts)

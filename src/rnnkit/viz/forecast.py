@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rnnkit.viz.figures import new_figure
+from rnnkit.viz.figures import DPI
 
 SERIES_COLOR = "#1f77b4"
 FIT_COLOR = "#ff7f0e"
@@ -56,8 +57,13 @@ def plot_forecast(
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
     x = np.asarray(x)
-    fig, axes = new_figure(1, 1, (9.0, 4.6))
-    ax = axes[0, 0]
+    with_errors = test is not None and len(test[0]) > 0
+    fig = Figure(figsize=(9.0, 6.0 if with_errors else 4.6), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    if with_errors:
+        ax, err_ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    else:
+        ax, err_ax = fig.subplots(1, 1), None
     ax.plot(x, values[:, target], color=SERIES_COLOR, linewidth=1.6, label=str(names[target]))
     if train_fit is not None and len(train_fit[0]):
         rows, pred = train_fit
@@ -73,7 +79,7 @@ def plot_forecast(
     if baseline is not None and len(baseline[0]):
         rows, pred, name = baseline
         ax.plot(x[rows], _column(pred, target), color=BASELINE_COLOR, linewidth=1.2, linestyle="--",
-                label=f"baseline: {name.replace('_', ' ')}")
+                label=f"baseline: {_label(name)}")
     if future is not None:
         fx, point, lower, upper = future
         fx = np.asarray(fx)
@@ -86,13 +92,34 @@ def plot_forecast(
         ax.axvline(x[split], color="black", linewidth=0.8, linestyle=":")
         ax.annotate("test", xy=(x[split], 1.0), xycoords=("data", "axes fraction"),
                     xytext=(4, -12), textcoords="offset points", fontsize=9)
-    ax.set_xlabel("date" if np.issubdtype(x.dtype, np.datetime64) else "step")
     ax.set_ylabel(str(names[target]))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", fontsize=9, frameon=False)
     if title:
         ax.set_title(title, fontsize=11)
+    bottom = ax
+    if err_ax is not None and test is not None:
+        rows, pred = test
+        actual = values[rows, target]
+        err_ax.plot(x[rows], np.abs(actual - _column(pred, target)), color=TEST_COLOR, linewidth=1.4,
+                    label="model")
+        if baseline is not None and len(baseline[0]):
+            b_rows, b_pred, name = baseline
+            err_ax.plot(x[b_rows], np.abs(values[b_rows, target] - _column(b_pred, target)),
+                        color=BASELINE_COLOR, linewidth=1.2, linestyle="--", label=_label(name))
+        err_ax.set_ylabel("|error|, test")
+        err_ax.grid(True, alpha=0.3)
+        err_ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=2)
+        err_ax.set_xlim(ax.get_xlim())
+        bottom = err_ax
+    bottom.set_xlabel("date" if np.issubdtype(x.dtype, np.datetime64) else "step")
     return fig
+
+
+def _label(name: str) -> str:
+    from rnnkit.tasks.forecast_baselines import BASELINE_LABELS
+
+    return BASELINE_LABELS.get(name, name.replace("_", " "))
 
 
 def _column(array: np.ndarray, target: int) -> np.ndarray:

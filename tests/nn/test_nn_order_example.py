@@ -1,13 +1,20 @@
-"""The temporary demo: its task needs order, and a tiny run prints both paths and an accuracy."""
+"""examples/nn_order_task.py: its task needs order, and a tiny run prints both paths and an accuracy."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 import torch
 
-from rnnkit.demo import make_order_task, run_demo
+_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "nn_order_task.py"
+_spec = importlib.util.spec_from_file_location("nn_order_task", _EXAMPLE)
+assert _spec is not None and _spec.loader is not None
+example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(example)
+make_order_task, run_demo = example.make_order_task, example.run_demo
 
 
 def test_order_task_labels_say_whether_a_comes_first() -> None:

@@ -1,0 +1,198 @@
+"""``rnnkit seq``: train, evaluate and use a numeric sequence classifier from files.
+
+    rnnkit seq train JapaneseVowels_TRAIN.ts --test JapaneseVowels_TEST.ts --out vowels --json
+    rnnkit seq train mnist_5k.csv.gz --timesteps 28 --features 28 \\
+        --test t10k-images-idx3-ubyte.gz --out mnist           # CSV train, idx test
+    rnnkit seq predict vowels JapaneseVowels_TEST.ts --json
+    rnnkit seq evaluate mnist t10k-images-idx3-ubyte.gz
+
+Formats (``--format``/``--test-format``, default: from the file name or content): ``npz``/``npy``,
+``ts`` (sktime/UEA), ``csv`` (one sequence per row) and ``idx`` (MNIST images, a row per step).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rnnkit.cli.common import column, emit_json, existing, info, metrics_table
+from rnnkit.errors import DataError
+
+seq_app = typer.Typer(
+    help="Numeric sequence classification (sensor series, speech features, images row by row).",
+    no_args_is_help=True,
+)
+
+Format = Annotated[str | None, typer.Option("--format", help="npz, npy, ts, csv or idx (default: detect).")]
+Labels = Annotated[Path | None, typer.Option("--labels", help="Labels file for idx images or a .npy of x (idx default: the *-labels-idx1-ubyte file beside the images).")]
+LabelColumn = Annotated[str | None, typer.Option("--label-column", help="CSV label column: name or 0-based index (default: the last).")]
+Header = Annotated[bool | None, typer.Option("--header/--no-header", help="CSV: whether the file has a header row (default: detect).")]
+Timesteps = Annotated[int | None, typer.Option("--timesteps", help="CSV: time steps per row (values are reshaped row-major to timesteps x features).")]
+Features = Annotated[int | None, typer.Option("--features", help="CSV: features per time step (default 1, or the model's for evaluate/predict).")]
+Missing = Annotated[str, typer.Option("--missing", help="ts: what to do with '?' values: error or interpolate.")]
+ImageSteps = Annotated[str, typer.Option("--image-steps", help="idx: rows (28 steps of 28) or pixels (784 steps of 1).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")]
+
+
+def _read(path: Path, what: str, fmt: str | None, *, labels: Path | None = None,
+          label_column: str | None = None, header: bool | None = None,
+          timesteps: int | None = None, features: int | None = None, missing: str = "error",
+          image_steps: str = "rows", has_labels: bool = True) -> Any:
+    from rnnkit.data.sequences import read_sequences
+
+    existing([path], what)
+    if labels is not None:
+        existing([labels], "--labels")
+    ds = read_sequences(
+        path, fmt, labels=labels, label_column=_column(label_column), header=header,
+        timesteps=timesteps, features=features, missing=missing, image_steps=image_steps,
+        has_labels=has_labels,
+    )
+    if has_labels and ds.labels is None:
+        raise DataError(f"{what}: {path} has no labels; give a labelled file (or --labels)")
+    return ds
+
+
+def _column(value: str | None) -> str | int | None:
+    """Like :func:`rnnkit.cli.common.column`, also reading ``-1`` as the last column."""
+    if value is not None and value.strip().startswith("-") and value.strip()[1:].isdigit():
+        return int(value)
+    return column(value)
+
+
+@seq_app.command("train")
+def train(
+    train_path: Annotated[Path, typer.Argument(help="Training file: .npz/.npy, .ts, .csv or idx images (plain or gzip).", metavar="TRAIN")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
+    test: Annotated[Path | None, typer.Option("--test", help="Test file; default: hold out a stratified 20%.")] = None,
+    fmt: Format = None,
+    test_format: Annotated[str | None, typer.Option("--test-format", help="Format of --test (default: detect).")] = None,
+    labels: Labels = None,
+    test_labels: Annotated[Path | None, typer.Option("--test-labels", help="Labels file for --test (idx or .npy).")] = None,
+    label_column: LabelColumn = None,
+    header: Header = None,
+    timesteps: Timesteps = None,
+    features: Features = None,
+    missing: Missing = "error",
+    image_steps: ImageSteps = "rows",
+    cell: Annotated[str | None, typer.Option(help="lstm, gru or rnn (default lstm).")] = None,
+    bidirectional: Annotated[bool | None, typer.Option("--bidirectional/--unidirectional", help="Default: bidirectional.")] = None,
+    hidden_size: Annotated[int | None, typer.Option(help="Units per direction (default 64).")] = None,
+    layers: Annotated[int | None, typer.Option(help="Stacked recurrent layers (default 1).")] = None,
+    pooling: Annotated[str | None, typer.Option(help="max, mean, last or attention (default max).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs (default 30; early stopping may end sooner).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Default 32.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default 2e-3).")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adam (default), rmsprop, sgd, ...")] = None,
+    time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    as_json: AsJson = False,
+) -> None:
+    """Train a sequence classifier and save it as a bundle."""
+    import numpy as np
+
+    from rnnkit.tasks import SequenceClassifier
+    from rnnkit.tasks.classification import stratified_split
+
+    started = time.perf_counter()
+    csv_opts: dict[str, Any] = {"label_column": label_column, "header": header,
+                                "timesteps": timesteps, "missing": missing, "image_steps": image_steps}
+    data = _read(train_path, "TRAIN", fmt, labels=labels, features=features, **csv_opts)
+    info(f"read {len(data)} training sequences from {data.source} "
+         f"({data.feature_size} features, {len(data.classes)} classes)")
+    if test is not None:
+        test_data = _read(test, "--test", test_format, labels=test_labels,
+                          features=features or data.feature_size, **csv_opts)
+        train_x, train_y = data.sequences, data.labels
+        test_x, test_y = test_data.sequences, test_data.labels
+    else:
+        if len(data) < 10:
+            raise DataError(f"TRAIN has only {len(data)} sequences; give at least 10 or a --test file")
+        index = {c: i for i, c in enumerate(data.classes)}
+        ids = np.array([index[y] for y in data.labels], dtype=np.int64)
+        tr, te = stratified_split(ids, 0.2, seed)
+        train_x, train_y = [data.sequences[i] for i in tr], [data.labels[i] for i in tr]
+        test_x, test_y = [data.sequences[i] for i in te], [data.labels[i] for i in te]
+        info(f"held out {len(te)} sequences (20%, stratified) as the test split")
+    given = {"cell": cell, "bidirectional": bidirectional, "hidden_size": hidden_size,
+             "num_layers": layers, "pooling": pooling, "epochs": epochs, "batch_size": batch_size,
+             "lr": lr, "optimizer": optimizer, "time_budget": time_budget}
+    clf = SequenceClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
+    clf.fit(train_x, train_y)
+    report = clf.evaluate(test_x, test_y)
+    seconds = time.perf_counter() - started
+    bundle = clf.save(out, extra_metrics={"test": report})
+    typer.echo(metrics_table("test", report))
+    typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
+    if as_json:
+        emit_json({
+            "test": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"]},
+            "bundle": str(bundle),
+            "seconds": round(seconds, 3),
+        })
+
+
+def _load(bundle: Path) -> Any:
+    from rnnkit.tasks import SequenceClassifier
+
+    return SequenceClassifier.load(bundle)
+
+
+@seq_app.command("predict")
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit seq train`.")],
+    data: Annotated[Path, typer.Argument(help="Sequences to classify, in any supported format (labels, if any, are ignored).")],
+    fmt: Format = None,
+    label_column: Annotated[str | None, typer.Option("--label-column", help="CSV: a label column to drop (default: none, every column is a value).")] = None,
+    header: Header = None,
+    timesteps: Timesteps = None,
+    features: Features = None,
+    missing: Missing = "error",
+    image_steps: ImageSteps = "rows",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Classify sequences: one line per sequence with its index, label and probability."""
+    clf = _load(bundle)
+    ds = _read(data, "DATA", fmt, label_column=label_column, header=header, timesteps=timesteps,
+               features=features or clf.feature_size, missing=missing, image_steps=image_steps,
+               has_labels=label_column is not None)
+    if not len(ds):
+        raise DataError(f"DATA: {data} holds no sequences")
+    proba = clf.predict_proba(ds.sequences)
+    for i, row in enumerate(proba):
+        best = int(row.argmax())
+        label = clf.classes_[best]
+        if as_json:
+            emit_json({"index": i, "label": label, "probability": round(float(row[best]), 6),
+                       "probabilities": {str(c): round(float(p), 6) for c, p in zip(clf.classes_, row, strict=True)}})
+        else:
+            typer.echo(f"{i}\t{label}\t{row[best]:.3f}")
+
+
+@seq_app.command("evaluate")
+def evaluate(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit seq train`.")],
+    data: Annotated[Path, typer.Argument(help="Labelled sequences in any supported format.")],
+    fmt: Format = None,
+    labels: Labels = None,
+    label_column: LabelColumn = None,
+    header: Header = None,
+    timesteps: Timesteps = None,
+    features: Features = None,
+    missing: Missing = "error",
+    image_steps: ImageSteps = "rows",
+    as_json: AsJson = False,
+) -> None:
+    """Accuracy, macro F1 and per-class numbers of a bundle on labelled data."""
+    clf = _load(bundle)
+    ds = _read(data, "DATA", fmt, labels=labels, label_column=label_column, header=header,
+               timesteps=timesteps, features=features or clf.feature_size, missing=missing,
+               image_steps=image_steps)
+    report = clf.evaluate(ds.sequences, ds.labels)
+    typer.echo(metrics_table(ds.source, report))
+    if as_json:
+        emit_json({"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"],
+                   "per_class": report["per_class"], "confusion_matrix": report["confusion_matrix"]})

@@ -1,0 +1,230 @@
+"""``rnnkit series``: train, forecast and backtest a recurrent forecaster from CSV files.
+
+    rnnkit series train airline_passengers --out air          # the bundled series
+    rnnkit series train sales.csv --target sales --date-column month --features price --out m --json
+    rnnkit series forecast air --steps 12 --plot next_year.png
+    rnnkit series backtest air --csv airline-passengers.csv --json
+
+Every report puts the model beside the baselines (persistence, seasonal naive, seasonal naive
+with drift, linear autoregression) computed on the same origins.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rnnkit.cli.common import emit_json, existing, info
+from rnnkit.errors import ConfigError
+
+series_app = typer.Typer(help="Time-series forecasting (airline passengers, temperatures, ...).", no_args_is_help=True)
+
+METRIC_NAMES = ("rmse", "mae", "mape", "smape", "mase")
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")]
+Fill = Annotated[str | None, typer.Option("--fill", help="Missing values: interpolate, ffill or drop (default: refuse).")]
+
+
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    return names or None
+
+
+def _int_or_auto(value: str, option: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{option}: expected a positive integer or 'auto', got {value!r}") from None
+    if number < 1:
+        raise ConfigError(f"{option}: expected a positive integer or 'auto', got {value!r}")
+    return number
+
+
+def _read(csv: str, target: str | None, date_column: str | None, features: str | None, fill: str | None) -> Any:
+    from rnnkit.data.series import BUNDLED_SERIES, read_series
+
+    if csv not in BUNDLED_SERIES:
+        existing([Path(csv)], "CSV")
+    targets = _names(target)
+    return read_series(csv, target=targets, date_column=date_column, features=_names(features), fill=fill)
+
+
+def comparison_table(title: str, model: dict[str, Any], baselines: dict[str, Any]) -> str:
+    """Model and baselines side by side: one row each, RMSE/MAE/MAPE/sMAPE/MASE columns."""
+    from rnnkit.tasks.forecast_baselines import BASELINE_LABELS
+
+    rows = [("", *METRIC_NAMES)]
+    rows.append(("model", *(_fmt(model.get(k)) for k in METRIC_NAMES)))
+    for name, report in baselines.items():
+        rows.append((BASELINE_LABELS.get(name, name), *(_fmt(report.get(k)) for k in METRIC_NAMES)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [title]
+    for row in rows:
+        lines.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+    best = min(baselines, key=lambda k: baselines[k]["rmse"]) if baselines else None
+    if best is not None:
+        verdict = "beats" if model["rmse"] < baselines[best]["rmse"] else "does NOT beat"
+        lines.append(f"  the model {verdict} the best baseline ({BASELINE_LABELS.get(best, best)}, RMSE {baselines[best]['rmse']:.4g})")
+    if "coverage" in model:
+        lines.append(f"  {model['interval_level']:.0%} interval coverage on the test part: {model['coverage']:.1%}")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    value = float(value)
+    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
+
+
+def _short(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: report[k] for k in (*METRIC_NAMES, "coverage", "count") if k in report}
+
+
+@series_app.command("train")
+def train(
+    csv: Annotated[str, typer.Argument(help="CSV/TSV file (plain or gzip), or 'airline_passengers' (bundled).", metavar="CSV")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
+    target: Annotated[str | None, typer.Option("--target", help="Column(s) to forecast, comma-separated (default: the only numeric column).")] = None,
+    date_column: Annotated[str | None, typer.Option("--date-column", help="Date column (default: detected; else row order).")] = None,
+    features: Annotated[str | None, typer.Option("--features", help="Extra input columns, comma-separated.")] = None,
+    fill: Fill = None,
+    lookback: Annotated[str, typer.Option(help="Window length or auto (two seasons, at most 60).")] = "auto",
+    horizon: Annotated[int, typer.Option(help="Steps forecast from each origin.")] = 1,
+    mode: Annotated[str, typer.Option(help="direct (all steps at once) or recursive.")] = "direct",
+    test_size: Annotated[float, typer.Option("--test-size", help="Fraction (or row count) at the end for testing.")] = 0.33,
+    test_start: Annotated[str | None, typer.Option("--test-start", help="First date (or row) of the test part, instead of --test-size.")] = None,
+    season: Annotated[str, typer.Option(help="Seasonal period or auto (autocorrelation / date frequency).")] = "auto",
+    log: Annotated[str, typer.Option(help="auto, yes or no: model log(values).")] = "auto",
+    differencing: Annotated[str, typer.Option(help="auto, none, first, seasonal or both.")] = "auto",
+    scaler: Annotated[str, typer.Option(help="standard, minmax or none.")] = "standard",
+    cell: Annotated[str, typer.Option(help="lstm, gru or rnn.")] = "lstm",
+    hidden_size: Annotated[int, typer.Option(help="Units per network.")] = 8,
+    layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional")] = False,
+    ensemble: Annotated[int, typer.Option(help="Networks trained and averaged.")] = 5,
+    linear_skip: Annotated[bool, typer.Option("--linear-skip/--no-linear-skip", help="Add a linear map from the window to the output.")] = True,
+    intervals: Annotated[str, typer.Option(help="none, quantile or mc_dropout.")] = "none",
+    interval_level: Annotated[float, typer.Option(help="Interval probability, e.g. 0.8.")] = 0.8,
+    epochs: Annotated[str, typer.Option(help="Epochs or auto (about 800 optimizer steps).")] = "auto",
+    batch_size: Annotated[str, typer.Option(help="Batch size or auto.")] = "auto",
+    lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = 1e-3,
+    time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    as_json: AsJson = False,
+) -> None:
+    """Train a forecaster, compare it with the baselines on the test part, save a bundle."""
+    from rnnkit.tasks import Forecaster
+
+    started = time.perf_counter()
+    data = _read(csv, target, date_column, features, fill)
+    info(f"read {len(data)} rows from {data.source}: target {', '.join(data.target_names)}"
+         + (f", features {', '.join(data.feature_names)}" if data.feature_names else "")
+         + (f", dates {data.dates[0].date()}..{data.dates[-1].date()}" if data.dates is not None else ""))
+    logs = {"auto": "auto", "yes": True, "no": False}
+    if log not in logs:
+        raise ConfigError(f"--log: expected auto, yes or no, got {log!r}")
+    model = Forecaster(
+        lookback=_int_or_auto(lookback, "--lookback"), horizon=horizon, mode=mode,
+        season=_int_or_auto(season, "--season"), log=logs[log], differencing=differencing, scaler=scaler,
+        cell=cell, hidden_size=hidden_size, num_layers=layers, bidirectional=bidirectional,
+        ensemble=ensemble, linear_skip=linear_skip, intervals=None if intervals == "none" else intervals,
+        interval_level=interval_level, epochs=_int_or_auto(epochs, "--epochs"),
+        batch_size=_int_or_auto(batch_size, "--batch-size"), lr=lr, time_budget=time_budget, seed=seed,
+    )
+    test_at: Any = test_start
+    if test_start is not None and test_start.strip().isdigit():
+        test_at = int(test_start)
+    model.fit(data, test_size=test_size, test_start=test_at)
+    r = model.resolved_
+    info(f"season {r['season']}, lookback {r['lookback']}, log {'yes' if r['log'] else 'no'}, "
+         f"differencing {r['differencing']}, {r['epochs']} epochs x {model.params['ensemble']} networks "
+         f"({model.metrics_['train_seconds']:.1f} s)")
+    bundle = model.save(out)
+    seconds = time.perf_counter() - started
+    metrics = model.metrics_
+    if "test" in metrics:
+        title = f"test part ({metrics['test_origins']} origins, {metrics['evaluation']}, original units)"
+        typer.echo(comparison_table(title, metrics["test"], metrics["baselines"]))
+    else:
+        typer.echo("no test part (--test-size 0): nothing to compare")
+    typer.echo(f"bundle: {bundle}  (plot: {bundle / 'forecast.png'}; {seconds:.1f} s)")
+    if as_json:
+        emit_json({
+            "test": _short(metrics["test"]) if "test" in metrics else None,
+            "baselines": {k: _short(v) for k, v in metrics.get("baselines", {}).items()},
+            "resolved": metrics["resolved"],
+            "bundle": str(bundle),
+            "seconds": round(seconds, 3),
+        })
+
+
+def _load(bundle: Path) -> Any:
+    from rnnkit.tasks import Forecaster
+
+    return Forecaster.load(bundle)
+
+
+def _read_like(model: Any, csv: str, fill: str | None) -> Any:
+    r = model.resolved_
+    return _read(csv, ",".join(r["target_names"]), r.get("date_column"),
+                 ",".join(r.get("feature_names") or []) or None, fill)
+
+
+@series_app.command("forecast")
+def forecast(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit series train`.")],
+    csv: Annotated[str | None, typer.Option("--csv", help="Forecast after the end of this series (default: the training series).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Steps to forecast (default: the horizon).")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG of the history and the forecast.")] = None,
+    fill: Fill = None,
+    as_json: AsJson = False,
+) -> None:
+    """Forecast the next values after the end of the series."""
+    model = _load(bundle)
+    data = _read_like(model, csv, fill) if csv is not None else model.data_
+    frame = model.forecast(steps, data=data)
+    typer.echo(frame.to_string(float_format=lambda v: f"{v:.4f}"))
+    if plot is not None:
+        from rnnkit.viz import save_figure
+
+        save_figure(model.plot_future(frame, data), plot)
+        info(f"plot: {plot}")
+    if as_json:
+        index = [i.isoformat() if hasattr(i, "isoformat") else int(i) for i in frame.index]
+        emit_json({"index": index, "forecast": {c: frame[c].round(6).tolist() for c in frame.columns},
+                   "steps": len(frame)})
+
+
+@series_app.command("backtest")
+def backtest(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit series train`.")],
+    csv: Annotated[str, typer.Option("--csv", help="The series to backtest on (same columns as in training).")],
+    steps: Annotated[int | None, typer.Option(help="Steps ahead for the multi-step part (default: the horizon, at least 1).")] = None,
+    test_size: Annotated[float | None, typer.Option("--test-size", help="Test fraction (default: as in training).")] = None,
+    fill: Fill = None,
+    as_json: AsJson = False,
+) -> None:
+    """Rolling-origin evaluation over the test part: one step and multi-step, beside the baselines."""
+    model = _load(bundle)
+    data = _read_like(model, csv, fill)
+    result = model.backtest(data, steps=steps, test_size=test_size)
+    for name in ("one_step", "multi_step"):
+        part = result[name]
+        title = f"{name.replace('_', '-')}: {part['steps']} step(s) ahead from {part['origins']} origins"
+        typer.echo(comparison_table(title, part["model"], part["baselines"]))
+        if "rmse_by_step" in part["model"]:
+            typer.echo("  model RMSE by step: " + ", ".join(f"{v:.4g}" for v in part["model"]["rmse_by_step"]))
+    if as_json:
+        emit_json({name: {"steps": result[name]["steps"], "origins": result[name]["origins"],
+                          "model": {**_short(result[name]["model"]),
+                                    **({"rmse_by_step": result[name]["model"]["rmse_by_step"]}
+                                       if "rmse_by_step" in result[name]["model"] else {})},
+                          "baselines": {k: _short(v) for k, v in result[name]["baselines"].items()}}
+                   for name in ("one_step", "multi_step")})
