@@ -17,6 +17,7 @@ import typer
 
 from rnnkit.cli.common import column, emit_json, existing, info, metrics_table
 from rnnkit.errors import DataError
+from rnnkit.tasks.text import TEXT_DEFAULTS as D
 
 text_app = typer.Typer(help="Text classification (sentiment, topics).", no_args_is_help=True)
 
@@ -50,16 +51,16 @@ def train(
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
     header: Header = None,
-    cell: Annotated[str, typer.Option(help="lstm, gru or rnn.")] = "lstm",
-    bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional")] = True,
-    hidden_size: Annotated[int, typer.Option(help="Units per direction.")] = 64,
-    layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
-    pooling: Annotated[str, typer.Option(help="max, mean, last or attention.")] = "max",
-    max_length: Annotated[int, typer.Option(help="Tokens kept per text.")] = 400,
-    max_tokens: Annotated[int, typer.Option(help="Vocabulary size cap.")] = 20000,
-    epochs: Annotated[int, typer.Option(help="Maximum epochs (early stopping may end sooner).")] = 8,
-    batch_size: Annotated[int, typer.Option()] = 64,
-    lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = 2e-3,
+    cell: Annotated[str | None, typer.Option(help=f"lstm, gru or rnn (default: {D['cell']})")] = None,
+    bidirectional: Annotated[bool | None, typer.Option("--bidirectional/--unidirectional", help="(default: bidirectional)")] = None,
+    hidden_size: Annotated[int | None, typer.Option(help=f"Units per direction (default: {D['hidden_size']})")] = None,
+    layers: Annotated[int | None, typer.Option(help=f"Stacked recurrent layers (default: {D['num_layers']})")] = None,
+    pooling: Annotated[str | None, typer.Option(help=f"max, mean, last or attention (default: {D['pooling']})")] = None,
+    max_length: Annotated[int | None, typer.Option(help=f"Tokens kept per text (default: {D['max_length']})")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help=f"Vocabulary size cap (default: {D['max_tokens']})")] = None,
+    epochs: Annotated[int | None, typer.Option(help=f"Maximum epochs; early stopping may end sooner (default: {D['epochs']})")] = None,
+    batch_size: Annotated[int | None, typer.Option(help=f"(default: {D['batch_size']})")] = None,
+    lr: Annotated[float | None, typer.Option(help=f"Learning rate (default: {D['lr']})")] = None,
     time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
@@ -89,11 +90,12 @@ def train(
     if valid is not None:
         v = _read([valid], "--valid", text_column, label_column, header)
         validation = (v.texts, v.labels)
-    clf = TextClassifier(
+    given = dict(
         cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=layers,
         pooling=pooling, max_length=max_length, max_tokens=max_tokens, epochs=epochs,
-        batch_size=batch_size, lr=lr, seed=seed, time_budget=time_budget, verbose=1,
+        batch_size=batch_size, lr=lr, time_budget=time_budget,
     )
+    clf = TextClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
     clf.fit(train_texts, train_labels, validation_data=validation)
     report = clf.evaluate(test_texts, test_labels)
     seconds = time.perf_counter() - started

@@ -149,7 +149,8 @@ class ClassifierBase:
         p = self.params
         callbacks = []
         if has_validation and p.get("patience"):
-            callbacks.append(EarlyStopping("val_loss", patience=p["patience"], restore_best_weights=True))
+            monitor = p.get("monitor", "val_loss")
+            callbacks.append(EarlyStopping(monitor, patience=p["patience"], restore_best_weights=True))
         return Trainer(
             loss="cross_entropy", optimizer=p.get("optimizer", "adam"), lr=p.get("lr", 1e-3),
             weight_decay=p.get("weight_decay", 0.0), clip_norm=p.get("clip_norm"),

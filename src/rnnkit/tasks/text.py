@@ -36,7 +36,7 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "hidden_size": 64,
     "embedding_dim": 128,
     "pooling": "max",
-    "dropout": 0.3,
+    "dropout": 0.5,
     "recurrent_activation": None,
     "head_hidden": None,
     "max_tokens": 20000,
@@ -46,13 +46,14 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "max_length": 400,
     "truncation": "post",
     "batch_size": 64,
-    "epochs": 8,
+    "epochs": 15,
     "optimizer": "adam",
     "lr": 2e-3,
     "weight_decay": 0.0,
     "clip_norm": 1.0,
     "validation_split": 0.1,
-    "patience": 2,
+    "patience": 3,
+    "monitor": "val_accuracy",
     "time_budget": None,
     "seed": 0,
     "verbose": 1,
@@ -68,7 +69,9 @@ class TextClassifier(ClassifierBase):
         max_tokens, min_freq, split, ngrams: the vocabulary (see ``TextVectorizer``).
         max_length: tokens kept per text; truncation ``post`` keeps the start, ``pre`` the end.
         batch_size, epochs, optimizer, lr, weight_decay, clip_norm: training.
-        validation_split: held-out fraction (stratified) for early stopping with ``patience``.
+        validation_split: held-out fraction (stratified) for early stopping: training stops when
+            ``monitor`` (``val_accuracy`` or ``val_loss``) has not improved for ``patience`` epochs
+            and the best epoch's weights are kept.
         time_budget: seconds; training stops after the batch that crosses it.
         seed: makes a run repeatable on the same machine. verbose: 0, 1 or 2.
 
@@ -127,6 +130,17 @@ class TextClassifier(ClassifierBase):
         import json
 
         self.vectorizer_ = TextVectorizer.from_json(json.dumps(parts.json("vectorizer")))
+
+    def explain(self, text: str, target: Any = None, method: str = "integrated_gradients") -> Any:
+        """Per-token importance for the prediction on one ``text`` (see :mod:`rnnkit.inspect.saliency`).
+
+        Returns an ``Explanation`` with ``tokens``, ``scores`` (positive = for the class),
+        ``label``, ``probability``, ``pairs()``, ``top(k)`` and ``to_html()``. ``method``:
+        ``integrated_gradients`` (default) or ``occlusion``.
+        """
+        from rnnkit.inspect.saliency import explain_text
+
+        return explain_text(self, text, target=target, method=method)
 
 
 register_task(TextClassifier.task, TextClassifier._from_parts)
