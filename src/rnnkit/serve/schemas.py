@@ -1,0 +1,137 @@
+"""Request and response models of the rnnkit HTTP API (pydantic), and the serving limits.
+
+The limits are checked by the handlers (not baked into the schemas) so that ``rnnkit serve``
+options can change them; every violation is a 4xx JSON error ``{"error": ..., "status": ...}``.
+
+Example:
+    >>> PredictRequest(texts=["a fine film"]).texts
+    ['a fine film']
+    >>> ServeLimits().max_items
+    64
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """What one request may ask for. Requests over a limit get a 413 or 422 JSON error.
+
+    Args:
+        max_body_bytes: request body size (413 when larger).
+        max_items: texts or sequences per predict request.
+        max_text_chars: characters per text (and per generation prime).
+        max_sequence_steps: time steps per sequence (sequence classifiers) or history values.
+        max_generate_length: tokens per generate request.
+        max_forecast_steps: steps per forecast request.
+        max_explain_tokens: tokens scored per text when saliency is requested.
+        timeout_seconds: a request waiting longer for its result gets a 408 JSON error.
+    """
+
+    max_body_bytes: int = 1_000_000
+    max_items: int = 64
+    max_text_chars: int = 5_000
+    max_sequence_steps: int = 2_000
+    max_generate_length: int = 1_000
+    max_forecast_steps: int = 500
+    max_explain_tokens: int = 64
+    timeout_seconds: float = 30.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PredictRequest(_Strict):
+    """Give ``texts`` (text classifiers) or ``sequences`` (sequence classifiers: each a list of
+    time steps, each a list of features)."""
+
+    texts: list[str] | None = Field(None, examples=[["a fine film", "dull and far too long"]])
+    sequences: list[list[list[float]]] | None = None
+    explain: bool = Field(False, description="add per-token saliency (text classifiers)")
+
+
+class TokenWeight(BaseModel):
+    token: str
+    weight: float
+
+
+class Prediction(BaseModel):
+    label: str | int
+    probability: float
+    probabilities: dict[str, float]
+    saliency: list[TokenWeight] | None = None
+
+
+class PredictResponse(BaseModel):
+    model: str
+    predictions: list[Prediction]
+
+
+class ForecastRequest(_Strict):
+    steps: int | None = Field(None, description="values to forecast (default: the model's horizon)")
+    history: list[float] | None = Field(
+        None, description="forecast after these values instead of the bundle's own series "
+        "(single-target models without feature columns)")
+
+
+class ForecastResponse(BaseModel):
+    model: str
+    targets: list[str]
+    index: list[str]
+    forecast: dict[str, list[float]]
+    lower: dict[str, list[float]] | None = None
+    upper: dict[str, list[float]] | None = None
+    history_index: list[str]
+    history: dict[str, list[float]]
+
+
+class GenerateRequest(_Strict):
+    prime: str = ""
+    length: int = Field(200, description="tokens to generate")
+    temperature: float = Field(1.0, description="0 = greedy; higher = more random")
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stream: bool = Field(False, description="stream the text as plain-text chunks")
+
+
+class GenerateResponse(BaseModel):
+    model: str
+    prime: str
+    text: str
+
+
+class ModelInfo(BaseModel):
+    name: str
+    task: str
+    endpoints: list[str]
+    classes: list[str | int] | None = None
+    vocabulary_size: int | None = None
+    targets: list[str] | None = None
+    horizon: int | None = None
+    metrics: dict[str, Any]
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
+
+
+class HealthResponse(BaseModel):
+    status: str
+    models: int
+    batching: bool
+    limits: dict[str, Any]
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    status: int
