@@ -16,7 +16,7 @@ import importlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AREAS = ["nn", "scratch", "data", "train", "text", "seq", "series", "lm"]
+AREAS = ["nn", "scratch", "data", "train", "text", "seq", "series", "lm", "memory", "serve"]
 
 
 def assemble() -> str:

@@ -1,0 +1,100 @@
+"""``rnnkit memory`` / ``rnnkit inspect`` / ``rnnkit report``: seeing inside recurrent networks.
+
+    rnnkit memory --cells rnn,lstm,gru --lengths 25,50,100,200 --time-budget 20 --out memory/
+    rnnkit inspect model "a surprisingly good film" --out inside/
+    rnnkit report model --input examples.txt --out report.html
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rnnkit.cli.common import emit_json, existing, info
+from rnnkit.errors import ConfigError
+
+inspect_app = typer.Typer(help="Seeing inside: memory benchmark, heat maps, saliency, reports.")
+
+
+@inspect_app.command("memory")
+def memory(
+    out: Annotated[Path, typer.Option("--out", help="Directory for memory.png, memory.json, memory.md.")],
+    cells: Annotated[str, typer.Option(help="Comma-separated cells: rnn, lstm, gru.")] = "rnn,lstm,gru",
+    lengths: Annotated[str, typer.Option(help="Comma-separated sequence lengths T.")] = "25,50,100,200",
+    tasks: Annotated[str, typer.Option(help="Comma-separated tasks: adding, copy.")] = "adding",
+    time_budget: Annotated[float, typer.Option("--time-budget", help="Training seconds per cell and length.")] = 20.0,
+    hidden_size: Annotated[int, typer.Option(help="Units of every cell.")] = 64,
+    seed: Annotated[int, typer.Option()] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+) -> None:
+    """Train each cell on the adding problem (and/or copy task) for each length; plot solved vs T."""
+    from rnnkit.inspect.gradients import trained_gradient_flow_figures
+    from rnnkit.inspect.memory import memory_benchmark, parse_list, results_table
+    from rnnkit.viz.figures import save_figure
+    from rnnkit.viz.inside import plot_memory
+
+    cell_list = parse_list(cells, "--cells")
+    length_list = parse_list(lengths, "--lengths", int)
+    task_list = parse_list(tasks, "--tasks")
+    if time_budget <= 0:
+        raise ConfigError(f"--time-budget: expected a positive number of seconds, got {time_budget}")
+    results = memory_benchmark(
+        cell_list, length_list, task_list, time_budget=time_budget, hidden_size=hidden_size,
+        seed=seed,
+        progress=lambda r: info(f"{r.task} {r.cell} T={r.length}: score {r.score:.4f} "
+                                f"({'solved' if r.solved else 'not solved'}, {r.steps} steps)"),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    table = results_table(results)
+    save_figure(plot_memory(results, f"Memory length, {time_budget:g} s per cell and length"),
+                out / "memory.png")
+    (out / "memory.md").write_text(table + "\n\n![memory](memory.png)\n", encoding="utf-8")
+    for name, fig in trained_gradient_flow_figures(results).items():
+        info(f"wrote {save_figure(fig, out / f'{name}.png')}")
+    (out / "memory.json").write_text(json.dumps([r.to_dict() for r in results], indent=1),
+                                     encoding="utf-8")
+    typer.echo(table)
+    if as_json:
+        emit_json({"results": [r.to_dict() for r in results], "out": str(out)})
+
+
+@inspect_app.command("inspect")
+def inspect(
+    bundle: Annotated[Path, typer.Argument(help="A saved model bundle directory.")],
+    value: Annotated[str, typer.Argument(metavar="INPUT", help="Text (or a file of texts) for a text model; a .npy/CSV sequence for a sequence model.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the pictures to.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+) -> None:
+    """Hidden-state and gate heat maps (and saliency for text) for one input."""
+    from rnnkit.inspect.views import inspect_bundle
+
+    existing([bundle], "BUNDLE")
+    files = inspect_bundle(bundle, value, out)
+    for file in files:
+        typer.echo(str(file))
+    if as_json:
+        emit_json({"files": [str(f) for f in files]})
+
+
+@inspect_app.command("report")
+def report(
+    bundle: Annotated[Path, typer.Argument(help="A saved model bundle directory.")],
+    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default: <bundle name>_report.html).")] = None,
+    examples: Annotated[list[str] | None, typer.Option("--example", help="A text to explain (repeatable; text classifiers).")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input", help="A file of example texts, one per line.")] = None,
+) -> None:
+    """One self-contained HTML page: configuration, metrics, plots, examples with saliency."""
+    from rnnkit.inspect.report import write_report
+    from rnnkit.inspect.views import read_texts
+
+    existing([bundle], "BUNDLE")
+    texts = list(examples or [])
+    if input_file is not None:
+        existing([input_file], "--input")
+        texts += read_texts(str(input_file))
+    target = out or Path(f"{bundle.resolve().name}_report.html")
+    path = write_report(bundle, target, texts or None)
+    typer.echo(str(path))
