@@ -11,7 +11,6 @@ import rnnkit
 from rnnkit import ConfigError, DataError
 from rnnkit.tasks import TextClassifier
 
-
 SMALL = dict(hidden_size=16, embedding_dim=16, batch_size=16, epochs=12, lr=1e-2, verbose=0,
              min_freq=1, dropout=0.0, patience=0)
 

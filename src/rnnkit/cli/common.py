@@ -52,7 +52,7 @@ def metrics_table(title: str, report: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [title]
     for row in rows:
-        lines.append("  " + "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+        lines.append("  " + "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
     lines.append(
         f"  accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   ({report['count']} examples)"
     )

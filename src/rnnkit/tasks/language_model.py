@@ -73,12 +73,12 @@ LM_DEFAULTS: dict[str, Any] = {
     "tie_weights": False,
     "max_tokens": None,
     "min_freq": 1,
-    "bptt": 128,
-    "batch_size": 64,
+    "bptt": 64,
+    "batch_size": 32,
     "windows": "stateful",
     "epochs": None,
     "optimizer": "adam",
-    "lr": 2e-3,
+    "lr": 3e-3,
     "weight_decay": 0.0,
     "clip_norm": 1.0,
     "lr_decay": "time",
@@ -332,7 +332,8 @@ class LanguageModel:
             shown = ", ".join(repr(t) for t in missing[:10]) + (" ..." if len(missing) > 10 else "")
             raise DataError(
                 f"prime: {len(missing)} {'character' if self.level == 'char' else 'word'}(s) not in "
-                f"the model's vocabulary ({shown}); remove them or pass unknown='oov' to read them as [UNK]"
+                f"the model's vocabulary ({shown}); remove them, or read them as [UNK] with unknown='oov' "
+                "(CLI: --oov)"
             )
         return ids
 
@@ -356,7 +357,7 @@ class LanguageModel:
 
         ``data`` (and ``validation_data``): a text (``str``), a file (``pathlib.Path`` or any
         ``os.PathLike``; gzip/bzip2/xz and BOMs handled), or a list of texts and files, joined in
-        order. A ``str`` is always text, never a file name. Without ``validation_data`` the last
+        order (each followed by a line break). A ``str`` is always text, never a file name. Without ``validation_data`` the last
         ``valid_fraction`` of the text is held out (contiguous; at word level the cut moves to the
         next whitespace).
         """
