@@ -34,7 +34,7 @@ def run_demo(out: str | Path = "demo-bundle", seed: int = 0, verbose: int = 1) -
     """Train, evaluate, show predictions and save the bundle to ``out``; returns the accuracies."""
     started = time.perf_counter()
     data = load_uci_sentiment("all")
-    labels = [NAMES[y] for y in data.labels]  # type: ignore[index]
+    labels = [NAMES[int(y)] for y in data.labels or []]
     train_idx, test_idx = stratified_split(np.array(data.labels), 0.2, seed)
     train_texts = [data.texts[i] for i in train_idx]
     train_labels = [labels[i] for i in train_idx]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-FAST = ["--epochs", "4", "--hidden-size", "8", "--seed", "0"]
+FAST = ["--epochs", "6", "--hidden-size", "8", "--batch-size", "16", "--seed", "0"]
 
 
 def rnnkit(*args: str) -> subprocess.CompletedProcess[str]:

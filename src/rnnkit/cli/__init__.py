@@ -10,9 +10,11 @@ import sys
 
 import typer
 
+from rnnkit.cli.inspect import inspect_app
 from rnnkit.cli.lm import lm_app
 from rnnkit.cli.seq import seq_app
 from rnnkit.cli.series import series_app
+from rnnkit.cli.serve import serve_app
 from rnnkit.cli.text import text_app
 from rnnkit.errors import RnnkitError
 
@@ -27,6 +29,8 @@ app.add_typer(text_app, name="text")
 app.add_typer(lm_app, name="lm")
 app.add_typer(seq_app, name="seq")
 app.add_typer(series_app, name="series")
+app.add_typer(serve_app)  # top-level `rnnkit serve` and `rnnkit export`
+app.add_typer(inspect_app)  # top-level `rnnkit memory`, `rnnkit inspect`, `rnnkit report`
 
 
 @app.command()

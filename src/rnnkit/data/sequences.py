@@ -40,7 +40,7 @@ Example:
     ([(3, 2), (2, 2)], ['a', 'b'], 2)
     >>> scaler = FeatureScaler().fit(ds.sequences)
     >>> scaler.mean_.tolist()
-    [4.2, 6.6]
+    [4.2, 6.8]
 """
 
 from __future__ import annotations

@@ -206,7 +206,7 @@ class ClassifierBase:
         self.model_.eval()
         self.metrics_ = {"train_seconds": time.perf_counter() - started,
                          "epochs_run": len(self.history_)}
-        if X_val is not None:
+        if X_val is not None and y_val is not None:
             self.metrics_["validation"] = self._report(X_val, y_val)
         return self
 

@@ -111,8 +111,9 @@ class TextClassifier(ClassifierBase):
     def _loader(self, X: Sequence[str], y: np.ndarray | None, shuffle: bool, batch_size: int) -> BucketLoader:
         assert self.vectorizer_ is not None
         p = self.params
+        sequences: list[np.ndarray] = list(self.vectorizer_.transform(X))
         return BucketLoader(
-            self.vectorizer_.transform(X), targets=y, batch_size=batch_size, shuffle=shuffle,
+            sequences, targets=y, batch_size=batch_size, shuffle=shuffle,
             seed=p["seed"], max_length=p["max_length"], truncation=p["truncation"],
         )
 
