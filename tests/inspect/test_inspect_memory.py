@@ -50,7 +50,8 @@ def test_copy_task_layout() -> None:
 
 
 def test_short_training_run_learns_something() -> None:
-    result = train_memory_task("adding", "lstm", 10, time_budget=30, max_steps=150, hidden_size=16)
+    # A generous budget: the step cap, not the clock, ends this run even on a loaded machine.
+    result = train_memory_task("adding", "lstm", 10, time_budget=600, max_steps=150, hidden_size=16)
     assert result.steps == 150
     assert result.score < ADDING_BASELINE_MSE  # better than predicting 1 after a few steps
     assert set(result.to_dict()) >= {"task", "cell", "length", "score", "solved"}
