@@ -29,16 +29,16 @@ Example:
 
 from __future__ import annotations
 
-from rnnkit.scratch.errors import ScratchError
-from rnnkit.scratch.functional import last_step, lengths_to_mask, reverse_padded, sigmoid, softmax
-from rnnkit.scratch.gradcheck import numerical_gradient, relative_error
-from rnnkit.scratch.gru import GRULayer
-from rnnkit.scratch.layers import Dense, Embedding, LastStep, ManyToMany, ManyToOne
-from rnnkit.scratch.losses import bce_with_logits, cross_entropy, mse
-from rnnkit.scratch.lstm import LSTMLayer
-from rnnkit.scratch.model import Sequential
-from rnnkit.scratch.module import Module
-from rnnkit.scratch.optimizers import (
+from .errors import ScratchError
+from .functional import last_step, lengths_to_mask, reverse_padded, sigmoid, softmax
+from .gradcheck import numerical_gradient, relative_error
+from .gru import GRULayer
+from .layers import Dense, Embedding, LastStep, ManyToMany, ManyToOne
+from .losses import bce_with_logits, cross_entropy, mse
+from .lstm import LSTMLayer
+from .model import Sequential
+from .module import Module
+from .optimizers import (
     SGD,
     Adagrad,
     Adam,
@@ -48,10 +48,10 @@ from rnnkit.scratch.optimizers import (
     clip_by_value,
     global_norm,
 )
-from rnnkit.scratch.recurrent import RecurrentLayer
-from rnnkit.scratch.rnn import RNNLayer
-from rnnkit.scratch.stacked import GRU, LSTM, RNN, Bidirectional, SimpleRNN, Stacked
-from rnnkit.scratch.tbptt import TruncatedBPTT
+from .recurrent import RecurrentLayer
+from .rnn import RNNLayer
+from .stacked import GRU, LSTM, RNN, Bidirectional, SimpleRNN, Stacked
+from .tbptt import TruncatedBPTT
 
 __all__ = [
     "ScratchError",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
+from .errors import ScratchError
 
 
 def sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

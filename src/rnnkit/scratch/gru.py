@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.scratch.functional import sigmoid
-from rnnkit.scratch.module import Rng
-from rnnkit.scratch.recurrent import RecurrentLayer
+from .functional import sigmoid
+from .module import Rng
+from .recurrent import RecurrentLayer
 
 
 class GRULayer(RecurrentLayer):

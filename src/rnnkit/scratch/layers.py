@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
-from rnnkit.scratch.functional import check_lengths
-from rnnkit.scratch.module import Module, Rng, check_dtype, make_rng
+from .errors import ScratchError
+from .functional import check_lengths
+from .module import Module, Rng, check_dtype, make_rng
 
 
 class Embedding(Module):

@@ -23,8 +23,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
-from rnnkit.scratch.functional import sigmoid, softmax
+from .errors import ScratchError
+from .functional import sigmoid, softmax
 
 IGNORE_INDEX = -100
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.scratch.recurrent import RecurrentLayer
+from .recurrent import RecurrentLayer
 
 
 class LSTMLayer(RecurrentLayer):

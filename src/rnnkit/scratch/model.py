@@ -23,18 +23,18 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
-from rnnkit.scratch.functional import lengths_to_mask
-from rnnkit.scratch.losses import get_loss
-from rnnkit.scratch.module import Module
-from rnnkit.scratch.optimizers import (
+from .errors import ScratchError
+from .functional import lengths_to_mask
+from .losses import get_loss
+from .module import Module
+from .optimizers import (
     SGD,
     Optimizer,
     clip_by_global_norm,
     clip_by_value,
     get_optimizer,
 )
-from rnnkit.scratch.stacked import Stacked
+from .stacked import Stacked
 
 
 class Sequential(Module):

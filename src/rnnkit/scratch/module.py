@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
+from .errors import ScratchError
 
 Rng = np.random.Generator | int | None
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
+from .errors import ScratchError
 
 Arrays = Mapping[str, np.ndarray]
 

@@ -41,9 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
-from rnnkit.scratch.functional import check_lengths, lengths_to_mask, reverse_padded
-from rnnkit.scratch.module import Module, Rng, check_dtype, make_rng
+from .errors import ScratchError
+from .functional import check_lengths, lengths_to_mask, reverse_padded
+from .module import Module, Rng, check_dtype, make_rng
 
 State = np.ndarray | tuple[np.ndarray, ...]
 

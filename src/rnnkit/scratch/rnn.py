@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
-from rnnkit.scratch.functional import relu
-from rnnkit.scratch.module import Rng
-from rnnkit.scratch.recurrent import RecurrentLayer
+from .errors import ScratchError
+from .functional import relu
+from .module import Rng
+from .recurrent import RecurrentLayer
 
 
 class RNNLayer(RecurrentLayer):

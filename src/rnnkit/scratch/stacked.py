@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
-from rnnkit.scratch.gru import GRULayer
-from rnnkit.scratch.lstm import LSTMLayer
-from rnnkit.scratch.module import Module, Rng, make_rng
-from rnnkit.scratch.recurrent import RecurrentLayer, State
-from rnnkit.scratch.rnn import RNNLayer
+from .errors import ScratchError
+from .gru import GRULayer
+from .lstm import LSTMLayer
+from .module import Module, Rng, make_rng
+from .recurrent import RecurrentLayer, State
+from .rnn import RNNLayer
 
 
 def _split_state(state: State | None, start: int, stop: int) -> State | None:

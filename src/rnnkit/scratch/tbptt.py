@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.scratch.errors import ScratchError
-from rnnkit.scratch.layers import Dense
-from rnnkit.scratch.losses import get_loss
-from rnnkit.scratch.optimizers import Optimizer, clip_by_global_norm, clip_by_value
-from rnnkit.scratch.recurrent import State
-from rnnkit.scratch.stacked import Stacked
+from .errors import ScratchError
+from .layers import Dense
+from .losses import get_loss
+from .optimizers import Optimizer, clip_by_global_norm, clip_by_value
+from .recurrent import State
+from .stacked import Stacked
 
 
 class TruncatedBPTT:
