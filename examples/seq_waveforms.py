@@ -20,7 +20,7 @@ def main() -> None:
     train, test = make_waveforms(800, seed=0), make_waveforms(200, seed=1)
     print(f"{len(train)} training sequences, lengths {train.lengths.min()}-{train.lengths.max()}, "
           f"{train.feature_size} features, classes {train.classes}")
-    clf = SequenceClassifier(epochs=10, hidden_size=32, verbose=0)
+    clf = SequenceClassifier(hidden_size=32, batch_size=16, lr=1e-2, epochs=15, verbose=0)
     clf.fit(train.sequences, train.labels)
     report = clf.evaluate(test.sequences, test.labels)
     print(f"test accuracy {report['accuracy']:.3f}, macro F1 {report['macro_f1']:.3f}")

@@ -686,7 +686,7 @@ def read_idx(
 WAVEFORMS = ("sine", "square", "sawtooth", "pulse")
 
 
-def make_waveforms(n: int = 800, seed: int = 0, noise: float = 0.3) -> SequenceDataset:
+def make_waveforms(n: int = 800, seed: int = 0, noise: float = 0.15) -> SequenceDataset:
     """A synthetic demo: noisy periodic signals of four shapes, variable length, 2 features.
 
     Each sequence has 20-60 steps; feature 0 is the waveform (random period, phase and amplitude,
@@ -703,7 +703,7 @@ def make_waveforms(n: int = 800, seed: int = 0, noise: float = 0.3) -> SequenceD
     for i in range(n):
         kind = WAVEFORMS[i % len(WAVEFORMS)]
         steps = int(rng.integers(20, 61))
-        period = rng.uniform(8, 16)
+        period = rng.uniform(6, 12)
         phase = (np.arange(steps) / period + rng.uniform(0, 1)) % 1.0
         wave = {
             "sine": np.sin(2 * np.pi * phase),
@@ -711,7 +711,7 @@ def make_waveforms(n: int = 800, seed: int = 0, noise: float = 0.3) -> SequenceD
             "sawtooth": 2 * phase - 1,
             "pulse": np.where(phase < 0.2, 1.5, -0.4),
         }[kind]
-        signal = rng.uniform(0.5, 2.0) * wave + noise * rng.standard_normal(steps)
+        signal = rng.uniform(1.0, 2.0) * wave + noise * rng.standard_normal(steps)
         seqs.append(np.stack([signal, rng.standard_normal(steps)], axis=1).astype(np.float32))
         labels.append(kind)
     return SequenceDataset(seqs, list(labels), f"make_waveforms(n={n}, seed={seed})")
