@@ -10,6 +10,9 @@ Subpackages (arrows point downwards only):
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from rnnkit.errors import (
     BundleError,
     ConfigError,
@@ -22,7 +25,7 @@ from rnnkit.errors import (
 __version__ = "0.1.0"
 
 
-def load(path: str) -> object:
+def load(path: str | os.PathLike[str]) -> Any:
     """Load a saved model bundle and return its task object (e.g. a ``TextClassifier``).
 
     Imported lazily so that ``import rnnkit.scratch`` stays free of torch.
