@@ -59,7 +59,7 @@ def comparison_table(title: str, model: dict[str, Any], baselines: dict[str, Any
     """Model and baselines side by side: one row each, RMSE/MAE/MAPE/sMAPE/MASE columns."""
     from rnnkit.tasks.forecast_baselines import BASELINE_LABELS
 
-    rows = [("", *METRIC_NAMES)]
+    rows: list[tuple[str, ...]] = [("", *METRIC_NAMES)]
     rows.append(("model", *(_fmt(model.get(k)) for k in METRIC_NAMES)))
     for name, report in baselines.items():
         rows.append((BASELINE_LABELS.get(name, name), *(_fmt(report.get(k)) for k in METRIC_NAMES)))

@@ -242,7 +242,7 @@ def read_series(
         target_cols = _default_target(frame, name, exclude={date_col, *feature_cols})
     overlap = set(target_cols) & set(feature_cols)
     if overlap or (date_col is not None and date_col in set(target_cols) | set(feature_cols)):
-        clash = sorted(overlap) or [date_col]
+        clash = sorted(overlap) or [str(date_col)]
         raise DataError(f"{name}: column {clash[0]!r} is used twice (target, feature or date); use it once")
     numeric = {c: _numeric(frame[c], c, name) for c in [*target_cols, *feature_cols]}
     table = pd.DataFrame(numeric)

@@ -54,7 +54,7 @@ def make_layer(
     layer = LAYERS[cell](input_size, hidden_size, dtype=dtype).eval()
     if recurrent_scale is not None:
         with torch.no_grad():
-            layer.weight_hh_l0.mul_(recurrent_scale)
+            layer.weight_hh_l0.mul_(recurrent_scale)  # type: ignore[operator]
     return layer
 
 
@@ -83,7 +83,7 @@ def gradient_flow_scratch(layer: torch.nn.Module, x: torch.Tensor, v: torch.Tens
     from rnnkit import scratch
 
     classes = {SimpleRNN: scratch.RNN, LSTM: scratch.LSTM, GRU: scratch.GRU}
-    kind = classes[type(layer)]
+    kind = classes[type(layer)]  # type: ignore[index]
     net = kind(layer.input_size, layer.hidden_size, dtype=np.float64)
     net.load_state_dict({k: t.detach().double().numpy() for k, t in layer.state_dict().items()})
     xs = x.detach().double().numpy()

@@ -244,7 +244,7 @@ def memory_benchmark(
 def results_table(results: Sequence[MemoryResult]) -> str:
     """A markdown table: one row per (task, cell), one column per length, ``score (ok/no)``."""
     lengths = sorted({r.length for r in results})
-    rows = {}
+    rows: dict[Any, Any] = {}
     for r in results:
         rows.setdefault((r.task, r.cell), {})[r.length] = r
     metric = {"adding": "MSE", "copy": "accuracy"}

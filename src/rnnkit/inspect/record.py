@@ -209,6 +209,6 @@ def hidden_state_gradients(
         raise ConfigError(f"key: {key!r} is not one of {', '.join(rec.hidden_tensors)}")
     loss = loss_fn(rec.output)
     hs = rec.hidden_tensors[key]
-    grads = torch.autograd.grad(loss, hs, allow_unused=True)
-    grads = [torch.zeros_like(h) if g is None else g for g, h in zip(grads, hs, strict=True)]
+    raw = torch.autograd.grad(loss, hs, allow_unused=True)
+    grads = [torch.zeros_like(h) if g is None else g for g, h in zip(raw, hs, strict=True)]
     return torch.stack(grads, dim=1).detach().cpu().numpy()

@@ -140,7 +140,7 @@ def _render_files(
     for key, plot in (plots or {}).items():
         name = key if key.endswith(".png") else f"{key}.png"
         _check_name(name)
-        files[name] = plot if isinstance(plot, bytes | bytearray) else _figure_png(plot)
+        files[name] = bytes(plot) if isinstance(plot, bytes | bytearray) else _figure_png(plot)
     manifest = {
         name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         for name, data in files.items()

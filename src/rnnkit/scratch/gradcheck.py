@@ -38,7 +38,8 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """||a - b|| / max(||a|| + ||b||, 1e-12): 0 when equal, about 1 when unrelated."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
+    total = float(np.linalg.norm(a)) + float(np.linalg.norm(b))
+    return float(np.linalg.norm(a - b)) / max(total, 1e-12)
 
 
 __all__ = ["numerical_gradient", "relative_error"]

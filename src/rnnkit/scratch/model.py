@@ -86,7 +86,7 @@ class Sequential(Module):
 
     def backward(self, d_out: np.ndarray) -> np.ndarray | None:
         for layer in reversed(self.layers):
-            result = layer.backward(d_out)
+            result = layer.backward(d_out)  # type: ignore[attr-defined]
             d_out = result[0] if isinstance(result, tuple) else result
         return d_out
 

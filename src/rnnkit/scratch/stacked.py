@@ -191,7 +191,7 @@ class Stacked(Module):
                 d_output, _split_state(d_state, index * d, (index + 1) * d)
             )
             d_inits.append(d_init)
-        return d_output, _concat_states(d_inits[::-1])
+        return d_output, _concat_states(d_inits[::-1])  # type: ignore[return-value]
 
     @property
     def hidden_grads(self) -> dict[str, np.ndarray]:

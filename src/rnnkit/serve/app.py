@@ -202,7 +202,7 @@ def create_app(
             if request.explain and model.is_text:
                 text = items[i]
                 pred["saliency"] = await run_blocking(
-                    lambda t=text, b=best: model.saliency(t, b, limits.max_explain_tokens))
+                    lambda t=text, b=best: model.saliency(t, b, limits.max_explain_tokens))  # type: ignore[misc]
             predictions.append(pred)
         return {"model": name, "predictions": predictions}
 

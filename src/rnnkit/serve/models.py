@@ -33,10 +33,10 @@ CLASSIFIER_TASKS = ("text_classifier", "sequence_classifier")
 def model_name_and_path(spec: str) -> tuple[str, Path]:
     """``NAME=PATH`` or ``PATH`` (the name is then the bundle directory's name)."""
     if "=" in spec and not Path(spec).exists():
-        name, _, path = spec.partition("=")
+        name, _, raw = spec.partition("=")
         if not name:
             raise ConfigError(f"bundle {spec!r}: the name before '=' is empty; write NAME=PATH")
-        return name, Path(path)
+        return name, Path(raw)
     path = Path(spec)
     return path.resolve().name, path
 

@@ -366,7 +366,7 @@ class Forecaster:
             point, _, lower, upper = self._step(zbuf, fbuf)
             take = min(h, steps - done)
             points.append(point[:, :take])
-            if lower is not None:
+            if lower is not None and upper is not None:
                 lowers.append(np.minimum(lower, point)[:, :take])
                 uppers.append(np.maximum(upper, point)[:, :take])
             zbuf = np.concatenate([zbuf, point[:, :take].transpose(1, 0, 2)], axis=0)

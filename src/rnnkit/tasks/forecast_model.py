@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -89,7 +90,7 @@ class ForecastNetwork(nn.Module):
         return torch.stack([member(x) for member in self.members], dim=1)
 
 
-def forecast_loss(quantile_levels: Sequence[float] = ()) -> object:
+def forecast_loss(quantile_levels: Sequence[float] = ()) -> Any:
     """Loss for ``(B, K, H, C, Q)`` outputs and ``(B, H, C)`` targets.
 
     Channel 0: mean squared error; channels 1.. : pinball loss at ``quantile_levels``. Every member

@@ -56,7 +56,7 @@ def flatten_state(obj: Any, prefix: str) -> tuple[Any, dict[str, torch.Tensor]]:
     def walk(value: Any) -> Any:
         if isinstance(value, torch.Tensor):
             t = value.detach().cpu()
-            key = (t.data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype, t.storage_offset())
+            key: Any = (t.data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype, t.storage_offset())
             if t.numel() and key in seen:
                 return {_TENSOR: seen[key]}
             name = f"{prefix}/{len(tensors)}"

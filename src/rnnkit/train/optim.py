@@ -63,12 +63,12 @@ def make_optimizer(
         raise ConfigError("optimizer: the model has no trainable parameters")
     if fused is not False and _supports_fused(cls, param_list):
         try:
-            return cls(param_list, fused=True, **kwargs)
+            return cls(param_list, fused=True, **kwargs)  # type: ignore[call-arg]
         except (RuntimeError, TypeError, ValueError):
             if fused:
                 raise
     try:
-        return cls(param_list, foreach=True, **kwargs)
+        return cls(param_list, foreach=True, **kwargs)  # type: ignore[call-arg]
     except (RuntimeError, TypeError, ValueError):
         return cls(param_list, **kwargs)
 

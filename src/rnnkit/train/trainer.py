@@ -556,7 +556,7 @@ def _get_rng_state() -> dict[str, Any]:
         "torch": torch.get_rng_state(),
         "numpy": {
             "kind": kind,
-            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "keys": torch.from_numpy(np.asarray(keys).astype(np.int64)),
             "pos": int(pos),
             "has_gauss": int(has_gauss),
             "cached": float(cached),

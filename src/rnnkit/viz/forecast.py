@@ -81,7 +81,7 @@ def plot_forecast(
         ax.plot(x[rows], _column(pred, target), color=BASELINE_COLOR, linewidth=1.2, linestyle="--",
                 label=f"baseline: {_label(name)}")
     if future is not None:
-        fx, point, lower, upper = future
+        fx, point, lower, upper = future  # type: ignore[assignment]
         fx = np.asarray(fx)
         if lower is not None and upper is not None:
             ax.fill_between(fx, _column(lower, target), _column(upper, target), color=FUTURE_COLOR,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from matplotlib import font_manager
@@ -140,7 +141,7 @@ def plot_gradient_flow(
     return fig
 
 
-def plot_memory(results: Sequence[object], title: str | None = None) -> Figure:
+def plot_memory(results: Sequence[Any], title: str | None = None) -> Figure:
     """Score against sequence length per cell, one panel per task (MemoryResult-like objects)."""
     tasks = sorted({r.task for r in results})  # type: ignore[attr-defined]
     fig, axes = new_figure(1, len(tasks), (5.2 * len(tasks), 4.0))
