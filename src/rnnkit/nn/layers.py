@@ -11,8 +11,9 @@ Input x is batch-first (B, T, F). Every call returns ``(output, state)`` like ``
 
 Two executions, same parameters:
 
-- **fused path**: torch's fused kernels (``torch._VF.lstm/gru/rnn_tanh/rnn_relu``) with packed
-  sequences for ``lengths``, when the configuration is standard (no layer norm, tanh/sigmoid
+- **fused path**: torch's fused kernels (``torch._VF.lstm/gru/rnn_tanh/rnn_relu``) -- for
+  ``lengths`` that differ by a few steps, the kernel on the common head plus a cell-loop tail,
+  otherwise packed sequences -- when the configuration is standard (no layer norm, tanh/sigmoid
   activations, ReLU or tanh SimpleRNN, GRU ``reset_after=True``, no recurrent dropout *in training*).
 - **cell loop**: :mod:`rnnkit.nn.cells` driven by :func:`rnnkit.nn.recurrent.scan` for everything.
 
@@ -305,6 +306,9 @@ class _RecurrentLayer(nn.Module):
                 True,
             )
             return out, self._pack_state(state)
+        shortest, longest = int(lengths.min()), int(lengths.max())
+        if shortest > 0 and longest - shortest <= max(2, longest // 8):
+            return self._forward_head_tail(x, lengths, hx_tuple, shortest)
         empty = lengths == 0
         has_empty = bool(empty.any())
         # pack_padded_sequence rejects empty sequences: run them for one step, then restore
@@ -336,6 +340,53 @@ class _RecurrentLayer(nn.Module):
             out = out * real[:, None, None].to(out.dtype)
             state = [torch.where(real[None, :, None], s, h) for s, h in zip(state, hx_tuple, strict=True)]
         return out, self._pack_state(state)
+
+    def _forward_head_tail(
+        self, x: torch.Tensor, lengths: torch.Tensor, hx: tuple[torch.Tensor, ...], shortest: int
+    ) -> tuple[torch.Tensor, Any]:
+        """Lengths that differ only a little (length-bucketed batches): per layer and direction,
+        the fused kernel runs the first ``shortest`` steps, which every sequence has, on plain
+        padded input, and the cell loop runs the few remaining steps with per-sequence masking.
+
+        Exact (same outputs, states and gradients as a packed run), and much faster: torch
+        leaves oneDNN's fused LSTM for its slower native kernel as soon as the input is packed.
+        """
+        directions = self.num_directions
+        per_cell = len(self._flat_names) // (self.num_layers * directions)
+        params = self._parameters
+        finals: list[tuple[torch.Tensor, ...]] = []
+        tail_lengths = lengths - shortest
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                names = self._flat_names[index * per_cell : (index + 1) * per_cell]
+                inputs = reverse_padded(layer_input, lengths) if direction else layer_input
+                state = tuple(h[index : index + 1] for h in hx)
+                head, *head_state = self._kernel(
+                    inputs[:, :shortest].contiguous(),
+                    state if len(state) == 2 else state[0],
+                    [params[name] for name in names],
+                    self.bias, 1, 0.0, self.training, False, True,
+                )
+                out = head
+                carried = tuple(h[0] for h in head_state)
+                if inputs.shape[1] > shortest:
+                    cell = self.cell(layer, direction)
+                    tail, carried_state = scan(
+                        cell, cell.project_inputs(inputs[:, shortest:]),
+                        carried if len(carried) == 2 else carried[0], tail_lengths, projected=True,
+                    )
+                    carried = carried_state if isinstance(carried_state, tuple) else (carried_state,)
+                    out = torch.cat([head, tail], dim=1)
+                outputs.append(reverse_padded(out, lengths) if direction else out)
+                finals.append(carried)
+            layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+        parts = [torch.stack([f[i] for f in finals]) for i in range(len(finals[0]))]
+        return layer_input, self._pack_state(parts)
 
     def _pack_state(self, state: list[torch.Tensor]) -> Any:
         return tuple(state) if len(state) == 2 else state[0]
