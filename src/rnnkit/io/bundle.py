@@ -245,6 +245,11 @@ class BundleParts:
         file = self.path / HISTORY_NAME
         return file.read_text(encoding="utf-8") if file.is_file() else None
 
+    def require_task(self, task: str) -> None:
+        """Raise :class:`BundleError` unless this bundle holds a ``task`` model."""
+        if self.task != task:
+            raise BundleError(f"bundle {self.path} holds a {self.task!r} model, not a {task!r}")
+
     def check(self, expect: Mapping[str, Any]) -> None:
         """Raise :class:`BundleError` unless the weights match ``expect`` (see check_state_dict)."""
         check_state_dict(self.state_dict, expect, where=f"bundle {self.path}")

@@ -291,10 +291,7 @@ class ClassifierBase:
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> ClassifierBase:
-        from rnnkit.errors import BundleError
-
-        if parts.task != cls.task:
-            raise BundleError(f"bundle {parts.path} holds a {parts.task!r} model, not a {cls.task!r}")
+        parts.require_task(cls.task)
         obj = cls(**parts.config["params"])
         obj.classes_ = list(parts.config["classes"])
         obj._restore_pipeline(parts)

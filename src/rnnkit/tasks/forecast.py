@@ -47,7 +47,7 @@ from rnnkit.data.series_transforms import (
     valid_origins,
     windows,
 )
-from rnnkit.errors import BundleError, ConfigError, DataError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import load_bundle_parts, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.forecast_auto import resolve_choices
@@ -623,8 +623,7 @@ class Forecaster:
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> Forecaster:
-        if parts.task != cls.task:
-            raise BundleError(f"bundle {parts.path} holds a {parts.task!r} model, not a {cls.task!r}")
+        parts.require_task(cls.task)
         obj = cls(**parts.config["params"])
         obj.resolved_ = dict(parts.config["resolved"])
         obj.resolved_["input_size"] = parts.config["network"]["input_size"]

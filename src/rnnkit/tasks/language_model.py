@@ -50,7 +50,7 @@ from rnnkit.data.streams import StreamLoader, normalize_newlines, read_corpus, s
 from rnnkit.data.text import _CJK_CHAR  # the CJK ranges the "auto" split uses; one definition
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, PAD_ID
-from rnnkit.errors import BundleError, ConfigError, DataError, ShapeError
+from rnnkit.errors import ConfigError, DataError, ShapeError
 from rnnkit.io import load_bundle_parts, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classifier_model import recurrent_layer
@@ -549,8 +549,7 @@ class LanguageModel:
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> LanguageModel:
-        if parts.task != cls.task:
-            raise BundleError(f"bundle {parts.path} holds a {parts.task!r} model, not a {cls.task!r}")
+        parts.require_task(cls.task)
         obj = cls(**parts.config["params"])
         obj.vectorizer_ = TextVectorizer.from_json(json.dumps(parts.json("vectorizer")))
         obj.model_ = obj._build_network()
