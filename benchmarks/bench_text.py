@@ -14,6 +14,11 @@ Recipes:
   activation, Dense(60, tanh), Dense(1) (as 2-class softmax), Adam 1e-2.
 - ``defaults``: ``TextClassifier()`` with nothing set, under a 10-minute time budget.
 - ``bag_of_words``: logistic regression on binary unigram+bigram indicators.
+
+``--bucketing`` times training epochs of the defaults' network on a subset of the reviews, fed
+three ways, interleaved: length-bucketed batches (what ``TextClassifier`` uses), batches padded to
+the fixed 400 tokens with their lengths (the layer packs them, so padding costs little compute),
+and batches padded to 400 without lengths (the Keras ``pad_sequences`` way: every step computed).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import SHARED_DATA, machine, table
+from benchmarks.common import SHARED_DATA, interleaved, machine, table
 
 RECIPES: dict[str, dict[str, Any]] = {
     "keras_book": dict(
@@ -111,12 +116,69 @@ def run_recipe(name: str, train: Any, test: Any, target: float = 0.85) -> dict[s
             "curve": tracker.curve}
 
 
-def run(quick: bool = False, data: Path | None = None, only: list[str] | None = None) -> str:
+class _WithoutLengths:
+    """A loader whose batches drop ``lengths``: the network runs over every padded step."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.loader.set_epoch(epoch)
+
+    def __iter__(self) -> Any:
+        for inputs, target in self.loader:
+            yield {k: v for k, v in inputs.items() if k != "lengths"}, target
+
+
+def bucketing_speed(train: Any, n: int = 3200, repeats: int = 3) -> tuple[str, dict[str, float]]:
+    """Seconds per training epoch over ``n`` reviews: bucketed vs fixed-length padding."""
+    import numpy as np
+
+    from rnnkit.data import BucketLoader, PaddedLoader
+    from rnnkit.tasks import TextClassifier
+    from rnnkit.tasks.classifier_model import RecurrentClassifier
+    from rnnkit.train import Trainer
+
+    clf = TextClassifier()
+    p = clf.params
+    texts, labels = list(train.texts[:n]), np.asarray(train.labels[:n])
+    clf._fit_pipeline(texts)
+    assert clf.vectorizer_ is not None
+    seqs = list(clf.vectorizer_.transform(texts))
+    y = (labels == labels[0]).astype(np.int64)
+    common = dict(targets=y, batch_size=p["batch_size"], seed=0, max_length=p["max_length"])
+    loaders = {
+        "length-bucketed (rnnkit)": BucketLoader(seqs, **common),
+        "fixed 400, with lengths (packed)": PaddedLoader(seqs, **common),
+        "fixed 400, no lengths (Keras style)": _WithoutLengths(PaddedLoader(seqs, **common)),
+    }
+    kwargs = {k: p[k] for k in clf.network_params if k in p}
+    model = RecurrentClassifier(2, vocab_size=clf.vectorizer_.vocabulary_size, **kwargs)
+    trainer = Trainer(loss="cross_entropy", lr=p["lr"], clip_norm=p["clip_norm"], verbose=0)
+    times = interleaved(
+        {name: (lambda ld=ld: trainer.fit(model, ld, epochs=1)) for name, ld in loaders.items()},
+        repeats=repeats, warmup=1,
+    )
+    base = times["length-bucketed (rnnkit)"]
+    rows = [[name, f"{t:.1f}", f"{t / base:.2f}x"] for name, t in times.items()]
+    return table(["batches", f"seconds per epoch ({n} reviews)", "vs bucketed"], rows), times
+
+
+def run(quick: bool = False, data: Path | None = None, only: list[str] | None = None,
+        bucketing: bool = False) -> str:
     root = Path(data) if data else SHARED_DATA / "imdb_aclImdb"
     if not root.is_dir():
         return f"## IMDB sentiment\n\nSkipped: no data at {root} (pass --data).\n"
     train, test = load_imdb(root)
-    names = only or ["bag_of_words", "defaults", "keras_book", "bb_reviews"]
+    speed = ""
+    if bucketing:
+        speed_table, _ = bucketing_speed(train)
+        speed = ("\n\nTraining speed of the defaults' network by batching (epochs interleaved, median "
+                 "of 3):\n\n" + speed_table)
+    names = only if only is not None else ["bag_of_words", "defaults", "keras_book", "bb_reviews"]
     results = [run_recipe(n, train, test) for n in names]
     rows = []
     for r in results:
@@ -134,11 +196,12 @@ def run(quick: bool = False, data: Path | None = None, only: list[str] | None = 
         "",
         "Test accuracy after each epoch (training seconds, accuracy):",
         "",
-        curves,
+        curves + speed,
         "",
         f"Machine: {machine()}",
         "",
-        "Reproduce: `.venv/bin/python -m benchmarks.bench_text --only " + ",".join(names) + "`",
+        "Reproduce: `.venv/bin/python -m benchmarks.bench_text --only " + ",".join(names)
+        + (" --bucketing" if bucketing else "") + "`",
     ])
 
 
@@ -146,8 +209,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="IMDB sentiment benchmark")
     parser.add_argument("--data", type=Path, default=None, help="folder with imdb_{train,test}_*.csv.gz")
     parser.add_argument("--only", default=None, help="comma-separated: bag_of_words,defaults,keras_book,bb_reviews")
+    parser.add_argument("--bucketing", action="store_true",
+                        help="also time bucketed vs fixed-length batches")
     args = parser.parse_args()
-    section = run(data=args.data, only=args.only.split(",") if args.only else None)
+    only = [n for n in args.only.split(",") if n] if args.only is not None else None
+    section = run(data=args.data, only=only, bucketing=args.bucketing)
     out = Path(__file__).resolve().parent / "results" / "text.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(section + "\n", encoding="utf-8")

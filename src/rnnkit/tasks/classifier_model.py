@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError
@@ -77,6 +78,8 @@ class RecurrentClassifier(nn.Module):
         self.embedding = (
             nn.Embedding(vocab_size, embedding_dim, padding_idx=0) if vocab_size is not None else None
         )
+        if self.embedding is not None:
+            keras_embedding_init_(self.embedding)
         width = embedding_dim if vocab_size is not None else int(input_size)  # type: ignore[arg-type]
         options: dict[str, Any] = {"num_layers": num_layers, "bidirectional": bidirectional}
         if num_layers > 1:
@@ -102,3 +105,15 @@ class RecurrentClassifier(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         return self.head(self.drop(self.encode(x, lengths)))
+
+
+def keras_embedding_init_(embedding: nn.Embedding, scale: float = 0.05) -> None:
+    """Keras' embedding initializer, uniform(-0.05, 0.05), with the padding row kept at zero.
+
+    torch's default N(0, 1) rows are ~20x larger: they saturate tanh cells from the first step,
+    and a SimpleRNN on IMDB then stalls near 74% instead of the Keras book's ~85%.
+    """
+    with torch.no_grad():
+        nn.init.uniform_(embedding.weight, -scale, scale)
+        if embedding.padding_idx is not None:
+            embedding.weight[embedding.padding_idx].zero_()
