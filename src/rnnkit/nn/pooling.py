@@ -36,13 +36,18 @@ class TimePooling(nn.Module):
             holds them), ``mean``, ``max`` or ``attention`` (a learned query scores each step;
             softmax over real steps; weighted sum).
         features: F, the size of each step's output (needed by ``attention``).
+        directions: 2 for a bidirectional (concat) layer: ``last`` without a state then takes the
+            forward half at each sequence's last real step and the backward half at step 0.
     """
 
-    def __init__(self, mode: str, features: int) -> None:
+    def __init__(self, mode: str, features: int, directions: int = 1) -> None:
         super().__init__()
         if mode not in POOLINGS:
             raise ConfigError(f"pooling: expected one of {', '.join(POOLINGS)}, got {mode!r}")
+        if directions not in (1, 2):
+            raise ConfigError(f"directions: expected 1 or 2, got {directions}")
         self.mode = mode
+        self.directions = directions
         if mode == "attention":
             self.score = nn.Sequential(nn.Linear(features, features), nn.Tanh(), nn.Linear(features, 1))
         self.last_weights: Tensor | None = None
@@ -52,7 +57,7 @@ class TimePooling(nn.Module):
         if lengths is None:
             lengths = torch.full((batch,), steps, dtype=torch.long, device=output.device)
         if self.mode == "last":
-            return self._last(output, state, lengths)
+            return self._last(output, state, lengths, self.directions)
         keep = valid_steps(lengths, steps)
         if self.mode == "mean":
             total = (output * keep[..., None]).sum(dim=1)
@@ -67,10 +72,16 @@ class TimePooling(nn.Module):
         return torch.bmm(weights.unsqueeze(1), output).squeeze(1)
 
     @staticmethod
-    def _last(output: Tensor, state: Tensor | tuple[Tensor, Tensor] | None, lengths: Tensor) -> Tensor:
+    def _last(
+        output: Tensor, state: Tensor | tuple[Tensor, Tensor] | None, lengths: Tensor, directions: int
+    ) -> Tensor:
         if state is None:
             index = (lengths - 1).clamp(min=0)
             picked = output[torch.arange(output.shape[0]), index]
+            if directions == 2:
+                # The backward direction ends (has read the whole sequence) at step 0.
+                half = output.shape[-1] // 2
+                picked = torch.cat([picked[:, :half], output[:, 0, half:]], dim=-1)
             return picked * (lengths > 0)[:, None].to(output.dtype)
         h = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
         directions = output.shape[-1] // h.shape[-1]
