@@ -16,7 +16,10 @@ import importlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AREAS = ["nn", "scratch", "data", "train", "text", "seq", "series", "lm", "memory", "serve"]
+AREAS = [
+    "nn", "kernels", "scratch", "data", "train", "text", "seq", "series", "lm", "translate",
+    "memory", "serve", "distributed",
+]
 
 
 def assemble() -> str:

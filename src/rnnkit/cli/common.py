@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -28,8 +29,49 @@ def existing(paths: list[Path], what: str) -> list[Path]:
 
 
 def info(message: str) -> None:
-    """A progress or status line: stderr, so stdout stays for results."""
+    """A progress or status line: stderr, so stdout stays for results (rank 0 only under torchrun)."""
+    if os.environ.get("RANK", "0") != "0":
+        return
     typer.echo(message, err=True)
+
+
+# ------------------------------------------------------------------ distributed training options
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        help="Data-parallel training processes on this machine (PyTorch DDP, gloo). For several "
+        "machines launch with torchrun instead (see docs/distributed.md).",
+        min=1,
+    ),
+]
+CheckpointDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoint-dir",
+        help="Write a checkpoint after every epoch here (default with --workers > 1, --stream or "
+        "--resume: OUT.checkpoints).",
+    ),
+]
+Resume = Annotated[
+    bool,
+    typer.Option("--resume", help="Continue from the checkpoint of an interrupted run (same options)."),
+]
+
+
+def run_options(out: Path, workers: int, checkpoint_dir: Path | None, resume: bool,
+                long_job: bool = False) -> dict[str, Any]:
+    """``fit`` keywords for ``--workers``/``--checkpoint-dir``/``--resume``."""
+    if checkpoint_dir is None and (workers > 1 or resume or long_job):
+        checkpoint_dir = out.with_name(out.name + ".checkpoints")
+    return {"workers": workers, "checkpoint_dir": checkpoint_dir, "resume": resume}
+
+
+def is_main_process() -> bool:
+    """False on the ranks other than 0 of a torchrun job: they train, rank 0 reports and saves."""
+    from rnnkit.train.distributed import is_main_process as main
+
+    return main()
 
 
 def emit_json(obj: Any) -> None:

@@ -16,7 +16,16 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnkit.cli.common import emit_json, existing, info
+from rnnkit.cli.common import (
+    CheckpointDir,
+    Resume,
+    Workers,
+    emit_json,
+    existing,
+    info,
+    is_main_process,
+    run_options,
+)
 
 lm_app = typer.Typer(help="Language models: learn a text, generate from it.", no_args_is_help=True)
 
@@ -52,6 +61,9 @@ def train(
     time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     sample_length: Annotated[int, typer.Option(help="Tokens in the sample printed after training.")] = 200,
+    workers: Workers = 1,
+    checkpoint_dir: CheckpointDir = None,
+    resume: Resume = False,
     as_json: AsJson = False,
 ) -> None:
     """Train a language model on text files and save it as a bundle."""
@@ -72,7 +84,9 @@ def train(
         params["windows"] = "random"
     lm = LanguageModel(level=level, valid_fraction=valid_fraction, time_budget=time_budget, seed=seed,
                        verbose=1, **params)
-    lm.fit(list(text_paths))
+    lm.fit(list(text_paths), **run_options(out, workers, checkpoint_dir, resume))
+    if not is_main_process():
+        return  # torchrun: rank 0 samples, saves and reports
     sample = lm.generate(length=sample_length, temperature=0.8, seed=seed)
     seconds = time.perf_counter() - started
     bundle = lm.save(out, extra_metrics={"sample": sample})

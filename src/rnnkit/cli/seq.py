@@ -18,7 +18,18 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnkit.cli.common import column, emit_json, existing, info, metrics_table
+from rnnkit.cli.common import (
+    CheckpointDir,
+    Resume,
+    Workers,
+    column,
+    emit_json,
+    existing,
+    info,
+    is_main_process,
+    metrics_table,
+    run_options,
+)
 from rnnkit.errors import DataError
 
 seq_app = typer.Typer(
@@ -89,6 +100,9 @@ def train(
     optimizer: Annotated[str | None, typer.Option(help="adam (default), rmsprop, sgd, ...")] = None,
     time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
     seed: Annotated[int, typer.Option()] = 0,
+    workers: Workers = 1,
+    checkpoint_dir: CheckpointDir = None,
+    resume: Resume = False,
     as_json: AsJson = False,
 ) -> None:
     """Train a sequence classifier and save it as a bundle."""
@@ -121,7 +135,9 @@ def train(
              "num_layers": layers, "pooling": pooling, "epochs": epochs, "batch_size": batch_size,
              "lr": lr, "optimizer": optimizer, "time_budget": time_budget}
     clf = SequenceClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
-    clf.fit(train_x, train_y)
+    clf.fit(train_x, train_y, **run_options(out, workers, checkpoint_dir, resume))
+    if not is_main_process():
+        return  # torchrun: rank 0 evaluates, saves and reports
     report = clf.evaluate(test_x, test_y)
     seconds = time.perf_counter() - started
     bundle = clf.save(out, extra_metrics={"test": report})

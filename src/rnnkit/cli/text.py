@@ -4,6 +4,9 @@
     rnnkit text train aclImdb/train --test aclImdb/test --out imdb --json
     rnnkit text predict model "a fine film" "not good at all"
     rnnkit text evaluate model test.tsv --json
+    rnnkit text train shards/ --stream --test test_shards/ --out big --workers 2   # larger than memory
+    torchrun --nnodes 2 --nproc-per-node 2 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \
+        -m rnnkit text train shards/ --stream --test test_shards/ --out big      # several machines
 """
 
 from __future__ import annotations
@@ -15,7 +18,18 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnkit.cli.common import column, emit_json, existing, info, metrics_table
+from rnnkit.cli.common import (
+    CheckpointDir,
+    Resume,
+    Workers,
+    column,
+    emit_json,
+    existing,
+    info,
+    is_main_process,
+    metrics_table,
+    run_options,
+)
 from rnnkit.errors import DataError
 from rnnkit.tasks.text import TEXT_DEFAULTS as D
 
@@ -63,6 +77,10 @@ def train(
     lr: Annotated[float | None, typer.Option(help=f"Learning rate (default: {D['lr']})")] = None,
     time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
     seed: Annotated[int, typer.Option()] = 0,
+    workers: Workers = 1,
+    checkpoint_dir: CheckpointDir = None,
+    resume: Resume = False,
+    stream: Annotated[bool, typer.Option("--stream", help="Stream TRAIN (many CSV/JSONL shards, files or directories) instead of loading it; memory stays flat. Without --test, 20% is held out by hash.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
 ) -> None:
     """Train a text classifier and save it as a bundle."""
@@ -70,6 +88,16 @@ def train(
     from rnnkit.tasks.classification import stratified_split
 
     started = time.perf_counter()
+    given = dict(
+        cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=layers,
+        pooling=pooling, max_length=max_length, max_tokens=max_tokens, epochs=epochs,
+        batch_size=batch_size, lr=lr, time_budget=time_budget,
+    )
+    run = run_options(out, workers, checkpoint_dir, resume, long_job=stream)
+    if stream:
+        _train_stream(train_paths, out, test, valid, text_column, label_column, header, seed,
+                      {k: v for k, v in given.items() if v is not None}, run, as_json, started)
+        return
     data = _read(train_paths, "TRAIN", text_column, label_column, header)
     info(f"read {len(data)} training texts from {data.source} ({len(data.classes)} classes)")
     if test:
@@ -90,14 +118,14 @@ def train(
     if valid is not None:
         v = _read([valid], "--valid", text_column, label_column, header)
         validation = (v.texts, v.labels)
-    given = dict(
-        cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=layers,
-        pooling=pooling, max_length=max_length, max_tokens=max_tokens, epochs=epochs,
-        batch_size=batch_size, lr=lr, time_budget=time_budget,
-    )
     clf = TextClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
-    clf.fit(train_texts, train_labels, validation_data=validation)
-    report = clf.evaluate(test_texts, test_labels)
+    clf.fit(train_texts, train_labels, validation_data=validation, **run)
+    if not is_main_process():
+        return  # torchrun: rank 0 evaluates, saves and reports
+    _finish(clf, clf.evaluate(test_texts, test_labels), out, started, as_json)
+
+
+def _finish(clf: Any, report: dict[str, Any], out: Path, started: float, as_json: bool) -> None:
     seconds = time.perf_counter() - started
     bundle = clf.save(out, extra_metrics={"test": report})
     typer.echo(metrics_table("test", report))
@@ -108,6 +136,32 @@ def train(
             "bundle": str(bundle),
             "seconds": round(seconds, 3),
         })
+
+
+def _train_stream(train_paths: list[Path], out: Path, test: list[Path] | None, valid: Path | None,
+                  text_column: str | None, label_column: str | None, header: bool | None, seed: int,
+                  params: dict[str, Any], run: dict[str, Any], as_json: bool, started: float) -> None:
+    """``--stream``: shards in, one streaming pass for the vocabulary, one read per epoch."""
+    from rnnkit.data.streaming import TextShards
+    from rnnkit.tasks import TextClassifier
+
+    existing(train_paths, "TRAIN")
+    options: dict[str, Any] = {"header": header, "seed": seed}
+    shards = TextShards(train_paths, column(text_column), column(label_column), **options)
+    info(f"streaming {len(shards)} training shard(s) from {shards.source}")
+    if test:
+        test_shards = TextShards(existing(test, "--test"), column(text_column), column(label_column), **options)
+    else:
+        test_shards, shards = shards.select(0.0, 0.2), shards.select(0.2, 1.0)
+        info("held out 20% of the examples (by hash) as the test split")
+    validation = None
+    if valid is not None:
+        validation = TextShards(existing([valid], "--valid"), column(text_column), column(label_column), **options)
+    clf = TextClassifier(seed=seed, verbose=1, **params)
+    clf.fit(shards, validation_data=validation, **run)
+    if not is_main_process():
+        return
+    _finish(clf, clf.evaluate(test_shards), out, started, as_json)
 
 
 @text_app.command("predict")

@@ -27,6 +27,7 @@ from rnnkit.data.sources import (
     read_table,
     read_text_dataset,
 )
+from rnnkit.data.streaming import StreamingLoader, TextShards
 from rnnkit.data.text import split, standardize
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, OOV_TOKEN, PAD_ID, PAD_TOKEN, Vocabulary
@@ -49,6 +50,8 @@ __all__ = [
     "bundled_path",
     "BucketLoader",
     "PaddedLoader",
+    "TextShards",
+    "StreamingLoader",
     "pad_sequences",
     "IGNORE_INDEX",
 ]

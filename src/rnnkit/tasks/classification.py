@@ -5,6 +5,10 @@ a batch loader) and pipeline state (a vocabulary, or a feature scaler). Everythi
 class bookkeeping, the stratified hold-out, the :class:`RecurrentClassifier` network, the
 :class:`rnnkit.train.Trainer` run, inference in the original order, the metrics report and the
 bundle (config, weights, pipeline JSON, metrics, history, curves and confusion-matrix plots).
+
+``fit(..., workers=N)`` trains data-parallel in N local processes (PyTorch DDP, gloo; see
+:mod:`rnnkit.train.distributed`); under ``torchrun`` the process group comes from the environment.
+``checkpoint_dir`` / ``resume`` checkpoint every epoch and continue an interrupted run.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import load_bundle_parts, save_bundle
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classifier_model import RecurrentClassifier
-from rnnkit.train import EarlyStopping, History, Trainer
+from rnnkit.train import EarlyStopping, History, Trainer, distributed
 from rnnkit.train.metrics import accuracy, confusion_matrix, precision_recall_f1_from_confusion
 
 Label = Any
@@ -96,6 +100,7 @@ class ClassifierBase:
         self.model_: RecurrentClassifier | None = None
         self.history_: History | None = None
         self.metrics_: dict[str, Any] = {}
+        self._run_options: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ subclass hooks
     def _fit_pipeline(self, X: Any) -> None:
@@ -155,8 +160,31 @@ class ClassifierBase:
             loss="cross_entropy", optimizer=p.get("optimizer", "adam"), lr=p.get("lr", 1e-3),
             weight_decay=p.get("weight_decay", 0.0), clip_norm=p.get("clip_norm"),
             metrics=("accuracy",), callbacks=callbacks, seed=p.get("seed", 0),
-            verbose=p.get("verbose", 1),
+            verbose=p.get("verbose", 1), **self._run_options,
         )
+
+    def _start_run(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        workers: int | None,
+        checkpoint_dir: str | Path | None,
+        resume: bool,
+        checkpoint_every: int | None,
+    ) -> bool:
+        """Set the run options; with ``workers`` > 1 outside a process group, run ``fit`` in that
+        many local processes and adopt rank 0's result (returns True: nothing left to do)."""
+        n = distributed.check_workers(workers)
+        options = {"checkpoint_dir": checkpoint_dir, "resume": resume, "checkpoint_every": checkpoint_every}
+        if n > 1 and distributed.context() is None and not distributed.launched_by_torchrun():
+            fitted = distributed.fit_in_workers(self, args, {**kwargs, **options}, n)
+            params = self.params
+            self.__dict__.update(fitted.__dict__)
+            self.params = params
+            return True
+        distributed.init_from_env()
+        self._run_options = options
+        return False
 
     def fit(
         self,
@@ -165,13 +193,26 @@ class ClassifierBase:
         validation_data: tuple[Any, Sequence[Label]] | None = None,
         epochs: int | None = None,
         time_budget: float | None = None,
+        *,
+        workers: int | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        checkpoint_every: int | None = None,
     ) -> ClassifierBase:
         """Learn the pipeline and the network from ``X`` and ``labels``; returns self.
 
         Without ``validation_data``, ``validation_split`` (default 0.1) of the data is held out,
         stratified by class, for early stopping. ``time_budget`` (seconds) stops training after
-        the batch that crosses it.
+        the batch that crosses it. ``workers``: data-parallel processes on this machine (DDP);
+        ``checkpoint_dir``: checkpoint after every epoch (and every ``checkpoint_every``
+        batches) there; ``resume``: continue from that checkpoint.
         """
+        if self._start_run(
+            (X, labels),
+            {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
+            workers, checkpoint_dir, resume, checkpoint_every,
+        ):
+            return self
         started = time.perf_counter()
         X = self._check_inputs(X, "X")
         labels = list(labels)
@@ -206,7 +247,7 @@ class ClassifierBase:
         self.model_.eval()
         self.metrics_ = {"train_seconds": time.perf_counter() - started,
                          "epochs_run": len(self.history_)}
-        if X_val is not None and y_val is not None:
+        if X_val is not None and y_val is not None and distributed.is_main_process():
             self.metrics_["validation"] = self._report(X_val, y_val)
         return self
 
@@ -258,12 +299,29 @@ class ClassifierBase:
     def get_params(self) -> dict[str, Any]:
         return dict(self.params)
 
-    def save(self, path: str | Path, extra_metrics: dict[str, Any] | None = None) -> Path:
-        """Write the model bundle directory atomically (see ``rnnkit.io``)."""
-        from rnnkit.viz import plot_confusion_matrix, plot_history
-
+    def save(
+        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True
+    ) -> Path:
+        """Write the model bundle directory atomically (see ``rnnkit.io``); ``plots=False``
+        leaves out the PNG figures (faster, e.g. to hand a model between processes)."""
         model = self._require_fitted()
         metrics = {**self.metrics_, **(extra_metrics or {})}
+        figures = self._figures(metrics) if plots else {}
+        config = {
+            "task": self.task,
+            "params": _jsonable(self.params),
+            "classes": self.classes_,
+            "network": {**self._network_inputs(), "num_classes": len(self.classes_)},
+        }
+        return save_bundle(
+            path, config, model.state_dict(), extra_json=self._pipeline_state(),
+            history=self.history_, metrics=metrics, plots=figures,
+        )
+
+    def _figures(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """The training curves and the confusion matrix of the test (else validation) report."""
+        from rnnkit.viz import plot_confusion_matrix, plot_history
+
         plots: dict[str, Any] = {}
         if self.history_ is not None and len(self.history_):
             plots["curves"] = plot_history(self.history_, title=f"{type(self).__name__} training")
@@ -273,16 +331,7 @@ class ClassifierBase:
                 np.asarray(report["confusion_matrix"]), [str(c) for c in self.classes_],
                 title="Confusion matrix (test)" if "test" in metrics else "Confusion matrix (validation)",
             )
-        config = {
-            "task": self.task,
-            "params": _jsonable(self.params),
-            "classes": self.classes_,
-            "network": {**self._network_inputs(), "num_classes": len(self.classes_)},
-        }
-        return save_bundle(
-            path, config, model.state_dict(), extra_json=self._pipeline_state(),
-            history=self.history_, metrics=metrics, plots=plots,
-        )
+        return plots
 
     @classmethod
     def load(cls, path: str | Path) -> ClassifierBase:

@@ -55,7 +55,7 @@ from rnnkit.io import load_bundle_parts, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classifier_model import recurrent_layer
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
-from rnnkit.train import Callback, EarlyStopping, History, Trainer
+from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
 from rnnkit.train.metrics import bits_per_character, perplexity
 
 NEWLINE = "\n"
@@ -352,6 +352,11 @@ class LanguageModel:
         validation_data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
         epochs: int | None = None,
         time_budget: float | None = None,
+        *,
+        workers: int | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+        checkpoint_every: int | None = None,
     ) -> LanguageModel:
         """Learn the vocabulary and the network from text; returns self.
 
@@ -360,7 +365,23 @@ class LanguageModel:
         order (each followed by a line break). A ``str`` is always text, never a file name. Without ``validation_data`` the last
         ``valid_fraction`` of the text is held out (contiguous; at word level the cut moves to the
         next whitespace).
+
+        ``workers``: data-parallel processes on this machine (PyTorch DDP; the B parallel streams
+        of every batch are split between them). ``checkpoint_dir``: checkpoint after every epoch
+        (and every ``checkpoint_every`` batches); ``resume``: continue from it.
         """
+        n_workers = distributed.check_workers(workers)
+        run: dict[str, Any] = {
+            "checkpoint_dir": checkpoint_dir, "resume": resume, "checkpoint_every": checkpoint_every
+        }
+        if n_workers > 1 and distributed.context() is None and not distributed.launched_by_torchrun():
+            kwargs = {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget, **run}
+            fitted = distributed.fit_in_workers(self, (data,), kwargs, n_workers)
+            params = self.params
+            self.__dict__.update(fitted.__dict__)
+            self.params = params
+            return self
+        distributed.init_from_env()
         started = time.perf_counter()
         p = self.params
         text = gather_text(data, "data")
@@ -397,6 +418,7 @@ class LanguageModel:
         trainer = Trainer(
             loss="cross_entropy", optimizer=p["optimizer"], lr=p["lr"], weight_decay=p["weight_decay"],
             clip_norm=p["clip_norm"], metrics=(), callbacks=callbacks, seed=p["seed"], verbose=p["verbose"],
+            **run,
         )
         self.history_ = trainer.fit(
             self.model_, train_loader, validation_data=valid_loader, epochs=n_epochs, time_budget=budget
@@ -410,7 +432,7 @@ class LanguageModel:
             "train_tokens": int(len(train_ids)),
             "vocabulary_size": self._require_vectorizer().vocabulary_size,
         }
-        if valid_loader is not None:
+        if valid_loader is not None and distributed.is_main_process():
             self.metrics_["validation"] = self._evaluate(valid_loader)
         return self
 
@@ -523,15 +545,18 @@ class LanguageModel:
     def get_params(self) -> dict[str, Any]:
         return dict(self.params)
 
-    def save(self, path: str | Path, extra_metrics: dict[str, Any] | None = None) -> Path:
-        """Write the model bundle directory atomically (config, weights, vectorizer.json, ...)."""
-        from rnnkit.viz import plot_history
-
+    def save(
+        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True
+    ) -> Path:
+        """Write the model bundle directory atomically (config, weights, vectorizer.json, ...);
+        ``plots=False`` leaves out the training-curve PNG."""
         model = self._require_fitted()
         vec = self._require_vectorizer()
-        plots: dict[str, Any] = {}
-        if self.history_ is not None and len(self.history_):
-            plots["curves"] = plot_history(self.history_, title="LanguageModel training")
+        figures: dict[str, Any] = {}
+        if plots and self.history_ is not None and len(self.history_):
+            from rnnkit.viz import plot_history
+
+            figures["curves"] = plot_history(self.history_, title="LanguageModel training")
         config = {
             "task": self.task,
             "params": dict(self.params),
@@ -539,7 +564,7 @@ class LanguageModel:
         }
         return save_bundle(
             path, config, model.state_dict(), extra_json={"vectorizer": json.loads(vec.to_json())},
-            history=self.history_, metrics={**self.metrics_, **(extra_metrics or {})}, plots=plots,
+            history=self.history_, metrics={**self.metrics_, **(extra_metrics or {})}, plots=figures,
         )
 
     @classmethod

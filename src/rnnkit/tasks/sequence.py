@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -114,16 +115,25 @@ class SequenceClassifier(ClassifierBase):
         *,
         lengths: Any = None,
         mask: Any = None,
+        workers: int | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        checkpoint_every: int | None = None,
     ) -> SequenceClassifier:
         """Fit on ``X`` (see the class docstring); ``validation_data`` is ``(X, labels)`` or
-        ``(X, labels, lengths)``."""
+        ``(X, labels, lengths)``. ``workers``, ``checkpoint_dir``, ``resume``,
+        ``checkpoint_every``: data-parallel processes and checkpoints, as in
+        :meth:`rnnkit.tasks.classification.ClassifierBase.fit`."""
         if validation_data is not None:
             val_lengths = validation_data[2] if len(validation_data) > 2 else None
             val_x = as_sequence_list(validation_data[0], val_lengths, name="validation_data")
             validation_data = (val_x, validation_data[1])
         X = as_sequence_list(X, lengths, mask)
         self.scaler_ = None  # a refit may change the feature size
-        super().fit(X, labels, validation_data, epochs, time_budget)
+        super().fit(
+            X, labels, validation_data, epochs, time_budget, workers=workers,
+            checkpoint_dir=checkpoint_dir, resume=resume, checkpoint_every=checkpoint_every,
+        )
         return self
 
     def predict_proba(self, X: Any, *, lengths: Any = None, mask: Any = None) -> np.ndarray:

@@ -12,20 +12,30 @@ Example:
     >>> clf = clf.fit(texts, labels)
     >>> clf.predict(["not bad", "good film"])
     ['pos', 'pos']
+
+Data larger than memory: ``clf.fit(TextShards(["part-000.csv.gz", ...]))`` streams the shards
+(vocabulary in one pass, then one read of every shard per epoch; see :mod:`rnnkit.data.streaming`)
+and ``clf.evaluate(TextShards([...]))`` scores them chunk by chunk. ``workers=N`` trains with N
+data-parallel processes (each reads its own shards when streaming).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from rnnkit.data import BucketLoader, TextVectorizer
-from rnnkit.errors import DataError
+from rnnkit.data.streaming import StreamingLoader, TextShards, iter_chunks, scan_all
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
-from rnnkit.tasks.classification import ClassifierBase
+from rnnkit.tasks.classification import ClassifierBase, Label, classification_report
+from rnnkit.train import distributed
 
 #: Defaults chosen so that a user who sets nothing gets a strong model in minutes on a laptop CPU
 #: (IMDB: see benchmarks/RESULTS.md). LSTM because torch runs it through oneDNN's fused kernel.
@@ -101,6 +111,131 @@ class TextClassifier(ClassifierBase):
             if not isinstance(text, str):
                 raise DataError(f"{name}[{i}] is {type(text).__name__}, not a text string")
         return texts
+
+    # ------------------------------------------------------------------ streaming
+    def fit(  # type: ignore[override]
+        self,
+        X: Any,
+        labels: Sequence[Label] | None = None,
+        validation_data: Any = None,
+        epochs: int | None = None,
+        time_budget: float | None = None,
+        *,
+        workers: int | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        checkpoint_every: int | None = None,
+    ) -> TextClassifier:
+        """Fit on texts and labels, or on a :class:`TextShards` stream (labels inside it).
+
+        With shards, ``validation_data`` may be other shards, ``(texts, labels)`` in memory, or
+        None: then ``validation_split`` of the examples is held out by hash (no loading).
+        See :meth:`ClassifierBase.fit` for the other arguments.
+        """
+        run: dict[str, Any] = {"workers": workers, "checkpoint_dir": checkpoint_dir, "resume": resume,
+               "checkpoint_every": checkpoint_every}
+        if not isinstance(X, TextShards):
+            if labels is None:
+                raise DataError("labels: give one label per text (or pass TextShards, which carry labels)")
+            super().fit(X, labels, validation_data, epochs, time_budget, **run)
+            return self
+        if labels is not None:
+            raise ConfigError("labels: TextShards carry their labels; leave labels=None")
+        if self._start_run(
+            (X,), {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
+            workers, checkpoint_dir, resume, checkpoint_every,
+        ):
+            return self
+        return self._fit_stream(X, validation_data, epochs, time_budget)
+
+    def _fit_stream(
+        self, shards: TextShards, validation_data: Any, epochs: int | None, time_budget: float | None
+    ) -> TextClassifier:
+        started = time.perf_counter()
+        p = self.params
+        train_shards, val_shards, val_memory = shards, None, None
+        if isinstance(validation_data, TextShards):
+            val_shards = validation_data
+        elif validation_data is not None:
+            val_memory = (self._check_inputs(validation_data[0], "validation_data"), list(validation_data[1]))
+        elif p.get("validation_split"):
+            fraction = float(p["validation_split"])
+            train_shards, val_shards = shards.select(fraction, 1.0), shards.select(0.0, fraction)
+        vectorizer = TextVectorizer(
+            max_tokens=p["max_tokens"], min_freq=p["min_freq"], split=p["split"], ngrams=p["ngrams"]
+        )
+        scan = scan_all(train_shards, vectorizer.tokenize)
+        if scan.examples == 0:
+            raise DataError(f"{shards.source}: no training examples found; check the files")
+        self._set_classes(scan.classes())
+        vectorizer.vocab = scan.vocabulary(p["max_tokens"], p["min_freq"])
+        self.vectorizer_ = vectorizer
+        ctx = distributed.context()
+        rank, world = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
+        train_loader = StreamingLoader(
+            train_shards, vectorizer, scan.label_index(), batch_size=p["batch_size"], seed=p["seed"],
+            max_length=p["max_length"], truncation=p["truncation"], rank=rank, world_size=world,
+            examples=scan.examples_for(train_shards, rank, world),
+        )
+        val_loader: Any = None
+        if val_shards is not None:
+            val_scan = scan_all(val_shards, None)
+            if val_scan.examples:
+                index = {raw: int(self._encode_labels([self._label_from_text(raw)])[0]) for raw in val_scan.labels}
+                val_loader = StreamingLoader(
+                    val_shards, vectorizer, index, batch_size=256, shuffle=False,
+                    max_length=p["max_length"], truncation=p["truncation"], rank=rank,
+                    world_size=world, examples=val_scan.examples_for(val_shards, rank, world),
+                )
+        elif val_memory is not None:
+            val_loader = self._loader(val_memory[0], self._encode_labels(val_memory[1]), False, 256)
+        torch.manual_seed(p.get("seed", 0))
+        self.model_ = self._build_network()
+        n_epochs = epochs if epochs is not None else p.get("epochs", 10)
+        trainer = self._trainer(n_epochs, val_loader is not None)
+        self.history_ = trainer.fit(
+            self.model_, train_loader, validation_data=val_loader, epochs=n_epochs,
+            time_budget=time_budget if time_budget is not None else p.get("time_budget"),
+        )
+        self.model_.eval()
+        self.metrics_ = {"train_seconds": time.perf_counter() - started,
+                         "epochs_run": len(self.history_), "train_examples": scan.examples}
+        if distributed.is_main_process():
+            if val_shards is not None and val_loader is not None:
+                self.metrics_["validation"] = self._report_stream(val_shards)
+            elif val_memory is not None:
+                self.metrics_["validation"] = self.evaluate(*val_memory)
+        return self
+
+    def _label_from_text(self, raw: str | None) -> Label:
+        """A label read from a file (text) as the classes hold it (int classes -> int)."""
+        text = (raw or "").strip()
+        if self.classes_ and isinstance(self.classes_[0], int):
+            try:
+                return int(text)
+            except ValueError:
+                return text
+        return text
+
+    def _report_stream(self, shards: TextShards, chunk: int = 4096) -> dict[str, Any]:
+        truth: list[np.ndarray] = []
+        guess: list[np.ndarray] = []
+        for texts, raw in iter_chunks(shards, chunk):
+            truth.append(self._encode_labels([self._label_from_text(r) for r in raw], shards.source))
+            guess.append(self.predict_proba(texts).argmax(axis=1))
+        if not truth:
+            raise DataError(f"{shards.source}: no examples to evaluate")
+        return classification_report(np.concatenate(truth), np.concatenate(guess), self.classes_)
+
+    def evaluate(self, X: Any, labels: Sequence[Label] | None = None) -> dict[str, Any]:
+        """Accuracy, macro precision/recall/F1, per-class numbers and the confusion matrix; ``X``
+        may be :class:`TextShards` (scored chunk by chunk, labels from the files)."""
+        if isinstance(X, TextShards):
+            self._require_fitted()
+            return self._report_stream(X)
+        if labels is None:
+            raise DataError("labels: give one label per text (or pass TextShards, which carry labels)")
+        return super().evaluate(X, labels)
 
     def _fit_pipeline(self, X: Sequence[str]) -> None:
         p = self.params

@@ -6,6 +6,11 @@ loader has ``set_epoch(epoch)``, the trainer calls it before every epoch so that
 pure function of (seed, epoch); with the trainer's ``seed`` this makes runs repeatable bit for bit
 on the same machine and thread count, including runs resumed from a checkpoint.
 
+Inside a ``torch.distributed`` process group of several ranks (see
+:mod:`rnnkit.train.distributed`), ``fit`` trains data-parallel: the model runs under
+DistributedDataParallel, each rank takes its slice of every global batch, loss and metrics are
+summed over ranks before they are logged, and only rank 0 prints and writes checkpoints.
+
 Example:
     >>> import torch
     >>> from rnnkit.train import Trainer
@@ -34,7 +39,8 @@ import numpy as np
 import torch
 
 from rnnkit.errors import ConfigError, TrainingError
-from rnnkit.train.callbacks import Callback
+from rnnkit.train import distributed
+from rnnkit.train.callbacks import Callback, CSVLogger, ModelCheckpoint
 from rnnkit.train.checkpoint import (
     CHECKPOINT_NAME,
     flatten_state,
@@ -55,6 +61,10 @@ from rnnkit.train.optim import (
 from rnnkit.train.progress import Progress
 
 FINAL_REASONS = ("early_stopping", "callback")
+#: Stop reasons as numbers, so rank 0 can broadcast its decision (anything else is "callback").
+_REASON_CODES = ("time_budget", "early_stopping", "callback")
+#: Callbacks that write files: in a process group only rank 0 runs them.
+_FILE_WRITERS = (ModelCheckpoint, CSVLogger)
 
 
 def split_batch(batch: Any) -> tuple[Any, torch.Tensor | None]:
@@ -118,6 +128,18 @@ class _EpochStats:
             "samples": self.samples,
             "metrics": [{k: torch.from_numpy(np.array(v)) for k, v in m.state().items()} for m in self.metrics],
         }
+
+    def gathered(self) -> _EpochStats:
+        """These numbers summed over all ranks of the process group (a new object)."""
+        total = _EpochStats([copy.deepcopy(m) for m in self.metrics])
+        loss_sum, loss_count, samples = distributed.all_reduce_sum(
+            [self.loss_sum, self.loss_count, self.samples]
+        )
+        total.loss_sum, total.loss_count, total.samples = loss_sum, int(loss_count), int(samples)
+        states = distributed.gather_objects([m.state() for m in self.metrics])
+        for i, metric in enumerate(total.metrics):
+            metric.load_state(distributed.merge_metric_states([s[i] for s in states]))
+        return total
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.loss_sum = float(state["loss_sum"])
@@ -201,6 +223,8 @@ class Trainer:
         self.model: torch.nn.Module | None = None
         self._stop_reason: str | None = None
         self._stop_now = False
+        self._ctx: distributed.DistContext | None = None
+        self._running_callbacks: list[Callback] = self.callbacks
 
     # ------------------------------------------------------------------------------ public API
 
@@ -237,10 +261,17 @@ class Trainer:
             raise ConfigError(f"epochs: must be a positive integer, got {epochs!r}")
         if time_budget is not None and time_budget <= 0:
             raise ConfigError(f"time_budget: must be positive seconds, got {time_budget}")
+        ctx = distributed.context()
+        if ctx is not None:
+            train_data = distributed.shard_loader(train_data, ctx)
+            validation_data = distributed.shard_loader(validation_data, ctx)
         num_batches = _length(train_data, "train_data")
+        if ctx is not None:  # rank-local loaders may differ: steps run until the longest is done
+            num_batches = int(distributed.all_reduce_max([num_batches])[0])
         if num_batches == 0:
             raise TrainingError("train_data: the loader yields no batches; nothing to train on")
         started = time.perf_counter()
+        self._ctx = ctx
         self.model = model
         self._stop_reason = None
         self._stop_now = False
@@ -259,14 +290,17 @@ class Trainer:
         self._params = [p for p in model.parameters() if p.requires_grad]
         self.history = History()
         stats = _EpochStats(self._fresh_metrics())
-        progress = Progress(self.verbose, epochs)
-        for cb in self.callbacks:
+        main = ctx is None or ctx.is_main
+        progress = Progress(self.verbose if main else 0, epochs)
+        callbacks = self._running_callbacks = self._active_callbacks(main)
+        for cb in callbacks:
             cb.set_context(self, model)
             cb.on_train_begin({})
 
         start_epoch, start_batch, pending_rng, epoch_seconds = 0, 0, None, 0.0
-        if self.resume and self.checkpoint_path is not None and self.checkpoint_path.is_file():
-            start_epoch, start_batch, pending_rng, epoch_seconds = self._restore(model, stats)
+        saved = self._read_checkpoint() if self.resume else None
+        if saved is not None:
+            start_epoch, start_batch, pending_rng, epoch_seconds = self._restore(model, stats, saved)
             progress.message(
                 f"Resuming from {self.checkpoint_path} at epoch {start_epoch + 1}, batch {start_batch}"
             )
@@ -274,6 +308,8 @@ class Trainer:
                 self._finish(model, progress)
                 return self.history
 
+        net = distributed.wrap_model(model) if ctx is not None else model
+        lockstep = ctx is not None and not isinstance(train_data, distributed.ShardedLoader)
         try:
             for epoch in range(start_epoch, epochs):
                 resumed_mid_epoch = epoch == start_epoch and start_batch > 0
@@ -283,24 +319,28 @@ class Trainer:
                 if not resumed_mid_epoch:
                     stats.reset()
                     epoch_seconds = 0.0
-                for cb in self.callbacks:
+                for cb in callbacks:
                     cb.on_epoch_begin(epoch, {})
                 first = start_batch if resumed_mid_epoch else 0
                 epoch_start = time.perf_counter()
                 lr = float(self.optimizer.param_groups[0]["lr"])
                 progress.epoch_begin(epoch, num_batches, first)
                 batches = _skip(iter(train_data), first)
+                if lockstep:  # rank-local loaders may run dry at different steps
+                    batches = distributed.lockstep(batches)
                 if pending_rng is not None:  # restore after skipping: skipped batches may draw random numbers
                     _set_rng_state(pending_rng)
                     pending_rng = None
                 done = first
+                exhausted = True
                 for batch_index, batch in enumerate(batches, start=first):
-                    inputs, target = split_batch(batch)
+                    empty = isinstance(batch, distributed.EmptyShard)
+                    inputs, target = split_batch(batch.template if empty else batch)
                     if target is None:
                         raise ConfigError("train_data: batches must be (inputs, target) pairs")
-                    self._train_step(model, inputs, target, stats, epoch, batch_index)
+                    self._train_step(net, inputs, target, stats, epoch, batch_index, empty)
                     done = batch_index + 1
-                    for cb in self.callbacks:
+                    for cb in callbacks:
                         cb.on_batch_end(batch_index, {"loss": stats.logs()["loss"], "size": stats.samples})
                     progress.batch_end(
                         done, lambda s=stats, t0=epoch_start, prior=epoch_seconds: _running_logs(s, t0, prior)
@@ -308,6 +348,8 @@ class Trainer:
                     over_budget = time_budget is not None and time.perf_counter() - started >= time_budget
                     if over_budget:
                         self._stop_reason = self._stop_reason or "time_budget"
+                    if ctx is not None:  # rank 0 decides: its clock, its callbacks' requests
+                        over_budget = self._sync_control(over_budget)
                     mid_epoch = done < num_batches
                     if mid_epoch and (
                         over_budget
@@ -316,16 +358,23 @@ class Trainer:
                     ):
                         self._save(model, stats, epoch, done, epoch_seconds + time.perf_counter() - epoch_start)
                     if over_budget or self._stop_now:
+                        exhausted = False
                         break
                 seconds = epoch_seconds + time.perf_counter() - epoch_start
-                record: dict[str, Any] = {"epoch": epoch + 1, **stats.logs()}
+                epoch_stats = stats.gathered() if ctx is not None else stats
+                record: dict[str, Any] = {"epoch": epoch + 1, **epoch_stats.logs()}
                 if validation_data is not None:
-                    record.update({f"val_{k}": v for k, v in self.evaluate(model, validation_data).items()})
+                    val_stats = self._evaluation_stats(model, validation_data)
+                    if ctx is not None:
+                        val_stats = val_stats.gathered()
+                    if val_stats.samples == 0:
+                        raise TrainingError("validation_data: the loader yields no batches")
+                    record.update({f"val_{k}": v for k, v in val_stats.logs().items()})
                     model.train()
                 record["seconds"] = seconds
                 record["lr"] = lr
                 self.history.append(record)
-                complete = done >= num_batches
+                complete = exhausted or done >= num_batches
                 if complete and self.scheduler is not None:
                     if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                         if plateau_monitor not in record:
@@ -333,15 +382,18 @@ class Trainer:
                         self.scheduler.step(record[plateau_monitor])
                     else:
                         self.scheduler.step()
-                for cb in self.callbacks:
+                for cb in callbacks:
                     cb.on_epoch_end(epoch, dict(record))
+                if ctx is not None:
+                    self._sync_control(False)
                 if complete and epoch + 1 == epochs and self._stop_reason is None:
                     self.history.stopped_reason = "completed"
                 elif self._stop_reason is not None:
                     self.history.stopped_reason = self._stop_reason
                 if complete:
                     self._save(model, stats, epoch + 1, 0, 0.0)
-                progress.epoch_end({**record, "samples_per_second": stats.samples / max(seconds, 1e-9)})
+                speed = epoch_stats.samples / max(seconds, 1e-9)
+                progress.epoch_end({**record, "samples_per_second": speed})
                 if self._stop_reason is not None:
                     if self._stop_reason == "time_budget":
                         progress.message(
@@ -359,12 +411,20 @@ class Trainer:
 
     def evaluate(self, model: torch.nn.Module, data: Iterable[Any]) -> dict[str, float]:
         """Mean loss and metrics of ``model`` over ``data`` (eval mode, no gradients)."""
+        stats = self._evaluation_stats(model, data)
+        if stats.samples == 0:
+            raise TrainingError("evaluate: the loader yields no batches")
+        return stats.logs()
+
+    def _evaluation_stats(self, model: torch.nn.Module, data: Iterable[Any]) -> _EpochStats:
         stats = _EpochStats(self._fresh_metrics())
         was_training = model.training
         model.eval()
         try:
             with torch.no_grad(), self._autocast():
                 for batch in data:
+                    if isinstance(batch, distributed.EmptyShard):
+                        continue
                     inputs, target = split_batch(batch)
                     if target is None:
                         raise ConfigError("evaluate: batches must be (inputs, target) pairs")
@@ -375,9 +435,7 @@ class Trainer:
                     stats.update(float(loss), weight, batch_size_of(target, inputs), output, target)
         finally:
             model.train(was_training)
-        if stats.samples == 0:
-            raise TrainingError("evaluate: the loader yields no batches")
-        return stats.logs()
+        return stats
 
     def predict(self, model: torch.nn.Module, data: Iterable[Any]) -> torch.Tensor:
         """Model outputs over ``data``, concatenated in loader order along the batch axis.
@@ -415,13 +473,31 @@ class Trainer:
         stats: _EpochStats,
         epoch: int,
         batch_index: int,
+        empty: bool = False,
     ) -> None:
+        """One optimizer step. In a process group ``model`` is the DDP wrapper and the local mean
+        loss is scaled by ``world * local_weight / global_weight``: DDP averages gradients over
+        ranks, so the update is the gradient of the mean over the global batch. ``empty``: this
+        rank has no rows in this step and joins the all-reduce with zero weight."""
         assert self.optimizer is not None
         with self._autocast():
             output = call_model(model, inputs)
             loss = self.loss_fn(output, target)
         value = float(loss.detach())
-        if not math.isfinite(value):
+        ctx = self._ctx
+        weight = 0 if empty else loss_weight(self.loss_name, output, target)
+        if ctx is not None:
+            bad = 0.0 if empty or math.isfinite(value) else 1.0
+            total_weight, bad_ranks = distributed.all_reduce_sum([weight, bad])
+            if bad_ranks:
+                raise TrainingError(
+                    f"non-finite loss at epoch {epoch + 1}, batch {batch_index + 1} on "
+                    f"{int(bad_ranks)} worker(s); the model keeps its last finite weights. Lower the "
+                    "learning rate, set clip_norm, or check the data"
+                )
+            scale = ctx.world_size * weight / total_weight if total_weight > 0 else 0.0
+            loss = loss * scale
+        elif not math.isfinite(value):
             raise TrainingError(
                 f"non-finite loss ({value}) at epoch {epoch + 1}, batch {batch_index + 1}; the model keeps "
                 "its last finite weights. Lower the learning rate, set clip_norm, or check the data"
@@ -442,16 +518,23 @@ class Trainer:
                 "the update was not applied. Lower the learning rate or set clip_norm"
             )
         self.optimizer.step()
+        if empty:
+            return
         output = output.detach()
         if output.dtype == torch.bfloat16:
             output = output.float()
-        stats.update(value, loss_weight(self.loss_name, output, target), batch_size_of(target, inputs), output, target)
+        stats.update(value, weight, batch_size_of(target, inputs), output, target)
 
     def _save(self, model: torch.nn.Module, stats: _EpochStats, epoch: int, batch: int, seconds: float) -> None:
         """Checkpoint: ``epoch`` epochs done plus ``batch`` batches of the next one."""
         if self.checkpoint_path is None:
             return
         assert self.optimizer is not None
+        if self._ctx is not None:
+            if batch > 0:  # the partial epoch's numbers of all ranks (a collective)
+                stats = stats.gathered()
+            if not self._ctx.is_main:
+                return
         parts: dict[str, Any] = {
             "model": model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -473,9 +556,60 @@ class Trainer:
         }
         save_checkpoint(self.checkpoint_path, meta, tensors)
 
-    def _restore(self, model: torch.nn.Module, stats: _EpochStats) -> tuple[int, int, Any, float]:
+    def _active_callbacks(self, main: bool) -> list[Callback]:
+        """All callbacks on rank 0; the others skip the ones that write files."""
+        if main:
+            return list(self.callbacks)
+        return [
+            cb
+            for cb in self.callbacks
+            if not isinstance(cb, _FILE_WRITERS) and not getattr(cb, "main_process_only", False)
+        ]
+
+    def _sync_control(self, over_budget: bool) -> bool:
+        """Adopt rank 0's stop decision and learning rates (a broadcast); returns over_budget."""
+        assert self.optimizer is not None
+        groups = self.optimizer.param_groups
+        reason = self._stop_reason
+        code = _REASON_CODES.index(reason) + 1 if reason in _REASON_CODES else (3 if reason else 0)
+        values = [float(over_budget), float(self._stop_now), float(code)]
+        values += [float(g["lr"]) for g in groups]
+        synced = distributed.broadcast_floats(values)
+        for group, lr in zip(groups, synced[3:], strict=True):
+            group["lr"] = lr
+        self._stop_now = bool(synced[1])
+        if synced[2] and self._stop_reason is None:
+            self._stop_reason = _REASON_CODES[int(synced[2]) - 1]
+        return bool(synced[0])
+
+    def _read_checkpoint(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]] | None:
+        """The checkpoint to resume from, or None; in a process group rank 0 reads the file and
+        sends its bytes to the others (no shared file system needed)."""
+        path = self.checkpoint_path
+        if path is None:
+            return None
+        if self._ctx is None:
+            return load_checkpoint(path) if path.is_file() else None
+        data = distributed.broadcast_bytes(path.read_bytes() if self._ctx.is_main and path.is_file() else None)
+        if data is None:
+            return None
+        if self._ctx.is_main:
+            return load_checkpoint(path)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="rnnkit-ckpt-") as tmp:
+            copy_path = Path(tmp) / CHECKPOINT_NAME
+            copy_path.write_bytes(data)
+            return load_checkpoint(copy_path)
+
+    def _restore(
+        self,
+        model: torch.nn.Module,
+        stats: _EpochStats,
+        saved: tuple[dict[str, Any], dict[str, torch.Tensor]],
+    ) -> tuple[int, int, Any, float]:
         assert self.checkpoint_path is not None and self.optimizer is not None
-        meta, tensors = load_checkpoint(self.checkpoint_path)
+        meta, tensors = saved
         parts = unflatten_state(meta["state"], tensors)
         try:
             model.load_state_dict(parts["model"])
@@ -492,7 +626,8 @@ class Trainer:
         self.history = History.from_dict(meta["history"])
         self.history.stopped_reason = meta.get("stopped_reason")
         batch = int(meta["batch"])
-        if batch > 0 and parts["stats"] is not None:
+        # the saved partial-epoch numbers are summed over ranks already: rank 0 carries them
+        if batch > 0 and parts["stats"] is not None and (self._ctx is None or self._ctx.is_main):
             stats.load_state(parts["stats"])
         rng = parts["rng"]
         if batch == 0:
@@ -501,7 +636,7 @@ class Trainer:
         return int(meta["epoch"]), batch, rng, float(meta.get("epoch_seconds", 0.0))
 
     def _finish(self, model: torch.nn.Module, progress: Progress) -> None:
-        for cb in self.callbacks:
+        for cb in self._running_callbacks:
             cb.on_train_end({"stopped_reason": self.history.stopped_reason})
 
 
