@@ -16,6 +16,7 @@ from rnnkit.cli.seq import seq_app
 from rnnkit.cli.series import series_app
 from rnnkit.cli.serve import serve_app
 from rnnkit.cli.text import text_app
+from rnnkit.cli.translate import translate_app
 from rnnkit.errors import RnnkitError
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(text_app, name="text")
 app.add_typer(lm_app, name="lm")
 app.add_typer(seq_app, name="seq")
 app.add_typer(series_app, name="series")
+app.add_typer(translate_app, name="translate")
 app.add_typer(serve_app)  # top-level `rnnkit serve` and `rnnkit export`
 app.add_typer(inspect_app)  # top-level `rnnkit memory`, `rnnkit inspect`, `rnnkit report`
 

@@ -6,7 +6,9 @@
   CSV/whitespace text file with one row per step);
 - forecaster: the heat maps of the first ensemble member's encoder on the last lookback window of
   a history file (one value per line, or one row of C targets per line), exactly the window that
-  ``predict`` feeds it (captured with a forward pre-hook, so scaling and differencing match).
+  ``predict`` feeds it (captured with a forward pre-hook, so scaling and differencing match);
+- translation: the attention map of each input text (``attention_1.png``, ...; source tokens
+  across, generated tokens down).
 
 Other tasks raise :class:`ConfigError` (their models are not one rnnkit.nn encoder over the input).
 
@@ -32,7 +34,7 @@ from rnnkit.inspect.saliency import Explanation, explanations_page
 from rnnkit.viz.figures import save_figure
 from rnnkit.viz.inside import plot_saliency_bars, plot_state_heatmaps
 
-SUPPORTED = ("text_classifier", "sequence_classifier", "forecaster")
+SUPPORTED = ("text_classifier", "sequence_classifier", "forecaster", "translation")
 MAX_TEXTS = 8
 
 
@@ -188,6 +190,15 @@ def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path
                                 xlabel="time step (relative to the forecast origin)")
         for name, fig in figures.items():
             written.append(_save_quiet(fig, out / f"{name}.png"))
+    elif task == "translation":
+        from rnnkit.viz.attention import plot_attention
+
+        if model.params["attention"] == "none":
+            raise ConfigError("BUNDLE: this translation model has no attention (attention='none'); "
+                              "there is no map to draw")
+        for i, t in enumerate(model.translate_with_attention(read_texts(value), beam_size=1)):
+            fig = plot_attention(t.weights, t.source_tokens, t.target_tokens, title=f"{t.source} -> {t.text}")
+            written.append(_save_quiet(fig, out / f"attention_{i + 1}.png"))
     else:
         seq = read_sequence(value, model.feature_size)
         rec = record_sequence(model, seq)

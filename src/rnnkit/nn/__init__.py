@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from rnnkit.nn.attention import AdditiveAttention, DotAttention, GeneralAttention
 from rnnkit.nn.bidirectional import Bidirectional
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.layers import GRU, LSTM, SimpleRNN
@@ -35,4 +36,7 @@ __all__ = [
     "Bidirectional",
     "last_step",
     "mask_from_lengths",
+    "AdditiveAttention",
+    "GeneralAttention",
+    "DotAttention",
 ]

@@ -38,6 +38,7 @@ from rnnkit.serve.models import (
     ServedForecaster,
     ServedLanguageModel,
     ServedModel,
+    ServedTranslator,
     serve_model,
 )
 from rnnkit.serve.schemas import (
@@ -52,6 +53,8 @@ from rnnkit.serve.schemas import (
     PredictRequest,
     PredictResponse,
     ServeLimits,
+    TranslateRequest,
+    TranslateResponse,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -230,6 +233,19 @@ def create_app(
             return {"model": name, "prime": request.prime, "text": text}
         first, rest = await _start_stream(model, args, _with_timeout)
         return StreamingResponse(_chain(first, rest), media_type="text/plain; charset=utf-8")
+
+    @app.post("/models/{name}/translate", response_model=TranslateResponse)
+    async def translate(name: str, request: TranslateRequest) -> dict[str, Any]:
+        model: ServedTranslator = lookup(name, ServedTranslator, "translate")
+        if not 1 <= len(request.texts) <= limits.max_items:
+            raise ApiError(422, f"texts: give 1 to {limits.max_items} texts, got {len(request.texts)}")
+        longest = max(len(t) for t in request.texts)
+        if longest > limits.max_text_chars:
+            raise ApiError(413, f"texts: at most {limits.max_text_chars} characters per text, got {longest}")
+        if request.beam_size is not None and not 1 <= request.beam_size <= 16:
+            raise ApiError(422, f"beam_size: must be between 1 and 16, got {request.beam_size}")
+        result = await run_blocking(lambda: model.translate(request.texts, request.beam_size, request.attention))
+        return {"model": name, "translations": result}
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

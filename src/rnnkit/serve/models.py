@@ -213,6 +213,25 @@ class ServedLanguageModel(ServedModel):
                                        top_p=top_p, seed=seed, unknown="oov")
 
 
+class ServedTranslator(ServedModel):
+    """Translator: batched translation, optionally with tokens and attention weights."""
+
+    endpoints = ("translate",)
+
+    def translate(self, texts: list[str], beam_size: int | None, attention: bool) -> list[dict[str, Any]]:
+        with self.lock:
+            results = self.obj.translate_with_attention(texts, beam_size=beam_size)
+        out = []
+        for r in results:
+            item: dict[str, Any] = {"source": r.source, "translation": r.text, "score": float(r.score)}
+            if attention:
+                item["source_tokens"] = r.source_tokens
+                item["target_tokens"] = r.target_tokens
+                item["attention"] = [[round(float(v), 5) for v in row] for row in r.weights]
+            out.append(item)
+        return out
+
+
 def serve_model(name: str, obj: Any, batching: bool = True, max_wait: float = 0.0) -> ServedModel:
     """The adapter for a loaded task object (see ``rnnkit.load``)."""
     task = getattr(obj, "task", None)
@@ -222,5 +241,7 @@ def serve_model(name: str, obj: Any, batching: bool = True, max_wait: float = 0.
         return ServedForecaster(name, obj)
     if task == "language_model":
         return ServedLanguageModel(name, obj)
+    if task == "translation":
+        return ServedTranslator(name, obj)
     raise ConfigError(f"model {name!r}: task {task!r} cannot be served yet (text_classifier, "
-                      "sequence_classifier, forecaster and language_model can)")
+                      "sequence_classifier, forecaster, language_model and translation can)")

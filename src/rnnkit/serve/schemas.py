@@ -110,6 +110,17 @@ class GenerateResponse(BaseModel):
     text: str
 
 
+class TranslateRequest(_Strict):
+    texts: list[str] = Field(..., description="texts to translate")
+    beam_size: int | None = Field(None, description="1 = greedy (default: the model's)")
+    attention: bool = Field(False, description="include tokens and attention weights")
+
+
+class TranslateResponse(BaseModel):
+    model: str
+    translations: list[dict[str, Any]]
+
+
 class ModelInfo(BaseModel):
     name: str
     task: str

@@ -9,5 +9,6 @@ from rnnkit.tasks.forecast import Forecaster
 from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.tasks.sequence import SequenceClassifier
 from rnnkit.tasks.text import TextClassifier
+from rnnkit.tasks.translation import Translator
 
-__all__ = ["Forecaster", "LanguageModel", "SequenceClassifier", "TextClassifier"]
+__all__ = ["Forecaster", "LanguageModel", "SequenceClassifier", "TextClassifier", "Translator"]

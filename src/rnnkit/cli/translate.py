@@ -1,0 +1,163 @@
+"""``rnnkit translate``: train an encoder-decoder with attention on sentence pairs, and use it.
+
+    rnnkit translate train pairs.tsv --out model                      # source<TAB>target per line
+    rnnkit translate train --source-file train.de.gz --target-file train.en.gz \\
+        --valid-source val.de.gz --valid-target val.en.gz \\
+        --test-source test.de.gz --test-target test.en.gz --time-budget 1800 --out de-en --json
+    rnnkit translate run model "ein mann fährt fahrrad ." --beam-size 5 --plot-attention att.png
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rnnkit.cli.common import column, emit_json, existing, info
+from rnnkit.errors import DataError
+from rnnkit.tasks.translation import TRANSLATE_DEFAULTS as D
+
+translate_app = typer.Typer(help="Translation: encoder-decoder with attention.", no_args_is_help=True)
+
+
+def _pairs(path: Path | None, source_file: Path | None, target_file: Path | None, what: str,
+           source_column: str | None, target_column: str | None) -> Any:
+    from rnnkit.data.pairs import read_pairs, read_parallel
+
+    if (source_file is None) != (target_file is None):
+        raise DataError(f"{what}: give both a source file and a target file")
+    if source_file is not None and target_file is not None:
+        if path is not None:
+            raise DataError(f"{what}: give either a pairs file or two parallel files, not both")
+        existing([source_file, target_file], what)
+        return read_parallel(source_file, target_file)
+    if path is None:
+        return None
+    existing([path], what)
+    src_col = column(source_column)
+    tgt_col = column(target_column)
+    return read_pairs(path, 0 if src_col is None else src_col, 1 if tgt_col is None else tgt_col)
+
+
+@translate_app.command("train")
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
+    pairs: Annotated[Path | None, typer.Argument(help="Pairs file: TSV/CSV (plain or gzip), source<TAB>target per line.", metavar="PAIRS")] = None,
+    source_file: Annotated[Path | None, typer.Option("--source-file", help="Parallel source file (one sentence per line).")] = None,
+    target_file: Annotated[Path | None, typer.Option("--target-file", help="Parallel target file, line-aligned with --source-file.")] = None,
+    valid: Annotated[Path | None, typer.Option("--valid", help="Validation pairs file (default: 5% of training).")] = None,
+    valid_source: Annotated[Path | None, typer.Option("--valid-source", help="Validation source file (with --valid-target).")] = None,
+    valid_target: Annotated[Path | None, typer.Option("--valid-target", help="Validation target file.")] = None,
+    test: Annotated[Path | None, typer.Option("--test", help="Test pairs file (default: hold out 10% of training).")] = None,
+    test_source: Annotated[Path | None, typer.Option("--test-source", help="Test source file (with --test-target).")] = None,
+    test_target: Annotated[Path | None, typer.Option("--test-target", help="Test target file.")] = None,
+    source_column: Annotated[str | None, typer.Option("--source-column", help="Source column: 0-based index or name (default 0).")] = None,
+    target_column: Annotated[str | None, typer.Option("--target-column", help="Target column: 0-based index or name (default 1).")] = None,
+    source_level: Annotated[str, typer.Option("--source-level", help="auto, word or char.")] = "auto",
+    target_level: Annotated[str, typer.Option("--target-level", help="auto, word or char.")] = "auto",
+    attention: Annotated[str, typer.Option(help="bahdanau, luong or none.")] = D["attention"],
+    cell: Annotated[str, typer.Option(help="gru or lstm.")] = D["cell"],
+    hidden_size: Annotated[int, typer.Option(help="Units per direction and in the decoder.")] = D["hidden_size"],
+    embedding_dim: Annotated[int, typer.Option(help="Embedding width (both sides).")] = D["embedding_dim"],
+    layers: Annotated[int, typer.Option(help="Recurrent layers (encoder and decoder).")] = D["num_layers"],
+    dropout: Annotated[float, typer.Option()] = D["dropout"],
+    teacher_forcing: Annotated[float, typer.Option(help="Probability of feeding the gold previous token.")] = D["teacher_forcing"],
+    label_smoothing: Annotated[float, typer.Option()] = D["label_smoothing"],
+    min_freq: Annotated[int, typer.Option(help="Rarer tokens become [UNK].")] = D["min_freq"],
+    epochs: Annotated[int, typer.Option(help="Maximum epochs (early stopping on validation loss).")] = D["epochs"],
+    batch_size: Annotated[int, typer.Option()] = D["batch_size"],
+    lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = D["lr"],
+    beam_size: Annotated[int, typer.Option("--beam-size", help="Beam for the test translations (1 = greedy).")] = D["beam_size"],
+    time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop training after this many seconds.")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+) -> None:
+    """Train a translation model and save it as a bundle; report test BLEU."""
+    from rnnkit.tasks import Translator
+
+    started = time.perf_counter()
+    data = _pairs(pairs, source_file, target_file, "PAIRS", source_column, target_column)
+    if data is None:
+        raise DataError("no training data; give a PAIRS file or --source-file and --target-file")
+    info(f"read {len(data)} training pairs from {data.origin}" + (f" ({data.skipped} empty skipped)" if data.skipped else ""))
+    test_data = _pairs(test, test_source, test_target, "--test", source_column, target_column)
+    sources, targets = data.sources, data.targets
+    if test_data is None:
+        if len(sources) < 20:
+            raise DataError(f"PAIRS has only {len(sources)} pairs; give at least 20 or a --test file")
+        import numpy as np
+
+        perm = np.random.default_rng(seed).permutation(len(sources))
+        n_test = max(1, len(sources) // 10)
+        test_src = [sources[i] for i in perm[:n_test]]
+        test_tgt = [targets[i] for i in perm[:n_test]]
+        sources = [sources[i] for i in perm[n_test:]]
+        targets = [targets[i] for i in perm[n_test:]]
+        info(f"held out {n_test} pairs (10%) as the test split")
+    else:
+        test_src, test_tgt = test_data.sources, test_data.targets
+    valid_data = _pairs(valid, valid_source, valid_target, "--valid", source_column, target_column)
+    validation = (valid_data.sources, valid_data.targets) if valid_data is not None else None
+    model = Translator(
+        attention=attention, cell=cell, hidden_size=hidden_size, embedding_dim=embedding_dim,
+        num_layers=layers, dropout=dropout, teacher_forcing=teacher_forcing,
+        label_smoothing=label_smoothing, min_freq=min_freq, epochs=epochs, batch_size=batch_size,
+        lr=lr, beam_size=beam_size, time_budget=time_budget, source_level=source_level,
+        target_level=target_level, seed=seed, verbose=1,
+    )
+    model.fit(sources, targets, validation_data=validation)
+    info(f"levels: source {model.source_level_}, target {model.target_level_}; "
+         f"{model.metrics_['epochs_run']} epoch(s), stopped: {model.metrics_['stopped_reason']}")
+    report = model.score(test_src, test_tgt)
+    seconds = time.perf_counter() - started
+    bundle = model.save(out, extra_metrics={"test": report}, example=test_src[0])
+    typer.echo(
+        f"test: BLEU {report['bleu']:.2f}  exact match {report['exact_match']:.4f}  "
+        f"loss {report['loss']:.4f}  token accuracy {report['token_accuracy']:.4f}  "
+        f"({report['count']} pairs, beam {report['beam_size']})"
+    )
+    typer.echo(f"sacrebleu: {report['signature']}")
+    typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
+    if as_json:
+        emit_json({
+            "test": {"bleu": round(report["bleu"], 4), "loss": round(report["loss"], 6),
+                     "exact_match": round(report["exact_match"], 6),
+                     "token_accuracy": round(report["token_accuracy"], 6), "count": report["count"],
+                     "signature": report["signature"]},
+            "bundle": str(bundle),
+            "seconds": round(seconds, 3),
+        })
+
+
+@translate_app.command("run")
+def run(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit translate train`.")],
+    texts: Annotated[list[str], typer.Argument(help="Texts to translate.", metavar="TEXT...")],
+    beam_size: Annotated[int | None, typer.Option("--beam-size", help="1 = greedy (default: the model's).")] = None,
+    plot_attention: Annotated[Path | None, typer.Option("--plot-attention", help="Save the attention map of the first text as PNG.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Translate texts: one line per text."""
+    from rnnkit.tasks import Translator
+
+    existing([bundle], "BUNDLE")
+    model = Translator.load(bundle)
+    results = model.translate_with_attention(texts, beam_size=beam_size)
+    if plot_attention is not None:
+        if model.params["attention"] == "none":
+            raise DataError("--plot-attention: this model has no attention (trained with --attention none)")
+        from rnnkit.viz import save_figure
+        from rnnkit.viz.attention import plot_attention as plot
+
+        first = results[0]
+        save_figure(plot(first.weights, first.source_tokens, first.target_tokens, title=first.source), plot_attention)
+        info(f"attention map of text 1 written to {plot_attention}")
+    for r in results:
+        if as_json:
+            emit_json({"source": r.source, "translation": r.text, "score": round(r.score, 6),
+                       "source_tokens": r.source_tokens, "target_tokens": r.target_tokens,
+                       "attention": [[round(float(v), 5) for v in row] for row in r.weights]})
+        else:
+            typer.echo(r.text)
