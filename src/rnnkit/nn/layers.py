@@ -9,16 +9,24 @@ Input x is batch-first (B, T, F). Every call returns ``(output, state)`` like ``
   last real step. A zero-length sequence gets its initial state (zeros unless ``initial_state``
   is given) and all-zero outputs. Use :func:`rnnkit.nn.last_step` to pick the last real outputs.
 
-Two executions, same parameters:
+Three executions, same parameters:
 
+- **numba kernels** (:mod:`rnnkit.nn.kernels`): rnnkit's own fused forward + BPTT backward,
+  multi-threaded over the batch, with lengths and both directions handled inside the kernel.
+  Chosen automatically where they train faster than torch (the size rule in
+  :mod:`rnnkit.nn.kernels.dispatch`: SimpleRNN and GRU up to H = 512, GRU including
+  ``reset_after=False``, which torch cannot fuse; LSTM stays on oneDNN's fused kernel). ``kernels="numba"|"torch"`` or the environment
+  variable ``RNNKIT_KERNELS`` forces either; ``layer.backend`` says which runs.
 - **fused path**: torch's fused kernels (``torch._VF.lstm/gru/rnn_tanh/rnn_relu``) -- for
   ``lengths`` that differ by a few steps, the kernel on the common head plus a cell-loop tail,
   otherwise packed sequences -- when the configuration is standard (no layer norm, tanh/sigmoid
   activations, ReLU or tanh SimpleRNN, GRU ``reset_after=True``, no recurrent dropout *in training*).
 - **cell loop**: :mod:`rnnkit.nn.cells` driven by :func:`rnnkit.nn.recurrent.scan` for everything.
 
-The choice is automatic (``layer.uses_fused_path``) and can be forced with ``fused=False`` (or
-``fused=True``, which raises :class:`ConfigError` for a configuration the kernels cannot run).
+The choice is automatic (``layer.backend``: "numba", "torch" or "loop"; ``layer.uses_fused_path``
+is True when a torch-compatible configuration runs fused, by torch or by the numba kernels) and
+can be forced with ``fused=False`` (the cell loop) or ``fused=True`` (raises :class:`ConfigError`
+for a configuration torch's kernels cannot run).
 Between stacked layers the two directions are concatenated (as in PyTorch) and ``dropout`` applies
 in training; ``merge_mode`` applies to the top layer's output only.
 
@@ -57,6 +65,7 @@ from rnnkit.nn.cells import (
     check_probability,
 )
 from rnnkit.nn.init import check_init, init_gate_weights_
+from rnnkit.nn.kernels import dispatch
 from rnnkit.nn.masking import resolve_padding, reverse_padded, rotate_time
 from rnnkit.nn.recurrent import check_sequence_input, scan
 
@@ -67,6 +76,7 @@ class _RecurrentLayer(nn.Module):
     """Common body of the three layers; subclasses pick the cell class and the fused kernel."""
 
     cell_class: type[_RecurrentCell] = _RecurrentCell
+    kernel_kind = ""  # "rnn" | "gru" | "lstm": which numba kernels serve this layer
 
     def __init__(
         self,
@@ -82,6 +92,7 @@ class _RecurrentLayer(nn.Module):
         bias: bool = True,
         init: str = "keras",
         fused: bool | None = None,
+        kernels: str | None = None,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
         **cell_options: Any,
@@ -101,6 +112,7 @@ class _RecurrentLayer(nn.Module):
         if fused not in (None, True, False):
             raise ConfigError(f"fused: expected None, True or False, got {fused!r}")
         self.fused = fused
+        self.kernels = dispatch.check_kernels_option(kernels)
         directions = 2 if self.bidirectional else 1
         # One cell per (layer, direction), holding the equations and options. They are kept in a
         # plain list (not registered) with parameters on the meta device; before a cell-loop run
@@ -166,7 +178,9 @@ class _RecurrentLayer(nn.Module):
 
     @property
     def uses_fused_path(self) -> bool:
-        """True when the next call in the current train/eval mode runs torch's fused kernels.
+        """True when the next call in the current train/eval mode runs a fused kernel (torch's,
+        or rnnkit's numba kernels standing in for them: see :attr:`backend`) on a configuration
+        torch can fuse.
 
         Recurrent dropout only acts in training, so a layer with ``recurrent_dropout`` runs the
         cell loop in training and the fused kernels in eval mode (unless ``fused=False``).
@@ -174,6 +188,25 @@ class _RecurrentLayer(nn.Module):
         if self.fused is False or not self._cells[0].fused_compatible:
             return False
         return not (self.recurrent_dropout and self.training)
+
+    @property
+    def backend(self) -> str:
+        """What runs the next call on a CPU float32/float64 input in the current mode:
+        ``"numba"`` (rnnkit's kernels), ``"torch"`` (torch's fused kernels) or ``"loop"``.
+
+        ``fused=False`` always gives the loop; otherwise the layer's ``kernels=`` argument, else
+        ``RNNKIT_KERNELS``, else the measured size rule decides between numba and torch (see
+        :mod:`rnnkit.nn.kernels.dispatch`); after a kernel compile failure it is never numba.
+        """
+        if self.fused is False or (self.recurrent_dropout and self.training):
+            return "loop"
+        cell = self._cells[0]
+        choice = dispatch.requested(self.kernels)
+        numba_ok = not cell.layer_norm and cell._standard_activations()
+        if choice != "torch" and numba_ok and dispatch.failure() is None:
+            if choice == "numba" or dispatch.numba_preferred(self.kernel_kind, self.hidden_size):
+                return "numba"
+        return "torch" if cell.fused_compatible else "loop"
 
     def reset_parameters(self, init: str | None = None) -> None:
         """Re-initialize all parameters ("keras" or "torch"; default: the constructor's ``init``)."""
@@ -213,6 +246,8 @@ class _RecurrentLayer(nn.Module):
             parts.append(cell_repr[2])
         if self.fused is not None:
             parts.append(f"fused={self.fused}")
+        if self.kernels is not None:
+            parts.append(f"kernels={self.kernels!r}")
         return ", ".join(parts)
 
     # -- call ----------------------------------------------------------------------------------
@@ -240,7 +275,10 @@ class _RecurrentLayer(nn.Module):
             return x.new_zeros(batch_size, 0, self.output_size), self._zero_or(hx, x)
         if padding.shift is not None:
             x = rotate_time(x, padding.shift)
-        if self.uses_fused_path:
+        kernels = self._numba_kernels(x)
+        if kernels is not None:
+            out, state = self._forward_numba(kernels, x, padding.lengths, hx)
+        elif self.uses_fused_path:
             out, state = self._forward_fused(x, padding.lengths, hx)
         else:
             out, state = self._forward_loop(x, padding.lengths, hx)
@@ -281,6 +319,70 @@ class _RecurrentLayer(nn.Module):
             shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
             hx = tuple(x.new_zeros(shape) for _ in range(self._state_parts()))
         return hx if len(hx) == 2 else hx[0]
+
+    # -- numba kernels -------------------------------------------------------------------------
+    def _numba_kernels(self, x: torch.Tensor) -> Any:
+        """The loaded kernel module when this call should run on numba, else None."""
+        if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+            return None
+        if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
+            return None  # exports (ONNX, TorchScript) and torch.compile trace torch's ops
+        if self.backend != "numba":
+            return None
+        return dispatch.kernels_for(self.kernel_kind, x.dtype)
+
+    def _numba_options(self) -> dict[str, Any]:
+        return {}
+
+    def _forward_numba(
+        self,
+        kernels: Any,
+        x: torch.Tensor,
+        lengths: torch.Tensor | None,
+        hx: tuple[torch.Tensor, ...] | None,
+    ) -> tuple[torch.Tensor, Any]:
+        """All layers through :func:`rnnkit.nn.kernels.autograd.recurrent`: per layer one input
+        GEMM for both directions, then the numba kernel (directions and row blocks in parallel)."""
+        batch_size, max_len = x.shape[:2]
+        directions = self.num_directions
+        per_cell = len(self._flat_names) // (self.num_layers * directions)
+        params = self._parameters
+        if lengths is None:
+            lengths = torch.full((batch_size,), max_len, dtype=torch.int64)
+        options = self._numba_options()
+        finals: list[tuple[torch.Tensor, ...]] = []
+        layer_input = x
+        for layer in range(self.num_layers):
+            cells: list[list[torch.Tensor]] = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                names = self._flat_names[index * per_cell : (index + 1) * per_cell]
+                cells.append([p for name in names if (p := params[name]) is not None])
+            w_ih = torch.cat([c[0] for c in cells]) if directions == 2 else cells[0][0]
+            whh = torch.stack([c[1] for c in cells])
+            if self.bias:
+                b_ih = torch.cat([c[2] for c in cells]) if directions == 2 else cells[0][2]
+                bhh = torch.stack([c[3] for c in cells])
+            else:
+                b_ih = None
+                bhh = x.new_zeros(whh.shape[:2])
+            gx = F.linear(layer_input, w_ih, b_ih)
+            rows = slice(layer * directions, (layer + 1) * directions)
+            if hx is None:
+                h0 = x.new_zeros(directions, batch_size, self.hidden_size)
+                c0 = h0 if self._state_parts() == 2 else None
+            else:
+                h0 = hx[0][rows]
+                c0 = hx[1][rows] if len(hx) == 2 else None
+            out, *state = kernels.recurrent(
+                self.kernel_kind, gx, whh, bhh, h0, c0, lengths, **options
+            )
+            finals.append(tuple(state))
+            layer_input = out
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+        parts = [torch.cat([f[i] for f in finals]) for i in range(len(finals[0]))]
+        return layer_input, self._pack_state(parts)
 
     # -- fused path ----------------------------------------------------------------------------
     def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:
@@ -444,6 +546,7 @@ class SimpleRNN(_RecurrentLayer):
     """
 
     cell_class = RNNCell
+    kernel_kind = "rnn"
 
     def __init__(
         self,
@@ -467,6 +570,9 @@ class SimpleRNN(_RecurrentLayer):
     def nonlinearity(self) -> str | None:
         return self._cells[0].activation_name
 
+    def _numba_options(self) -> dict[str, Any]:
+        return {"relu": self._cells[0].activation_name == "relu"}
+
     def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:
         if self._cells[0].activation_name == "relu":
             return _VF.rnn_relu(*args)
@@ -485,6 +591,7 @@ class LSTM(_RecurrentLayer):
     """
 
     cell_class = LSTMCell
+    kernel_kind = "lstm"
 
     def __init__(
         self,
@@ -522,6 +629,7 @@ class GRU(_RecurrentLayer):
     """
 
     cell_class = GRUCell
+    kernel_kind = "gru"
 
     def __init__(
         self,
@@ -549,6 +657,9 @@ class GRU(_RecurrentLayer):
         cell = self._cells[0]
         assert isinstance(cell, GRUCell)
         return cell.reset_after
+
+    def _numba_options(self) -> dict[str, Any]:
+        return {"reset_after": self.reset_after}
 
     def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:
         return _VF.gru(*args)

@@ -88,7 +88,7 @@ class RecurrentClassifier(nn.Module):
             options["recurrent_activation"] = recurrent_activation
         self.encoder = recurrent_layer(cell, width, hidden_size, **options)
         features = hidden_size * (2 if bidirectional else 1)
-        self.pool = TimePooling(pooling, features)
+        self.pool = TimePooling(pooling, features, directions=2 if bidirectional else 1)
         self.drop = nn.Dropout(dropout)
         layers: list[nn.Module] = []
         if head_hidden:

@@ -1,0 +1,312 @@
+"""torch.autograd.Function around the numba kernels, and the thread split over batch rows.
+
+:func:`recurrent` runs one stacked layer (all its directions) of an RNN/GRU/LSTM:
+
+- inputs: ``gx`` (B, T, D*G*H) = the input projections of every step, computed by the caller in
+  one GEMM (``F.linear(x, cat(W_ih), cat(b_ih))``, so autograd handles W_ih, b_ih and x);
+  ``whh`` (D, G*H, H), ``bhh`` (D, G*H), ``h0`` (and ``c0``) (D, B, H), ``lengths`` (B,) int64;
+- outputs: ``out`` (B, T, D*H) (zeros at padded steps), ``h_n`` (and ``c_n``) (D, B, H).
+
+The per-step recurrence runs in numba; the weight gradients ``sum_t da_t^T h_{t-1}`` are one
+batched GEMM in torch after the backward kernel. Work is split into (direction, block of rows)
+units run on a thread pool of ``torch.get_num_threads()`` threads (the kernels release the GIL);
+blocks start at multiples of 8 rows, so results do not depend on the thread count.
+
+Example:
+    >>> import torch
+    >>> from rnnkit.nn.kernels.autograd import recurrent
+    >>> gx, whh = torch.randn(2, 5, 3), torch.randn(1, 3, 3)
+    >>> out, h_n = recurrent("rnn", gx, whh, torch.zeros(1, 3), torch.zeros(1, 2, 3), None,
+    ...                      torch.tensor([5, 2]))
+    >>> tuple(out.shape), bool((out[1, 2:] == 0).all())
+    ((2, 5, 3), True)
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnnkit.nn.kernels.gru import gru_backward, gru_forward
+from rnnkit.nn.kernels.lstm import lstm_backward, lstm_forward
+from rnnkit.nn.kernels.rnn import rnn_backward, rnn_forward
+
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+MIN_ROWS_PER_THREAD = 16
+
+_pool: dict[str, Any] = {"executor": None, "size": 0}
+
+
+def _executor(size: int) -> ThreadPoolExecutor:
+    if _pool["executor"] is None or _pool["size"] != size:
+        if _pool["executor"] is not None:
+            _pool["executor"].shutdown(wait=False)
+        _pool["executor"] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="rnnkit")
+        _pool["size"] = size
+    return _pool["executor"]
+
+
+def work_units(batch: int, directions: int, threads: int) -> list[tuple[int, int, int]]:
+    """(direction, first row, stop row) blocks: directions first, then rows split at multiples
+    of 8 into at most ``threads`` parts per direction, each of at least 16 rows."""
+    per_direction = max(1, min(math.ceil(threads / directions), batch // MIN_ROWS_PER_THREAD))
+    step = max(8, math.ceil(batch / per_direction / 8) * 8)
+    return [
+        (d, start, min(start + step, batch))
+        for d in range(directions)
+        for start in range(0, batch, step)
+    ]
+
+
+def _run(kernel: Any, units: list[tuple[int, int, int]], make_args: Any) -> None:
+    threads = torch.get_num_threads()
+    if threads <= 1 or len(units) == 1:
+        for unit in units:
+            kernel(*make_args(*unit))
+        return
+    executor = _executor(threads)
+    futures = [executor.submit(kernel, *make_args(*unit)) for unit in units]
+    for future in futures:
+        future.result()
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().numpy()
+
+
+class _Spec:
+    """Static options of one call (kept off the autograd graph)."""
+
+    def __init__(self, kind: str, relu: bool, reset_after: bool, threads: int) -> None:
+        self.kind = kind
+        self.relu = relu
+        self.reset_after = reset_after
+        self.threads = threads
+
+
+def _gru_weights(whh: torch.Tensor, reset_after: bool) -> tuple[torch.Tensor, ...]:
+    """(wa, wa_t, wb, wb_t) for the GRU kernels, all contiguous."""
+    if reset_after:
+        wa = whh.contiguous()
+        wa_t = whh.transpose(1, 2).contiguous()
+        return wa, wa_t, wa, wa_t
+    hidden = whh.shape[2]
+    wa = whh[:, : 2 * hidden].contiguous()
+    wb = whh[:, 2 * hidden :].contiguous()
+    return wa, wa.transpose(1, 2).contiguous(), wb, wb.transpose(1, 2).contiguous()
+
+
+def _forward(
+    spec: _Spec,
+    gx: torch.Tensor,
+    whh: torch.Tensor,
+    bhh: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor | None,
+    lengths: torch.Tensor,
+    save: bool,
+) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+    batch, steps, _ = gx.shape
+    directions, _, hidden = h0.shape
+    g = GATES[spec.kind] * hidden
+    dtype = gx.dtype
+    out = torch.empty(batch, steps, directions * hidden, dtype=dtype)
+    h_n = torch.empty(directions, batch, hidden, dtype=dtype)
+    saved_shape = (batch, steps, directions * hidden) if save else (1, 1, 1)
+    gates_shape = (batch, steps, directions * g) if save else (1, 1, 1)
+    hprev = torch.empty(saved_shape, dtype=dtype)
+    units = work_units(batch, directions, spec.threads)
+    gx_n, bhh_n, h0_n, len_n = _np(gx), _np(bhh), _np(h0), _np(lengths)
+    out_n, hn_n, hprev_n = _np(out), _np(h_n), _np(hprev)
+    saved: dict[str, torch.Tensor] = {"hprev": hprev, "out": out}
+    if spec.kind == "rnn":
+        w = whh.contiguous()
+        w_n, wt_n = _np(w), _np(w.transpose(1, 2).contiguous())
+        _run(
+            rnn_forward, units,
+            lambda d, r0, r1: (gx_n, w_n, wt_n, bhh_n, h0_n, len_n, spec.relu, d, r0, r1, save,
+                               out_n, hprev_n, hn_n),
+        )
+        return [out, h_n], saved
+    gates = torch.empty(gates_shape, dtype=dtype)
+    gates_n = _np(gates)
+    saved["gates"] = gates
+    if spec.kind == "gru":
+        extra = torch.empty(saved_shape, dtype=dtype)
+        extra_n = _np(extra)
+        saved["extra"] = extra
+        ws = [_np(t) for t in _gru_weights(whh, spec.reset_after)]
+        _run(
+            gru_forward, units,
+            lambda d, r0, r1: (gx_n, *ws, bhh_n, h0_n, len_n, spec.reset_after, d, r0, r1, save,
+                               out_n, gates_n, extra_n, hprev_n, hn_n),
+        )
+        return [out, h_n], saved
+    assert c0 is not None
+    cells = torch.empty(saved_shape, dtype=dtype)
+    c_n = torch.empty(directions, batch, hidden, dtype=dtype)
+    saved["cells"] = cells
+    w = whh.contiguous()
+    w_n, wt_n = _np(w), _np(w.transpose(1, 2).contiguous())
+    c0_n, cells_n, cn_n = _np(c0), _np(cells), _np(c_n)
+    _run(
+        lstm_forward, units,
+        lambda d, r0, r1: (gx_n, w_n, wt_n, bhh_n, h0_n, c0_n, len_n, d, r0, r1, save,
+                           out_n, gates_n, cells_n, hprev_n, hn_n, cn_n),
+    )
+    return [out, h_n, c_n], saved
+
+
+def _weight_grad(dg: torch.Tensor, inputs: torch.Tensor, directions: int) -> torch.Tensor:
+    """sum over (b, t) of dg^T inputs per direction: (B, T, D*G) x (B, T, D*K) -> (D, G, K)."""
+    rows = dg.shape[0] * dg.shape[1]
+    if directions == 1:
+        return (dg.reshape(rows, -1).t() @ inputs.reshape(rows, -1)).unsqueeze(0)
+    dg3 = dg.reshape(rows, directions, -1).permute(1, 2, 0)
+    in3 = inputs.reshape(rows, directions, -1).transpose(0, 1)
+    return torch.bmm(dg3, in3)
+
+
+class RecurrentFunction(torch.autograd.Function):
+    """Autograd wrapper: inputs (spec, lengths, gx, whh, bhh, h0, c0)."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        spec: _Spec,
+        lengths: torch.Tensor,
+        gx: torch.Tensor,
+        whh: torch.Tensor,
+        bhh: torch.Tensor,
+        h0: torch.Tensor,
+        c0: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, ...]:
+        outputs, saved = _forward(spec, gx, whh, bhh, h0, c0, lengths, save=True)
+        ctx.spec = spec
+        ctx.names = list(saved)
+        ctx.save_for_backward(lengths, whh, h0, c0, *saved.values())
+        return tuple(outputs)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+        spec: _Spec = ctx.spec
+        lengths, whh, h0, c0, *rest = ctx.saved_tensors
+        saved = dict(zip(ctx.names, rest, strict=True))
+        out, hprev = saved["out"], saved["hprev"]
+        directions, batch, hidden = h0.shape
+        steps = out.shape[1]
+        g = GATES[spec.kind] * hidden
+        dtype = out.dtype
+        dout = grads[0] if grads[0] is not None else torch.zeros_like(out)
+        dh_n = grads[1] if grads[1] is not None else torch.zeros_like(h0)
+        dout_n, dhn_n = _np(dout.contiguous()), _np(dh_n.contiguous())
+        dgx = torch.empty(batch, steps, directions * g, dtype=dtype)
+        dh0 = torch.empty_like(h0)
+        dc0 = None
+        len_n, dgx_n, dh0_n = _np(lengths), _np(dgx), _np(dh0)
+        units = work_units(batch, directions, spec.threads)
+        if spec.kind == "rnn":
+            w = whh.contiguous()
+            w_n, wt_n = _np(w), _np(w.transpose(1, 2).contiguous())
+            out_n = _np(out)
+            _run(
+                rnn_backward, units,
+                lambda d, r0, r1: (dout_n, dhn_n, out_n, w_n, wt_n, len_n, spec.relu, d, r0, r1,
+                                   dgx_n, dh0_n),
+            )
+            dgh = dgx
+            dwhh = _weight_grad(dgh, hprev, directions)
+        elif spec.kind == "gru":
+            gates, extra = saved["gates"], saved["extra"]
+            ws = [_np(t) for t in _gru_weights(whh, spec.reset_after)]
+            dgh = torch.empty_like(dgx) if spec.reset_after else dgx
+            gates_n, extra_n, hprev_n, dgh_n = _np(gates), _np(extra), _np(hprev), _np(dgh)
+            _run(
+                gru_backward, units,
+                lambda d, r0, r1: (dout_n, dhn_n, gates_n, extra_n, hprev_n, *ws, len_n,
+                                   spec.reset_after, d, r0, r1, dgx_n, dgh_n, dh0_n),
+            )
+            if spec.reset_after:
+                dwhh = _weight_grad(dgh, hprev, directions)
+            else:
+                dg = dgh.view(batch, steps, directions, 3, hidden)
+                rz = dg[:, :, :, :2].reshape(batch, steps, -1)
+                n = dg[:, :, :, 2].reshape(batch, steps, -1)
+                dwhh = torch.cat(
+                    [_weight_grad(rz, hprev, directions), _weight_grad(n, extra, directions)],
+                    dim=1,
+                )
+        else:
+            gates, cells = saved["gates"], saved["cells"]
+            dc_n = grads[2] if grads[2] is not None else torch.zeros_like(h0)
+            dc0 = torch.empty_like(h0)
+            w = whh.contiguous()
+            w_n, wt_n = _np(w), _np(w.transpose(1, 2).contiguous())
+            dcn_n, gates_n, cells_n, c0_n, dc0_n = (
+                _np(dc_n.contiguous()), _np(gates), _np(cells), _np(c0), _np(dc0)
+            )
+            _run(
+                lstm_backward, units,
+                lambda d, r0, r1: (dout_n, dhn_n, dcn_n, gates_n, cells_n, c0_n, w_n, wt_n,
+                                   len_n, d, r0, r1, dgx_n, dh0_n, dc0_n),
+            )
+            dgh = dgx
+            dwhh = _weight_grad(dgh, hprev, directions)
+        dbhh = dgh.sum(dim=(0, 1)).view(directions, g)
+        return None, None, dgx, dwhh, dbhh, dh0, dc0
+
+
+def recurrent(
+    kind: str,
+    gx: torch.Tensor,
+    whh: torch.Tensor,
+    bhh: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor | None,
+    lengths: torch.Tensor,
+    *,
+    relu: bool = False,
+    reset_after: bool = True,
+    threads: int | None = None,
+) -> tuple[torch.Tensor, ...]:
+    """Run one layer's directions; returns (out, h_n) or (out, h_n, c_n). Shapes: module doc."""
+    spec = _Spec(kind, relu, reset_after, threads or torch.get_num_threads())
+    gx = gx.contiguous()
+    lengths = lengths.to(torch.int64).contiguous()
+    h0 = h0.contiguous()
+    c0 = None if c0 is None else c0.contiguous()
+    tensors = [gx, whh, bhh, h0] + ([] if c0 is None else [c0])
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return RecurrentFunction.apply(spec, lengths, gx, whh, bhh, h0, c0)
+    with torch.no_grad():
+        outputs, _ = _forward(spec, gx, whh.detach(), bhh.detach(), h0, c0, lengths, save=False)
+    return tuple(outputs)
+
+
+def warm_up(kind: str, dtype: torch.dtype) -> None:
+    """Compile (or load from numba's on-disk cache) ``kind``'s forward and backward kernels for
+    ``dtype`` by running them on a tiny problem; raises whatever numba raises."""
+    with torch.inference_mode(False):  # the first call may come from inside inference_mode
+        _warm_up(kind, dtype)
+
+
+def _warm_up(kind: str, dtype: torch.dtype) -> None:
+    g = GATES[kind]
+    gx = torch.zeros(1, 1, g, dtype=dtype, requires_grad=True)
+    whh = torch.zeros(1, g, 1, dtype=dtype, requires_grad=True)
+    bhh = torch.zeros(1, g, dtype=dtype)
+    h0 = torch.zeros(1, 1, 1, dtype=dtype)
+    c0 = torch.zeros(1, 1, 1, dtype=dtype) if kind == "lstm" else None
+    lengths = torch.ones(1, dtype=torch.int64)
+    variants = [{"reset_after": True}, {"reset_after": False}] if kind == "gru" else [{}]
+    with torch.enable_grad():  # the first call may come from inside torch.no_grad()
+        for options in variants:
+            outputs = recurrent(kind, gx, whh, bhh, h0, c0, lengths, threads=1, **options)
+            sum(o.sum() for o in outputs).backward()  # type: ignore[union-attr]
+    for options in variants:
+        with torch.no_grad():
+            recurrent(kind, gx, whh, bhh, h0, c0, lengths, threads=1, **options)

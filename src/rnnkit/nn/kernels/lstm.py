@@ -1,0 +1,199 @@
+"""Fused LSTM forward and BPTT backward over one direction and a block of batch rows (numba).
+
+Layouts (batch-first; both directions side by side in the last dimension; D = directions):
+``gx`` (B, T, D*4H) input projections ``x W_ih^T + b_ih`` (gates i, f, g, o); ``w`` (D, 4H, H)
+and ``w_t`` (D, H, 4H) recurrent weights; ``bhh`` (D, 4H); states (D, B, H); ``lengths`` (B,).
+Direction 1 reads each sequence's real steps from its last to its first. Padded steps get zero
+outputs and zero gradients; the final state is the state after each sequence's last real step.
+
+Forward per step (σ = sigmoid, computed as ``0.5 + 0.5 tanh(x/2)`` so one vectorized loop
+serves all four gates)::
+
+    a = gx_t + h_{t-1} W_hh^T + b_hh;  i, f, o = σ(a_i, a_f, a_o);  g = tanh(a_g)
+    c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
+
+Backward per step, from each sequence's last real step down (``dh`` includes the output
+gradient)::
+
+    dc = dc_next + dh o (1 - tanh(c_t)^2)
+    da_i = dc g i(1-i);  da_f = dc c_{t-1} f(1-f);  da_g = dc i (1-g^2);  da_o = dh tanh(c_t) o(1-o)
+    dc_next = dc f;  dh_next = da W_hh
+
+The weight gradients ``sum_t da_t^T h_{t-1}`` are one GEMM outside the kernel
+(:mod:`rnnkit.nn.kernels.autograd`), from the gate gradients and the saved ``hprev``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.nn.kernels.activations import tanh
+from rnnkit.nn.kernels.linalg import add_product, kernel
+
+
+@kernel
+def lstm_forward(
+    gx, w, w_t, bhh, h0, c0, lengths, direction, row_start, row_stop, save,
+    out, gates, cells, hprev, h_n, c_n,
+):  # type: ignore[no-untyped-def]
+    steps = gx.shape[1]
+    # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
+    # fix-up per element that stops LLVM from vectorizing the gate loops (2x slower)
+    cells2 = cells.reshape(cells.shape[0] * cells.shape[1], cells.shape[2])
+    gates2 = gates.reshape(gates.shape[0] * gates.shape[1], gates.shape[2])
+    gx2 = gx.reshape(gx.shape[0] * gx.shape[1], gx.shape[2])
+    hprev2 = hprev.reshape(hprev.shape[0] * hprev.shape[1], hprev.shape[2])
+    out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
+    hidden = h0.shape[2]
+    g4 = 4 * hidden
+    goff = direction * g4
+    hoff = direction * hidden
+    kn = w_t[direction]
+    nk = w[direction]
+    bias = bhh[direction]
+    rows = row_stop - row_start
+    dtype = gx.dtype
+    zero = dtype.type(0.0)
+    half = dtype.type(0.5)
+    one = dtype.type(1.0)
+    # sigmoid(x) = 0.5 tanh(0.5 x) + 0.5 for i, f, o; plain tanh for g: one loop for all gates
+    scale = np.full(g4, half, dtype)
+    scale[2 * hidden : 3 * hidden] = one
+    shift = np.full(g4, half, dtype)
+    shift[2 * hidden : 3 * hidden] = zero
+    acc = np.zeros((rows, g4), dtype)
+    h = np.empty((rows, hidden), dtype)
+    c = np.empty((rows, hidden), dtype)
+    longest = 0
+    for r in range(rows):
+        b = row_start + r
+        longest = max(longest, lengths[b])
+        for k in range(hidden):
+            h[r, k] = h0[direction, b, k]
+            c[r, k] = c0[direction, b, k]
+        for t in range(lengths[b], steps):
+            row = np.uint64(b * steps + t)
+            orow = out[b, t]
+            for k in range(hidden):
+                orow[hoff + k] = zero
+            if save:
+                prow = hprev[b, t]
+                for k in range(hidden):
+                    prow[hoff + k] = zero
+    for s in range(longest):
+        acc[:] = zero
+        add_product(acc, h, kn, nk)
+        for r in range(rows):
+            b = row_start + r
+            length = lengths[b]
+            if s >= length:
+                continue
+            t = length - 1 - s if direction == 1 else s
+            row = np.uint64(b * steps + t)
+            # direct 3-D indexing, no row views: views cost reference-count updates per row
+            for j in range(g4):
+                acc[r, j] = (
+                    scale[j] * tanh(scale[j] * (acc[r, j] + gx2[row, np.uint64(goff + j)] + bias[j]))
+                    + shift[j]
+                )
+            if save:
+                for k in range(hidden):
+                    hprev2[row, np.uint64(hoff + k)] = h[r, k]
+            for k in range(hidden):
+                ck = acc[r, hidden + k] * c[r, k] + acc[r, k] * acc[r, 2 * hidden + k]
+                c[r, k] = ck
+                hk = acc[r, 3 * hidden + k] * tanh(ck)
+                h[r, k] = hk
+                out2[row, np.uint64(hoff + k)] = hk
+            if save:
+                for j in range(g4):
+                    gates2[row, np.uint64(goff + j)] = acc[r, j]
+                for k in range(hidden):
+                    cells2[row, np.uint64(hoff + k)] = c[r, k]
+    for r in range(rows):
+        for k in range(hidden):
+            h_n[direction, row_start + r, k] = h[r, k]
+            c_n[direction, row_start + r, k] = c[r, k]
+    return 0
+
+
+@kernel
+def lstm_backward(
+    dout, dh_n, dc_n, gates, cells, c0, w, w_t, lengths, direction, row_start, row_stop,
+    dgates, dh0, dc0,
+):  # type: ignore[no-untyped-def]
+    steps = gates.shape[1]
+    # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
+    # fix-up per element that stops LLVM from vectorizing the gate loops (2x slower)
+    cells2 = cells.reshape(cells.shape[0] * cells.shape[1], cells.shape[2])
+    dgates2 = dgates.reshape(dgates.shape[0] * dgates.shape[1], dgates.shape[2])
+    dout2 = dout.reshape(dout.shape[0] * dout.shape[1], dout.shape[2])
+    gates2 = gates.reshape(gates.shape[0] * gates.shape[1], gates.shape[2])
+    hidden = c0.shape[2]
+    g4 = 4 * hidden
+    goff = direction * g4
+    hoff = direction * hidden
+    kn = w[direction]
+    nk = w_t[direction]
+    rows = row_stop - row_start
+    dtype = gates.dtype
+    zero = dtype.type(0.0)
+    one = dtype.type(1.0)
+    dh = np.empty((rows, hidden), dtype)
+    dc = np.empty((rows, hidden), dtype)
+    da = np.zeros((rows, g4), dtype)
+    tc = np.empty(hidden, dtype)
+    cp = np.empty(hidden, dtype)
+    longest = 0
+    for r in range(rows):
+        b = row_start + r
+        longest = max(longest, lengths[b])
+        for k in range(hidden):
+            dh[r, k] = dh_n[direction, b, k]
+            dc[r, k] = dc_n[direction, b, k]
+        for t in range(lengths[b], steps):
+            row = np.uint64(b * steps + t)
+            drow = dgates[b, t]
+            for j in range(g4):
+                drow[goff + j] = zero
+    for s in range(longest - 1, -1, -1):
+        for r in range(rows):
+            b = row_start + r
+            length = lengths[b]
+            if s >= length:
+                for j in range(g4):
+                    da[r, j] = zero
+                continue
+            t = length - 1 - s if direction == 1 else s
+            row = np.uint64(b * steps + t)
+            if s > 0:
+                tp = length - s if direction == 1 else s - 1  # position of the previous step
+                rowp = np.uint64(b * steps + tp)
+                for k in range(hidden):
+                    cp[k] = cells2[rowp, np.uint64(hoff + k)]
+            else:
+                for k in range(hidden):
+                    cp[k] = c0[direction, b, k]
+            for k in range(hidden):
+                tc[k] = tanh(cells2[row, np.uint64(hoff + k)])
+            for k in range(hidden):
+                ig = gates2[row, np.uint64(goff + k)]
+                fg = gates2[row, np.uint64(goff + hidden + k)]
+                gg = gates2[row, np.uint64(goff + 2 * hidden + k)]
+                og = gates2[row, np.uint64(goff + 3 * hidden + k)]
+                dhk = dh[r, k] + dout2[row, np.uint64(hoff + k)]
+                dck = dc[r, k] + dhk * og * (one - tc[k] * tc[k])
+                da[r, k] = dck * gg * ig * (one - ig)
+                da[r, hidden + k] = dck * cp[k] * fg * (one - fg)
+                da[r, 2 * hidden + k] = dck * ig * (one - gg * gg)
+                da[r, 3 * hidden + k] = dhk * tc[k] * og * (one - og)
+                dc[r, k] = dck * fg
+                dh[r, k] = zero
+            for j in range(g4):
+                dgates2[row, np.uint64(goff + j)] = da[r, j]
+        add_product(dh, da, kn, nk)
+    for r in range(rows):
+        for k in range(hidden):
+            dh0[direction, row_start + r, k] = dh[r, k]
+            dc0[direction, row_start + r, k] = dc[r, k]
+    return 0
