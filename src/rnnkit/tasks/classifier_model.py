@@ -100,8 +100,10 @@ class RecurrentClassifier(nn.Module):
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The pooled sequence representation ``(B, D*H)`` before the head."""
         inputs = self.drop(self.embedding(x)) if self.embedding is not None else x
-        output, state = self.encoder(inputs, lengths=lengths)
-        return self.pool(output, state, lengths)
+        # Pooling reads only the outputs (``last`` included), so the encoder may skip forming
+        # its final state: that lets an LSTM run oneDNN's fused kernel through the padding.
+        output, _ = self.encoder(inputs, lengths=lengths, return_state=False)
+        return self.pool(output, None, lengths)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         return self.head(self.drop(self.encode(x, lengths)))
