@@ -36,6 +36,7 @@ Example (two local workers; both return here only after the group is torn down):
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import multiprocessing
@@ -114,7 +115,20 @@ def init_from_env() -> DistContext | None:
     if not launched_by_torchrun():
         return None
     dist.init_process_group(BACKEND, timeout=collective_timeout())
+    # A rank that finishes first (only rank 0 evaluates and saves) must tear its group down
+    # before the interpreter exits: left to process teardown, gloo's threads can abort the
+    # process ("terminate called without an active exception"), which torchrun reports as a failure.
+    atexit.register(_destroy_group)
     return context()
+
+
+def _destroy_group() -> None:
+    if dist.is_available() and dist.is_initialized():
+        try:  # leave together, so that no rank tears down while a peer still talks to it
+            dist.monitored_barrier(timeout=dt.timedelta(seconds=60))
+        except RuntimeError:
+            pass  # a peer is gone: nothing left to wait for
+        dist.destroy_process_group()
 
 
 # ------------------------------------------------------------------------------ batches
