@@ -37,7 +37,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -404,3 +404,19 @@ __all__ = [
     "backup_path",
     "delete_bundle",
 ]
+
+
+_Estimator = TypeVar("_Estimator", bound="LoadableFromBundle")
+
+
+class LoadableFromBundle:
+    """Mixin for estimators: ``load(path)`` reads a bundle and hands it to ``_from_parts``."""
+
+    @classmethod
+    def load(cls: type[_Estimator], path: str | Path) -> _Estimator:
+        """Read a bundle written by ``save`` (never unpickles)."""
+        return cls._from_parts(load_bundle_parts(path))
+
+    @classmethod
+    def _from_parts(cls, parts: BundleParts) -> Any:
+        raise NotImplementedError

@@ -351,8 +351,6 @@ class _RecurrentLayer(nn.Module):
         GEMM for both directions, then the numba kernel (directions and row blocks in parallel)."""
         batch_size, max_len = x.shape[:2]
         directions = self.num_directions
-        per_cell = len(self._flat_names) // (self.num_layers * directions)
-        params = self._parameters
         if lengths is None:
             lengths = torch.full((batch_size,), max_len, dtype=torch.int64)
         options = self._numba_options()
@@ -361,9 +359,8 @@ class _RecurrentLayer(nn.Module):
         for layer in range(self.num_layers):
             cells: list[list[torch.Tensor]] = []
             for direction in range(directions):
-                index = layer * directions + direction
-                names = self._flat_names[index * per_cell : (index + 1) * per_cell]
-                cells.append([p for name in names if (p := params[name]) is not None])
+                weights = self._cell_weights(layer * directions + direction)
+                cells.append([p for p in weights if p is not None])
             w_ih = torch.cat([c[0] for c in cells]) if directions == 2 else cells[0][0]
             whh = torch.stack([c[1] for c in cells])
             if self.bias:
@@ -516,8 +513,6 @@ class _RecurrentLayer(nn.Module):
         leaves oneDNN's fused LSTM for its slower native kernel as soon as the input is packed.
         """
         directions = self.num_directions
-        per_cell = len(self._flat_names) // (self.num_layers * directions)
-        params = self._parameters
         finals: list[tuple[torch.Tensor, ...]] = []
         tail_lengths = lengths - shortest
         layer_input = x
@@ -525,13 +520,12 @@ class _RecurrentLayer(nn.Module):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                names = self._flat_names[index * per_cell : (index + 1) * per_cell]
                 inputs = reverse_padded(layer_input, lengths) if direction else layer_input
                 state = tuple(h[index : index + 1] for h in hx)
                 head, *head_state = self._kernel(
                     inputs[:, :shortest].contiguous(),
                     state if len(state) == 2 else state[0],
-                    [params[name] for name in names],
+                    self._cell_weights(index),
                     self.bias, 1, 0.0, self.training, False, True,
                 )
                 out = head

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.io import load_bundle_parts, save_bundle
-from rnnkit.io.bundle import BundleParts
+from rnnkit.io import save_bundle
+from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.tasks.classifier_model import RecurrentClassifier
 from rnnkit.train import EarlyStopping, History, Trainer, distributed
 from rnnkit.train.metrics import accuracy, confusion_matrix, precision_recall_f1_from_confusion
@@ -79,7 +79,7 @@ def classification_report(
     }
 
 
-class ClassifierBase:
+class ClassifierBase(LoadableFromBundle):
     """Shared estimator logic; subclasses supply the front end.
 
     Subclasses implement ``_fit_pipeline(X)``, ``_loader(X, y, shuffle, batch_size)``,
@@ -332,11 +332,6 @@ class ClassifierBase:
                 title="Confusion matrix (test)" if "test" in metrics else "Confusion matrix (validation)",
             )
         return plots
-
-    @classmethod
-    def load(cls, path: str | Path) -> ClassifierBase:
-        """Read a bundle written by :meth:`save` (never unpickles)."""
-        return cls._from_parts(load_bundle_parts(path))
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> ClassifierBase:

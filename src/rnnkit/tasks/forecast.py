@@ -48,8 +48,8 @@ from rnnkit.data.series_transforms import (
     windows,
 )
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.io import load_bundle_parts, register_task, save_bundle
-from rnnkit.io.bundle import BundleParts
+from rnnkit.io import register_task, save_bundle
+from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.tasks.forecast_auto import resolve_choices
 from rnnkit.tasks.forecast_baselines import (
     BASELINE_LABELS,
@@ -98,7 +98,7 @@ INTERVALS = (None, "quantile", "mc_dropout")
 AUTO_STEPS = 800
 
 
-class Forecaster:
+class Forecaster(LoadableFromBundle):
     """A recurrent forecaster with the verbs of a scikit-learn estimator.
 
     Args (keyword, defaults in ``FORECAST_DEFAULTS``):
@@ -615,11 +615,6 @@ class Forecaster:
         return save_bundle(path, config, model.state_dict(),
                            extra_json={"scaler": scaler_state, "series": series_state},
                            history=self.history_, metrics=metrics, plots=plots)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Forecaster:
-        """Read a bundle written by :meth:`save` (never unpickles)."""
-        return cls._from_parts(load_bundle_parts(path))
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> Forecaster:

@@ -51,8 +51,8 @@ from rnnkit.data.text import _CJK_CHAR  # the CJK ranges the "auto" split uses; 
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, PAD_ID
 from rnnkit.errors import ConfigError, DataError, ShapeError
-from rnnkit.io import load_bundle_parts, register_task, save_bundle
-from rnnkit.io.bundle import BundleParts
+from rnnkit.io import register_task, save_bundle
+from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.tasks.classifier_model import recurrent_layer
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
@@ -242,7 +242,7 @@ class TimeDecay(Callback):
         return {"done": self.done}
 
 
-class LanguageModel:
+class LanguageModel(LoadableFromBundle):
     """A recurrent language model with ``fit`` / ``generate`` / ``stream`` / ``score`` / ``save``.
 
     Args (all keyword; defaults in ``LM_DEFAULTS``):
@@ -566,11 +566,6 @@ class LanguageModel:
             path, config, model.state_dict(), extra_json={"vectorizer": json.loads(vec.to_json())},
             history=self.history_, metrics={**self.metrics_, **(extra_metrics or {})}, plots=figures,
         )
-
-    @classmethod
-    def load(cls, path: str | Path) -> LanguageModel:
-        """Read a bundle written by :meth:`save` (never unpickles)."""
-        return cls._from_parts(load_bundle_parts(path))
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> LanguageModel:

@@ -45,8 +45,8 @@ from rnnkit.data.pairs import (
 )
 from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.io import load_bundle_parts, register_task, save_bundle
-from rnnkit.io.bundle import BundleParts
+from rnnkit.io import register_task, save_bundle
+from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.tasks.decoding import Hypothesis, beam_search, greedy_search
 from rnnkit.tasks.translation_model import ATTENTIONS, Seq2Seq
 from rnnkit.train import Callback, EarlyStopping, History, Trainer
@@ -114,7 +114,7 @@ class Translation:
     finished: bool = True
 
 
-class Translator:
+class Translator(LoadableFromBundle):
     """An encoder-decoder translation model with the verbs of a scikit-learn estimator.
 
     Args (all keyword; defaults in ``TRANSLATE_DEFAULTS``):
@@ -397,11 +397,6 @@ class Translator:
             path, config, model.state_dict(), extra_json=extra, history=self.history_,
             metrics={**self.metrics_, **(extra_metrics or {})}, plots=plots,
         )
-
-    @classmethod
-    def load(cls, path: str | Path) -> Translator:
-        """Read a bundle written by :meth:`save` (never unpickles)."""
-        return cls._from_parts(load_bundle_parts(path))
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> Translator:
