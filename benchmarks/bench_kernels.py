@@ -36,7 +36,7 @@ from torch import nn
 from benchmarks.bench_nn import CONFIGS, Config, Model, _recurrent, _train_step, gemm_rate
 from benchmarks.common import interleaved, machine, table
 from rnnkit import nn as rnn
-from rnnkit.nn.kernels import dispatch
+from rnnkit.nn.kernels import dispatch, threads
 
 RESULTS = Path(__file__).resolve().parent / "results" / "kernels.md"
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +87,28 @@ def train_ratios(config: Config, rounds: int) -> tuple[dict[str, float], dict[st
         best[name] = seconds[name]
         best["torch"] = min(best.get("torch", float("inf")), seconds["torch"])
     return best, median, backend
+
+
+def thread_spread_ratio(config: Config, rounds: int) -> float:
+    """Median in-round ratio t_pool / t_openmp of one model's training step on the numba
+    kernels: work units on a private thread pool vs on torch's own OpenMP threads."""
+    model = Model(config, _ours(config, "numba"))
+    step = _train_step(model, config, 1)
+
+    def spread(value: str) -> Callable[[], None]:
+        def run() -> None:
+            os.environ[threads.ENV_VAR] = value
+            step()
+
+        return run
+
+    try:
+        for _ in range(2):
+            step()
+        _, ratio = _paired({"torch": spread("pool"), "openmp": spread("openmp")}, rounds)
+    finally:
+        os.environ.pop(threads.ENV_VAR, None)
+    return ratio
 
 
 SWEEP_HIDDEN = (32, 64, 128, 256, 512)
@@ -195,6 +217,7 @@ def run(quick: bool = False) -> str:
     for row in rows:
         for i in (6, 7, 8):
             row[i] = f"{100 * float(row[i]) / gemm:.1f}%"  # type: ignore[arg-type]
+    spread = {config.name: thread_spread_ratio(config, rounds) for config in CONFIGS[:2]}
     latency = inference_latency(20 if quick else 50)
     sweep = size_rule_sweep(3 if quick else 5)
     sweep_header = ["kind", "rule: numba when H <="] + [f"H={h}" for h in SWEEP_HIDDEN]
@@ -221,6 +244,13 @@ def run(quick: bool = False) -> str:
             f"{gemm / 1e9:.1f} GFLOP/s; % GEMM = recurrent FLOPs per second of the candidate's "
             "best step over that rate (oneDNN's fused LSTM can exceed 100%).",
             "",
+            "Threads: the kernels' work units run on torch's own OpenMP threads "
+            f"({threads.backend()} here). The same training step with the units on a private "
+            "thread pool instead (`RNNKIT_KERNEL_THREADS=pool`) is slower by "
+            + ", ".join(f"{ratio:.2f}x ({name.split('.')[0]})" for name, ratio in spread.items())
+            + ": torch's threads spin-wait after each op and a second pool fights them for "
+            "the cores.",
+            "",
             "Size-rule sweep: ratio numba kernel / torch.nn of a training step, one thread, "
             "unidirectional, B=64, T=50, F=64 (median of in-round ratios). The rule uses numba "
             "where the ratio is clearly above 1 at every size up to the bound.",
@@ -229,7 +259,10 @@ def run(quick: bool = False) -> str:
             "",
             "Single-sequence inference (LSTM 128->128, T=100, batch 1, no grad, median of "
             f"{20 if quick else 50}): torch.nn {latency['torch']:.3f} ms, numba kernel "
-            f"{latency['numba']:.3f} ms, rnnkit as shipped {latency['auto']:.3f} ms.",
+            f"{latency['numba']:.3f} ms, rnnkit as shipped {latency['auto']:.3f} ms (calls "
+            "without autograd on a few sequences run the numba kernels: LSTM when batch x "
+            f"hidden <= {dispatch.NUMBA_INFERENCE_MAX_CELLS['lstm']} and hidden <= "
+            f"{dispatch.NUMBA_INFERENCE_MAX_HIDDEN['lstm']}).",
             "",
             "Fresh process, first forward+backward of all three kernels (float32), after "
             f"`import torch, rnnkit.nn`: {cold:.1f} s with an empty numba cache (compiles), "

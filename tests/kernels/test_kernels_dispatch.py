@@ -60,6 +60,32 @@ def test_size_rule_and_forcing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "kernels='numba'" in repr(rnn.GRU(4, 8, kernels="numba"))
 
 
+def test_small_lstm_inference_runs_numba_training_stays_on_torch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    used: list[str] = []
+    real = dispatch.kernels_for
+    monkeypatch.setattr(dispatch, "kernels_for", lambda *a: used.append(a[0]) or real(*a))
+    torch.manual_seed(0)
+    layer = rnn.LSTM(5, 32)
+    reference = rnn.LSTM(5, 32, kernels="torch")
+    reference.load_state_dict(layer.state_dict())
+    one = torch.randn(1, 12, 5)
+    with torch.no_grad():
+        served, _ = layer(one)
+        expected, _ = reference(one)
+    assert used == ["lstm"]
+    torch.testing.assert_close(served, expected, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        layer(torch.randn(64, 12, 5))  # 64 x 32 cells: oneDNN is faster
+    layer(one)  # training: the size rule keeps torch
+    assert used == ["lstm"]
+    assert layer.backend == "torch"
+    with torch.no_grad():
+        rnn.LSTM(5, 32, kernels="torch")(one)
+    assert used == ["lstm"]
+
+
 def test_work_units_split_rows_at_multiples_of_eight() -> None:
     assert work_units(128, 1, 2) == [(0, 0, 64), (0, 64, 128)]
     assert work_units(64, 2, 2) == [(1 - 1, 0, 64), (1, 0, 64)]
@@ -70,7 +96,9 @@ def test_work_units_split_rows_at_multiples_of_eight() -> None:
 
 
 @pytest.mark.parametrize("kind", ["rnn_relu", "gru", "gru_before", "lstm"])
-def test_one_and_two_threads_give_identical_results(kind: str) -> None:
+def test_one_and_two_threads_give_identical_results(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     torch.manual_seed(0)
     cls = {"rnn_relu": rnn.SimpleRNN, "gru": rnn.GRU, "gru_before": rnn.GRU, "lstm": rnn.LSTM}
     options = {"rnn_relu": {"activation": "relu"}, "gru_before": {"reset_after": False}}
@@ -80,7 +108,8 @@ def test_one_and_two_threads_give_identical_results(kind: str) -> None:
     results = []
     threads = torch.get_num_threads()
     try:
-        for n in (1, 2):
+        for n, spread in ((1, "openmp"), (2, "openmp"), (2, "pool")):
+            monkeypatch.setenv("RNNKIT_KERNEL_THREADS", spread)
             torch.set_num_threads(n)
             layer.zero_grad()
             xg = x.clone().requires_grad_()
@@ -91,8 +120,8 @@ def test_one_and_two_threads_give_identical_results(kind: str) -> None:
             results.append([out, *state, xg.grad, *grads])
     finally:
         torch.set_num_threads(threads)
-    for a, b in zip(*results, strict=True):
-        assert torch.equal(a, b)
+    for one, *others in zip(*results, strict=True):
+        assert all(torch.equal(one, other) for other in others)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "gru", "gru_before", "lstm"])

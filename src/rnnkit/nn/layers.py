@@ -197,14 +197,25 @@ class _RecurrentLayer(nn.Module):
         ``fused=False`` always gives the loop; otherwise the layer's ``kernels=`` argument, else
         ``RNNKIT_KERNELS``, else the measured size rule decides between numba and torch (see
         :mod:`rnnkit.nn.kernels.dispatch`); after a kernel compile failure it is never numba.
+        One exception to the size rule: calls without autograd on a few sequences (LSTM with
+        batch x hidden <= 256) run numba, whose per-call cost is lower (serving latency).
         """
+        return self._backend(inference_batch=None)
+
+    def _backend(self, inference_batch: int | None) -> str:
         if self.fused is False or (self.recurrent_dropout and self.training):
             return "loop"
         cell = self._cells[0]
         choice = dispatch.requested(self.kernels)
         numba_ok = not cell.layer_norm and cell._standard_activations()
         if choice != "torch" and numba_ok and dispatch.failure() is None:
-            if choice == "numba" or dispatch.numba_preferred(self.kernel_kind, self.hidden_size):
+            kind, hidden = self.kernel_kind, self.hidden_size
+            if (
+                choice == "numba"
+                or dispatch.numba_preferred(kind, hidden)
+                or inference_batch is not None
+                and dispatch.numba_preferred_for_inference(kind, hidden, inference_batch)
+            ):
                 return "numba"
         return "torch" if cell.fused_compatible else "loop"
 
@@ -333,7 +344,10 @@ class _RecurrentLayer(nn.Module):
             return None
         if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
             return None  # exports (ONNX, TorchScript) and torch.compile trace torch's ops
-        if self.backend != "numba":
+        needs_grad = torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in self.parameters())
+        )
+        if self._backend(None if needs_grad else x.shape[0]) != "numba":
             return None
         return dispatch.kernels_for(self.kernel_kind, x.dtype)
 

@@ -9,8 +9,9 @@
 
 The per-step recurrence runs in numba; the weight gradients ``sum_t da_t^T h_{t-1}`` are one
 batched GEMM in torch after the backward kernel. Work is split into (direction, block of rows)
-units run on a thread pool of ``torch.get_num_threads()`` threads (the kernels release the GIL);
-blocks start at multiples of 8 rows, so results do not depend on the thread count.
+units run on ``torch.get_num_threads()`` threads, torch's own OpenMP threads where possible (see
+:mod:`rnnkit.nn.kernels.threads`; the kernels release the GIL); blocks start at multiples of 8
+rows, so results do not depend on the thread count.
 
 Example:
     >>> import torch
@@ -25,7 +26,6 @@ Example:
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -34,21 +34,10 @@ import torch
 from rnnkit.nn.kernels.gru import gru_backward, gru_forward
 from rnnkit.nn.kernels.lstm import lstm_backward, lstm_forward
 from rnnkit.nn.kernels.rnn import rnn_backward, rnn_forward
+from rnnkit.nn.kernels.threads import run_units
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 MIN_ROWS_PER_THREAD = 16
-
-_pool: dict[str, Any] = {"executor": None, "size": 0}
-
-
-def _executor(size: int) -> ThreadPoolExecutor:
-    if _pool["executor"] is None or _pool["size"] != size:
-        if _pool["executor"] is not None:
-            _pool["executor"].shutdown(wait=False)
-        _pool["executor"] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="rnnkit")
-        _pool["size"] = size
-    return _pool["executor"]
-
 
 def work_units(batch: int, directions: int, threads: int) -> list[tuple[int, int, int]]:
     """(direction, first row, stop row) blocks: directions first, then rows split at multiples
@@ -62,16 +51,8 @@ def work_units(batch: int, directions: int, threads: int) -> list[tuple[int, int
     ]
 
 
-def _run(kernel: Any, units: list[tuple[int, int, int]], make_args: Any) -> None:
-    threads = torch.get_num_threads()
-    if threads <= 1 or len(units) == 1:
-        for unit in units:
-            kernel(*make_args(*unit))
-        return
-    executor = _executor(threads)
-    futures = [executor.submit(kernel, *make_args(*unit)) for unit in units]
-    for future in futures:
-        future.result()
+def _run(kernel: Any, units: list[tuple[int, int, int]], make_args: Any, threads: int) -> None:
+    run_units(lambda unit: kernel(*make_args(*unit)), units, threads)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -118,18 +99,18 @@ def _forward(
     h_n = torch.empty(directions, batch, hidden, dtype=dtype)
     saved_shape = (batch, steps, directions * hidden) if save else (1, 1, 1)
     gates_shape = (batch, steps, directions * g) if save else (1, 1, 1)
-    hprev = torch.empty(saved_shape, dtype=dtype)
     units = work_units(batch, directions, spec.threads)
     gx_n, bhh_n, h0_n, len_n = _np(gx), _np(bhh), _np(h0), _np(lengths)
-    out_n, hn_n, hprev_n = _np(out), _np(h_n), _np(hprev)
-    saved: dict[str, torch.Tensor] = {"hprev": hprev, "out": out}
+    out_n, hn_n = _np(out), _np(h_n)
+    saved: dict[str, torch.Tensor] = {"out": out}
     if spec.kind == "rnn":
         w = whh.contiguous()
         w_n, wt_n = _np(w), _np(w.transpose(1, 2).contiguous())
         _run(
             rnn_forward, units,
-            lambda d, r0, r1: (gx_n, w_n, wt_n, bhh_n, h0_n, len_n, spec.relu, d, r0, r1, save,
-                               out_n, hprev_n, hn_n),
+            lambda d, r0, r1: (gx_n, w_n, wt_n, bhh_n, h0_n, len_n, spec.relu, d, r0, r1,
+                               out_n, hn_n),
+            spec.threads,
         )
         return [out, h_n], saved
     gates = torch.empty(gates_shape, dtype=dtype)
@@ -143,7 +124,8 @@ def _forward(
         _run(
             gru_forward, units,
             lambda d, r0, r1: (gx_n, *ws, bhh_n, h0_n, len_n, spec.reset_after, d, r0, r1, save,
-                               out_n, gates_n, extra_n, hprev_n, hn_n),
+                               out_n, gates_n, extra_n, hn_n),
+            spec.threads,
         )
         return [out, h_n], saved
     assert c0 is not None
@@ -156,9 +138,47 @@ def _forward(
     _run(
         lstm_forward, units,
         lambda d, r0, r1: (gx_n, w_n, wt_n, bhh_n, h0_n, c0_n, len_n, d, r0, r1, save,
-                           out_n, gates_n, cells_n, hprev_n, hn_n, cn_n),
+                           out_n, gates_n, cells_n, hn_n, cn_n),
+        spec.threads,
     )
     return [out, h_n, c_n], saved
+
+
+def _recurrent_weight_grad(
+    dg: torch.Tensor, out: torch.Tensor, h0: torch.Tensor, lengths: torch.Tensor
+) -> torch.Tensor:
+    """``sum_t dg_t^T h_{t-1}`` per direction: (B, T, D*G) gate gradients -> (D, G, H).
+
+    ``h_{t-1}`` is not saved: it is the output one step back (direction 0) or one step forward
+    (direction 1, which runs each sequence from its last real step), and ``h0`` at each
+    sequence's first step. So each direction is one GEMM of the flattened (B*T) rows against the
+    outputs shifted by one row, plus small corrections where the shift crosses from one sequence
+    into the next. Padded steps need no care: their outputs and gate gradients are exact zeros.
+    """
+    batch, steps, _ = dg.shape
+    directions, _, hidden = h0.shape
+    g = dg.shape[2] // directions
+    flat_dg = dg.reshape(batch * steps, directions * g)
+    flat_out = out.reshape(batch * steps, directions * hidden)
+    grads = []
+    for d in range(directions):
+        gates, hs = slice(d * g, (d + 1) * g), slice(d * hidden, (d + 1) * hidden)
+        dg_d, out_d = flat_dg[:, gates], flat_out[:, hs]
+        if d == 0:  # (b, t) pairs with (b, t-1); (b, 0) wrongly with (b-1, T-1), not h0
+            grad = dg_d[1:].t() @ out_d[:-1]
+            first = dg[:, 0, gates]
+            grad -= first[1:].t() @ out[:-1, steps - 1, hs]
+            grad += first.t() @ h0[0]
+        else:  # (b, t) pairs with (b, t+1); (b, T-1) wrongly with (b+1, 0)
+            grad = dg_d[:-1].t() @ out_d[1:]
+            last = dg[:, steps - 1, gates]
+            grad -= last[:-1].t() @ out[1:, 0, hs]
+            # each sequence starts from h0 at its last real step; out there is 0 (padding) or
+            # the wrongly paired (b+1, 0) just removed
+            start = dg[torch.arange(batch), (lengths - 1).clamp(min=0), gates]
+            grad += (start * (lengths > 0).unsqueeze(1).to(dg.dtype)).t() @ h0[d]
+        grads.append(grad)
+    return torch.stack(grads)
 
 
 def _weight_grad(dg: torch.Tensor, inputs: torch.Tensor, directions: int) -> torch.Tensor:
@@ -196,7 +216,7 @@ class RecurrentFunction(torch.autograd.Function):
         spec: _Spec = ctx.spec
         lengths, whh, h0, c0, *rest = ctx.saved_tensors
         saved = dict(zip(ctx.names, rest, strict=True))
-        out, hprev = saved["out"], saved["hprev"]
+        out = saved["out"]
         directions, batch, hidden = h0.shape
         steps = out.shape[1]
         g = GATES[spec.kind] * hidden
@@ -217,27 +237,34 @@ class RecurrentFunction(torch.autograd.Function):
                 rnn_backward, units,
                 lambda d, r0, r1: (dout_n, dhn_n, out_n, w_n, wt_n, len_n, spec.relu, d, r0, r1,
                                    dgx_n, dh0_n),
+                spec.threads,
             )
             dgh = dgx
-            dwhh = _weight_grad(dgh, hprev, directions)
+            dwhh = _recurrent_weight_grad(dgh, out, h0, lengths)
         elif spec.kind == "gru":
             gates, extra = saved["gates"], saved["extra"]
             ws = [_np(t) for t in _gru_weights(whh, spec.reset_after)]
             dgh = torch.empty_like(dgx) if spec.reset_after else dgx
-            gates_n, extra_n, hprev_n, dgh_n = _np(gates), _np(extra), _np(hprev), _np(dgh)
+            gates_n, extra_n, out_n, h0_n, dgh_n = (
+                _np(gates), _np(extra), _np(out), _np(h0), _np(dgh)
+            )
             _run(
                 gru_backward, units,
-                lambda d, r0, r1: (dout_n, dhn_n, gates_n, extra_n, hprev_n, *ws, len_n,
+                lambda d, r0, r1: (dout_n, dhn_n, gates_n, extra_n, out_n, h0_n, *ws, len_n,
                                    spec.reset_after, d, r0, r1, dgx_n, dgh_n, dh0_n),
+                spec.threads,
             )
             if spec.reset_after:
-                dwhh = _weight_grad(dgh, hprev, directions)
+                dwhh = _recurrent_weight_grad(dgh, out, h0, lengths)
             else:
                 dg = dgh.view(batch, steps, directions, 3, hidden)
                 rz = dg[:, :, :, :2].reshape(batch, steps, -1)
                 n = dg[:, :, :, 2].reshape(batch, steps, -1)
                 dwhh = torch.cat(
-                    [_weight_grad(rz, hprev, directions), _weight_grad(n, extra, directions)],
+                    [
+                        _recurrent_weight_grad(rz, out, h0, lengths),
+                        _weight_grad(n, extra, directions),
+                    ],
                     dim=1,
                 )
         else:
@@ -253,9 +280,10 @@ class RecurrentFunction(torch.autograd.Function):
                 lstm_backward, units,
                 lambda d, r0, r1: (dout_n, dhn_n, dcn_n, gates_n, cells_n, c0_n, w_n, wt_n,
                                    len_n, d, r0, r1, dgx_n, dh0_n, dc0_n),
+                spec.threads,
             )
             dgh = dgx
-            dwhh = _weight_grad(dgh, hprev, directions)
+            dwhh = _recurrent_weight_grad(dgh, out, h0, lengths)
         dbhh = dgh.sum(dim=(0, 1)).view(directions, g)
         return None, None, dgx, dwhh, dbhh, dh0, dc0
 

@@ -10,7 +10,8 @@ Choice, in order:
 2. ``"torch"`` never runs the numba kernels; ``"numba"`` runs them whenever the configuration
    allows (CPU, float32/float64, standard activations, no layer norm, no recurrent dropout in
    training); ``"auto"`` additionally applies :func:`numba_preferred`, the size rule measured by
-   ``benchmarks/bench_kernels.py`` (see docs/kernels.md).
+   ``benchmarks/bench_kernels.py`` (see docs/kernels.md), or for calls without autograd
+   :func:`numba_preferred_for_inference` (small LSTM batches too).
 3. If numba is missing or a kernel fails to compile, one ``RuntimeWarning`` is issued and every
    layer falls back to the torch path for the rest of the process.
 
@@ -42,6 +43,11 @@ CHOICES = ("auto", "numba", "torch")
 # directions. torch.nn.LSTM runs oneDNN's fused primitive, which is about twice as fast as the
 # LSTM kernel per core at every size swept, so LSTM stays on torch unless forced.
 NUMBA_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 0}
+# Inference (no autograd) on a few sequences: per-call overhead dominates and the kernels beat
+# oneDNN's LSTM where batch * hidden <= this and hidden <= 128 (measured, LSTM T=100: H=32 B<=16
+# 1.9-3.0x, H=128 B=1 1.5x; B=4 only 1.08x and H=256 B=1 0.69x, so the bound is conservative).
+NUMBA_INFERENCE_MAX_CELLS = {"rnn": 512 * 1024, "gru": 512 * 1024, "lstm": 256}
+NUMBA_INFERENCE_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 128}
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"module": None, "failure": None, "compiled": set()}
@@ -69,6 +75,17 @@ def requested(layer_choice: str | None) -> str:
 def numba_preferred(kind: str, hidden_size: int) -> bool:
     """The measured size rule: True where the numba kernels train faster than torch's path."""
     return hidden_size <= NUMBA_MAX_HIDDEN[kind]
+
+
+def numba_preferred_for_inference(kind: str, hidden_size: int, batch_size: int) -> bool:
+    """The rule for calls without autograd: also True for small LSTM batches (serving one or a
+    few sequences), where the kernels' lower per-call cost beats oneDNN."""
+    if numba_preferred(kind, hidden_size):
+        return True
+    return (
+        hidden_size <= NUMBA_INFERENCE_MAX_HIDDEN[kind]
+        and batch_size * hidden_size <= NUMBA_INFERENCE_MAX_CELLS[kind]
+    )
 
 
 def failure() -> str | None:

@@ -27,12 +27,13 @@ import numpy as np
 
 from rnnkit.nn.kernels.activations import tanh
 from rnnkit.nn.kernels.linalg import add_product, kernel
+from rnnkit.nn.kernels.memory import AHEAD, prefetch_read, prefetch_write, row_ahead
 
 
 @kernel
 def gru_forward(
     gx, wa, wa_t, wb, wb_t, bhh, h0, lengths, reset_after, direction, row_start, row_stop,
-    save, out, gates, extra, hprev, h_n,
+    save, out, gates, extra, h_n,
 ):  # type: ignore[no-untyped-def]
     steps = gx.shape[1]
     # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
@@ -40,7 +41,6 @@ def gru_forward(
     extra2 = extra.reshape(extra.shape[0] * extra.shape[1], extra.shape[2])
     gates2 = gates.reshape(gates.shape[0] * gates.shape[1], gates.shape[2])
     gx2 = gx.reshape(gx.shape[0] * gx.shape[1], gx.shape[2])
-    hprev2 = hprev.reshape(hprev.shape[0] * hprev.shape[1], hprev.shape[2])
     out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
     hidden = h0.shape[2]
     h2 = 2 * hidden
@@ -68,7 +68,6 @@ def gru_forward(
                 out2[row, np.uint64(hoff + k)] = zero
             if save:
                 for k in range(hidden):
-                    hprev2[row, np.uint64(hoff + k)] = zero
                     extra2[row, np.uint64(hoff + k)] = zero
     for s in range(longest):
         acc[:] = zero
@@ -80,13 +79,16 @@ def gru_forward(
                 continue
             t = length - 1 - s if direction == 1 else s
             row = np.uint64(b * steps + t)
+            ahead = row_ahead(b, steps, length, s, direction, False)
+            if ahead >= 0:
+                prefetch_read(gx2, ahead, goff, goff + g3)
+                prefetch_write(out2, ahead, hoff, hoff + hidden)
+                if save:
+                    prefetch_write(gates2, ahead, goff, goff + g3)
+                    prefetch_write(extra2, ahead, hoff, hoff + hidden)
             a = acc[r]
             for j in range(h2):
                 a[j] = half * tanh(half * (gx2[row, np.uint64(goff + j)] + a[j] + bias[j])) + half
-            if save:
-                hr = h[r]
-                for k in range(hidden):
-                    hprev2[row, np.uint64(hoff + k)] = hr[k]
             if not reset_after:
                 hr = h[r]
                 rhr = rh[r]
@@ -138,7 +140,7 @@ def gru_forward(
 
 @kernel
 def gru_backward(
-    dout, dh_n, gates, extra, hprev, wa, wa_t, wb, wb_t, lengths, reset_after, direction,
+    dout, dh_n, gates, extra, out, h0, wa, wa_t, wb, wb_t, lengths, reset_after, direction,
     row_start, row_stop, dgx, dgh, dh0,
 ):  # type: ignore[no-untyped-def]
     steps = gates.shape[1]
@@ -149,7 +151,7 @@ def gru_backward(
     dout2 = dout.reshape(dout.shape[0] * dout.shape[1], dout.shape[2])
     extra2 = extra.reshape(extra.shape[0] * extra.shape[1], extra.shape[2])
     gates2 = gates.reshape(gates.shape[0] * gates.shape[1], gates.shape[2])
-    hprev2 = hprev.reshape(hprev.shape[0] * hprev.shape[1], hprev.shape[2])
+    out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
     hidden = dh_n.shape[2]
     h2 = 2 * hidden
     g3 = 3 * hidden
@@ -163,6 +165,7 @@ def gru_backward(
     da = np.zeros((rows, wa.shape[1]), dtype)  # rows of the product with wa
     dn = np.zeros((rows, hidden), dtype)  # reset-before: da_n, multiplied by W_hn
     drh = np.zeros((rows, hidden), dtype)  # reset-before: d(r * h)
+    hp = np.zeros((rows, hidden), dtype)  # h_{t-1}: the output one step back, or h0
     longest = 0
     for r in range(rows):
         b = row_start + r
@@ -187,6 +190,24 @@ def gru_backward(
                 continue
             t = length - 1 - s if direction == 1 else s
             row = np.uint64(b * steps + t)
+            ahead = row_ahead(b, steps, length, s, direction, True)
+            if ahead >= 0:
+                prefetch_read(gates2, ahead, goff, goff + g3)
+                prefetch_read(dout2, ahead, hoff, hoff + hidden)
+                if s - AHEAD > 0:  # the output before the step ahead
+                    earlier = ahead - 1 if direction == 0 else ahead + 1
+                    prefetch_read(out2, earlier, hoff, hoff + hidden)
+                prefetch_read(extra2, ahead, hoff, hoff + hidden)
+                prefetch_write(dgx2, ahead, goff, goff + g3)
+                if reset_after:
+                    prefetch_write(dgh2, ahead, goff, goff + g3)
+            if s > 0:
+                before = np.uint64(b * steps + (t - 1 if direction == 0 else t + 1))
+                for k in range(hidden):
+                    hp[r, k] = out2[before, np.uint64(hoff + k)]
+            else:
+                for k in range(hidden):
+                    hp[r, k] = h0[direction, b, k]
             dhr = dh[r]
             for k in range(hidden):
                 rg = gates2[row, np.uint64(goff + k)]
@@ -194,7 +215,7 @@ def gru_backward(
                 ng = gates2[row, np.uint64(goff + h2 + k)]
                 dhk = dhr[k] + dout2[row, np.uint64(hoff + k)]
                 da_n = dhk * (one - zg) * (one - ng * ng)
-                da_z = dhk * (hprev2[row, np.uint64(hoff + k)] - ng) * zg * (one - zg)
+                da_z = dhk * (hp[r, k] - ng) * zg * (one - zg)
                 dhr[k] = dhk * zg
                 dgx2[row, np.uint64(goff + hidden + k)] = da_z
                 dgx2[row, np.uint64(goff + h2 + k)] = da_n
@@ -223,7 +244,7 @@ def gru_backward(
                 dhr = dh[r]
                 for k in range(hidden):
                     rg = gates2[row, np.uint64(goff + k)]
-                    da_r = drh[r, k] * hprev2[row, np.uint64(hoff + k)] * rg * (one - rg)
+                    da_r = drh[r, k] * hp[r, k] * rg * (one - rg)
                     dgx2[row, np.uint64(goff + k)] = da_r
                     d[k] = da_r
                     dhr[k] += drh[r, k] * rg

@@ -19,8 +19,8 @@ gradient)::
     da_i = dc g i(1-i);  da_f = dc c_{t-1} f(1-f);  da_g = dc i (1-g^2);  da_o = dh tanh(c_t) o(1-o)
     dc_next = dc f;  dh_next = da W_hh
 
-The weight gradients ``sum_t da_t^T h_{t-1}`` are one GEMM outside the kernel
-(:mod:`rnnkit.nn.kernels.autograd`), from the gate gradients and the saved ``hprev``.
+The weight gradients ``sum_t da_t^T h_{t-1}`` are GEMMs outside the kernel
+(:mod:`rnnkit.nn.kernels.autograd`), from the gate gradients and the outputs one step back.
 """
 
 from __future__ import annotations
@@ -29,12 +29,13 @@ import numpy as np
 
 from rnnkit.nn.kernels.activations import tanh
 from rnnkit.nn.kernels.linalg import add_product, kernel
+from rnnkit.nn.kernels.memory import prefetch_read, prefetch_write, row_ahead
 
 
 @kernel
 def lstm_forward(
     gx, w, w_t, bhh, h0, c0, lengths, direction, row_start, row_stop, save,
-    out, gates, cells, hprev, h_n, c_n,
+    out, gates, cells, h_n, c_n,
 ):  # type: ignore[no-untyped-def]
     steps = gx.shape[1]
     # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
@@ -42,7 +43,6 @@ def lstm_forward(
     cells2 = cells.reshape(cells.shape[0] * cells.shape[1], cells.shape[2])
     gates2 = gates.reshape(gates.shape[0] * gates.shape[1], gates.shape[2])
     gx2 = gx.reshape(gx.shape[0] * gx.shape[1], gx.shape[2])
-    hprev2 = hprev.reshape(hprev.shape[0] * hprev.shape[1], hprev.shape[2])
     out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
     hidden = h0.shape[2]
     g4 = 4 * hidden
@@ -76,10 +76,6 @@ def lstm_forward(
             orow = out[b, t]
             for k in range(hidden):
                 orow[hoff + k] = zero
-            if save:
-                prow = hprev[b, t]
-                for k in range(hidden):
-                    prow[hoff + k] = zero
     for s in range(longest):
         acc[:] = zero
         add_product(acc, h, kn, nk)
@@ -90,15 +86,19 @@ def lstm_forward(
                 continue
             t = length - 1 - s if direction == 1 else s
             row = np.uint64(b * steps + t)
+            ahead = row_ahead(b, steps, length, s, direction, False)
+            if ahead >= 0:
+                prefetch_read(gx2, ahead, goff, goff + g4)
+                prefetch_write(out2, ahead, hoff, hoff + hidden)
+                if save:
+                    prefetch_write(gates2, ahead, goff, goff + g4)
+                    prefetch_write(cells2, ahead, hoff, hoff + hidden)
             # direct 3-D indexing, no row views: views cost reference-count updates per row
             for j in range(g4):
                 acc[r, j] = (
                     scale[j] * tanh(scale[j] * (acc[r, j] + gx2[row, np.uint64(goff + j)] + bias[j]))
                     + shift[j]
                 )
-            if save:
-                for k in range(hidden):
-                    hprev2[row, np.uint64(hoff + k)] = h[r, k]
             for k in range(hidden):
                 ck = acc[r, hidden + k] * c[r, k] + acc[r, k] * acc[r, 2 * hidden + k]
                 c[r, k] = ck
@@ -166,6 +166,12 @@ def lstm_backward(
                 continue
             t = length - 1 - s if direction == 1 else s
             row = np.uint64(b * steps + t)
+            ahead = row_ahead(b, steps, length, s, direction, True)
+            if ahead >= 0:
+                prefetch_read(gates2, ahead, goff, goff + g4)
+                prefetch_read(cells2, ahead, hoff, hoff + hidden)
+                prefetch_read(dout2, ahead, hoff, hoff + hidden)
+                prefetch_write(dgates2, ahead, goff, goff + g4)
             if s > 0:
                 tp = length - s if direction == 1 else s - 1  # position of the previous step
                 rowp = np.uint64(b * steps + tp)

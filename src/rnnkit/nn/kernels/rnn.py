@@ -15,17 +15,17 @@ import numpy as np
 
 from rnnkit.nn.kernels.activations import tanh
 from rnnkit.nn.kernels.linalg import add_product, kernel
+from rnnkit.nn.kernels.memory import prefetch_read, prefetch_write, row_ahead
 
 
 @kernel
 def rnn_forward(
-    gx, w, w_t, bhh, h0, lengths, relu, direction, row_start, row_stop, save, out, hprev, h_n,
+    gx, w, w_t, bhh, h0, lengths, relu, direction, row_start, row_stop, out, h_n,
 ):  # type: ignore[no-untyped-def]
     steps = gx.shape[1]
     # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
     # fix-up per element that stops LLVM from vectorizing the gate loops (2x slower)
     gx2 = gx.reshape(gx.shape[0] * gx.shape[1], gx.shape[2])
-    hprev2 = hprev.reshape(hprev.shape[0] * hprev.shape[1], hprev.shape[2])
     out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
     hidden = h0.shape[2]
     hoff = direction * hidden
@@ -39,7 +39,7 @@ def rnn_forward(
     h = np.empty((rows, hidden), dtype)
     longest = 0
     # Direct indexing only, no row views: a view updates the parent array's reference count,
-    # an atomic that the threads sharing gx/out/hprev would fight over at every row and step.
+    # an atomic that the threads sharing gx and out would fight over at every row and step.
     for r in range(rows):
         b = row_start + r
         longest = max(longest, lengths[b])
@@ -49,9 +49,6 @@ def rnn_forward(
             row = np.uint64(b * steps + t)
             for k in range(hidden):
                 out2[row, np.uint64(hoff + k)] = zero
-            if save:
-                for k in range(hidden):
-                    hprev2[row, np.uint64(hoff + k)] = zero
     for s in range(longest):
         acc[:] = zero
         add_product(acc, h, kn, nk)
@@ -62,9 +59,10 @@ def rnn_forward(
                 continue
             t = length - 1 - s if direction == 1 else s
             row = np.uint64(b * steps + t)
-            if save:
-                for k in range(hidden):
-                    hprev2[row, np.uint64(hoff + k)] = h[r, k]
+            ahead = row_ahead(b, steps, length, s, direction, False)
+            if ahead >= 0:
+                prefetch_read(gx2, ahead, hoff, hoff + hidden)
+                prefetch_write(out2, ahead, hoff, hoff + hidden)
             if relu:
                 for k in range(hidden):
                     h[r, k] = max(acc[r, k] + gx2[row, np.uint64(hoff + k)] + bias[k], zero)
@@ -119,6 +117,11 @@ def rnn_backward(
                 continue
             t = length - 1 - s if direction == 1 else s
             row = np.uint64(b * steps + t)
+            ahead = row_ahead(b, steps, length, s, direction, True)
+            if ahead >= 0:
+                prefetch_read(dout2, ahead, hoff, hoff + hidden)
+                prefetch_read(out2, ahead, hoff, hoff + hidden)
+                prefetch_write(dgates2, ahead, hoff, hoff + hidden)
             if relu:
                 for k in range(hidden):
                     grad = dh[r, k] + dout2[row, np.uint64(hoff + k)]
