@@ -253,14 +253,15 @@ def run(quick: bool = False) -> str:
             "",
             f"Same weights in both models; {rounds} interleaved rounds. seq/s from each model's "
             "best round; ratio = median over rounds of the in-round ratio (robust to bursts of "
-            "load from other processes). Ratio >= 0.95 means the fused path costs nothing.",
+            "load from other processes). Ratio >= 0.95 on the LSTM rows means the layer around torch's kernel costs nothing.",
             "",
             table(header, rows),
             "",
             f"Measured float32 GEMM rate (torch.mm 1024x1024): {gemm / 1e9:.1f} GFLOP/s. "
             "GEMM fraction = recurrent FLOPs (2*B*T*G*H*(F+H) per layer and direction, x3 for "
-            "forward + backward) per second of rnnkit's step, over that rate: the headroom the "
-            "issue-13 follow-up (parallel directions, larger GEMMs) can aim at.",
+            "forward + backward) per second of rnnkit's step, over that rate. rnnkit's layers "
+            "run as shipped: the numba kernels for a and b, torch's oneDNN kernel for the LSTM "
+            "rows (see the kernels section for the size rule and the kernels' own numbers).",
             "",
             f"Fixed cost per forward call on a 1x1x1 input (best of 7 x 1000 calls, one thread; "
             f"insensitive to load): {overhead_text}. Against step times of milliseconds this "
@@ -270,8 +271,8 @@ def run(quick: bool = False) -> str:
             "outruns torch.mm's GEMM here (disabling oneDNN makes config d's forward "
             f"{speedup:.1f}x slower in this run), so the torch.mm rate is not a ceiling for the "
             "LSTM configs with large H. The small-H configs (a, b, c1) reach a small fraction: each "
-            "time step is a tiny (B, H) x (H, G*H) product, so they are bound by per-step latency, "
-            "and the bidirectional GRU runs its two directions one after the other.",
+            "time step is a tiny (B, H) x (H, G*H) product, so they are bound by per-step latency "
+            "and memory traffic rather than by arithmetic.",
             "",
             f"Machine: {machine()}; 1-min load average {load_before:.1f} before, "
             f"{os.getloadavg()[0]:.1f} after (on a busy machine two-thread torch steps stall, "

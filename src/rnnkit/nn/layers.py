@@ -344,8 +344,10 @@ class _RecurrentLayer(nn.Module):
             return None
         if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
             return None  # exports (ONNX, TorchScript) and torch.compile trace torch's ops
+        # Only a speed choice (the kernels do autograd too), so the first weight stands for all.
+        weight = self._parameters[self._flat_names[0]]
         needs_grad = torch.is_grad_enabled() and (
-            x.requires_grad or any(p.requires_grad for p in self.parameters())
+            x.requires_grad or weight is None or weight.requires_grad
         )
         if self._backend(None if needs_grad else x.shape[0]) != "numba":
             return None
