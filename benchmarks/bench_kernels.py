@@ -33,7 +33,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from benchmarks.bench_nn import CONFIGS, Config, Model, _recurrent, _train_step, gemm_rate
+from benchmarks.bench_nn import (
+    CONFIGS,
+    Config,
+    Model,
+    _recurrent,
+    _train_step,
+    gemm_rate,
+    paired_timing,
+)
 from benchmarks.common import interleaved, machine, table
 from rnnkit import nn as rnn
 from rnnkit.nn.kernels import dispatch, threads
@@ -46,22 +54,6 @@ def _ours(config: Config, kernels: str | None) -> nn.Module:
     layer = _recurrent(config, "rnnkit")
     layer.kernels = kernels
     return layer
-
-
-def _paired(steps: dict[str, Callable[[], None]], rounds: int) -> tuple[dict[str, float], float]:
-    """Best seconds per step of "torch" and the candidate, and the median over rounds of the
-    in-round ratio t_torch / t_candidate; the two alternate which goes first."""
-    names = list(steps)
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    ratios = []
-    for i in range(rounds):
-        order = names if i % 2 == 0 else names[::-1]
-        seconds = interleaved({name: steps[name] for name in order}, repeats=1, warmup=0)
-        for name in names:
-            samples[name].append(seconds[name])
-        ratios.append(seconds["torch"] / seconds[names[1]])
-    ratios.sort()
-    return {name: min(s) for name, s in samples.items()}, ratios[len(ratios) // 2]
 
 
 def train_ratios(config: Config, rounds: int) -> tuple[dict[str, float], dict[str, float], str]:
@@ -83,7 +75,7 @@ def train_ratios(config: Config, rounds: int) -> tuple[dict[str, float], dict[st
         step = _train_step(model, config, 1)
         for fn in (torch_step, step, torch_step, step):
             fn()
-        seconds, median[name] = _paired({"torch": torch_step, name: step}, rounds)
+        seconds, median[name] = paired_timing({"torch": torch_step, name: step}, rounds)
         best[name] = seconds[name]
         best["torch"] = min(best.get("torch", float("inf")), seconds["torch"])
     return best, median, backend
@@ -105,7 +97,7 @@ def thread_spread_ratio(config: Config, rounds: int) -> float:
     try:
         for _ in range(2):
             step()
-        _, ratio = _paired({"torch": spread("pool"), "openmp": spread("openmp")}, rounds)
+        _, ratio = paired_timing({"torch": spread("pool"), "openmp": spread("openmp")}, rounds)
     finally:
         os.environ.pop(threads.ENV_VAR, None)
     return ratio

@@ -163,8 +163,8 @@ def onednn_speedup(repeats: int = 3) -> float:
 def paired_timing(
     steps: dict[str, Callable[[], None]], rounds: int
 ) -> tuple[dict[str, float], float]:
-    """Best seconds per step of each candidate, and the median over rounds of the in-round ratio
-    t_torch / t_rnnkit (= rnnkit's relative throughput).
+    """Best seconds per step of "torch" and the other candidate, and the median over rounds of
+    the in-round ratio t_torch / t_other (= the other's relative throughput).
 
     Each round times both candidates back to back (alternating which goes first), so a burst of
     load from other processes hits both; the median of per-round ratios ignores the rounds it
@@ -181,7 +181,8 @@ def paired_timing(
         seconds = interleaved({name: steps[name] for name in order}, repeats=1, warmup=0)
         for name in names:
             samples[name].append(seconds[name])
-        ratios.append(seconds["torch"] / seconds["rnnkit"])
+        other = next(name for name in names if name != "torch")
+        ratios.append(seconds["torch"] / seconds[other])
     ratios.sort()
     return {name: min(s) for name, s in samples.items()}, ratios[len(ratios) // 2]
 

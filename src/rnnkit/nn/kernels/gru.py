@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.nn.kernels.activations import tanh
+from rnnkit.nn.kernels.layout import flat, load_block, longest, store_block, zero_padding
 from rnnkit.nn.kernels.linalg import add_product, kernel
 from rnnkit.nn.kernels.memory import AHEAD, prefetch_read, prefetch_write, row_ahead
 
@@ -36,12 +37,7 @@ def gru_forward(
     save, out, gates, extra, h_n,
 ):  # type: ignore[no-untyped-def]
     steps = gx.shape[1]
-    # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
-    # fix-up per element that stops LLVM from vectorizing the gate loops (2x slower)
-    extra2 = extra.reshape(extra.shape[0] * extra.shape[1], extra.shape[2])
-    gates2 = gates.reshape(gates.shape[0] * gates.shape[1], gates.shape[2])
-    gx2 = gx.reshape(gx.shape[0] * gx.shape[1], gx.shape[2])
-    out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
+    gx2, out2, gates2, extra2 = flat(gx), flat(out), flat(gates), flat(extra)
     hidden = h0.shape[2]
     h2 = 2 * hidden
     g3 = 3 * hidden
@@ -55,21 +51,11 @@ def gru_forward(
     acc = np.zeros((rows, wa.shape[1]), dtype)
     accn = np.zeros((rows, hidden), dtype)
     rh = np.zeros((rows, hidden), dtype)
-    h = np.empty((rows, hidden), dtype)
-    longest = 0
-    for r in range(rows):
-        b = row_start + r
-        longest = max(longest, lengths[b])
-        for k in range(hidden):
-            h[r, k] = h0[direction, b, k]
-        for t in range(lengths[b], steps):
-            row = np.uint64(b * steps + t)
-            for k in range(hidden):
-                out2[row, np.uint64(hoff + k)] = zero
-            if save:
-                for k in range(hidden):
-                    extra2[row, np.uint64(hoff + k)] = zero
-    for s in range(longest):
+    h = load_block(h0, direction, row_start, rows)
+    zero_padding(out2, lengths, steps, row_start, row_stop, hoff, hidden)
+    if save:
+        zero_padding(extra2, lengths, steps, row_start, row_stop, hoff, hidden)
+    for s in range(longest(lengths, row_start, row_stop)):
         acc[:] = zero
         add_product(acc, h, wa_t[direction], wa[direction])
         for r in range(rows):
@@ -132,9 +118,7 @@ def gru_forward(
                     for k in range(hidden):
                         gates2[row, np.uint64(goff + h2 + k)] = accn[r, k]
                         extra2[row, np.uint64(hoff + k)] = rh[r, k]
-    for r in range(rows):
-        for k in range(hidden):
-            h_n[direction, row_start + r, k] = h[r, k]
+    store_block(h, h_n, direction, row_start)
     return 0
 
 
@@ -144,14 +128,8 @@ def gru_backward(
     row_start, row_stop, dgx, dgh, dh0,
 ):  # type: ignore[no-untyped-def]
     steps = gates.shape[1]
-    # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
-    # fix-up per element that stops LLVM from vectorizing the gate loops (2x slower)
-    dgh2 = dgh.reshape(dgh.shape[0] * dgh.shape[1], dgh.shape[2])
-    dgx2 = dgx.reshape(dgx.shape[0] * dgx.shape[1], dgx.shape[2])
-    dout2 = dout.reshape(dout.shape[0] * dout.shape[1], dout.shape[2])
-    extra2 = extra.reshape(extra.shape[0] * extra.shape[1], extra.shape[2])
-    gates2 = gates.reshape(gates.shape[0] * gates.shape[1], gates.shape[2])
-    out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
+    dgh2, dgx2, dout2 = flat(dgh), flat(dgx), flat(dout)
+    extra2, gates2, out2 = flat(extra), flat(gates), flat(out)
     hidden = dh_n.shape[2]
     h2 = 2 * hidden
     g3 = 3 * hidden
@@ -161,25 +139,15 @@ def gru_backward(
     dtype = gates.dtype
     zero = dtype.type(0.0)
     one = dtype.type(1.0)
-    dh = np.empty((rows, hidden), dtype)
+    dh = load_block(dh_n, direction, row_start, rows)
     da = np.zeros((rows, wa.shape[1]), dtype)  # rows of the product with wa
     dn = np.zeros((rows, hidden), dtype)  # reset-before: da_n, multiplied by W_hn
     drh = np.zeros((rows, hidden), dtype)  # reset-before: d(r * h)
     hp = np.zeros((rows, hidden), dtype)  # h_{t-1}: the output one step back, or h0
-    longest = 0
-    for r in range(rows):
-        b = row_start + r
-        longest = max(longest, lengths[b])
-        for k in range(hidden):
-            dh[r, k] = dh_n[direction, b, k]
-        for t in range(lengths[b], steps):
-            row = np.uint64(b * steps + t)
-            for j in range(g3):
-                dgx2[row, np.uint64(goff + j)] = zero
-            if reset_after:
-                for j in range(g3):
-                    dgh2[row, np.uint64(goff + j)] = zero
-    for s in range(longest - 1, -1, -1):
+    zero_padding(dgx2, lengths, steps, row_start, row_stop, goff, g3)
+    if reset_after:
+        zero_padding(dgh2, lengths, steps, row_start, row_stop, goff, g3)
+    for s in range(longest(lengths, row_start, row_stop) - 1, -1, -1):
         for r in range(rows):
             b = row_start + r
             length = lengths[b]
@@ -249,7 +217,5 @@ def gru_backward(
                     d[k] = da_r
                     dhr[k] += drh[r, k] * rg
         add_product(dh, da, wa[direction], wa_t[direction])
-    for r in range(rows):
-        for k in range(hidden):
-            dh0[direction, row_start + r, k] = dh[r, k]
+    store_block(dh, dh0, direction, row_start)
     return 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.nn.kernels.activations import tanh
+from rnnkit.nn.kernels.layout import flat, load_block, longest, store_block, zero_padding
 from rnnkit.nn.kernels.linalg import add_product, kernel
 from rnnkit.nn.kernels.memory import prefetch_read, prefetch_write, row_ahead
 
@@ -38,12 +39,7 @@ def lstm_forward(
     out, gates, cells, h_n, c_n,
 ):  # type: ignore[no-untyped-def]
     steps = gx.shape[1]
-    # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
-    # fix-up per element that stops LLVM from vectorizing the gate loops (2x slower)
-    cells2 = cells.reshape(cells.shape[0] * cells.shape[1], cells.shape[2])
-    gates2 = gates.reshape(gates.shape[0] * gates.shape[1], gates.shape[2])
-    gx2 = gx.reshape(gx.shape[0] * gx.shape[1], gx.shape[2])
-    out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
+    gx2, out2, gates2, cells2 = flat(gx), flat(out), flat(gates), flat(cells)
     hidden = h0.shape[2]
     g4 = 4 * hidden
     goff = direction * g4
@@ -62,21 +58,10 @@ def lstm_forward(
     shift = np.full(g4, half, dtype)
     shift[2 * hidden : 3 * hidden] = zero
     acc = np.zeros((rows, g4), dtype)
-    h = np.empty((rows, hidden), dtype)
-    c = np.empty((rows, hidden), dtype)
-    longest = 0
-    for r in range(rows):
-        b = row_start + r
-        longest = max(longest, lengths[b])
-        for k in range(hidden):
-            h[r, k] = h0[direction, b, k]
-            c[r, k] = c0[direction, b, k]
-        for t in range(lengths[b], steps):
-            row = np.uint64(b * steps + t)
-            orow = out[b, t]
-            for k in range(hidden):
-                orow[hoff + k] = zero
-    for s in range(longest):
+    h = load_block(h0, direction, row_start, rows)
+    c = load_block(c0, direction, row_start, rows)
+    zero_padding(out2, lengths, steps, row_start, row_stop, hoff, hidden)
+    for s in range(longest(lengths, row_start, row_stop)):
         acc[:] = zero
         add_product(acc, h, kn, nk)
         for r in range(rows):
@@ -110,10 +95,8 @@ def lstm_forward(
                     gates2[row, np.uint64(goff + j)] = acc[r, j]
                 for k in range(hidden):
                     cells2[row, np.uint64(hoff + k)] = c[r, k]
-    for r in range(rows):
-        for k in range(hidden):
-            h_n[direction, row_start + r, k] = h[r, k]
-            c_n[direction, row_start + r, k] = c[r, k]
+    store_block(h, h_n, direction, row_start)
+    store_block(c, c_n, direction, row_start)
     return 0
 
 
@@ -123,12 +106,7 @@ def lstm_backward(
     dgates, dh0, dc0,
 ):  # type: ignore[no-untyped-def]
     steps = gates.shape[1]
-    # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
-    # fix-up per element that stops LLVM from vectorizing the gate loops (2x slower)
-    cells2 = cells.reshape(cells.shape[0] * cells.shape[1], cells.shape[2])
-    dgates2 = dgates.reshape(dgates.shape[0] * dgates.shape[1], dgates.shape[2])
-    dout2 = dout.reshape(dout.shape[0] * dout.shape[1], dout.shape[2])
-    gates2 = gates.reshape(gates.shape[0] * gates.shape[1], gates.shape[2])
+    cells2, dgates2, dout2, gates2 = flat(cells), flat(dgates), flat(dout), flat(gates)
     hidden = c0.shape[2]
     g4 = 4 * hidden
     goff = direction * g4
@@ -139,24 +117,13 @@ def lstm_backward(
     dtype = gates.dtype
     zero = dtype.type(0.0)
     one = dtype.type(1.0)
-    dh = np.empty((rows, hidden), dtype)
-    dc = np.empty((rows, hidden), dtype)
+    dh = load_block(dh_n, direction, row_start, rows)
+    dc = load_block(dc_n, direction, row_start, rows)
     da = np.zeros((rows, g4), dtype)
     tc = np.empty(hidden, dtype)
     cp = np.empty(hidden, dtype)
-    longest = 0
-    for r in range(rows):
-        b = row_start + r
-        longest = max(longest, lengths[b])
-        for k in range(hidden):
-            dh[r, k] = dh_n[direction, b, k]
-            dc[r, k] = dc_n[direction, b, k]
-        for t in range(lengths[b], steps):
-            row = np.uint64(b * steps + t)
-            drow = dgates[b, t]
-            for j in range(g4):
-                drow[goff + j] = zero
-    for s in range(longest - 1, -1, -1):
+    zero_padding(dgates2, lengths, steps, row_start, row_stop, goff, g4)
+    for s in range(longest(lengths, row_start, row_stop) - 1, -1, -1):
         for r in range(rows):
             b = row_start + r
             length = lengths[b]
@@ -198,8 +165,6 @@ def lstm_backward(
             for j in range(g4):
                 dgates2[row, np.uint64(goff + j)] = da[r, j]
         add_product(dh, da, kn, nk)
-    for r in range(rows):
-        for k in range(hidden):
-            dh0[direction, row_start + r, k] = dh[r, k]
-            dc0[direction, row_start + r, k] = dc[r, k]
+    store_block(dh, dh0, direction, row_start)
+    store_block(dc, dc0, direction, row_start)
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.nn.kernels.activations import tanh
+from rnnkit.nn.kernels.layout import flat, load_block, longest, store_block, zero_padding
 from rnnkit.nn.kernels.linalg import add_product, kernel
 from rnnkit.nn.kernels.memory import prefetch_read, prefetch_write, row_ahead
 
@@ -23,10 +24,7 @@ def rnn_forward(
     gx, w, w_t, bhh, h0, lengths, relu, direction, row_start, row_stop, out, h_n,
 ):  # type: ignore[no-untyped-def]
     steps = gx.shape[1]
-    # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
-    # fix-up per element that stops LLVM from vectorizing the gate loops (2x slower)
-    gx2 = gx.reshape(gx.shape[0] * gx.shape[1], gx.shape[2])
-    out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
+    gx2, out2 = flat(gx), flat(out)
     hidden = h0.shape[2]
     hoff = direction * hidden
     kn = w_t[direction]
@@ -36,20 +34,9 @@ def rnn_forward(
     dtype = gx.dtype
     zero = dtype.type(0.0)
     acc = np.zeros((rows, hidden), dtype)
-    h = np.empty((rows, hidden), dtype)
-    longest = 0
-    # Direct indexing only, no row views: a view updates the parent array's reference count,
-    # an atomic that the threads sharing gx and out would fight over at every row and step.
-    for r in range(rows):
-        b = row_start + r
-        longest = max(longest, lengths[b])
-        for k in range(hidden):
-            h[r, k] = h0[direction, b, k]
-        for t in range(lengths[b], steps):
-            row = np.uint64(b * steps + t)
-            for k in range(hidden):
-                out2[row, np.uint64(hoff + k)] = zero
-    for s in range(longest):
+    h = load_block(h0, direction, row_start, rows)
+    zero_padding(out2, lengths, steps, row_start, row_stop, hoff, hidden)
+    for s in range(longest(lengths, row_start, row_stop)):
         acc[:] = zero
         add_product(acc, h, kn, nk)
         for r in range(rows):
@@ -71,9 +58,7 @@ def rnn_forward(
                     h[r, k] = tanh(acc[r, k] + gx2[row, np.uint64(hoff + k)] + bias[k])
             for k in range(hidden):
                 out2[row, np.uint64(hoff + k)] = h[r, k]
-    for r in range(rows):
-        for k in range(hidden):
-            h_n[direction, row_start + r, k] = h[r, k]
+    store_block(h, h_n, direction, row_start)
     return 0
 
 
@@ -82,11 +67,7 @@ def rnn_backward(
     dout, dh_n, out, w, w_t, lengths, relu, direction, row_start, row_stop, dgates, dh0,
 ):  # type: ignore[no-untyped-def]
     steps = out.shape[1]
-    # (B*T, C) views indexed with unsigned ints: signed indices need a negative-index
-    # fix-up per element that stops LLVM from vectorizing the gate loops (2x slower)
-    dgates2 = dgates.reshape(dgates.shape[0] * dgates.shape[1], dgates.shape[2])
-    dout2 = dout.reshape(dout.shape[0] * dout.shape[1], dout.shape[2])
-    out2 = out.reshape(out.shape[0] * out.shape[1], out.shape[2])
+    dgates2, dout2, out2 = flat(dgates), flat(dout), flat(out)
     hidden = dh_n.shape[2]
     hoff = direction * hidden
     kn = w[direction]
@@ -95,19 +76,10 @@ def rnn_backward(
     dtype = out.dtype
     zero = dtype.type(0.0)
     one = dtype.type(1.0)
-    dh = np.empty((rows, hidden), dtype)
+    dh = load_block(dh_n, direction, row_start, rows)
     da = np.zeros((rows, hidden), dtype)
-    longest = 0
-    for r in range(rows):
-        b = row_start + r
-        longest = max(longest, lengths[b])
-        for k in range(hidden):
-            dh[r, k] = dh_n[direction, b, k]
-        for t in range(lengths[b], steps):
-            row = np.uint64(b * steps + t)
-            for k in range(hidden):
-                dgates2[row, np.uint64(hoff + k)] = zero
-    for s in range(longest - 1, -1, -1):
+    zero_padding(dgates2, lengths, steps, row_start, row_stop, hoff, hidden)
+    for s in range(longest(lengths, row_start, row_stop) - 1, -1, -1):
         for r in range(rows):
             b = row_start + r
             length = lengths[b]
@@ -134,7 +106,5 @@ def rnn_backward(
                 dgates2[row, np.uint64(hoff + k)] = da[r, k]
                 dh[r, k] = zero
         add_product(dh, da, kn, nk)
-    for r in range(rows):
-        for k in range(hidden):
-            dh0[direction, row_start + r, k] = dh[r, k]
+    store_block(dh, dh0, direction, row_start)
     return 0
