@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -99,3 +100,36 @@ def metrics_table(title: str, report: dict[str, Any]) -> str:
         f"  accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   ({report['count']} examples)"
     )
     return "\n".join(lines)
+
+
+def hold_out(
+    items: list[Any], labels: list[Any], label_ids: Any, seed: int, noun: str
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """No ``--test`` given: hold out a stratified 20% of TRAIN as the test split; returns
+    (train items, train labels, test items, test labels)."""
+    from rnnkit.tasks.classification import stratified_split
+
+    if len(items) < 10:
+        raise DataError(f"TRAIN has only {len(items)} {noun}; give at least 10 or a --test file")
+    train, test = stratified_split(label_ids, 0.2, seed)
+    info(f"held out {len(test)} {noun} (20%, stratified) as the test split")
+    return (
+        [items[i] for i in train], [labels[i] for i in train],
+        [items[i] for i in test], [labels[i] for i in test],
+    )
+
+
+def finish_training(
+    clf: Any, report: dict[str, Any], out: Path, started: float, as_json: bool
+) -> None:
+    """Save the bundle with the test report, print the table and where it went (and the JSON)."""
+    seconds = time.perf_counter() - started
+    bundle = clf.save(out, extra_metrics={"test": report})
+    typer.echo(metrics_table("test", report))
+    typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
+    if as_json:
+        emit_json({
+            "test": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"]},
+            "bundle": str(bundle),
+            "seconds": round(seconds, 3),
+        })

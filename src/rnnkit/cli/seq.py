@@ -25,6 +25,8 @@ from rnnkit.cli.common import (
     column,
     emit_json,
     existing,
+    finish_training,
+    hold_out,
     info,
     is_main_process,
     metrics_table,
@@ -109,7 +111,6 @@ def train(
     import numpy as np
 
     from rnnkit.tasks import SequenceClassifier
-    from rnnkit.tasks.classification import stratified_split
 
     started = time.perf_counter()
     csv_opts: dict[str, Any] = {"label_column": label_column, "header": header,
@@ -123,14 +124,11 @@ def train(
         train_x, train_y = data.sequences, data.labels
         test_x, test_y = test_data.sequences, test_data.labels
     else:
-        if len(data) < 10:
-            raise DataError(f"TRAIN has only {len(data)} sequences; give at least 10 or a --test file")
         index = {c: i for i, c in enumerate(data.classes)}
         ids = np.array([index[y] for y in data.labels], dtype=np.int64)
-        tr, te = stratified_split(ids, 0.2, seed)
-        train_x, train_y = [data.sequences[i] for i in tr], [data.labels[i] for i in tr]
-        test_x, test_y = [data.sequences[i] for i in te], [data.labels[i] for i in te]
-        info(f"held out {len(te)} sequences (20%, stratified) as the test split")
+        train_x, train_y, test_x, test_y = hold_out(
+            data.sequences, data.labels, ids, seed, "sequences"
+        )
     given = {"cell": cell, "bidirectional": bidirectional, "hidden_size": hidden_size,
              "num_layers": layers, "pooling": pooling, "epochs": epochs, "batch_size": batch_size,
              "lr": lr, "optimizer": optimizer, "time_budget": time_budget}
@@ -138,17 +136,7 @@ def train(
     clf.fit(train_x, train_y, **run_options(out, workers, checkpoint_dir, resume))
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
-    report = clf.evaluate(test_x, test_y)
-    seconds = time.perf_counter() - started
-    bundle = clf.save(out, extra_metrics={"test": report})
-    typer.echo(metrics_table("test", report))
-    typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
-    if as_json:
-        emit_json({
-            "test": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"]},
-            "bundle": str(bundle),
-            "seconds": round(seconds, 3),
-        })
+    finish_training(clf, clf.evaluate(test_x, test_y), out, started, as_json)
 
 
 def _load(bundle: Path) -> Any:

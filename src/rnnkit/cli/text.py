@@ -25,6 +25,8 @@ from rnnkit.cli.common import (
     column,
     emit_json,
     existing,
+    finish_training,
+    hold_out,
     info,
     is_main_process,
     metrics_table,
@@ -85,7 +87,6 @@ def train(
 ) -> None:
     """Train a text classifier and save it as a bundle."""
     from rnnkit.tasks import TextClassifier
-    from rnnkit.tasks.classification import stratified_split
 
     started = time.perf_counter()
     given = dict(
@@ -105,15 +106,9 @@ def train(
         test_texts, test_labels = test_data.texts, test_data.labels
         train_texts, train_labels = data.texts, data.labels
     else:
-        ids = data.label_ids()
-        if len(data) < 10:
-            raise DataError(f"TRAIN has only {len(data)} texts; give at least 10 or a --test file")
-        tr, te = stratified_split(ids, 0.2, seed)
-        train_texts = [data.texts[i] for i in tr]
-        train_labels = [data.labels[i] for i in tr]
-        test_texts = [data.texts[i] for i in te]
-        test_labels = [data.labels[i] for i in te]
-        info(f"held out {len(te)} texts (20%, stratified) as the test split")
+        train_texts, train_labels, test_texts, test_labels = hold_out(
+            data.texts, data.labels, data.label_ids(), seed, "texts"
+        )
     validation = None
     if valid is not None:
         v = _read([valid], "--valid", text_column, label_column, header)
@@ -122,20 +117,7 @@ def train(
     clf.fit(train_texts, train_labels, validation_data=validation, **run)
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
-    _finish(clf, clf.evaluate(test_texts, test_labels), out, started, as_json)
-
-
-def _finish(clf: Any, report: dict[str, Any], out: Path, started: float, as_json: bool) -> None:
-    seconds = time.perf_counter() - started
-    bundle = clf.save(out, extra_metrics={"test": report})
-    typer.echo(metrics_table("test", report))
-    typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
-    if as_json:
-        emit_json({
-            "test": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"]},
-            "bundle": str(bundle),
-            "seconds": round(seconds, 3),
-        })
+    finish_training(clf, clf.evaluate(test_texts, test_labels), out, started, as_json)
 
 
 def _train_stream(train_paths: list[Path], out: Path, test: list[Path] | None, valid: Path | None,
@@ -161,7 +143,7 @@ def _train_stream(train_paths: list[Path], out: Path, test: list[Path] | None, v
     clf.fit(shards, validation_data=validation, **run)
     if not is_main_process():
         return
-    _finish(clf, clf.evaluate(test_shards), out, started, as_json)
+    finish_training(clf, clf.evaluate(test_shards), out, started, as_json)
 
 
 @text_app.command("predict")
