@@ -201,6 +201,18 @@ def run(quick: bool = False, data: Path | None = None, only: list[str] | None = 
         rows.append([LABELS[r["name"]], accuracy, f"{r['seconds']:.0f}",
                      r["epochs"], "-" if r["name"] == "bag_of_words" else (f"{to:.0f}" if to else "never")])
     failures = "".join(f"\n\n{LABELS[r['name']]}: {r['failed']}" for r in results if r.get("failed"))
+    fixed = [r for r in results
+             if RECIPES.get(r["name"], {}).get("patience") == 0 and len(r.get("curve", [])) > 1]
+    if fixed:
+        spans = ", ".join(
+            f"{LABELS[r['name']].split(':')[0]} {100 * min(a for _, a in r['curve'][-5:]):.1f}-"
+            f"{100 * max(a for _, a in r['curve'][-5:]):.1f}%"
+            for r in fixed
+        )
+        failures += ("\n\nRecipes that train a fixed number of epochs without early stopping "
+                     "report their last epoch, wherever it lands; over their last epochs (up to "
+                     f"five) the test accuracy moved within: {spans}. A single run's final "
+                     "number is one draw from that range.")
     curves = "\n".join(
         f"- {LABELS[r['name']]}: " + ", ".join(f"{s:.0f}s {100 * a:.1f}%" for s, a in r.get("curve", []))
         for r in results if r.get("curve")
