@@ -7,8 +7,9 @@
   ``whh`` (D, G*H, H), ``bhh`` (D, G*H), ``h0`` (and ``c0``) (D, B, H), ``lengths`` (B,) int64;
 - outputs: ``out`` (B, T, D*H) (zeros at padded steps), ``h_n`` (and ``c_n``) (D, B, H).
 
-The per-step recurrence runs in numba; the weight gradients ``sum_t da_t^T h_{t-1}`` are one
-batched GEMM in torch after the backward kernel. Work is split into (direction, block of rows)
+The per-step recurrence runs in numba; the weight gradients ``sum_t da_t^T h_{t-1}`` are GEMMs
+in torch after the backward kernel, against the outputs shifted by one step (``h_{t-1}`` itself
+is never saved). Work is split into (direction, block of rows)
 units run on ``torch.get_num_threads()`` threads, torch's own OpenMP threads where possible (see
 :mod:`rnnkit.nn.kernels.threads`; the kernels release the GIL); blocks start at multiples of 8
 rows, so results do not depend on the thread count.
