@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from rnnkit.cli.info import info
 from rnnkit.cli.inspect import inspect_app
 from rnnkit.cli.lm import lm_app
 from rnnkit.cli.seq import seq_app
@@ -33,6 +34,7 @@ app.add_typer(series_app, name="series")
 app.add_typer(translate_app, name="translate")
 app.add_typer(serve_app)  # top-level `rnnkit serve` and `rnnkit export`
 app.add_typer(inspect_app)  # top-level `rnnkit memory`, `rnnkit inspect`, `rnnkit report`
+app.command("info")(info)
 
 
 @app.command()

@@ -1,0 +1,61 @@
+"""``rnnkit info``: what runs the recurrent layers on this machine; ``--compile`` builds the
+numba kernels ahead of use (for container images and CI caches).
+
+    rnnkit info
+    rnnkit info --compile --json
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from rnnkit.cli.common import emit_json
+
+NAMES = {"rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
+
+
+def _rule(bound: int) -> str:
+    return f"H <= {bound}" if bound > 0 else "never (torch's oneDNN kernel)"
+
+
+def describe(status: dict[str, Any], version: str) -> list[str]:
+    """The human-readable lines of ``rnnkit info``."""
+    numba = status["numba"] or "not installed (layers use torch's kernels)"
+    spread = {"openmp": "torch's OpenMP threads", "pool": "a private thread pool"}
+    lines = [
+        f"rnnkit {version} · torch {status['torch']} · {status['threads']} threads · numba {numba}",
+        f"backend choice: {status['kernels']} (RNNKIT_KERNELS); kernel work runs on "
+        f"{spread[status['work_units_on']]} (RNNKIT_KERNEL_THREADS)",
+        "numba kernels in training: "
+        + ", ".join(f"{NAMES[k]} {_rule(v)}" for k, v in status["size_rule"].items()),
+    ]
+    extra = [
+        f"{NAMES[k]} H <= {r['max_hidden']} and batch x H <= {r['max_batch_x_hidden']}"
+        for k, r in status["inference_rule"].items()
+        if status["size_rule"][k] < r["max_hidden"]
+    ]
+    if extra:
+        lines.append("also without autograd: " + ", ".join(extra))
+    if "compiled" in status:
+        done = [f"{name} {s:.2f} s" for name, s in status["compiled"].items() if s is not None]
+        lines.append("compiled or loaded from numba's cache: " + (", ".join(done) or "none"))
+    if status["failure"]:
+        lines.append(f"numba kernels unavailable: {status['failure']}")
+    return lines
+
+
+def info(
+    compile_kernels: Annotated[bool, typer.Option("--compile", help="Compile (or load from numba's disk cache) every kernel for float32 and float64 now, and time it.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+) -> None:
+    """Versions, threads and which kernels run the recurrent layers here (--compile: build them)."""
+    from rnnkit import __version__
+    from rnnkit.nn.kernels.status import kernel_status
+
+    status = kernel_status(compile=compile_kernels)
+    for line in describe(status, __version__):
+        typer.echo(line)
+    if as_json:
+        emit_json({"rnnkit": __version__, **status})
