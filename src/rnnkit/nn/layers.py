@@ -65,7 +65,7 @@ from rnnkit.nn.cells import (
     check_probability,
 )
 from rnnkit.nn.init import check_init, init_gate_weights_
-from rnnkit.nn.kernels import dispatch
+from rnnkit.nn.kernels import dispatch, gemm
 from rnnkit.nn.masking import resolve_padding, reverse_padded, rotate_time
 from rnnkit.nn.recurrent import check_sequence_input, scan
 
@@ -385,7 +385,7 @@ class _RecurrentLayer(nn.Module):
             else:
                 b_ih = None
                 bhh = x.new_zeros(whh.shape[:2])
-            gx = F.linear(layer_input, w_ih, b_ih)
+            gx = gemm.linear(layer_input, w_ih, b_ih)
             rows = slice(layer * directions, (layer + 1) * directions)
             if hx is None:
                 h0 = x.new_zeros(directions, batch_size, self.hidden_size)

@@ -1,0 +1,65 @@
+"""The input projection on oneDNN's GEMM: same values and gradients as F.linear, any threads."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnkit.nn.kernels import gemm
+
+
+def _grads(fn, x, w, b):  # type: ignore[no-untyped-def]
+    x, w = x.clone().requires_grad_(), w.clone().requires_grad_()
+    b = None if b is None else b.clone().requires_grad_()
+    out = fn(x, w, b)
+    (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+    return [out, x.grad, w.grad] + ([] if b is None else [b.grad])
+
+
+@pytest.mark.parametrize("shape", [(37, 6), (4, 9, 6), (0, 6)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_matches_f_linear_values_and_gradients(shape: tuple[int, ...], with_bias: bool) -> None:
+    torch.manual_seed(0)
+    x, w = torch.randn(*shape), torch.randn(5, 6)
+    b = torch.randn(5) if with_bias else None
+    ours = _grads(gemm.linear, x, w, b)
+    reference = _grads(F.linear, x, w, b)
+    for a, r in zip(ours, reference, strict=True):
+        torch.testing.assert_close(a, r, rtol=1e-5, atol=1e-5)
+
+
+def test_runs_on_onednn_for_float32_and_falls_back_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not gemm.available():
+        pytest.skip("this torch has no oneDNN linear")
+    calls: list[str] = []
+    real = gemm._onednn
+    monkeypatch.setattr(gemm, "_onednn", lambda *a: calls.append("onednn") or real(*a))
+    x, w = torch.randn(3, 4, requires_grad=True), torch.randn(2, 4, requires_grad=True)
+    gemm.linear(x, w).sum().backward()
+    assert calls == ["onednn", "onednn"]  # forward and the input gradient
+    gemm.linear(x.double(), w.double())  # float64: F.linear
+    plain_x, plain_w = torch.randn(3, 4), torch.randn(2, 4)
+    with warnings.catch_warnings():  # torch.jit.trace is deprecated; exports still use it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        traced = torch.jit.trace(lambda a: gemm.linear(a, plain_w), (plain_x,), check_trace=False)
+    assert calls == ["onednn", "onednn"]
+    torch.testing.assert_close(traced(plain_x), F.linear(plain_x, plain_w))
+
+
+def test_one_and_two_threads_give_identical_results() -> None:
+    torch.manual_seed(1)
+    x, w, b = torch.randn(3000, 48), torch.randn(96, 48), torch.randn(96)
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            results.append(_grads(gemm.linear, x, w, b))
+    finally:
+        torch.set_num_threads(threads)
+    assert all(torch.equal(a, b) for a, b in zip(*results, strict=True))
