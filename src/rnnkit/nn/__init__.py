@@ -22,6 +22,7 @@ from rnnkit.nn.attention import AdditiveAttention, DotAttention, GeneralAttentio
 from rnnkit.nn.bidirectional import Bidirectional
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.layers import GRU, LSTM, SimpleRNN
+from rnnkit.nn.linear import Linear
 from rnnkit.nn.masking import last_step, mask_from_lengths
 from rnnkit.nn.recurrent import Recurrent
 
@@ -34,6 +35,7 @@ __all__ = [
     "GRU",
     "Recurrent",
     "Bidirectional",
+    "Linear",
     "last_step",
     "mask_from_lengths",
     "AdditiveAttention",

@@ -53,6 +53,7 @@ from rnnkit.data.vocabulary import OOV_ID, PAD_ID
 from rnnkit.errors import ConfigError, DataError, ShapeError
 from rnnkit.io import register_task, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
+from rnnkit.nn import Linear
 from rnnkit.tasks.classifier_model import recurrent_layer
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
@@ -152,7 +153,7 @@ class RecurrentLanguageModel(nn.Module):
             options["dropout"] = dropout
         self.rnn = recurrent_layer(cell, width, hidden_size, **options)
         self.drop = nn.Dropout(dropout)
-        self.decoder = nn.Linear(hidden_size, vocab_size)
+        self.decoder = Linear(hidden_size, vocab_size)
         if tie_weights:
             if self.embedding is None or embedding_dim != hidden_size:
                 raise ConfigError(

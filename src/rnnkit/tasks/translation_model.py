@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError, ShapeError
-from rnnkit.nn import GRUCell, LSTMCell
+from rnnkit.nn import GRUCell, Linear, LSTMCell
 from rnnkit.nn.attention import make_attention
 from rnnkit.nn.masking import mask_from_lengths
 from rnnkit.tasks.classifier_model import recurrent_layer
@@ -108,13 +108,13 @@ class Seq2Seq(nn.Module):
             self.attention = make_attention(score or "additive", H, K)
             cell_type = LSTMCell if cell == "lstm" else GRUCell
             self.cells = nn.ModuleList(cell_type(E + K if i == 0 else H, H) for i in range(L))
-            self.output = nn.Linear(H + K + E, target_vocab)
+            self.output = Linear(H + K + E, target_vocab)
         else:
             self.decoder = recurrent_layer(cell, E, H, **layer_options)
             if attention == "luong":
                 self.attention = make_attention(score or "general", H, K)
                 self.combine = nn.Linear(H + K, H)
-            self.output = nn.Linear(H, target_vocab)
+            self.output = Linear(H, target_vocab)
 
     # ------------------------------------------------------------------ encoder
     def start(self, x: Tensor, lengths: Tensor | None = None) -> Carry:

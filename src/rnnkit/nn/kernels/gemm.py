@@ -8,8 +8,8 @@ product and the input gradient ``dy W`` there; the weight gradient ``dy^T x`` (a
 into a small matrix) stays on ``torch.mm``, which is faster for that shape. Results are
 bit-identical for any thread count, like the kernels'.
 
-Anything else (float64, other devices, tracing/export, a torch without oneDNN) takes
-``torch.nn.functional.linear``.
+Anything else (float64, other devices, tracing/export, a torch without oneDNN, products below
+:data:`MIN_WORK` multiply-adds) takes ``torch.nn.functional.linear``.
 
 Example:
     >>> import torch
@@ -59,16 +59,22 @@ class _Linear(torch.autograd.Function):
     def backward(ctx: Any, dy: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         dy = dy.contiguous()
-        dx = _onednn(dy, weight.t().contiguous(), None) if ctx.needs_input_grad[0] else None
+        # the transposed weight as a strided view: no copy, and oneDNN reads it as fast
+        dx = _onednn(dy, weight.t(), None) if ctx.needs_input_grad[0] else None
         dw = dy.t() @ x if ctx.needs_input_grad[1] else None
         db = dy.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dx, dw, db
 
 
+# Below this many multiply-adds the call overhead of the oneDNN op (~20 us) outweighs its speed.
+MIN_WORK = 1 << 20
+
+
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``F.linear(x, weight, bias)`` for x (..., K), weight (N, K): on oneDNN when it can."""
     usable = (
-        x.dtype == torch.float32
+        x.numel() * weight.shape[0] >= MIN_WORK
+        and x.dtype == torch.float32
         and weight.dtype == torch.float32
         and x.device.type == "cpu"
         and weight.device.type == "cpu"
