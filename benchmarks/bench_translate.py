@@ -185,7 +185,8 @@ def multi30k(budget: float) -> str:
         f"Training ran {m['epochs_run']} epoch(s), {m['steps']} optimizer steps, in {train_seconds:.0f} s "
         f"(stopped: {m['stopped_reason']}); "
         f"validation loss per epoch: {summary['val_loss_per_epoch']}. Total with evaluation {total:.0f} s. "
-        f"Load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (the CPU was shared).",
+        f"1-min load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (the run itself "
+        "adds about 2 on this 2-core machine; more before it means other jobs shared the CPU).",
         table(["decoding", "BLEU", "test loss (nats/token)", "token accuracy", "decode s"], rows),
         f"sacreBLEU signature: `{beam['signature']}` (hypotheses are the lowercased, detokenized "
         "outputs; references are the raw test sentences, compared case-insensitively).",
