@@ -420,3 +420,19 @@ class LoadableFromBundle:
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> Any:
         raise NotImplementedError
+
+    def _build_network(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def _restore_network(self, parts: BundleParts) -> None:
+        """Rebuild the network (``_build_network``), load the bundle's checked weights into it
+        in eval mode, and restore ``history_`` and ``metrics_``."""
+        from rnnkit.train import History  # rnnkit.train imports rnnkit.io: import late
+
+        model = self._build_network()
+        parts.check(model.state_dict())
+        model.load_state_dict(parts.state_dict)
+        self.model_: Any = model.eval()
+        csv_text = parts.history_csv()
+        self.history_: Any = History.from_csv(csv_text) if csv_text else None
+        self.metrics_: Any = dict(parts.metrics)

@@ -339,13 +339,7 @@ class ClassifierBase(LoadableFromBundle):
         obj = cls(**parts.config["params"])
         obj.classes_ = list(parts.config["classes"])
         obj._restore_pipeline(parts)
-        obj.model_ = obj._build_network()
-        parts.check(obj.model_.state_dict())
-        obj.model_.load_state_dict(parts.state_dict)
-        obj.model_.eval()
-        csv_text = parts.history_csv()
-        obj.history_ = History.from_csv(csv_text) if csv_text else None
-        obj.metrics_ = dict(parts.metrics)
+        obj._restore_network(parts)
         return obj
 
 

@@ -58,6 +58,7 @@ from rnnkit.tasks.forecast_baselines import (
     error_report,
 )
 from rnnkit.tasks.forecast_model import ForecastNetwork, forecast_loss
+from rnnkit.tasks.options import with_defaults
 from rnnkit.train import EarlyStopping, History, Trainer
 
 #: What ``Forecaster()`` does with nothing set. "auto" choices are made from the training part.
@@ -123,12 +124,7 @@ class Forecaster(LoadableFromBundle):
     task = "forecaster"
 
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(FORECAST_DEFAULTS)
-        if unknown:
-            raise ConfigError(
-                f"Forecaster: unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(FORECAST_DEFAULTS)}"
-            )
-        self.params = {**FORECAST_DEFAULTS, **params}
+        self.params = with_defaults("Forecaster", params, FORECAST_DEFAULTS)
         p = self.params
         if p["mode"] not in MODES:
             raise ConfigError(f"mode: expected direct or recursive, got {p['mode']!r}")
@@ -634,13 +630,7 @@ class Forecaster(LoadableFromBundle):
         obj.data_ = SeriesData(np.asarray(series["values"]), np.asarray(series["features"]),
                                series["target_names"], series["feature_names"], dates, series["source"])
         obj.split_ = (int(series["split"][0]), int(series["split"][1]))
-        obj.model_ = obj._build_network()
-        parts.check(obj.model_.state_dict())
-        obj.model_.load_state_dict(parts.state_dict)
-        obj.model_.eval()
-        csv_text = parts.history_csv()
-        obj.history_ = History.from_csv(csv_text) if csv_text else None
-        obj.metrics_ = dict(parts.metrics)
+        obj._restore_network(parts)
         return obj
 
     def read_like_training(self, path: str | Path, fill: str | None = None) -> SeriesData:

@@ -55,6 +55,7 @@ from rnnkit.io import register_task, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.nn import Linear
 from rnnkit.tasks.classifier_model import recurrent_layer
+from rnnkit.tasks.options import with_defaults
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
 from rnnkit.train.metrics import bits_per_character, perplexity
@@ -270,13 +271,7 @@ class LanguageModel(LoadableFromBundle):
     network_params = ("embedding_dim", "cell", "hidden_size", "num_layers", "dropout", "tie_weights")
 
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(LM_DEFAULTS)
-        if unknown:
-            raise ConfigError(
-                f"LanguageModel: unknown option(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(LM_DEFAULTS)}"
-            )
-        self.params: dict[str, Any] = {**LM_DEFAULTS, **params}
+        self.params: dict[str, Any] = with_defaults("LanguageModel", params, LM_DEFAULTS)
         if self.params["level"] not in LEVELS:
             raise ConfigError(f"level={self.params['level']!r} is unknown; use 'char' or 'word'")
         if self.params["lr_decay"] not in ("time", None):
@@ -573,13 +568,7 @@ class LanguageModel(LoadableFromBundle):
         parts.require_task(cls.task)
         obj = cls(**parts.config["params"])
         obj.vectorizer_ = TextVectorizer.from_json(json.dumps(parts.json("vectorizer")))
-        obj.model_ = obj._build_network()
-        parts.check(obj.model_.state_dict())
-        obj.model_.load_state_dict(parts.state_dict)
-        obj.model_.eval()
-        csv_text = parts.history_csv()
-        obj.history_ = History.from_csv(csv_text) if csv_text else None
-        obj.metrics_ = dict(parts.metrics)
+        obj._restore_network(parts)
         return obj
 
 

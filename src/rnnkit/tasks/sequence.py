@@ -34,6 +34,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label
+from rnnkit.tasks.options import with_defaults
 
 #: Defaults chosen so that setting nothing gives a strong model in minutes on a laptop CPU
 #: (MNIST row by row from 5,000 images: 96.0%, 97.2% with standardize="global"; Japanese Vowels:
@@ -90,13 +91,7 @@ class SequenceClassifier(ClassifierBase):
     task = "sequence_classifier"
 
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(SEQ_DEFAULTS)
-        if unknown:
-            raise ConfigError(
-                f"SequenceClassifier: unknown option(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(SEQ_DEFAULTS)}"
-            )
-        super().__init__(**{**SEQ_DEFAULTS, **params})
+        super().__init__(**with_defaults("SequenceClassifier", params, SEQ_DEFAULTS))
         if _scaler_mode(self.params["standardize"]) not in FeatureScaler.MODES:
             raise ConfigError(
                 f"standardize={self.params['standardize']!r} is unknown; use one of "

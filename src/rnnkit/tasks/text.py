@@ -35,6 +35,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label, classification_report
+from rnnkit.tasks.options import with_defaults
 from rnnkit.train import distributed
 
 #: Defaults chosen so that a user who sets nothing gets a strong model in minutes on a laptop CPU
@@ -92,15 +93,7 @@ class TextClassifier(ClassifierBase):
     network_params = (*ClassifierBase.network_params, "embedding_dim")
 
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(TEXT_DEFAULTS)
-        if unknown:
-            from rnnkit.errors import ConfigError
-
-            raise ConfigError(
-                f"TextClassifier: unknown option(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(TEXT_DEFAULTS)}"
-            )
-        super().__init__(**{**TEXT_DEFAULTS, **params})
+        super().__init__(**with_defaults("TextClassifier", params, TEXT_DEFAULTS))
         self.vectorizer_: TextVectorizer | None = None
 
     def _check_inputs(self, X: Any, name: str) -> list[str]:

@@ -48,6 +48,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.tasks.decoding import Hypothesis, beam_search, greedy_search
+from rnnkit.tasks.options import with_defaults
 from rnnkit.tasks.translation_model import ATTENTIONS, Seq2Seq
 from rnnkit.train import Callback, EarlyStopping, History, Trainer
 
@@ -142,13 +143,7 @@ class Translator(LoadableFromBundle):
     task = "translation"
 
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(TRANSLATE_DEFAULTS)
-        if unknown:
-            raise ConfigError(
-                f"Translator: unknown option(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(TRANSLATE_DEFAULTS)}"
-            )
-        self.params: dict[str, Any] = {**TRANSLATE_DEFAULTS, **params}
+        self.params: dict[str, Any] = with_defaults("Translator", params, TRANSLATE_DEFAULTS)
         p = self.params
         if p["attention"] not in ATTENTIONS:
             raise ConfigError(f"attention={p['attention']!r} is unknown; use one of {', '.join(ATTENTIONS)}")
@@ -406,13 +401,7 @@ class Translator(LoadableFromBundle):
         obj.target_level_ = parts.config["levels"]["target"]
         obj.source_vocab_ = Vocabulary.from_dict(parts.json("source_vocabulary"))
         obj.target_vocab_ = Vocabulary.from_dict(parts.json("target_vocabulary"))
-        obj.model_ = obj._build_network()
-        parts.check(obj.model_.state_dict())
-        obj.model_.load_state_dict(parts.state_dict)
-        obj.model_.eval()
-        csv_text = parts.history_csv()
-        obj.history_ = History.from_csv(csv_text) if csv_text else None
-        obj.metrics_ = dict(parts.metrics)
+        obj._restore_network(parts)
         return obj
 
 
