@@ -26,9 +26,16 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.nn.kernels.activations import tanh
-from rnnkit.nn.kernels.layout import flat, load_block, longest, store_block, zero_padding
+from rnnkit.nn.kernels.layout import (
+    flat,
+    load_block,
+    longest,
+    row_at,
+    store_block,
+    zero_padding,
+)
 from rnnkit.nn.kernels.linalg import add_product, kernel
-from rnnkit.nn.kernels.memory import AHEAD, prefetch_read, prefetch_write, row_ahead
+from rnnkit.nn.kernels.memory import AHEAD, prefetch_read, prefetch_write
 
 
 @kernel
@@ -63,9 +70,8 @@ def gru_forward(
             length = lengths[b]
             if s >= length:
                 continue
-            t = length - 1 - s if direction == 1 else s
-            row = np.uint64(b * steps + t)
-            ahead = row_ahead(b, steps, length, s, direction, False)
+            row = np.uint64(row_at(b, steps, length, s, direction))
+            ahead = row_at(b, steps, length, s + AHEAD, direction)
             if ahead >= 0:
                 prefetch_read(gx2, ahead, goff, goff + g3)
                 prefetch_write(out2, ahead, hoff, hoff + hidden)
@@ -88,8 +94,7 @@ def gru_forward(
             length = lengths[b]
             if s >= length:
                 continue
-            t = length - 1 - s if direction == 1 else s
-            row = np.uint64(b * steps + t)
+            row = np.uint64(row_at(b, steps, length, s, direction))
             a = acc[r]
             hr = h[r]
             if reset_after:
@@ -156,21 +161,20 @@ def gru_backward(
                 d[:] = zero
                 dn[r, :] = zero
                 continue
-            t = length - 1 - s if direction == 1 else s
-            row = np.uint64(b * steps + t)
-            ahead = row_ahead(b, steps, length, s, direction, True)
+            row = np.uint64(row_at(b, steps, length, s, direction))
+            ahead = row_at(b, steps, length, s - AHEAD, direction)
             if ahead >= 0:
                 prefetch_read(gates2, ahead, goff, goff + g3)
                 prefetch_read(dout2, ahead, hoff, hoff + hidden)
-                if s - AHEAD > 0:  # the output before the step ahead
-                    earlier = ahead - 1 if direction == 0 else ahead + 1
+                earlier = row_at(b, steps, length, s - AHEAD - 1, direction)
+                if earlier >= 0:  # the output before the step ahead
                     prefetch_read(out2, earlier, hoff, hoff + hidden)
                 prefetch_read(extra2, ahead, hoff, hoff + hidden)
                 prefetch_write(dgx2, ahead, goff, goff + g3)
                 if reset_after:
                     prefetch_write(dgh2, ahead, goff, goff + g3)
             if s > 0:
-                before = np.uint64(b * steps + (t - 1 if direction == 0 else t + 1))
+                before = np.uint64(row_at(b, steps, length, s - 1, direction))
                 for k in range(hidden):
                     hp[r, k] = out2[before, np.uint64(hoff + k)]
             else:
@@ -206,8 +210,7 @@ def gru_backward(
                 length = lengths[b]
                 if s >= length:
                     continue
-                t = length - 1 - s if direction == 1 else s
-                row = np.uint64(b * steps + t)
+                row = np.uint64(row_at(b, steps, length, s, direction))
                 d = da[r]
                 dhr = dh[r]
                 for k in range(hidden):

@@ -8,6 +8,8 @@ arrays laid out (B, T, D*C) (both directions side by side in the last dimension)
   loops: 2x slower), row ``b*T + t``;
 - :func:`load_block` / :func:`store_block` copy the block's rows of a (D, B, H) state in and out;
 - :func:`longest` is the number of steps the block runs;
+- :func:`row_at` is the flat row of a sequence's s-th step in a direction (the one definition of
+  "direction 1 runs each sequence from its last real step");
 - :func:`zero_padding` writes the zeros of the padded steps (t >= length) in one direction's
   columns, which the step loops never visit.
 
@@ -76,3 +78,14 @@ def zero_padding(
             row = np.uint64(b * steps + t)
             for k in range(width):
                 a2[row, np.uint64(offset + k)] = zero
+
+
+@kernel
+def row_at(b: int, steps: int, length: int, s: int, direction: int) -> int:
+    """Flat row ``b*steps + t`` of the step sequence ``b`` (``length`` real steps) processes
+    ``s``-th: ``t = s``, or ``t = length - 1 - s`` for direction 1; -1 outside ``0 <= s < length``
+    (prefetching past either end asks for nothing)."""
+    if s < 0 or s >= length:
+        return -1
+    t = length - 1 - s if direction == 1 else s
+    return b * steps + t

@@ -28,9 +28,16 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.nn.kernels.activations import tanh
-from rnnkit.nn.kernels.layout import flat, load_block, longest, store_block, zero_padding
+from rnnkit.nn.kernels.layout import (
+    flat,
+    load_block,
+    longest,
+    row_at,
+    store_block,
+    zero_padding,
+)
 from rnnkit.nn.kernels.linalg import add_product, kernel
-from rnnkit.nn.kernels.memory import prefetch_read, prefetch_write, row_ahead
+from rnnkit.nn.kernels.memory import AHEAD, prefetch_read, prefetch_write
 
 
 @kernel
@@ -69,9 +76,8 @@ def lstm_forward(
             length = lengths[b]
             if s >= length:
                 continue
-            t = length - 1 - s if direction == 1 else s
-            row = np.uint64(b * steps + t)
-            ahead = row_ahead(b, steps, length, s, direction, False)
+            row = np.uint64(row_at(b, steps, length, s, direction))
+            ahead = row_at(b, steps, length, s + AHEAD, direction)
             if ahead >= 0:
                 prefetch_read(gx2, ahead, goff, goff + g4)
                 prefetch_write(out2, ahead, hoff, hoff + hidden)
@@ -131,17 +137,15 @@ def lstm_backward(
                 for j in range(g4):
                     da[r, j] = zero
                 continue
-            t = length - 1 - s if direction == 1 else s
-            row = np.uint64(b * steps + t)
-            ahead = row_ahead(b, steps, length, s, direction, True)
+            row = np.uint64(row_at(b, steps, length, s, direction))
+            ahead = row_at(b, steps, length, s - AHEAD, direction)
             if ahead >= 0:
                 prefetch_read(gates2, ahead, goff, goff + g4)
                 prefetch_read(cells2, ahead, hoff, hoff + hidden)
                 prefetch_read(dout2, ahead, hoff, hoff + hidden)
                 prefetch_write(dgates2, ahead, goff, goff + g4)
             if s > 0:
-                tp = length - s if direction == 1 else s - 1  # position of the previous step
-                rowp = np.uint64(b * steps + tp)
+                rowp = np.uint64(row_at(b, steps, length, s - 1, direction))  # the previous step
                 for k in range(hidden):
                     cp[k] = cells2[rowp, np.uint64(hoff + k)]
             else:

@@ -9,7 +9,7 @@ within 10% of each other).
 
 :func:`prefetch_read` and :func:`prefetch_write` are numba intrinsics (``llvm.prefetch``), one
 instruction per 64-byte line; a prefetch never faults and never changes a result.
-:func:`row_ahead` is the flat row a sequence reaches ``AHEAD`` steps later, or -1.
+The kernels find the rows ``AHEAD`` steps away with :func:`rnnkit.nn.kernels.layout.row_at`.
 
 Example:
     >>> import numpy as np
@@ -31,8 +31,6 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
-
-from rnnkit.nn.kernels.linalg import kernel
 
 AHEAD = 8
 _LINE = 64
@@ -85,15 +83,3 @@ prefetch_read = _prefetch_intrinsic(0)
 prefetch_read.__doc__ = "``prefetch_read(a, row, start, stop)``: bring ``a[row, start:stop]`` in."
 prefetch_write = _prefetch_intrinsic(1)
 prefetch_write.__doc__ = "``prefetch_write(a, row, start, stop)``: the same, about to be written."
-
-
-@kernel
-def row_ahead(b: int, steps: int, length: int, s: int, direction: int, backward: bool) -> int:
-    """Flat row ``b*steps + t`` of the step this sequence processes ``AHEAD`` steps after step
-    ``s`` (direction 1 runs each sequence from its last real step; ``backward`` counts ``s``
-    down), or -1 past the sequence's end."""
-    later = s - AHEAD if backward else s + AHEAD
-    if later < 0 or later >= length:
-        return -1
-    t = length - 1 - later if direction == 1 else later
-    return b * steps + t

@@ -14,9 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.nn.kernels.activations import tanh
-from rnnkit.nn.kernels.layout import flat, load_block, longest, store_block, zero_padding
+from rnnkit.nn.kernels.layout import (
+    flat,
+    load_block,
+    longest,
+    row_at,
+    store_block,
+    zero_padding,
+)
 from rnnkit.nn.kernels.linalg import add_product, kernel
-from rnnkit.nn.kernels.memory import prefetch_read, prefetch_write, row_ahead
+from rnnkit.nn.kernels.memory import AHEAD, prefetch_read, prefetch_write
 
 
 @kernel
@@ -44,9 +51,8 @@ def rnn_forward(
             length = lengths[b]
             if s >= length:
                 continue
-            t = length - 1 - s if direction == 1 else s
-            row = np.uint64(b * steps + t)
-            ahead = row_ahead(b, steps, length, s, direction, False)
+            row = np.uint64(row_at(b, steps, length, s, direction))
+            ahead = row_at(b, steps, length, s + AHEAD, direction)
             if ahead >= 0:
                 prefetch_read(gx2, ahead, hoff, hoff + hidden)
                 prefetch_write(out2, ahead, hoff, hoff + hidden)
@@ -87,9 +93,8 @@ def rnn_backward(
                 for k in range(hidden):
                     da[r, k] = zero
                 continue
-            t = length - 1 - s if direction == 1 else s
-            row = np.uint64(b * steps + t)
-            ahead = row_ahead(b, steps, length, s, direction, True)
+            row = np.uint64(row_at(b, steps, length, s, direction))
+            ahead = row_at(b, steps, length, s - AHEAD, direction)
             if ahead >= 0:
                 prefetch_read(dout2, ahead, hoff, hoff + hidden)
                 prefetch_read(out2, ahead, hoff, hoff + hidden)
