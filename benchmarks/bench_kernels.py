@@ -42,7 +42,7 @@ from benchmarks.bench_nn import (
     gemm_rate,
     paired_timing,
 )
-from benchmarks.common import interleaved, machine, table
+from benchmarks.common import interleaved, machine, run_as_script, table
 from rnnkit import nn as rnn
 from rnnkit.nn.kernels import dispatch, threads
 
@@ -271,7 +271,4 @@ def run(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    section = run(quick="--quick" in sys.argv)
-    print(section)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(section)
+    run_as_script(run, RESULTS)

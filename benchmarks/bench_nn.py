@@ -17,7 +17,6 @@ Run: ``.venv/bin/python -m benchmarks.bench_nn`` (``--quick`` for fewer repeats)
 from __future__ import annotations
 
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from benchmarks.common import interleaved, machine, table
+from benchmarks.common import interleaved, machine, run_as_script, table
 from rnnkit import nn as rnn
 
 RESULTS = Path(__file__).resolve().parent / "results" / "nn.md"
@@ -286,7 +285,4 @@ def run(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    section = run(quick="--quick" in sys.argv)
-    print(section)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(section)
+    run_as_script(run, RESULTS)

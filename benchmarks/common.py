@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,3 +65,12 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)
+
+
+def run_as_script(run: Callable[..., str], results: Path) -> None:
+    """``python -m benchmarks.bench_<area> [--quick]``: print the section and keep it in
+    ``results`` (``benchmarks/results/<area>.md``) for ``run.py --assemble``."""
+    section = run(quick="--quick" in sys.argv)
+    print(section)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(section)

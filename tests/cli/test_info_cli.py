@@ -37,10 +37,11 @@ def test_info_follows_the_environment() -> None:
     assert run.returncode == 0, run.stderr
     assert "backend choice: torch" in run.stdout
     assert "a private thread pool" in run.stdout
-    bad = rnnkit("info", RNNKIT_KERNELS="fast")
-    assert bad.returncode == 2
-    assert bad.stderr.strip().startswith("error: RNNKIT_KERNELS")
-    assert len(bad.stderr.strip().splitlines()) == 1
+    for variable in ("RNNKIT_KERNELS", "RNNKIT_KERNEL_THREADS"):
+        bad = rnnkit("info", **{variable: "fast"})
+        assert bad.returncode == 2
+        assert bad.stderr.strip().startswith(f"error: {variable}:")
+        assert len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_info_compile_builds_every_kernel_for_both_dtypes() -> None:

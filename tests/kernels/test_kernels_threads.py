@@ -8,6 +8,7 @@ import threading
 import pytest
 import torch
 
+from rnnkit.errors import ConfigError
 from rnnkit.nn.kernels import threads
 
 
@@ -57,3 +58,9 @@ def test_a_failing_unit_raises_on_the_caller(spread: str) -> None:
 def test_pool_is_forced_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(threads.ENV_VAR, "pool")
     assert threads.backend() == "pool"
+
+
+def test_an_unknown_choice_is_a_one_line_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(threads.ENV_VAR, "gpu")
+    with pytest.raises(ConfigError, match="^RNNKIT_KERNEL_THREADS: expected 'openmp' or 'pool'"):
+        threads.backend()

@@ -14,7 +14,8 @@ small machine:
 - **pool**: a ``ThreadPoolExecutor`` of ``threads`` workers, used when no OpenMP runtime with
   the GNU entry point (libgomp, LLVM's libomp and Intel's libiomp5 all export it) is loaded.
 
-``RNNKIT_KERNEL_THREADS=pool`` forces the pool (debugging, comparisons).
+``RNNKIT_KERNEL_THREADS=pool`` forces the pool (debugging, comparisons); any value other than
+``openmp`` or ``pool`` is a ConfigError.
 
 Example:
     >>> from rnnkit.nn.kernels.threads import run_units
@@ -34,6 +35,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+from rnnkit.errors import ConfigError
 
 ENV_VAR = "RNNKIT_KERNEL_THREADS"
 _RUNTIMES = ("libgomp", "libomp", "libiomp5")
@@ -70,8 +73,12 @@ def _gomp_parallel() -> Any:
 
 
 def backend() -> str:
-    """"openmp" or "pool": how :func:`run_units` spreads units over threads in this process."""
-    if os.environ.get(ENV_VAR, "").strip().lower() == "pool":
+    """"openmp" or "pool": how :func:`run_units` spreads units over threads in this process
+    (``RNNKIT_KERNEL_THREADS``: unset or ``openmp`` for OpenMP where available, ``pool``)."""
+    choice = os.environ.get(ENV_VAR, "").strip().lower()
+    if choice not in ("", "openmp", "pool"):
+        raise ConfigError(f"{ENV_VAR}: expected 'openmp' or 'pool', got {choice!r}")
+    if choice == "pool":
         return "pool"
     return "openmp" if sys.platform != "win32" and _gomp_parallel() is not None else "pool"
 
