@@ -1,9 +1,9 @@
 """The layers' input projection ``x W^T + b`` on oneDNN's GEMM, with its own backward.
 
 torch's float32 ``mm``/``linear`` on CPU calls MKL, which is known to pick slower code paths on
-non-Intel processors; oneDNN's GEMM (already inside torch, behind ``torch.ops.mkldnn``) is about
-twice as fast on AMD: 64000x32 @ 32x32 in 0.33 ms instead of 0.82 ms, 6400x256 @ 256x1024 in 8.2 ms
-instead of 16.5 ms on the 2-core AMD EPYC the benchmarks run on. :func:`linear` runs the forward
+non-Intel processors; oneDNN's GEMM (already inside torch, behind ``torch.ops.mkldnn``) is
+1.7-1.9x faster on the 2-core AMD EPYC the benchmarks run on (``benchmarks/results/kernels.md``).
+:func:`linear` runs the forward
 product and the input gradient ``dy W`` there; the weight gradient ``dy^T x`` (a long reduction
 into a small matrix) stays on ``torch.mm``, which is faster for that shape. Results are
 bit-identical for any thread count, like the kernels'.

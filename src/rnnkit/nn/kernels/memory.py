@@ -3,9 +3,8 @@
 At every step a kernel touches one short piece of each batch row (``(B*T, C)`` view, row
 ``b*T + t``): with 64 rows and three arrays that is ~200 interleaved streams, far more than the
 hardware prefetchers follow, so nearly every piece is a cache miss waiting on memory. Asking for
-the piece :data:`AHEAD` steps ahead while the current step computes hides that wait: the SimpleRNN
-forward kernel over 128 x 500 x 32 went from 4.9 to 3.4 ms on one core (distances 2-32 all
-within 10% of each other).
+the piece :data:`AHEAD` steps ahead while the current step computes hides that wait (distances
+from 2 to 32 steps all did about as well).
 
 :func:`prefetch_read` and :func:`prefetch_write` are numba intrinsics (``llvm.prefetch``), one
 instruction per 64-byte line; a prefetch never faults and never changes a result.
