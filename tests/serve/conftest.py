@@ -54,5 +54,6 @@ def client(loaded: dict[str, object]) -> Iterator[object]:
 def live_server(loaded: dict[str, object]) -> Iterator[LiveServer]:
     from rnnkit.serve import create_app
 
-    with LiveServer(create_app(loaded)) as server:
+    # As `rnnkit serve` runs it: the Host check on (the page must work under it).
+    with LiveServer(create_app(loaded, allowed_hosts=["127.0.0.1"])) as server:
         yield server

@@ -34,16 +34,19 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """uvicorn running an app in a background thread on a free loopback port."""
+    """The app served as ``rnnkit serve`` serves it (pre-bound socket, guarded protocol) by
+    uvicorn in a background thread, on a free loopback port."""
 
-    def __init__(self, app: object) -> None:
-        import uvicorn
+    def __init__(self, app: object, limits: object = None) -> None:
+        from rnnkit.serve import ServeLimits
+        from rnnkit.serve.server import bind_listener, make_server
 
-        self.port = free_port()
+        self.listener = bind_listener("127.0.0.1", 0)
+        self.port = int(self.listener.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                   log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.server = make_server(app, limits or ServeLimits())
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.listener]},
+                                       daemon=True)
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -57,3 +60,4 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.listener.close()

@@ -41,6 +41,8 @@ def test_attention_on_request(client: TestClient) -> None:
 def test_limits_and_wrong_verb(client: TestClient) -> None:
     assert client.post("/models/rev/translate", json={"texts": []}).status_code == 422
     assert client.post("/models/rev/translate", json={"texts": ["a"], "beam_size": 99}).status_code == 422
+    too_long = client.post("/models/rev/translate", json={"texts": ["a " * 3000]})
+    assert too_long.status_code == 422 and "5000" in too_long.json()["error"]  # as documented
     wrong = client.post("/models/rev/predict", json={"texts": ["a"]})
     assert wrong.status_code == 400 and "/translate" in wrong.json()["error"]
 

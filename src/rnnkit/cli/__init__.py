@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from rnnkit.cli.argv import spread_file_lists
 from rnnkit.cli.info import info
 from rnnkit.cli.inspect import inspect_app
 from rnnkit.cli.lm import lm_app
@@ -48,12 +49,21 @@ def demo() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script; maps RnnkitError to one line and exit status 2.
 
-    Usage errors (unknown option, missing argument) are typer's own, also with status 2.
+    Usage errors (unknown option, missing argument) are typer's own, also with status 2. Options
+    that take files (``--test a.csv b.csv``) take every word up to the next option, see
+    :mod:`rnnkit.cli.argv`.
     """
     try:
-        app(args=argv, prog_name="rnnkit")
+        words = spread_file_lists(app, sys.argv[1:] if argv is None else argv)
+        app(args=words, prog_name="rnnkit")
+    except SystemExit as done:
+        # click ends with status 1 when the reader of stdout went away (`| head -2`) and wraps
+        # stdout to silence the final flush; a closed pipe is the reader's choice, not a failure.
+        if done.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            sys.exit(0)
+        raise
     except RnnkitError as err:
         typer.echo(f"error: {err}", err=True)
-        sys.exit(2)
+        sys.exit(getattr(err, "exit_status", 2))  # 128 + signal when a run was stopped by one
     except BrokenPipeError:  # e.g. `rnnkit text predict ... | head -1`
         sys.exit(0)

@@ -58,6 +58,15 @@ Resume = Annotated[
     bool,
     typer.Option("--resume", help="Continue from the checkpoint of an interrupted run (same options)."),
 ]
+Force = Annotated[
+    bool,
+    typer.Option("--force", help="Replace a bundle of another task at --out (other files there are never replaced)."),
+]
+Encoding = Annotated[
+    str,
+    typer.Option("--encoding", help="Text encoding of the input files, e.g. latin-1 or cp1252 "
+                 "(a UTF-8 BOM and UTF-16 are detected)."),
+]
 
 
 def run_options(out: Path, workers: int, checkpoint_dir: Path | None, resume: bool,
@@ -66,6 +75,16 @@ def run_options(out: Path, workers: int, checkpoint_dir: Path | None, resume: bo
     if checkpoint_dir is None and (workers > 1 or resume or long_job):
         checkpoint_dir = out.with_name(out.name + ".checkpoints")
     return {"workers": workers, "checkpoint_dir": checkpoint_dir, "resume": resume}
+
+
+def check_outputs(out: Path, task: str, force: bool, checkpoint_dir: Path | None = None) -> None:
+    """Before reading data or training: may a ``task`` bundle go to ``out`` (``--force``: replacing
+    one of another task), and may checkpoints go to ``checkpoint_dir``? One-line errors if not."""
+    from rnnkit.cli.paths import check_checkpoint_dir
+    from rnnkit.io.bundle import check_bundle_target
+
+    check_bundle_target(out, task, force=force)
+    check_checkpoint_dir(checkpoint_dir, out)
 
 
 def is_main_process() -> bool:
@@ -120,11 +139,11 @@ def hold_out(
 
 
 def finish_training(
-    clf: Any, report: dict[str, Any], out: Path, started: float, as_json: bool
+    clf: Any, report: dict[str, Any], out: Path, started: float, as_json: bool, force: bool = False
 ) -> None:
     """Save the bundle with the test report, print the table and where it went (and the JSON)."""
     seconds = time.perf_counter() - started
-    bundle = clf.save(out, extra_metrics={"test": report})
+    bundle = clf.save(out, extra_metrics={"test": report}, force=force)
     typer.echo(metrics_table("test", report))
     typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
     if as_json:

@@ -13,8 +13,9 @@ from typing import Annotated
 
 import typer
 
-from rnnkit.cli.common import emit_json, existing, info
-from rnnkit.errors import ConfigError
+from rnnkit.cli.common import Encoding, emit_json, existing, info
+from rnnkit.cli.paths import check_encoding, check_output_dir, check_output_file
+from rnnkit.errors import ConfigError, DataError
 
 inspect_app = typer.Typer(help="Seeing inside: memory benchmark, heat maps, saliency, reports.")
 
@@ -41,6 +42,7 @@ def memory(
     task_list = parse_list(tasks, "--tasks")
     if time_budget <= 0:
         raise ConfigError(f"--time-budget: expected a positive number of seconds, got {time_budget}")
+    check_output_dir(out, "--out")
     results = memory_benchmark(
         cell_list, length_list, task_list, time_budget=time_budget, hidden_size=hidden_size,
         seed=seed,
@@ -72,6 +74,7 @@ def inspect(
     from rnnkit.inspect.views import inspect_bundle
 
     existing([bundle], "BUNDLE")
+    check_output_dir(out, "--out")
     files = inspect_bundle(bundle, value, out)
     for file in files:
         typer.echo(str(file))
@@ -85,16 +88,30 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default: <bundle name>_report.html).")] = None,
     examples: Annotated[list[str] | None, typer.Option("--example", help="A text to explain (repeatable; text classifiers).")] = None,
     input_file: Annotated[Path | None, typer.Option("--input", help="A file of example texts, one per line.")] = None,
+    encoding: Encoding = "utf-8",
 ) -> None:
     """One self-contained HTML page: configuration, metrics, plots, examples with saliency."""
     from rnnkit.inspect.report import write_report
-    from rnnkit.inspect.views import read_texts
 
+    check_encoding(encoding)
     existing([bundle], "BUNDLE")
+    target = out or Path(f"{bundle.resolve().name}_report.html")
+    check_output_file(target, "--out", (".html", ".htm"))
     texts = list(examples or [])
     if input_file is not None:
         existing([input_file], "--input")
-        texts += read_texts(str(input_file))
-    target = out or Path(f"{bundle.resolve().name}_report.html")
+        texts += _example_lines(input_file, encoding)
     path = write_report(bundle, target, texts or None)
     typer.echo(str(path))
+
+
+def _example_lines(path: Path, encoding: str) -> list[str]:
+    """The non-empty lines of ``--input`` (the first few), read with the shared checks, so that a
+    file in another encoding is a one-line error naming ``--encoding``."""
+    from rnnkit.data.readers import read_text
+    from rnnkit.inspect.views import MAX_TEXTS
+
+    lines = [line.strip() for line in read_text(path, encoding).splitlines() if line.strip()]
+    if not lines:
+        raise DataError(f"--input: {path} has no non-empty lines")
+    return lines[:MAX_TEXTS]

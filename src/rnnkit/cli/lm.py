@@ -9,6 +9,7 @@ Options left unset take the defaults of ``rnnkit.tasks.language_model.LM_DEFAULT
 
 from __future__ import annotations
 
+import codecs
 import sys
 import time
 from pathlib import Path
@@ -18,19 +19,34 @@ import typer
 
 from rnnkit.cli.common import (
     CheckpointDir,
+    Encoding,
+    Force,
     Resume,
     Workers,
+    check_outputs,
     emit_json,
     existing,
     info,
     is_main_process,
     run_options,
 )
+from rnnkit.cli.paths import check_encoding
 
 lm_app = typer.Typer(help="Language models: learn a text, generate from it.", no_args_is_help=True)
 
 Bundle = Annotated[Path, typer.Argument(help="A bundle written by `rnnkit lm train`.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")]
+
+
+def _corpus(paths: list[Path], encoding: str) -> list[Path] | str:
+    """What the model reads: the files themselves, or their text when not in UTF-8 (a ``str``
+    is read as text, so the files are decoded here with the given encoding)."""
+    existing(paths, "TEXT")
+    if codecs.lookup(check_encoding(encoding)).name == "utf-8":
+        return list(paths)
+    from rnnkit.data.streams import read_corpus
+
+    return read_corpus(paths, encoding)
 
 
 def _unescape(value: str | None) -> str | None:
@@ -64,12 +80,17 @@ def train(
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
+    encoding: Encoding = "utf-8",
+    force: Force = False,
     as_json: AsJson = False,
 ) -> None:
     """Train a language model on text files and save it as a bundle."""
-    started = time.perf_counter()
-    existing(text_paths, "TEXT")
     from rnnkit.tasks import LanguageModel
+
+    started = time.perf_counter()
+    run = run_options(out, workers, checkpoint_dir, resume)
+    check_outputs(out, LanguageModel.task, force, run["checkpoint_dir"])
+    corpus = _corpus(text_paths, encoding)
 
     chosen: dict[str, Any] = {
         "cell": cell, "hidden_size": hidden_size, "num_layers": layers, "dropout": dropout,
@@ -84,12 +105,12 @@ def train(
         params["windows"] = "random"
     lm = LanguageModel(level=level, valid_fraction=valid_fraction, time_budget=time_budget, seed=seed,
                        verbose=1, **params)
-    lm.fit(list(text_paths), **run_options(out, workers, checkpoint_dir, resume))
+    lm.fit(corpus, **run)
     if not is_main_process():
         return  # torchrun: rank 0 samples, saves and reports
     sample = lm.generate(length=sample_length, temperature=0.8, seed=seed)
     seconds = time.perf_counter() - started
-    bundle = lm.save(out, extra_metrics={"sample": sample})
+    bundle = lm.save(out, extra_metrics={"sample": sample}, force=force)
     valid = lm.metrics_.get("validation")
     info(f"trained {lm.metrics_['epochs_run']} epoch(s) on {lm.metrics_['train_tokens']:,} tokens "
          f"({lm.metrics_['stopped_reason']}); vocabulary {lm.metrics_['vocabulary_size']}")
@@ -145,13 +166,15 @@ def generate(
 def score(
     bundle: Bundle,
     text_paths: Annotated[list[Path], typer.Argument(help="Text files to score.", metavar="TEXT...")],
+    encoding: Encoding = "utf-8",
     as_json: AsJson = False,
 ) -> None:
     """Loss (nats per token), perplexity and bits per character of a model on text files."""
     from rnnkit.tasks import LanguageModel
 
+    corpus = _corpus(text_paths, encoding)
     lm = LanguageModel.load(bundle)
-    report = lm.score(list(existing(text_paths, "TEXT")))
+    report = lm.score(corpus)
     bpc = f"   bpc {report['bpc']:.4f}" if report["bpc"] is not None else ""
     typer.echo(f"loss {report['loss']:.4f} nats/token   perplexity {report['perplexity']:.2f}{bpc}"
                f"   ({report['tokens']:,} tokens)")

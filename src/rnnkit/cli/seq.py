@@ -1,6 +1,7 @@
 """``rnnkit seq``: train, evaluate and use a numeric sequence classifier from files.
 
     rnnkit seq train JapaneseVowels_TRAIN.ts --test JapaneseVowels_TEST.ts --out vowels --json
+    rnnkit seq train train.npz --test test_a.npz test_b.npz --out m   # --test takes every file
     rnnkit seq train mnist_5k.csv.gz --timesteps 28 --features 28 \\
         --test t10k-images-idx3-ubyte.gz --out mnist           # CSV train, idx test
     rnnkit seq predict vowels JapaneseVowels_TEST.ts --json
@@ -20,8 +21,10 @@ import typer
 
 from rnnkit.cli.common import (
     CheckpointDir,
+    Force,
     Resume,
     Workers,
+    check_outputs,
     column,
     emit_json,
     existing,
@@ -32,7 +35,8 @@ from rnnkit.cli.common import (
     metrics_table,
     run_options,
 )
-from rnnkit.errors import DataError
+from rnnkit.cli.paths import check_disjoint
+from rnnkit.errors import ConfigError, DataError
 
 seq_app = typer.Typer(
     help="Numeric sequence classification (sensor series, speech features, images row by row).",
@@ -80,11 +84,11 @@ def _column(value: str | None) -> str | int | None:
 def train(
     train_path: Annotated[Path, typer.Argument(help="Training file: .npz/.npy, .ts, .csv or idx images (plain or gzip).", metavar="TRAIN")],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
-    test: Annotated[Path | None, typer.Option("--test", help="Test file; default: hold out a stratified 20%.")] = None,
+    test: Annotated[list[Path] | None, typer.Option("--test", help="Test file(s), every file up to the next option; default: hold out a stratified 20%.")] = None,
     fmt: Format = None,
     test_format: Annotated[str | None, typer.Option("--test-format", help="Format of --test (default: detect).")] = None,
     labels: Labels = None,
-    test_labels: Annotated[Path | None, typer.Option("--test-labels", help="Labels file for --test (idx or .npy).")] = None,
+    test_labels: Annotated[list[Path] | None, typer.Option("--test-labels", help="Labels file(s) for --test (idx or .npy), one per --test file.")] = None,
     label_column: LabelColumn = None,
     header: Header = None,
     timesteps: Timesteps = None,
@@ -105,22 +109,34 @@ def train(
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
+    force: Force = False,
     as_json: AsJson = False,
 ) -> None:
-    """Train a sequence classifier and save it as a bundle."""
+    """Train a sequence classifier and save it as a bundle.
+
+    Give TRAIN first: --test (and --test-labels) take every file up to the next option. The
+    training and test files must differ.
+    """
     import numpy as np
 
     from rnnkit.tasks import SequenceClassifier
 
     started = time.perf_counter()
+    run = run_options(out, workers, checkpoint_dir, resume)
+    check_outputs(out, SequenceClassifier.task, force, run["checkpoint_dir"])
+    check_disjoint({"TRAIN": [train_path, labels], "--test": [*(test or []), *(test_labels or [])]})
+    test_label_files = _labels_per_file(test or [], test_labels or [])
     csv_opts: dict[str, Any] = {"label_column": label_column, "header": header,
                                 "timesteps": timesteps, "missing": missing, "image_steps": image_steps}
     data = _read(train_path, "TRAIN", fmt, labels=labels, features=features, **csv_opts)
     info(f"read {len(data)} training sequences from {data.source} "
          f"({data.feature_size} features, {len(data.classes)} classes)")
-    if test is not None:
-        test_data = _read(test, "--test", test_format, labels=test_labels,
-                          features=features or data.feature_size, **csv_opts)
+    if test:
+        test_data = _concat([
+            _read(path, "--test", test_format, labels=labels_file,
+                  features=features or data.feature_size, **csv_opts)
+            for path, labels_file in zip(test, test_label_files, strict=True)
+        ])
         train_x, train_y = data.sequences, data.labels
         test_x, test_y = test_data.sequences, test_data.labels
     else:
@@ -133,10 +149,37 @@ def train(
              "num_layers": layers, "pooling": pooling, "epochs": epochs, "batch_size": batch_size,
              "lr": lr, "optimizer": optimizer, "time_budget": time_budget}
     clf = SequenceClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
-    clf.fit(train_x, train_y, **run_options(out, workers, checkpoint_dir, resume))
+    clf.fit(train_x, train_y, **run)
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
-    finish_training(clf, clf.evaluate(test_x, test_y), out, started, as_json)
+    finish_training(clf, clf.evaluate(test_x, test_y), out, started, as_json, force)
+
+
+def _labels_per_file(test: list[Path], test_labels: list[Path]) -> list[Path | None]:
+    """The ``--test-labels`` file of each ``--test`` file (None: the format's own labels)."""
+    if not test_labels:
+        return [None] * len(test)
+    if len(test_labels) != len(test):
+        raise ConfigError(f"--test-labels: give one labels file per --test file "
+                          f"({len(test_labels)} for {len(test)})")
+    return list(test_labels)
+
+
+def _concat(parts: list[Any]) -> Any:
+    """Several labelled sequence files as one dataset (same number of features in each)."""
+    from rnnkit.data.sequences import SequenceDataset
+
+    if len(parts) == 1:
+        return parts[0]
+    sizes = {p.feature_size for p in parts if len(p)}
+    if len(sizes) > 1:
+        raise DataError(f"--test: the files have different numbers of features ({sorted(sizes)}); "
+                        "give files of one kind")
+    labels = [y for p in parts for y in p.labels]
+    if len({isinstance(y, int) for y in labels}) > 1:
+        labels = [str(y) for y in labels]
+    return SequenceDataset([x for p in parts for x in p.sequences], labels,
+                           f"{parts[0].source} + {len(parts) - 1} more")
 
 
 def _load(bundle: Path) -> Any:

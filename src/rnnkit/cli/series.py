@@ -17,7 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnkit.cli.common import emit_json, existing, info
+from rnnkit.cli.common import Force, check_outputs, emit_json, existing, info
+from rnnkit.cli.paths import check_output_file
 from rnnkit.errors import ConfigError
 
 series_app = typer.Typer(help="Time-series forecasting (airline passengers, temperatures, ...).", no_args_is_help=True)
@@ -117,12 +118,14 @@ def train(
     lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = 1e-3,
     time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
     seed: Annotated[int, typer.Option()] = 0,
+    force: Force = False,
     as_json: AsJson = False,
 ) -> None:
     """Train a forecaster, compare it with the baselines on the test part, save a bundle."""
     from rnnkit.tasks import Forecaster
 
     started = time.perf_counter()
+    check_outputs(out, Forecaster.task, force)
     data = _read(csv, target, date_column, features, fill)
     info(f"read {len(data)} rows from {data.source}: target {', '.join(data.target_names)}"
          + (f", features {', '.join(data.feature_names)}" if data.feature_names else "")
@@ -146,7 +149,7 @@ def train(
     info(f"season {r['season']}, lookback {r['lookback']}, log {'yes' if r['log'] else 'no'}, "
          f"differencing {r['differencing']}, {r['epochs']} epochs x {model.params['ensemble']} networks "
          f"({model.metrics_['train_seconds']:.1f} s)")
-    bundle = model.save(out)
+    bundle = model.save(out, force=force)
     seconds = time.perf_counter() - started
     metrics = model.metrics_
     if "test" in metrics:
@@ -187,6 +190,8 @@ def forecast(
     as_json: AsJson = False,
 ) -> None:
     """Forecast the next values after the end of the series."""
+    if plot is not None:
+        check_output_file(plot, "--plot", (".png",))
     model = _load(bundle)
     data = _read_like(model, csv, fill) if csv is not None else model.data_
     frame = model.forecast(steps, data=data)

@@ -8,13 +8,17 @@ Example:
 from __future__ import annotations
 
 import ipaddress
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rnnkit.cli.common import emit_json, existing, info
 from rnnkit.errors import ConfigError
+
+if TYPE_CHECKING:  # importing rnnkit.serve loads FastAPI: only when serving
+    from rnnkit.serve.schemas import ServeLimits
 
 serve_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -29,13 +33,54 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# ServeLimits field -> the option that sets it, for one-line errors that name the option.
+LIMIT_OPTIONS = {
+    "max_body_bytes": "--max-body-bytes", "max_items": "--max-items",
+    "max_text_chars": "--max-text-chars", "max_generate_length": "--max-generate-length",
+    "max_forecast_steps": "--max-forecast-steps", "timeout_seconds": "--timeout",
+    "read_timeout_seconds": "--read-timeout", "max_connections": "--max-connections",
+}
+
+
+def checked_limits(values: dict[str, Any]) -> ServeLimits:
+    """``ServeLimits`` from option values; a bad value is a ConfigError naming its option."""
+    from rnnkit.serve.schemas import ServeLimits, limit_problem
+
+    for field, value in values.items():
+        problem = limit_problem(field, value)
+        if problem:
+            raise ConfigError(f"{LIMIT_OPTIONS[field]} {problem}")
+    return ServeLimits(**values)
+
+
+def check_max_wait(max_wait_ms: float) -> None:
+    if not (math.isfinite(max_wait_ms) and 0 <= max_wait_ms <= 10_000):
+        raise ConfigError(f"--max-wait-ms must be between 0 and 10000 (milliseconds), got {max_wait_ms}")
+
+
+def host_names_to_answer(host: str, allow_remote: bool, allowed_hosts: list[str]) -> list[str] | None:
+    """The Host header names the server answers to besides loopback ones (None: any name).
+
+    Only ``--allow-remote`` without ``--allowed-host`` turns the DNS-rebinding guard off: a server
+    open to other machines is reached under names it cannot know."""
+    if allow_remote and not allowed_hosts:
+        return None
+    return [host, *allowed_hosts]
+
+
 @serve_app.command()
 def serve(
     bundles: Annotated[list[str], typer.Argument(help="bundle directories, or NAME=PATH")],
     host: str = typer.Option("127.0.0.1", help="interface to bind; loopback by default"),
-    port: int = typer.Option(8000, help="TCP port"),
-    allow_remote: bool = typer.Option(False, "--allow-remote",
-                                      help="required to bind a non-loopback --host"),
+    port: int = typer.Option(8000, help="TCP port (1-65535; 0 picks a free one and prints it)"),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote",
+        help="required to bind a non-loopback --host; also answers any Host header unless "
+             "--allowed-host is given"),
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host",
+        help="a Host header name to answer besides localhost and loopback addresses (e.g. a "
+             "reverse proxy's public name); repeat for several")] = None,
     batching: bool = typer.Option(True, "--batching/--no-batching",
                                   help="group concurrent predict requests into micro-batches"),
     max_wait_ms: float = typer.Option(
@@ -46,13 +91,23 @@ def serve(
     max_generate_length: int = typer.Option(1000, help="tokens per generate request"),
     max_forecast_steps: int = typer.Option(500, help="steps per forecast request"),
     timeout: float = typer.Option(30.0, help="seconds before a request gets a 408 error"),
+    read_timeout: float = typer.Option(
+        10.0, help="seconds a client has to send a whole request; slower connections are closed"),
+    max_connections: int = typer.Option(
+        100, help="open connections at once; requests beyond it get a 503 error"),
 ) -> None:
     """Serve bundles over HTTP: JSON API (/models, /models/NAME/predict, ...) and a page at /."""
-    import uvicorn
-
-    from rnnkit.serve import ServeLimits, create_app
+    from rnnkit.serve import create_app
     from rnnkit.serve.models import model_name_and_path
+    from rnnkit.serve.server import bind_listener, check_port, make_server
 
+    check_port(port)
+    limits = checked_limits({
+        "max_body_bytes": max_body_bytes, "max_items": max_items, "max_text_chars": max_text_chars,
+        "max_generate_length": max_generate_length, "max_forecast_steps": max_forecast_steps,
+        "timeout_seconds": timeout, "read_timeout_seconds": read_timeout,
+        "max_connections": max_connections})
+    check_max_wait(max_wait_ms)
     if not is_loopback(host) and not allow_remote:
         raise ConfigError(f"--host {host} exposes the models to other machines; add --allow-remote "
                           "to do so on purpose, or use --host 127.0.0.1")
@@ -63,13 +118,14 @@ def serve(
         if name in models:
             raise ConfigError(f"two bundles are named {name!r}; give one as NAME=PATH")
         models[name] = path
-    limits = ServeLimits(max_body_bytes=max_body_bytes, max_items=max_items,
-                         max_text_chars=max_text_chars, max_generate_length=max_generate_length,
-                         max_forecast_steps=max_forecast_steps, timeout_seconds=timeout)
-    app = create_app(models, limits=limits, batching=batching, max_wait=max_wait_ms / 1000)
+    listener = bind_listener(host, port)  # before loading: a busy port fails at once
+    app = create_app(models, limits=limits, batching=batching, max_wait=max_wait_ms / 1000,
+                     allowed_hosts=host_names_to_answer(host, allow_remote, allowed_host or []))
     shown = f"[{host}]" if ":" in host else host
-    info(f"serving {', '.join(models)} on http://{shown}:{port}/ (page at /, schema at /openapi.json)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    bound_port = listener.getsockname()[1]
+    info(f"serving {', '.join(models)} on http://{shown}:{bound_port}/ (page at /, schema at "
+         "/openapi.json)")
+    make_server(app, limits).run(sockets=[listener])
 
 
 @serve_app.command()

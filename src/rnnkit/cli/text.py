@@ -2,6 +2,7 @@
 
     rnnkit text train reviews.csv --out model            # holds out a stratified test split
     rnnkit text train aclImdb/train --test aclImdb/test --out imdb --json
+    rnnkit text train train_0*.csv.gz --test test_0*.csv.gz --out imdb   # --test takes every file
     rnnkit text predict model "a fine film" "not good at all"
     rnnkit text evaluate model test.tsv --json
     rnnkit text train shards/ --stream --test test_shards/ --out big --workers 2   # larger than memory
@@ -20,8 +21,11 @@ import typer
 
 from rnnkit.cli.common import (
     CheckpointDir,
+    Encoding,
+    Force,
     Resume,
     Workers,
+    check_outputs,
     column,
     emit_json,
     existing,
@@ -32,6 +36,7 @@ from rnnkit.cli.common import (
     metrics_table,
     run_options,
 )
+from rnnkit.cli.paths import check_disjoint, check_encoding
 from rnnkit.errors import DataError
 from rnnkit.tasks.text import TEXT_DEFAULTS as D
 
@@ -49,12 +54,13 @@ Header = Annotated[
 
 
 def _read(paths: list[Path], what: str, text_col: str | None, label_col: str | None,
-          header: bool | None, has_labels: bool | None = True) -> Any:
+          header: bool | None, has_labels: bool | None = True, encoding: str = "utf-8") -> Any:
     from rnnkit.data import read_text_dataset
 
     existing(paths, what)
     return read_text_dataset(
-        [str(p) for p in paths], column(text_col), column(label_col), header=header, has_labels=has_labels
+        [str(p) for p in paths], column(text_col), column(label_col), header=header,
+        has_labels=has_labels, encoding=encoding,
     )
 
 
@@ -62,8 +68,8 @@ def _read(paths: list[Path], what: str, text_col: str | None, label_col: str | N
 def train(
     train_paths: Annotated[list[Path], typer.Argument(help="Training files (CSV/TSV/JSONL, plain or gzip) or a class-per-folder directory.", metavar="TRAIN...")],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
-    test: Annotated[list[Path] | None, typer.Option("--test", help="Test file(s); default: hold out a stratified 20%.")] = None,
-    valid: Annotated[Path | None, typer.Option("--valid", help="Validation file for early stopping; default: 10% of training.")] = None,
+    test: Annotated[list[Path] | None, typer.Option("--test", help="Test file(s), every file up to the next option; default: hold out a stratified 20%.")] = None,
+    valid: Annotated[list[Path] | None, typer.Option("--valid", help="Validation file(s) for early stopping, every file up to the next option; default: 10% of training.")] = None,
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
     header: Header = None,
@@ -83,26 +89,37 @@ def train(
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
     stream: Annotated[bool, typer.Option("--stream", help="Stream TRAIN (many CSV/JSONL shards, files or directories) instead of loading it; memory stays flat. Without --test, 20% is held out by hash.")] = False,
+    encoding: Encoding = "utf-8",
+    force: Force = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
 ) -> None:
-    """Train a text classifier and save it as a bundle."""
+    """Train a text classifier and save it as a bundle.
+
+    Give the TRAIN files first: --test and --valid take every file up to the next option
+    (`--test test_0*.csv`). Training, validation and test files must not overlap.
+    """
     from rnnkit.tasks import TextClassifier
 
     started = time.perf_counter()
+    run = run_options(out, workers, checkpoint_dir, resume, long_job=stream)
+    check_outputs(out, TextClassifier.task, force, run["checkpoint_dir"])
+    check_encoding(encoding)
+    check_disjoint({"TRAIN": train_paths, "--test": test or [], "--valid": valid or []})
     given = dict(
         cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=layers,
         pooling=pooling, max_length=max_length, max_tokens=max_tokens, epochs=epochs,
         batch_size=batch_size, lr=lr, time_budget=time_budget,
     )
-    run = run_options(out, workers, checkpoint_dir, resume, long_job=stream)
+    options: dict[str, Any] = {"text_col": text_column, "label_col": label_column, "header": header,
+                               "encoding": encoding}
     if stream:
-        _train_stream(train_paths, out, test, valid, text_column, label_column, header, seed,
-                      {k: v for k, v in given.items() if v is not None}, run, as_json, started)
+        _train_stream(train_paths, out, test, valid, options, seed,
+                      {k: v for k, v in given.items() if v is not None}, run, as_json, started, force)
         return
-    data = _read(train_paths, "TRAIN", text_column, label_column, header)
+    data = _read(train_paths, "TRAIN", **options)
     info(f"read {len(data)} training texts from {data.source} ({len(data.classes)} classes)")
     if test:
-        test_data = _read(test, "--test", text_column, label_column, header)
+        test_data = _read(test, "--test", **options)
         test_texts, test_labels = test_data.texts, test_data.labels
         train_texts, train_labels = data.texts, data.labels
     else:
@@ -110,40 +127,42 @@ def train(
             data.texts, data.labels, data.label_ids(), seed, "texts"
         )
     validation = None
-    if valid is not None:
-        v = _read([valid], "--valid", text_column, label_column, header)
+    if valid:
+        v = _read(valid, "--valid", **options)
         validation = (v.texts, v.labels)
     clf = TextClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
     clf.fit(train_texts, train_labels, validation_data=validation, **run)
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
-    finish_training(clf, clf.evaluate(test_texts, test_labels), out, started, as_json)
+    finish_training(clf, clf.evaluate(test_texts, test_labels), out, started, as_json, force)
 
 
-def _train_stream(train_paths: list[Path], out: Path, test: list[Path] | None, valid: Path | None,
-                  text_column: str | None, label_column: str | None, header: bool | None, seed: int,
-                  params: dict[str, Any], run: dict[str, Any], as_json: bool, started: float) -> None:
+def _train_stream(train_paths: list[Path], out: Path, test: list[Path] | None, valid: list[Path] | None,
+                  options: dict[str, Any], seed: int, params: dict[str, Any], run: dict[str, Any],
+                  as_json: bool, started: float, force: bool) -> None:
     """``--stream``: shards in, one streaming pass for the vocabulary, one read per epoch."""
-    from rnnkit.data.streaming import TextShards
     from rnnkit.tasks import TextClassifier
 
-    existing(train_paths, "TRAIN")
-    options: dict[str, Any] = {"header": header, "seed": seed}
-    shards = TextShards(train_paths, column(text_column), column(label_column), **options)
+    shards = _shards(train_paths, "TRAIN", options, seed)
     info(f"streaming {len(shards)} training shard(s) from {shards.source}")
     if test:
-        test_shards = TextShards(existing(test, "--test"), column(text_column), column(label_column), **options)
+        test_shards = _shards(test, "--test", options, seed)
     else:
         test_shards, shards = shards.select(0.0, 0.2), shards.select(0.2, 1.0)
         info("held out 20% of the examples (by hash) as the test split")
-    validation = None
-    if valid is not None:
-        validation = TextShards(existing([valid], "--valid"), column(text_column), column(label_column), **options)
+    validation = _shards(valid, "--valid", options, seed) if valid else None
     clf = TextClassifier(seed=seed, verbose=1, **params)
     clf.fit(shards, validation_data=validation, **run)
     if not is_main_process():
         return
-    finish_training(clf, clf.evaluate(test_shards), out, started, as_json)
+    finish_training(clf, clf.evaluate(test_shards), out, started, as_json, force)
+
+
+def _shards(paths: list[Path], what: str, options: dict[str, Any], seed: int) -> Any:
+    from rnnkit.data.streaming import TextShards
+
+    return TextShards(existing(paths, what), column(options["text_col"]), column(options["label_col"]),
+                      header=options["header"], encoding=options["encoding"], seed=seed)
 
 
 @text_app.command("predict")
@@ -152,15 +171,17 @@ def predict(
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
     input_file: Annotated[Path | None, typer.Option("--input", help="A file of texts: one per line (.txt, or - for stdin), or CSV/TSV/JSONL with --text-column.")] = None,
     text_column: TextColumn = None,
+    encoding: Encoding = "utf-8",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Classify texts: one line per text with the label and its probability."""
     from rnnkit.tasks import TextClassifier
 
+    check_encoding(encoding)
     clf = TextClassifier.load(bundle)
     items = list(texts or [])
     if input_file is not None:
-        items += _input_texts(input_file, text_column)
+        items += _input_texts(input_file, text_column, encoding)
     if not items:
         raise DataError("no texts given; pass texts as arguments or use --input FILE")
     proba = clf.predict_proba(items)
@@ -176,7 +197,7 @@ def predict(
             typer.echo(f"{label}\t{row[best]:.3f}\t{snippet}")
 
 
-def _input_texts(path: Path, text_column: str | None) -> list[str]:
+def _input_texts(path: Path, text_column: str | None, encoding: str) -> list[str]:
     if str(path) == "-":
         return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
     existing([path], "--input")
@@ -184,10 +205,11 @@ def _input_texts(path: Path, text_column: str | None) -> list[str]:
     if name.endswith((".csv", ".tsv", ".jsonl", ".json")) or text_column is not None:
         from rnnkit.data import read_text_dataset
 
-        return read_text_dataset([str(path)], column(text_column), None, has_labels=False).texts
+        return read_text_dataset([str(path)], column(text_column), None, has_labels=False,
+                                 encoding=encoding).texts
     from rnnkit.data.readers import read_text
 
-    return [line for line in read_text(path).splitlines() if line.strip()]
+    return [line for line in read_text(path, encoding).splitlines() if line.strip()]
 
 
 @text_app.command("evaluate")
@@ -197,13 +219,15 @@ def evaluate(
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
     header: Header = None,
+    encoding: Encoding = "utf-8",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
 ) -> None:
     """Accuracy, macro F1 and per-class numbers of a bundle on labelled data."""
     from rnnkit.tasks import TextClassifier
 
+    check_encoding(encoding)
     clf = TextClassifier.load(bundle)
-    ds = _read(data, "DATA", text_column, label_column, header)
+    ds = _read(data, "DATA", text_column, label_column, header, encoding=encoding)
     report = clf.evaluate(ds.texts, ds.labels)
     typer.echo(metrics_table(f"{ds.source}", report))
     if as_json:

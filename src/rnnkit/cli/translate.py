@@ -5,6 +5,9 @@
         --valid-source val.de.gz --valid-target val.en.gz \\
         --test-source test.de.gz --test-target test.en.gz --time-budget 1800 --out de-en --json
     rnnkit translate run model "ein mann fährt fahrrad ." --beam-size 5 --plot-attention att.png
+
+--test, --valid and their -source/-target forms take every file up to the next option; the
+training, validation and test files must not overlap.
 """
 
 from __future__ import annotations
@@ -15,30 +18,44 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnkit.cli.common import column, emit_json, existing, info
+from rnnkit.cli.common import Encoding, Force, check_outputs, column, emit_json, existing, info
+from rnnkit.cli.paths import check_disjoint, check_encoding, check_output_file
 from rnnkit.errors import DataError
 from rnnkit.tasks.translation import TRANSLATE_DEFAULTS as D
 
 translate_app = typer.Typer(help="Translation: encoder-decoder with attention.", no_args_is_help=True)
 
 
-def _pairs(path: Path | None, source_file: Path | None, target_file: Path | None, what: str,
-           source_column: str | None, target_column: str | None) -> Any:
+def _pairs(paths: list[Path], source_files: list[Path], target_files: list[Path], what: str,
+           columns: tuple[str | None, str | None], encoding: str) -> Any:
+    """Pairs files, or line-aligned source and target files, read and joined (None: none given)."""
     from rnnkit.data.pairs import read_pairs, read_parallel
 
-    if (source_file is None) != (target_file is None):
-        raise DataError(f"{what}: give both a source file and a target file")
-    if source_file is not None and target_file is not None:
-        if path is not None:
-            raise DataError(f"{what}: give either a pairs file or two parallel files, not both")
-        existing([source_file, target_file], what)
-        return read_parallel(source_file, target_file)
-    if path is None:
-        return None
-    existing([path], what)
-    src_col = column(source_column)
-    tgt_col = column(target_column)
-    return read_pairs(path, 0 if src_col is None else src_col, 1 if tgt_col is None else tgt_col)
+    if len(source_files) != len(target_files):
+        raise DataError(f"{what}: give one target file per source file "
+                        f"({len(source_files)} source, {len(target_files)} target)")
+    if source_files and paths:
+        raise DataError(f"{what}: give either pairs files or parallel source and target files, not both")
+    existing([*paths, *source_files, *target_files], what)
+    src_col, tgt_col = column(columns[0]), column(columns[1])
+    parts = [read_parallel(src, tgt, encoding) for src, tgt in zip(source_files, target_files, strict=True)]
+    parts += [read_pairs(path, 0 if src_col is None else src_col, 1 if tgt_col is None else tgt_col,
+                         encoding=encoding) for path in paths]
+    return _join(parts) if parts else None
+
+
+def _join(parts: list[Any]) -> Any:
+    """Several pair datasets as one, in order."""
+    from rnnkit.data.pairs import PairDataset
+
+    if len(parts) == 1:
+        return parts[0]
+    return PairDataset([s for p in parts for s in p.sources], [t for p in parts for t in p.targets],
+                       f"{parts[0].origin} + {len(parts) - 1} more", sum(p.skipped for p in parts))
+
+
+def _listed(*paths: Path | None) -> list[Path]:
+    return [p for p in paths if p is not None]
 
 
 @translate_app.command("train")
@@ -47,12 +64,12 @@ def train(
     pairs: Annotated[Path | None, typer.Argument(help="Pairs file: TSV/CSV (plain or gzip), source<TAB>target per line.", metavar="PAIRS")] = None,
     source_file: Annotated[Path | None, typer.Option("--source-file", help="Parallel source file (one sentence per line).")] = None,
     target_file: Annotated[Path | None, typer.Option("--target-file", help="Parallel target file, line-aligned with --source-file.")] = None,
-    valid: Annotated[Path | None, typer.Option("--valid", help="Validation pairs file (default: 5% of training).")] = None,
-    valid_source: Annotated[Path | None, typer.Option("--valid-source", help="Validation source file (with --valid-target).")] = None,
-    valid_target: Annotated[Path | None, typer.Option("--valid-target", help="Validation target file.")] = None,
-    test: Annotated[Path | None, typer.Option("--test", help="Test pairs file (default: hold out 10% of training).")] = None,
-    test_source: Annotated[Path | None, typer.Option("--test-source", help="Test source file (with --test-target).")] = None,
-    test_target: Annotated[Path | None, typer.Option("--test-target", help="Test target file.")] = None,
+    valid: Annotated[list[Path] | None, typer.Option("--valid", help="Validation pairs file(s) (default: 5% of training).")] = None,
+    valid_source: Annotated[list[Path] | None, typer.Option("--valid-source", help="Validation source file(s) (with --valid-target).")] = None,
+    valid_target: Annotated[list[Path] | None, typer.Option("--valid-target", help="Validation target file(s), one per --valid-source file.")] = None,
+    test: Annotated[list[Path] | None, typer.Option("--test", help="Test pairs file(s) (default: hold out 10% of training).")] = None,
+    test_source: Annotated[list[Path] | None, typer.Option("--test-source", help="Test source file(s) (with --test-target).")] = None,
+    test_target: Annotated[list[Path] | None, typer.Option("--test-target", help="Test target file(s), one per --test-source file.")] = None,
     source_column: Annotated[str | None, typer.Option("--source-column", help="Source column: 0-based index or name (default 0).")] = None,
     target_column: Annotated[str | None, typer.Option("--target-column", help="Target column: 0-based index or name (default 1).")] = None,
     source_level: Annotated[str, typer.Option("--source-level", help="auto, word or char.")] = "auto",
@@ -72,17 +89,34 @@ def train(
     beam_size: Annotated[int, typer.Option("--beam-size", help="Beam for the test translations (1 = greedy).")] = D["beam_size"],
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop training after this many seconds.")] = None,
     seed: Annotated[int, typer.Option()] = 0,
+    encoding: Encoding = "utf-8",
+    force: Force = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
 ) -> None:
-    """Train a translation model and save it as a bundle; report test BLEU."""
+    """Train a translation model and save it as a bundle; report test BLEU.
+
+    Give PAIRS first: --test and --valid (and their -source/-target forms) take every file up to
+    the next option. Training, validation and test files must not overlap.
+    """
     from rnnkit.tasks import Translator
 
     started = time.perf_counter()
-    data = _pairs(pairs, source_file, target_file, "PAIRS", source_column, target_column)
+    check_outputs(out, Translator.task, force)
+    check_encoding(encoding)
+    test_files = (test or [], test_source or [], test_target or [])
+    valid_files = (valid or [], valid_source or [], valid_target or [])
+    check_disjoint({"PAIRS": _listed(pairs, source_file, target_file),
+                    "--test": [p for group in test_files for p in group],
+                    "--valid": [p for group in valid_files for p in group]})
+    columns = (source_column, target_column)
+    if (source_file is None) != (target_file is None):
+        raise DataError("PAIRS: give both a source file and a target file (--source-file, --target-file)")
+    data = _pairs(_listed(pairs), _listed(source_file), _listed(target_file), "PAIRS", columns, encoding)
     if data is None:
-        raise DataError("no training data; give a PAIRS file or --source-file and --target-file")
+        raise DataError("no training data; give a PAIRS file before the options, or --source-file "
+                        "and --target-file")
     info(f"read {len(data)} training pairs from {data.origin}" + (f" ({data.skipped} empty skipped)" if data.skipped else ""))
-    test_data = _pairs(test, test_source, test_target, "--test", source_column, target_column)
+    test_data = _pairs(*test_files, "--test", columns, encoding)
     sources, targets = data.sources, data.targets
     if test_data is None:
         if len(sources) < 20:
@@ -98,7 +132,7 @@ def train(
         info(f"held out {n_test} pairs (10%) as the test split")
     else:
         test_src, test_tgt = test_data.sources, test_data.targets
-    valid_data = _pairs(valid, valid_source, valid_target, "--valid", source_column, target_column)
+    valid_data = _pairs(*valid_files, "--valid", columns, encoding)
     validation = (valid_data.sources, valid_data.targets) if valid_data is not None else None
     model = Translator(
         attention=attention, cell=cell, hidden_size=hidden_size, embedding_dim=embedding_dim,
@@ -112,7 +146,7 @@ def train(
          f"{model.metrics_['epochs_run']} epoch(s), stopped: {model.metrics_['stopped_reason']}")
     report = model.score(test_src, test_tgt)
     seconds = time.perf_counter() - started
-    bundle = model.save(out, extra_metrics={"test": report}, example=test_src[0])
+    bundle = model.save(out, extra_metrics={"test": report}, example=test_src[0], force=force)
     typer.echo(
         f"test: BLEU {report['bleu']:.2f}  exact match {report['exact_match']:.4f}  "
         f"loss {report['loss']:.4f}  token accuracy {report['token_accuracy']:.4f}  "
@@ -143,6 +177,8 @@ def run(
     from rnnkit.tasks import Translator
 
     existing([bundle], "BUNDLE")
+    if plot_attention is not None:
+        check_output_file(plot_attention, "--plot-attention", (".png",))
     model = Translator.load(bundle)
     results = model.translate_with_attention(texts, beam_size=beam_size)
     if plot_attention is not None:

@@ -149,7 +149,7 @@ def read_pairs(
     if delimiter is None:
         ext = strip_compression_suffix(path.name).lower().rsplit(".", 1)[-1]
         delimiter = "\t" if ext in ("tsv", "txt", "tab") or "\t" in text[:65536] else sniff_delimiter(text, path.name)
-    rows, lines = _parse_rows(text, delimiter)
+    rows, lines = _parse_rows(text, delimiter, path)
     if header is None:
         first = {c.strip().lower() for c in rows[0]}
         header = bool(first & _HEADER_NAMES) or isinstance(source_column, str) or isinstance(target_column, str)

@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.data.readers import decode, read_bytes, strip_compression_suffix
+from rnnkit.data.readers import decode, read_bytes, read_head, strip_compression_suffix
 from rnnkit.data.sources import _column_index, _parse_rows, coerce_labels, sniff_delimiter
 from rnnkit.errors import DataError
 
@@ -262,7 +262,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
             return fmt
     if "idx" in name and "ubyte" in name:
         return "idx"
-    head = read_bytes(path)[:64]
+    head = read_head(path, 64)
     if head.startswith(b"PK"):
         return "npz"
     if head.startswith(b"\x93NUMPY"):
@@ -515,7 +515,7 @@ def read_csv_sequences(
     if not text.strip():
         raise DataError(f"{path} is empty; give one sequence per row")
     delimiter = delimiter or sniff_delimiter(text, path.name)
-    rows, lines = _parse_rows(text, delimiter)
+    rows, lines = _parse_rows(text, delimiter, path)
     if header is None:
         header = _numeric_header(rows) or isinstance(label_column, str)
     names = [c.strip() for c in rows[0]] if header else None

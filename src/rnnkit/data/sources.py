@@ -8,8 +8,9 @@ Formats (``read_text_dataset`` picks one per path):
   keeps only some (e.g. to leave out aclImdb's ``unsup``). Files are read in natural name order.
 - **Delimited text** (CSV, TSV, ...): delimiter sniffed among comma, tab, semicolon and pipe
   (``delimiter=`` overrides); LF, CRLF or CR line endings; UTF-8 with or without BOM; RFC 4180
-  quoting, including newlines inside quoted fields. Files whose stray quotes break RFC 4180 (common
-  in TSV) are re-read with quotes as plain characters.
+  quoting, including newlines inside quoted fields. A quote that breaks RFC 4180 (never closed, or
+  text after the closing quote) is a DataError naming the line where it opens, except in TSV, where
+  quotes are commonly plain characters: such a TSV is re-read with quotes as text.
 - **JSON Lines** (``.jsonl``/``.ndjson``, or content starting with ``{``), or a ``.json`` array of
   objects.
 
@@ -28,7 +29,7 @@ look like common column names, or when it breaks a column's pattern that all oth
 labels).
 
 Parsing uses the standard ``csv`` module rather than pandas: every cell stays a ``str`` (no NaN or
-float surprises in labels such as ``"01"``), errors can name the line, and a file can be re-read
+float surprises in labels such as ``"01"``), errors can name the line, and a TSV can be re-read
 with quotes as plain characters; it reads the 25,000 IMDB training reviews in about 0.35 s.
 
 Labels: ints when every label is an integer (``"0"``, ``"1"``, ``"-1"``), otherwise stripped
@@ -51,14 +52,14 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rnnkit.data.readers import decode, read_bytes, read_text, strip_compression_suffix
+from rnnkit.data.readers import decode, read_bytes, read_head, read_text, strip_compression_suffix
 from rnnkit.errors import DataError
 
 Label = str | int
@@ -203,7 +204,7 @@ def _is_json_path(path: Path) -> bool:
         return True
     if name.endswith((".csv", ".tsv", ".txt", ".psv", ".tab")):
         return False
-    head = read_bytes(path)[:256].lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = read_head(path, 256).lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"{")
 
 
@@ -225,7 +226,7 @@ def read_table(
         raise DataError(f"{path} is empty; give a file with at least one row of text")
     if delimiter is None:
         delimiter = sniff_delimiter(text, path.name)
-    rows, line_numbers = _parse_rows(text, delimiter)
+    rows, line_numbers = _parse_rows(text, delimiter, path)
     if header is None:
         header = detect_header(rows)
         if not header and any(isinstance(c, str) for c in (text_column, label_column)):
@@ -255,8 +256,29 @@ def read_table(
                     f"{path} line {line} has an empty label; fill it in or remove the row"
                 )
             raw_labels.append(label)
+    require_some_text(texts, path, names[text_index] if names else text_index)
     labels = coerce_labels(raw_labels) if label_index is not None else None
     return TextDataset(texts, labels, str(path))
+
+
+def require_some_text(texts: Sequence[str], source: str | os.PathLike[str], column: Column) -> None:
+    """Refuse texts that are all empty (or only whitespace): a wrong text column or a broken file.
+
+    Some empty texts among others are kept (an empty review can still carry a label); only a
+    source with nothing at all to learn from or to classify is refused.
+    """
+    if texts and not any(text.strip() for text in texts):
+        raise empty_texts_error(source, len(texts), column)
+
+
+def empty_texts_error(source: str | os.PathLike[str], count: int, column: Column) -> DataError:
+    """The error for a source whose ``count`` texts are all empty (see require_some_text)."""
+    where = "" if column is None else f" (text column {column!r})"
+    return DataError(
+        f"{source}: all {count} texts{where} are empty after stripping whitespace; "
+        "pick the column that holds the text (--text-column, or text_column= in Python) "
+        "or fix the file"
+    )
 
 
 def sniff_delimiter(text: str, name: str = "") -> str:
@@ -292,29 +314,76 @@ def sniff_delimiter(text: str, name: str = "") -> str:
     return choice
 
 
-def _parse_rows(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
-    """All non-blank rows and the line number each ends on; RFC 4180 first, quotes-as-text second."""
+class QuoteError(DataError):
+    """A quote that RFC 4180 cannot parse (the message names the line where its field starts)."""
+
+
+def _parse_rows(
+    text: str, delimiter: str, source: str | os.PathLike[str] = "the file"
+) -> tuple[list[list[str]], list[int]]:
+    """All non-blank rows and the line number each ends on, RFC 4180 quoting.
+
+    A quote that breaks RFC 4180 is a QuoteError naming its line, except in tab-separated text,
+    where quotes are often plain characters (e.g. ``" Great opener.``): that is re-read with quotes
+    as text, as is a TSV whose quoted field would swallow a tab and a line break.
+    """
+    try:
+        rows, lines = _collect_rows(text, delimiter, csv.QUOTE_MINIMAL, source)
+    except QuoteError:
+        if delimiter != "\t":
+            raise
+        return _collect_rows(text, delimiter, csv.QUOTE_NONE, source)
+    if delimiter == "\t" and _quotes_swallowed_rows(rows):
+        return _collect_rows(text, delimiter, csv.QUOTE_NONE, source)
+    return rows, lines
+
+
+def _collect_rows(
+    text: str, delimiter: str, quoting: Any, source: str | os.PathLike[str]
+) -> tuple[list[list[str]], list[int]]:
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for row, line in iter_rows(io.StringIO(text, newline=""), delimiter, quoting, source):
+        rows.append(row)
+        lines.append(line)
+    return rows, lines
+
+
+def iter_rows(
+    lines: Iterable[str], delimiter: str, quoting: Any, source: str | os.PathLike[str]
+) -> Iterator[tuple[list[str], int]]:
+    """The non-blank rows of delimited text (lines with their endings) and the line each ends on.
+
+    With ``csv.QUOTE_MINIMAL`` quoting is strict RFC 4180: a quote that is never closed, or text
+    after a closing quote, is a one-line QuoteError naming the line where that field starts.
+    """
     _allow_long_fields()
-    for quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):
-        reader = csv.reader(
-            io.StringIO(text, newline=""),
-            delimiter=delimiter,
-            quoting=quoting,
-            strict=quoting == csv.QUOTE_MINIMAL,
+    reader = csv.reader(
+        lines, delimiter=delimiter, quoting=quoting, strict=quoting == csv.QUOTE_MINIMAL
+    )
+    previous_end = 0
+    try:
+        for row in reader:
+            if row and any(row):
+                yield row, reader.line_num
+            previous_end = reader.line_num
+    except csv.Error as err:
+        raise QuoteError(_quote_message(source, previous_end + 1, reader.line_num, err)) from None
+
+
+def _quote_message(source: str | os.PathLike[str], start: int, end: int, err: csv.Error) -> str:
+    """Why RFC 4180 parsing failed, told from the line where the failing field's row starts."""
+    fix = 'close it, write a quote inside a quoted field as two ("") or remove the stray quote'
+    if "end of data" in str(err):
+        return f"{source} line {start}: a quote opened here is never closed; {fix}"
+    if "expected after" in str(err) and end > start:
+        return (
+            f"{source} line {start}: a quote opened here is not closed properly (the quoted "
+            f"field runs on to line {end} and breaks off there); {fix}"
         )
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        try:
-            for row in reader:
-                if row and any(row):
-                    rows.append(row)
-                    lines.append(reader.line_num)
-        except csv.Error:
-            continue  # stray quotes: read them as ordinary characters
-        if quoting == csv.QUOTE_MINIMAL and delimiter == "\t" and _quotes_swallowed_rows(rows):
-            continue
-        return rows, lines
-    raise DataError("unreachable: QUOTE_NONE parsing cannot fail")  # pragma: no cover
+    if "expected after" in str(err):
+        return f"{source} line {end}: text follows a closing quote ({err}); {fix}"
+    return f"{source} line {end}: {err}; check the file's quoting and delimiter"
 
 
 def _allow_long_fields() -> None:
@@ -499,6 +568,7 @@ def read_jsonl(
             if not label.strip():
                 raise DataError(f"{path} line {number} has an empty label; fill it in or remove it")
             raw_labels.append(label)
+    require_some_text(texts, path, names[text_index])
     labels = coerce_labels(raw_labels) if label_index is not None else None
     return TextDataset(texts, labels, str(path))
 
@@ -568,6 +638,7 @@ def read_directory(
         for file in files:
             texts.append(decode(read_bytes(file), str(file), encoding))
             raw_labels.append(name)
+    require_some_text(texts, base, None)
     return TextDataset(texts, coerce_labels(raw_labels), str(base))
 
 
@@ -585,6 +656,9 @@ __all__ = [
     "detect_header",
     "coerce_labels",
     "concat",
+    "require_some_text",
+    "iter_rows",
+    "QuoteError",
     "TEXT_NAMES",
     "LABEL_NAMES",
 ]

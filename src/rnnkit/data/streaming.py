@@ -3,7 +3,9 @@
 :class:`TextShards` names the data: CSV/TSV, JSON Lines or plain-text files (one text per line),
 each plain or gzip/bzip2/xz-compressed (recognised by magic bytes), read row by row with the same
 column and header rules as :func:`rnnkit.data.read_text_dataset` (decided per file from its first
-rows). Nothing is ever loaded whole:
+rows) and the same checks and one-line errors (:func:`rnnkit.data.readers.open_text`: devices and
+FIFOs refused, truncated archives and invalid text named by file, line and byte offset; a stray
+CSV quote named by its line; a file whose texts are all empty refused). Nothing is loaded whole:
 
 - :func:`scan_texts` makes **one streaming pass** and keeps only token counts, label counts and
   the number of examples per file; ``Vocabulary.from_counts(counts, max_tokens)`` then gives the
@@ -39,15 +41,11 @@ Example:
 
 from __future__ import annotations
 
-import bz2
-import codecs
 import copy
 import csv
-import gzip
 import io
 import itertools
 import json
-import lzma
 import math
 import os
 import zlib
@@ -60,13 +58,17 @@ from typing import IO, Any
 import numpy as np
 
 from rnnkit.data.batching import Batch, BucketLoader
-from rnnkit.data.readers import strip_compression_suffix
+from rnnkit.data.readers import check_file, open_text, strip_compression_suffix
 from rnnkit.data.sources import (
+    _INT,
     Column,
     Label,
-    _allow_long_fields,
+    QuoteError,
+    _quotes_swallowed_rows,
     _resolve_columns,
     detect_header,
+    empty_texts_error,
+    iter_rows,
     sniff_delimiter,
 )
 from rnnkit.data.vectorizer import TextVectorizer
@@ -74,7 +76,6 @@ from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.errors import ConfigError, DataError
 
 _SAMPLE_BYTES = 1 << 18
-_INT_CHARS = frozenset("+-0123456789")
 SHARD_SUFFIXES = (".csv", ".tsv", ".tab", ".psv", ".jsonl", ".ndjson", ".txt")
 
 
@@ -194,18 +195,31 @@ class TextShards:
         return self._layouts[path]
 
     def _read_file(self, path: str) -> Iterator[tuple[str, str | None]]:
+        """``(text, label)`` of every row of one file; a file whose texts are all empty is an error
+        once it is read to the end (as :func:`rnnkit.data.read_text_dataset` refuses it)."""
         layout = self._layout(path)
+        rows, some_text = 0, False
         with open_text(path, self.encoding) as handle:
-            if layout.kind == "lines":
-                for line in handle:
-                    line = line.rstrip("\r\n")
-                    if line.strip():
-                        yield line, None
-                return
-            if layout.kind == "jsonl":
-                yield from _read_jsonl(path, handle, layout)
-                return
-            yield from _read_table(path, handle, layout)
+            for text, label in _rows_of(path, handle, layout):
+                rows += 1
+                some_text = some_text or bool(text.strip())
+                yield text, label
+        if rows and not some_text:
+            names = layout.names
+            raise empty_texts_error(path, rows, names[layout.text_index] if names else layout.text_index)
+
+
+def _rows_of(path: str, handle: IO[str], layout: _Layout) -> Iterator[tuple[str, str | None]]:
+    """The ``(text, label)`` rows of an open file, read as its layout says."""
+    if layout.kind == "lines":
+        for line in handle:
+            line = line.rstrip("\r\n")
+            if line.strip():
+                yield line, None
+    elif layout.kind == "jsonl":
+        yield from _read_jsonl(path, handle, layout)
+    else:
+        yield from _read_table(path, handle, layout)
 
 
 def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -224,30 +238,12 @@ def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
             if not inside:
                 raise DataError(f"{path} holds no CSV/TSV/JSONL/txt files (plain or compressed)")
             files.extend(inside)
-        elif path.is_file():
-            files.append(path)
         else:
-            raise DataError(f"{path}: no such file or directory; check the path")
+            if not path.exists():
+                raise DataError(f"{path}: no such file or directory; check the path")
+            check_file(path)  # a device, FIFO or socket is refused before it is opened
+            files.append(path)
     return files
-
-
-def open_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> IO[str]:
-    """A text stream of a (possibly gzip/bzip2/xz-compressed) file; a UTF-8 BOM is dropped."""
-    with open(path, "rb") as probe:
-        magic = probe.read(6)
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    opener: Callable[..., Any]
-    if magic.startswith(b"\x1f\x8b"):
-        opener = gzip.open
-    elif magic.startswith(b"BZh"):
-        opener = bz2.open
-    elif magic.startswith(b"\xfd7zXZ\x00"):
-        opener = lzma.open
-    else:
-        if magic.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            enc = "utf-16"
-        return open(path, encoding=enc, newline="", errors="strict")  # noqa: SIM115
-    return io.TextIOWrapper(opener(path, "rb"), encoding=enc, newline="")
 
 
 def _hash_unit(seed: int, path: str, row: int) -> float:
@@ -291,19 +287,22 @@ def _detect_layout(shards: TextShards, path: Path) -> _Layout:
     text_index, label_index = _resolve_columns(
         path, names, width, body, shards.text_column, shards.label_column, shards.has_labels
     )
-    return _Layout("table", delimiter, quoting, bool(header), text_index, label_index)
+    return _Layout(
+        "table", delimiter, quoting, bool(header), text_index, label_index, tuple(names or ())
+    )
 
 
 def _choose_quoting(sample: str, delimiter: str, truncated: bool) -> Any:
-    _allow_long_fields()
+    """RFC 4180 quoting, except for a TSV whose quotes are plain characters (as the in-memory
+    reader decides, from the sample); in other files a bad quote is an error naming its line."""
+    if delimiter != "\t":
+        return csv.QUOTE_MINIMAL
     text = sample[: sample.rfind("\n") + 1] if truncated and "\n" in sample else sample
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error:
+        rows = [row for row, _ in iter_rows(io.StringIO(text, newline=""), delimiter, csv.QUOTE_MINIMAL, "")]
+    except QuoteError:
         return csv.QUOTE_NONE
-    if delimiter == "\t" and any("\n" in c and "\t" in c for r in rows for c in r):
-        return csv.QUOTE_NONE
-    return csv.QUOTE_MINIMAL
+    return csv.QUOTE_NONE if _quotes_swallowed_rows(rows) else csv.QUOTE_MINIMAL
 
 
 def _sample_rows(sample: str, delimiter: str, quoting: Any, truncated: bool) -> list[list[str]]:
@@ -319,40 +318,22 @@ def _sample_rows(sample: str, delimiter: str, quoting: Any, truncated: bool) -> 
 
 
 def _read_table(path: str, handle: IO[str], layout: _Layout) -> Iterator[tuple[str, str | None]]:
-    _allow_long_fields()
-    reader = csv.reader(
-        handle, delimiter=layout.delimiter, quoting=layout.quoting,
-        strict=layout.quoting == csv.QUOTE_MINIMAL,
-    )
     needed = max(layout.text_index, -1 if layout.label_index is None else layout.label_index) + 1
-    first = True
-    try:
-        for row in reader:
-            if not row or not any(row):
-                continue
-            if first and layout.header:
-                first = False
-                continue
-            first = False
-            if len(row) < needed:
-                raise DataError(
-                    f"{path} line {reader.line_num} has {len(row)} field(s) but {needed} are needed; "
-                    f"check the delimiter (using {layout.delimiter!r}) or pass delimiter="
-                )
-            label = None
-            if layout.label_index is not None:
-                label = row[layout.label_index].strip()
-                if not label:
-                    raise DataError(
-                        f"{path} line {reader.line_num} has an empty label; fill it in or remove the row"
-                    )
-            yield row[layout.text_index], label
-    except csv.Error as err:
-        raise DataError(f"{path} line {reader.line_num}: {err}; check the quoting of the file") from None
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"{path} is not valid text in the given encoding ({err.reason}); re-save it as UTF-8"
-        ) from None
+    rows = iter_rows(handle, layout.delimiter, layout.quoting, path)
+    if layout.header:
+        next(rows, None)
+    for row, line in rows:
+        if len(row) < needed:
+            raise DataError(
+                f"{path} line {line} has {len(row)} field(s) but {needed} are needed; "
+                f"check the delimiter (using {layout.delimiter!r}) or pass delimiter="
+            )
+        label = None
+        if layout.label_index is not None:
+            label = row[layout.label_index].strip()
+            if not label:
+                raise DataError(f"{path} line {line} has an empty label; fill it in or remove the row")
+        yield row[layout.text_index], label
 
 
 def _jsonl_layout(shards: TextShards, path: Path, sample: str, truncated: bool) -> _Layout:
@@ -429,7 +410,7 @@ class TextScan:
     def classes(self) -> list[Label]:
         """The distinct labels, sorted: ints when every label is an integer, else strings."""
         raw = list(self.labels)
-        if raw and all(_is_int(r) for r in raw):
+        if raw and all(_INT.fullmatch(r) for r in raw):  # the rule of coerce_labels
             return sorted({int(r) for r in raw})
         return sorted(raw)
 
@@ -452,10 +433,6 @@ class TextScan:
         if by_row:
             return (self.examples + world - 1 - rank) // world
         return int(sum(self.per_file.get(f, 0) for f in files))
-
-
-def _is_int(text: str) -> bool:
-    return bool(text) and set(text) <= _INT_CHARS and any(c.isdigit() for c in text)
 
 
 def scan_texts(

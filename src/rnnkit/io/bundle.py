@@ -33,6 +33,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ METRICS_NAME = "metrics.json"
 HISTORY_NAME = "history.csv"
 BACKUP_SUFFIX = ".backup"
 RESERVED = {CONFIG_NAME, WEIGHTS_NAME, METRICS_NAME, HISTORY_NAME}
+#: The config.json entry holding the SHA-256 of the rest of config.json (see ``_config_digest``).
+CONFIG_DIGEST_KEY = "config_sha256"
 
 
 def _rnnkit_version() -> str:
@@ -68,6 +71,167 @@ def backup_path(path: str | os.PathLike[str]) -> Path:
     return target.with_name(target.name + BACKUP_SUFFIX)
 
 
+# --------------------------------------------------------------------------- where a bundle may go
+
+#: The largest config.json read while deciding whether a directory is a bundle (a real one is KBs).
+MAX_CONFIG_BYTES = 64 << 20
+#: Files a bundle without a manifest (written before manifests existed) may hold.
+_BUNDLE_SUFFIXES = (".json", ".png", ".csv", ".safetensors")
+
+
+def check_bundle_target(path: str | os.PathLike[str], task: str, force: bool = False) -> Path:
+    """Check that a ``task`` bundle may be saved at ``path``, without writing; returns the resolved path.
+
+    Saving replaces only what rnnkit wrote: nothing, an empty directory, or a bundle (a directory
+    whose ``config.json`` rnnkit wrote and that holds no other files). A bundle of another task is
+    replaced only with ``force=True`` (``--force`` in the CLI). Refused, with a one-line
+    :class:`BundleError` that starts with ``path``: a file, a non-empty directory that is not a
+    bundle, ``.``/``..``, the current directory or one of its parents, a stray ``<path>.backup``
+    that is not a bundle, and a parent directory that cannot be created or written. The parent's
+    writability is probed by creating and removing an empty directory.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "notes.txt").write_text("mine")
+        >>> check_bundle_target(d / "model", "text_classifier") == (d / "model").resolve()
+        True
+        >>> check_bundle_target(d / "notes.txt", "text_classifier")
+        Traceback (most recent call last):
+        ...
+        rnnkit.errors.BundleError: ...notes.txt: exists and is a file, not an rnnkit bundle; choose another path
+    """
+    shown = os.fspath(path)
+    if not isinstance(task, str) or not task:
+        raise BundleError(f"{shown}: the bundle needs a task name such as 'text_classifier'")
+    if not shown.strip():
+        raise BundleError("the bundle path is empty; give a directory name such as 'model'")
+    given = Path(shown).expanduser()
+    if given.name in ("", ".", ".."):
+        raise BundleError(f"{shown}: names an existing directory, not a new bundle; give a name such as "
+                          f"{os.path.join(shown, 'model')!r}")
+    try:
+        target = given.resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop before Python 3.13
+        raise BundleError(f"{shown}: cannot be resolved ({_reason(err)}); choose another path") from err
+    with contextlib.suppress(OSError):  # a deleted working directory has no parents to protect
+        cwd = Path.cwd().resolve()
+        if target == cwd or target in cwd.parents:
+            raise BundleError(f"{shown}: is the current directory or one of its parents; choose another path")
+    _check_replaceable(target, shown, task, force)
+    _check_replaceable_backup(target, shown)
+    _probe_writable_parent(target.parent, shown)
+    return target
+
+
+def _check_replaceable(target: Path, shown: str, task: str, force: bool) -> None:
+    """Raise unless ``target`` is missing, an empty directory or a bundle that may be replaced."""
+    if not os.path.lexists(target):
+        backup_task = _bundle_task(backup_path(target)) if _is_dir(backup_path(target)) else None
+        if backup_task is not None:  # an interrupted save: the backup is the bundle at this path
+            _check_task(backup_task, shown, task, force)
+        return
+    if not target.is_dir():
+        kind = "a file" if target.is_file() else "not a directory"
+        raise BundleError(f"{shown}: exists and is {kind}, not an rnnkit bundle; choose another path")
+    entries = _entries(target, shown)
+    if not entries:
+        return
+    existing_task = _bundle_task(target)
+    if existing_task is None:
+        raise BundleError(f"{shown}: exists and is not an rnnkit bundle ({_holds(entries)}); "
+                          "choose another path")
+    foreign = _foreign_entries(target, entries)
+    if foreign:
+        raise BundleError(f"{shown}: is an rnnkit bundle but also holds files rnnkit did not write "
+                          f"({_few(foreign)}); move them out or choose another path")
+    _check_task(existing_task, shown, task, force)
+
+
+def _check_task(existing: str, shown: str, task: str, force: bool) -> None:
+    if existing != task and not force:
+        raise BundleError(f"{shown}: holds a {existing!r} bundle, not a {task!r} one; replace it with "
+                          "--force (force=True in Python) or choose another path")
+
+
+def _check_replaceable_backup(target: Path, shown: str) -> None:
+    """A save deletes ``<path>.backup``: it must be a bundle (left by an interrupted save)."""
+    backup = backup_path(target)
+    if not os.path.lexists(backup):
+        return
+    if not _is_dir(backup) or (_entries(backup, shown) and _bundle_task(backup) is None):
+        raise BundleError(f"{shown}: {backup.name} exists and is not an rnnkit bundle (saving would "
+                          "replace it); move it or choose another path")
+
+
+def _probe_writable_parent(parent: Path, shown: str) -> None:
+    """Raise unless a directory can be made in the nearest existing ancestor of ``parent``."""
+    existing = parent
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise BundleError(f"{shown}: {existing} is not a directory; choose another path")
+    probe = existing / f".rnnkit-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        os.mkdir(probe)
+    except OSError as err:
+        raise BundleError(f"{shown}: cannot write in {existing} ({_reason(err)}); choose another path") from err
+    with contextlib.suppress(OSError):
+        os.rmdir(probe)
+
+
+def _is_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _entries(directory: Path, shown: str) -> list[str]:
+    try:
+        return sorted(os.listdir(directory))
+    except OSError as err:
+        raise BundleError(f"{shown}: cannot be read ({_reason(err)}); choose another path") from err
+
+
+def _holds(entries: list[str]) -> str:
+    count = f"{len(entries)} file{'s' if len(entries) != 1 else ''}"
+    return f"it holds {count}, e.g. {entries[0]!r}"
+
+
+def _bundle_task(directory: Path) -> str | None:
+    """The task of the bundle in ``directory``, or None when its config.json is not rnnkit's."""
+    config_file = directory / CONFIG_NAME
+    try:
+        if not config_file.is_file() or config_file.stat().st_size > MAX_CONFIG_BYTES:
+            return None
+        config = json.loads(config_file.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # ValueError: bad JSON or bad UTF-8
+        return None
+    if not isinstance(config, dict):
+        return None
+    task, schema, files = config.get("task"), config.get("schema_version"), config.get("files")
+    if not isinstance(task, str) or not task or not isinstance(schema, int) or isinstance(schema, bool):
+        return None
+    has_weights = isinstance(files, dict) and WEIGHTS_NAME in files or (directory / WEIGHTS_NAME).is_file()
+    return task if has_weights else None
+
+
+def _foreign_entries(directory: Path, entries: list[str]) -> list[str]:
+    """Entries of a bundle directory that its manifest does not list (the user's own files)."""
+    try:
+        files = json.loads((directory / CONFIG_NAME).read_bytes().decode("utf-8")).get("files")
+    except (OSError, ValueError, RecursionError):
+        files = None
+    if isinstance(files, dict):
+        known = set(files) | {CONFIG_NAME}
+        return [e for e in entries if e not in known]
+    return [e for e in entries
+            if not (e.endswith(_BUNDLE_SUFFIXES) and (directory / e).is_file())]
+
+
+def _reason(err: BaseException) -> str:
+    """The OS's words for an error (``No space left on device``), without errno and path noise."""
+    return (err.strerror if isinstance(err, OSError) and err.strerror else str(err)) or type(err).__name__
+
+
 # --------------------------------------------------------------------------------------- saving
 
 
@@ -79,8 +243,14 @@ def save_bundle(
     history: Any = None,
     metrics: Mapping[str, Any] | None = None,
     plots: Mapping[str, Any] | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
     """Write a bundle directory at ``path`` atomically and return ``path``.
+
+    Only what :func:`check_bundle_target` allows is replaced (nothing, an empty directory, a bundle
+    of the same task, or with ``force`` a bundle of another task); anything else is refused before
+    a byte is written.
 
     Args:
         config: JSON-serializable; must contain ``"task"`` (the name ``rnnkit.load`` dispatches on).
@@ -90,30 +260,43 @@ def save_bundle(
         history: an object with ``to_csv() -> str`` (``rnnkit.train.History``) or CSV text.
         metrics: final numbers -> ``metrics.json``.
         plots: ``{"curves": matplotlib Figure | PNG bytes}`` -> ``curves.png``.
+        force: replace a bundle of another task.
 
     Raises:
-        BundleError: ``config`` has no ``task`` or a file name collides with a reserved one.
+        BundleError: ``config`` has no ``task``, a file name collides with a reserved one, ``path``
+            may not be replaced, or writing failed (disk full, ...: the previous bundle is kept).
     """
-    target = Path(path)
     if "task" not in config:
         raise BundleError("save_bundle: config needs a 'task' entry naming the task, e.g. 'text_classifier'")
+    # Write at the resolved path: through a symlink, the real bundle is replaced, not the link.
+    target = check_bundle_target(path, str(config["task"]), force=force)
     files = _render_files(config, state_dict, extra_json, history, metrics, plots)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target)
+    had_bundle = os.path.lexists(target) or os.path.lexists(backup_path(target))
     tmp = temp_sibling(target)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target)
         tmp.mkdir()
         for name, payload in files.items():
-            with open(tmp / name, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _write_synced(tmp / name, payload)
         fsync_dir(tmp)
         _swap_into_place(tmp, target)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        kept = "the previous bundle is unchanged" if had_bundle else "nothing was saved"
+        raise BundleError(f"could not save the bundle to {os.fspath(path)}: {_reason(err)}; {kept}") from err
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return target
+    return Path(path)
+
+
+def _write_synced(file: Path, payload: bytes) -> None:
+    """Write one file of a bundle and fsync it (tests replace this to simulate a full disk)."""
+    with open(file, "wb") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _render_files(
@@ -149,6 +332,7 @@ def _render_files(
     full_config["schema_version"] = SCHEMA_VERSION
     full_config["rnnkit_version"] = _rnnkit_version()
     full_config["files"] = manifest
+    full_config[CONFIG_DIGEST_KEY] = _config_digest(full_config)
     files[CONFIG_NAME] = _json_bytes(full_config)
     return files
 
@@ -186,16 +370,28 @@ def _unshare(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _swap_into_place(tmp: Path, target: Path) -> None:
-    """Rename ``tmp`` to ``target``; an existing ``target`` survives at the backup name meanwhile."""
+    """Rename ``tmp`` to ``target``; an existing ``target`` survives at the backup name meanwhile.
+
+    When the second rename fails with an OSError the old bundle is renamed back, so a failed save
+    leaves ``path`` as it was; a kill in between leaves the backup, which loading falls back to.
+    """
     backup = backup_path(target)
-    if target.exists():
-        if backup.exists():  # a stale backup from an earlier crash; target is complete, so drop it
+    moved = False
+    if os.path.lexists(target):
+        if os.path.lexists(backup):  # a stale backup from an earlier crash; target is complete, so drop it
             shutil.rmtree(backup)
         os.rename(target, backup)
+        moved = True
         fsync_dir(target.parent)
-    os.rename(tmp, target)
+    try:
+        os.rename(tmp, target)
+    except OSError:
+        if moved:
+            with contextlib.suppress(OSError):
+                os.rename(backup, target)
+        raise
     fsync_dir(target.parent)
-    if backup.exists():
+    if os.path.lexists(backup):
         shutil.rmtree(backup, ignore_errors=True)
 
 
@@ -245,6 +441,15 @@ class BundleParts:
         file = self.path / HISTORY_NAME
         return file.read_text(encoding="utf-8") if file.is_file() else None
 
+    def section(self, key: str, kind: type | tuple[type, ...] = dict) -> Any:
+        """``config[key]``, a BundleError unless it is there with type ``kind`` (e.g. ``list``)."""
+        value = self.config.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            wanted = " or ".join(_JSON_KIND.get(k, k.__name__) for k in kinds)
+            raise BundleError(f"bundle {self.path}: {CONFIG_NAME} has no {key!r} {wanted}; re-save the model")
+        return value
+
     def require_task(self, task: str) -> None:
         """Raise :class:`BundleError` unless this bundle holds a ``task`` model."""
         if self.task != task:
@@ -253,6 +458,9 @@ class BundleParts:
     def check(self, expect: Mapping[str, Any]) -> None:
         """Raise :class:`BundleError` unless the weights match ``expect`` (see check_state_dict)."""
         check_state_dict(self.state_dict, expect, where=f"bundle {self.path}")
+
+
+_JSON_KIND = {dict: "object", list: "list", str: "text", int: "integer", float: "number"}
 
 
 def _json_name(name: str) -> str:
@@ -286,35 +494,99 @@ def load_bundle_parts(
             checksum differs from the manifest (truncated / edited), unreadable weights, or weights
             that do not match ``expect``.
     """
-    from safetensors.torch import load_file
-
     root = resolve_bundle_dir(path)
-    config = _read_json(root / CONFIG_NAME)
-    if not isinstance(config, dict) or "task" not in config:
+    config = _read_json(root / CONFIG_NAME, max_bytes=MAX_CONFIG_BYTES)
+    if not isinstance(config, dict) or not isinstance(config.get("task"), str):
         raise BundleError(f"bundle {root}: {CONFIG_NAME} has no 'task' entry; re-save the model")
     schema = config.get("schema_version")
-    if not isinstance(schema, int):
+    if not isinstance(schema, int) or isinstance(schema, bool):
         raise BundleError(f"bundle {root}: {CONFIG_NAME} has no integer schema_version; re-save the model")
     if schema > SCHEMA_VERSION:
         raise BundleError(
             f"bundle {root}: schema version {schema} (rnnkit {config.get('rnnkit_version', '?')}) is "
             f"newer than this rnnkit supports ({SCHEMA_VERSION}); upgrade rnnkit to load it"
         )
-    manifest = config.get("files", {WEIGHTS_NAME: None})
-    if WEIGHTS_NAME not in manifest:
-        raise BundleError(f"bundle {root}: {CONFIG_NAME} lists no {WEIGHTS_NAME}; re-save the model")
-    for name, entry in manifest.items():
+    _verify_config_digest(root, config)
+    for name, entry in _manifest(root, config).items():
         _verify_file(root, name, entry)
-    try:
-        state_dict = load_file(str(root / WEIGHTS_NAME))
-    except Exception as err:  # safetensors raises its own error type on corrupt headers
-        raise BundleError(f"bundle {root}: {WEIGHTS_NAME} is unreadable ({err}); re-save the model") from err
+    state_dict = _load_weights(root)
     metrics_file = root / METRICS_NAME
     metrics = _read_json(metrics_file) if metrics_file.is_file() else {}
+    if not isinstance(metrics, dict):
+        raise BundleError(f"bundle {root}: {METRICS_NAME} is not a JSON object; re-save the model")
     parts = BundleParts(path=root, config=config, state_dict=state_dict, metrics=metrics)
     if expect is not None:
         parts.check(expect)
     return parts
+
+
+def _config_digest(config: Mapping[str, Any]) -> str:
+    """SHA-256 of ``config`` without its ``config_sha256`` entry, in a canonical JSON form.
+
+    The config goes through one JSON round trip first, so the digest computed at save time (tuples,
+    int keys) equals the one computed from the file.
+    """
+    try:
+        plain = json.loads(json.dumps({k: v for k, v in config.items() if k != CONFIG_DIGEST_KEY},
+                                      allow_nan=True))
+    except (TypeError, ValueError) as err:
+        raise BundleError(f"save_bundle: value is not JSON-serializable ({err}); convert it first") from err
+    canonical = json.dumps(plain, sort_keys=True, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _verify_config_digest(root: Path, config: Mapping[str, Any]) -> None:
+    """Refuse an edited ``config.json``; bundles saved before the digest existed have none and
+    pass (every other check still applies to them)."""
+    digest = config.get(CONFIG_DIGEST_KEY)
+    if digest is None:
+        return
+    try:
+        expected = _config_digest(config)
+    except RecursionError as err:
+        raise BundleError(f"bundle {root}: {CONFIG_NAME} is nested too deeply; re-save the model") from err
+    if not isinstance(digest, str) or digest != expected:
+        raise BundleError(
+            f"bundle {root}: {CONFIG_NAME} was modified after saving (checksum differs); re-save the model"
+        )
+
+
+def _manifest(root: Path, config: Mapping[str, Any]) -> dict[str, Mapping[str, Any] | None]:
+    """The ``files`` manifest, checked: plain names mapped to ``{"bytes": int, "sha256": str}``."""
+    manifest = config.get("files", {WEIGHTS_NAME: None})
+    if not isinstance(manifest, dict):
+        raise BundleError(f"bundle {root}: {CONFIG_NAME} has a malformed 'files' list; re-save the model")
+    if WEIGHTS_NAME not in manifest:
+        raise BundleError(f"bundle {root}: {CONFIG_NAME} lists no {WEIGHTS_NAME}; re-save the model")
+    for name, entry in manifest.items():
+        plain = isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+        well_formed = entry is None or (
+            isinstance(entry, dict)
+            and isinstance(entry.get("bytes"), int) and not isinstance(entry.get("bytes"), bool)
+            and isinstance(entry.get("sha256"), str)
+        )
+        if not plain or not well_formed:
+            raise BundleError(f"bundle {root}: {CONFIG_NAME} has a malformed 'files' entry {str(name)[:80]!r}; "
+                              "re-save the model")
+    return manifest
+
+
+def _load_weights(root: Path) -> dict[str, torch.Tensor]:
+    """The tensors of ``weights.safetensors``; a BundleError for an unreadable file or a tensor
+    holding NaN or infinity (a diverged or tampered model would answer with garbage)."""
+    from safetensors.torch import load_file
+
+    try:
+        state_dict = load_file(str(root / WEIGHTS_NAME))
+    except Exception as err:  # safetensors raises its own error type on corrupt headers
+        raise BundleError(f"bundle {root}: {WEIGHTS_NAME} is unreadable ({_one_line(err)}); re-save the model") from err
+    for name, tensor in state_dict.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise BundleError(
+                f"bundle {root}: {WEIGHTS_NAME} tensor {name} holds NaN or infinite values "
+                "(training diverged or the file was modified); retrain or re-save the model"
+            )
+    return state_dict
 
 
 def _verify_file(root: Path, name: str, entry: Mapping[str, Any] | None) -> None:
@@ -324,13 +596,12 @@ def _verify_file(root: Path, name: str, entry: Mapping[str, Any] | None) -> None
     if entry is None:
         return
     size = file.stat().st_size
-    if size != entry.get("bytes", size):
+    if size != entry["bytes"]:
         raise BundleError(
             f"bundle {root}: {name} has {size} bytes but {entry['bytes']} were saved "
             "(truncated or modified); re-save the model"
         )
-    digest = entry.get("sha256")
-    if digest is not None and _sha256(file) != digest:
+    if _sha256(file) != entry["sha256"]:
         raise BundleError(f"bundle {root}: {name} is corrupt (checksum differs); re-save the model")
 
 
@@ -342,13 +613,25 @@ def _sha256(file: Path) -> str:
     return h.hexdigest()
 
 
-def _read_json(file: Path) -> Any:
+def _read_json(file: Path, max_bytes: int | None = None) -> Any:
     try:
+        if max_bytes is not None and file.stat().st_size > max_bytes:
+            raise BundleError(f"bundle {file.parent}: {file.name} is larger than {max_bytes >> 20} MiB; "
+                              "this is not an rnnkit bundle file")
         return json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise BundleError(f"bundle {file.parent}: missing {file.name}; re-save the model") from err
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BundleError(f"bundle {file.parent}: {file.name} is not valid JSON ({err}); re-save the model") from err
+    except (ValueError, RecursionError) as err:  # bad JSON, bad UTF-8, nesting too deep
+        reason = "nested too deeply" if isinstance(err, RecursionError) else _one_line(err)
+        raise BundleError(f"bundle {file.parent}: {file.name} is not valid JSON ({reason}); re-save the model") from err
+    except OSError as err:
+        raise BundleError(f"bundle {file.parent}: {file.name} cannot be read ({_reason(err)})") from err
+
+
+def _one_line(err: BaseException) -> str:
+    """An exception's message squeezed onto one short line."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def check_state_dict(
@@ -397,12 +680,14 @@ def delete_bundle(path: str | os.PathLike[str]) -> None:
 __all__ = [
     "SCHEMA_VERSION",
     "BundleParts",
+    "check_bundle_target",
     "save_bundle",
     "load_bundle_parts",
     "check_state_dict",
     "resolve_bundle_dir",
     "backup_path",
     "delete_bundle",
+    "restore_from_parts",
 ]
 
 
@@ -410,29 +695,88 @@ _Estimator = TypeVar("_Estimator", bound="LoadableFromBundle")
 
 
 class LoadableFromBundle:
-    """Mixin for estimators: ``load(path)`` reads a bundle and hands it to ``_from_parts``."""
+    """Mixin for estimators: ``load(path)`` reads a bundle and hands it to ``_from_parts``.
+
+    A bundle is untrusted input: its options pass the same checks as ``fit``'s, the network is
+    first built on the ``meta`` device (no memory) and compared with the weights' names and shapes,
+    and any malformed entry becomes a one-line :class:`BundleError`.
+    """
 
     @classmethod
     def load(cls: type[_Estimator], path: str | Path) -> _Estimator:
         """Read a bundle written by ``save`` (never unpickles)."""
-        return cls._from_parts(load_bundle_parts(path))
+        return restore_from_parts(cls._from_parts, load_bundle_parts(path))  # type: ignore[no-any-return]
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> Any:
         raise NotImplementedError
 
+    @classmethod
+    def _params_from(cls, parts: BundleParts) -> dict[str, Any]:
+        """The bundle's ``params``, checked like ``fit``'s options (ConfigError on a bad value)."""
+        # rnnkit.tasks imports rnnkit.io: import late
+        from rnnkit.tasks.options import check_options
+
+        params = parts.section("params", dict)
+        if not all(isinstance(k, str) for k in params):
+            raise BundleError(f"bundle {parts.path}: {CONFIG_NAME} 'params' has non-text keys; re-save the model")
+        check_options(cls.__name__, params)
+        return dict(params)
+
     def _build_network(self) -> torch.nn.Module:
         raise NotImplementedError
 
+    def _checked_network(self) -> Any:
+        """``_build_network()``, after its parameter count was measured on the ``meta`` device and
+        found to fit this machine (ConfigError naming the size options otherwise)."""
+        from rnnkit.tasks.options import check_network_size, meta_network
+
+        skeleton = meta_network(self._build_network)
+        check_network_size(type(self).__name__, skeleton, getattr(self, "params", {}))
+        return self._build_network()
+
     def _restore_network(self, parts: BundleParts) -> None:
         """Rebuild the network (``_build_network``), load the bundle's checked weights into it
-        in eval mode, and restore ``history_`` and ``metrics_``."""
+        in eval mode, and restore ``history_`` and ``metrics_``.
+
+        The names and shapes are compared on a ``meta`` copy first, so a config that does not fit
+        its weights (``hidden_size: 8000`` next to small weights) never allocates anything.
+        """
+        from rnnkit.tasks.options import meta_network
         from rnnkit.train import History  # rnnkit.train imports rnnkit.io: import late
 
+        parts.check(meta_network(self._build_network).state_dict())
         model = self._build_network()
-        parts.check(model.state_dict())
         model.load_state_dict(parts.state_dict)
         self.model_: Any = model.eval()
         csv_text = parts.history_csv()
         self.history_: Any = History.from_csv(csv_text) if csv_text else None
         self.metrics_: Any = dict(parts.metrics)
+
+
+#: What a malformed config.json or pipeline file makes the restoring code raise.
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError,
+              OverflowError, RuntimeError, MemoryError)
+
+
+def restore_from_parts(loader: Any, parts: BundleParts) -> Any:
+    """``loader(parts)``, with every error that a malformed bundle causes turned into one line.
+
+    The loader reads untrusted files: a wrong option becomes the ConfigError's message inside a
+    :class:`BundleError`; a missing key, wrong type or deep nesting becomes a BundleError naming
+    the exception rather than a traceback.
+    """
+    from rnnkit.errors import RnnkitError
+
+    try:
+        return loader(parts)
+    except BundleError:
+        raise
+    except RnnkitError as err:
+        raise BundleError(f"bundle {parts.path}: {CONFIG_NAME} is invalid ({_one_line(err)}); "
+                          "re-save the model") from err
+    except _MALFORMED as err:
+        raise BundleError(
+            f"bundle {parts.path}: {CONFIG_NAME} or a pipeline file is malformed "
+            f"({type(err).__name__}: {_one_line(err)}); re-save the model"
+        ) from err

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rnnkit.errors import BundleError
-from rnnkit.io.bundle import BundleParts, load_bundle_parts
+from rnnkit.io.bundle import BundleParts, load_bundle_parts, restore_from_parts
 
 TaskLoader = Callable[[BundleParts], Any]
 
@@ -69,7 +69,8 @@ def load(path: str | os.PathLike[str]) -> Any:
     """Load a saved model bundle and return its task object (e.g. a ``TextClassifier``).
 
     Raises:
-        BundleError: the bundle is missing, corrupt, from a newer schema, or of an unknown task.
+        BundleError: the bundle is missing, corrupt, from a newer schema, of an unknown task, or its
+            config or pipeline files are malformed (one line, never a traceback).
     """
     _import_tasks()
     parts = load_bundle_parts(path)
@@ -80,7 +81,7 @@ def load(path: str | os.PathLike[str]) -> Any:
             f"bundle {parts.path}: unknown task {parts.task!r} (known: {known}); "
             "upgrade rnnkit or check config.json"
         )
-    return loader(parts)
+    return restore_from_parts(loader, parts)
 
 
 __all__ = ["register_task", "registered_tasks", "load", "TaskLoader"]

@@ -5,9 +5,12 @@ Endpoints: ``GET /health``, ``GET /models``, ``GET /models/{name}``,
 ``GET /openapi.json``. FastAPI's ``/docs`` page is disabled because it loads its scripts from a
 CDN; the schema stays at ``/openapi.json``.
 
-Every error is JSON ``{"error": "...", "status": N}`` with a 4xx status: 404 unknown model,
-400 wrong task or a request the model rejects, 413 body too large, 422 malformed or over a limit,
-408 when the result takes longer than ``timeout_seconds``.
+Every error is JSON ``{"error": "...", "status": N}``: 404 unknown model, 400 wrong task, a
+request the model rejects or a Host header this server does not answer to (when ``allowed_hosts``
+is given), 413 body too large, 422 malformed (including a body that is not UTF-8), over a limit or
+answered by the model with NaN, 408 when the result takes longer than ``timeout_seconds``. (The
+server in :mod:`rnnkit.serve.server` adds 408 for a request not received in time and 503 when it
+has too many connections.)
 
 Example:
     >>> from fastapi.testclient import TestClient
@@ -19,8 +22,9 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,11 +38,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rnnkit.errors import RnnkitError
 from rnnkit.serve.models import (
+    NonFiniteOutput,
     ServedClassifier,
     ServedForecaster,
     ServedLanguageModel,
     ServedModel,
     ServedTranslator,
+    finite_floats,
     serve_model,
 )
 from rnnkit.serve.schemas import (
@@ -75,7 +81,8 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 class BodyLimit:
-    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413 before parsing."""
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413 before parsing, and
+    bodies that are not UTF-8 (JSON's only encoding on the wire, RFC 8259) with 422."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -105,6 +112,10 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        problem = _utf8_problem(body)
+        if problem:
+            await _error(422, problem)(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -117,11 +128,74 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+def _utf8_problem(body: bytes) -> str | None:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return (f"the request body is not valid UTF-8 (byte 0x{body[err.start]:02x} at offset "
+                f"{err.start}); send JSON encoded as UTF-8")
+    return None
+
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without port or brackets, lower case: ``[::1]:80`` -> ``::1``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    if header.count(":") == 1:
+        header = header.partition(":")[0]
+    return header.rstrip(".")
+
+
+def is_loopback_name(name: str) -> bool:
+    """``localhost`` or a loopback address literal (127.0.0.0/8, ::1)."""
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class HostCheck:
+    """ASGI middleware against DNS rebinding: answer only requests whose Host header names this
+    server — ``localhost``, a loopback address, or one of ``allowed`` — and refuse the rest with
+    400. A page on ``evil.example`` whose name an attacker re-points at 127.0.0.1 sends
+    ``Host: evil.example`` and so cannot reach the models. Requests without a Host header (only
+    HTTP/1.0 allows that; browsers always send one) pass."""
+
+    def __init__(self, app: ASGIApp, allowed: Collection[str]) -> None:
+        self.app = app
+        self.allowed = {host_name(h) for h in allowed}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            header = dict(scope.get("headers") or []).get(b"host")
+            if header is not None:
+                name = host_name(header.decode("latin-1"))
+                if not (is_loopback_name(name) or name in self.allowed):
+                    await _error(400, self._refusal(name, scope))(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _refusal(name: str, scope: Scope) -> str:
+        port = (scope.get("server") or ("", 8000))[1]
+        shown = name if len(name) <= 80 else name[:80] + "..."
+        return (f"this server does not answer to the Host {shown!r} (a guard against DNS "
+                f"rebinding); open http://127.0.0.1:{port}/ or http://localhost:{port}/, or start "
+                f"rnnkit serve with --allowed-host {shown}")
+
+
 def create_app(
     models: Mapping[str, Any],
     limits: ServeLimits | None = None,
     batching: bool = True,
     max_wait: float = 0.0,
+    allowed_hosts: Collection[str] | None = None,
 ) -> FastAPI:
     """Build the app for ``{name: task object or bundle path}`` (paths load with ``rnnkit.load``).
 
@@ -130,6 +204,8 @@ def create_app(
         limits: request limits (defaults: :class:`ServeLimits`).
         batching: group concurrent predict requests into micro-batches.
         max_wait: seconds a micro-batch waits for more requests.
+        allowed_hosts: when given, requests must name ``localhost``, a loopback address or one
+            of these in their Host header (see :class:`HostCheck`); None answers any Host.
     """
     import rnnkit
 
@@ -154,6 +230,8 @@ def create_app(
     app.state.models = served
     app.state.limits = limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    if allowed_hosts is not None:
+        app.add_middleware(HostCheck, allowed=allowed_hosts)  # outermost: checked first
     _install_error_handlers(app)
 
     async def run_blocking(fn: Callable[[], T]) -> T:
@@ -196,11 +274,13 @@ def create_app(
         items = _predict_items(model, request, limits)
         proba = await _with_timeout(asyncio.wrap_future(model.batcher.submit(items)))
         predictions = []
+        kind = "texts" if model.is_text else "sequences"
         for i, row in enumerate(proba):
+            values = finite_floats(row, f"probabilities for {kind}[{i}]")
             best = int(row.argmax())
             pred: dict[str, Any] = {
-                "label": model.classes[best], "probability": float(row[best]),
-                "probabilities": {str(c): float(p) for c, p in zip(model.classes, row, strict=True)},
+                "label": model.classes[best], "probability": values[best],
+                "probabilities": {str(c): p for c, p in zip(model.classes, values, strict=True)},
             }
             if request.explain and model.is_text:
                 text = items[i]
@@ -241,7 +321,7 @@ def create_app(
             raise ApiError(422, f"texts: give 1 to {limits.max_items} texts, got {len(request.texts)}")
         longest = max(len(t) for t in request.texts)
         if longest > limits.max_text_chars:
-            raise ApiError(413, f"texts: at most {limits.max_text_chars} characters per text, got {longest}")
+            raise ApiError(422, f"texts: at most {limits.max_text_chars} characters per text, got {longest}")
         if request.beam_size is not None and not 1 <= request.beam_size <= 16:
             raise ApiError(422, f"beam_size: must be between 1 and 16, got {request.beam_size}")
         result = await run_blocking(lambda: model.translate(request.texts, request.beam_size, request.attention))
@@ -348,6 +428,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, err: ApiError) -> JSONResponse:
         return _error(err.status, err.message)
 
+    @app.exception_handler(NonFiniteOutput)
+    async def non_finite_output(_: Request, err: NonFiniteOutput) -> JSONResponse:
+        return _error(422, str(err))
+
     @app.exception_handler(RnnkitError)
     async def rnnkit_error(_: Request, err: RnnkitError) -> JSONResponse:
         return _error(400, str(err))
@@ -360,6 +444,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation_error(_: Request, err: RequestValidationError) -> JSONResponse:
         problems = []
         for e in err.errors()[:5]:
+            if e.get("type") == "json_invalid":
+                reason = (e.get("ctx") or {}).get("error", "")
+                problems.append(f"the body is not valid JSON ({reason})" if reason
+                                else "the body is not valid JSON")
+                continue
             where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
             problems.append(f"{where}: {e.get('msg', 'invalid')}")
         return _error(422, "invalid request: " + "; ".join(problems))

@@ -30,6 +30,33 @@ from rnnkit.serve.batching import MicroBatcher
 CLASSIFIER_TASKS = ("text_classifier", "sequence_classifier")
 
 
+class NonFiniteOutput(ValueError):
+    """A model's answer holds NaN or infinity: answered as a 422 JSON error, never as ``null``."""
+
+
+def finite_floats(values: Any, what: str) -> list[float]:
+    """``values`` as a list of floats, or :class:`NonFiniteOutput` naming ``what``."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if not np.isfinite(array).all():
+        raise NonFiniteOutput(f"the model's {what} holds NaN or infinity; the bundle's weights or "
+                              "scaler, or this input, are out of range")
+    return [float(v) for v in array]
+
+
+def check_finite_weights(name: str, obj: Any) -> None:
+    """Refuse a task object whose networks hold NaN or infinite weights (ConfigError).
+
+    The bundle loader checks this too; task objects handed to ``create_app`` directly are checked
+    here, so a broken model is refused at start rather than answering every request with NaN."""
+    for attribute, value in getattr(obj, "__dict__", {}).items():
+        if not isinstance(value, torch.nn.Module):
+            continue
+        for key, tensor in value.state_dict().items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise ConfigError(f"model {name!r}: the weights {attribute}.{key} hold NaN or "
+                                  "infinity; retrain the model or use an intact bundle")
+
+
 def model_name_and_path(spec: str) -> tuple[str, Path]:
     """``NAME=PATH`` or ``PATH`` (the name is then the bundle directory's name)."""
     if "=" in spec and not Path(spec).exists():
@@ -181,18 +208,15 @@ class ServedForecaster(ServedModel):
         out: dict[str, Any] = {
             "targets": names,
             "index": [i.isoformat() if hasattr(i, "isoformat") else str(i) for i in frame.index],
-            "forecast": {n: _floats(frame[n]) for n in names},
+            "forecast": {n: finite_floats(frame[n], f"forecast of {n}") for n in names},
             "history_index": hist_index,
-            "history": {n: _floats(data.values[tail, c]) for c, n in enumerate(names)},
+            "history": {n: finite_floats(data.values[tail, c], f"history of {n}")
+                        for c, n in enumerate(names)},
         }
         if f"{names[0]}_lower" in frame.columns:
-            out["lower"] = {n: _floats(frame[f"{n}_lower"]) for n in names}
-            out["upper"] = {n: _floats(frame[f"{n}_upper"]) for n in names}
+            out["lower"] = {n: finite_floats(frame[f"{n}_lower"], f"lower bound of {n}") for n in names}
+            out["upper"] = {n: finite_floats(frame[f"{n}_upper"], f"upper bound of {n}") for n in names}
         return out
-
-
-def _floats(values: Any) -> list[float]:
-    return [float(v) if math.isfinite(float(v)) else 0.0 for v in np.asarray(values, dtype=np.float64)]
 
 
 class ServedLanguageModel(ServedModel):
@@ -223,18 +247,21 @@ class ServedTranslator(ServedModel):
             results = self.obj.translate_with_attention(texts, beam_size=beam_size)
         out = []
         for r in results:
-            item: dict[str, Any] = {"source": r.source, "translation": r.text, "score": float(r.score)}
+            score = finite_floats([r.score], "translation score")[0]
+            item: dict[str, Any] = {"source": r.source, "translation": r.text, "score": score}
             if attention:
                 item["source_tokens"] = r.source_tokens
                 item["target_tokens"] = r.target_tokens
-                item["attention"] = [[round(float(v), 5) for v in row] for row in r.weights]
+                item["attention"] = [[round(v, 5) for v in finite_floats(row, "attention weights")]
+                                     for row in r.weights]
             out.append(item)
         return out
 
 
 def serve_model(name: str, obj: Any, batching: bool = True, max_wait: float = 0.0) -> ServedModel:
-    """The adapter for a loaded task object (see ``rnnkit.load``)."""
+    """The adapter for a loaded task object (see ``rnnkit.load``); refuses non-finite weights."""
     task = getattr(obj, "task", None)
+    check_finite_weights(name, obj)
     if task in CLASSIFIER_TASKS:
         return ServedClassifier(name, obj, batching=batching, max_wait=max_wait)
     if task == "forecaster":

@@ -2,6 +2,8 @@
 
 The limits are checked by the handlers (not baked into the schemas) so that ``rnnkit serve``
 options can change them; every violation is a 4xx JSON error ``{"error": ..., "status": ...}``.
+Request bodies are validated strictly: ``"yes"`` is not a boolean, ``"5"`` is not a number, and
+``NaN``/``Infinity`` are not accepted as numbers.
 
 Example:
     >>> PredictRequest(texts=["a fine film"]).texts
@@ -12,15 +14,21 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rnnkit.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class ServeLimits:
-    """What one request may ask for. Requests over a limit get a 413 or 422 JSON error.
+    """What one request may ask for, and how long and how many connections the server keeps.
+
+    Requests over a limit get a 413 or 422 JSON error. Every limit must be positive (a
+    :class:`~rnnkit.errors.ConfigError` otherwise), so that no setting refuses every request.
 
     Args:
         max_body_bytes: request body size (413 when larger).
@@ -31,6 +39,11 @@ class ServeLimits:
         max_forecast_steps: steps per forecast request.
         max_explain_tokens: tokens scored per text when saliency is requested.
         timeout_seconds: a request waiting longer for its result gets a 408 JSON error.
+        read_timeout_seconds: time a client has to send a whole request (line, headers, body)
+            once it connects or after the previous answer; then the connection is closed (with
+            a 408 when part of a request had arrived). Used by :mod:`rnnkit.serve.server`.
+        max_connections: open connections at once; requests on connections beyond it get a 503
+            JSON error. Used by :mod:`rnnkit.serve.server`.
     """
 
     max_body_bytes: int = 1_000_000
@@ -41,13 +54,37 @@ class ServeLimits:
     max_forecast_steps: int = 500
     max_explain_tokens: int = 64
     timeout_seconds: float = 30.0
+    read_timeout_seconds: float = 10.0
+    max_connections: int = 100
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            problem = limit_problem(field.name, getattr(self, field.name))
+            if problem:
+                raise ConfigError(f"ServeLimits.{field.name}: {problem}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def limit_problem(name: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for the :class:`ServeLimits` field ``name``, or None.
+
+    Counts must be whole numbers >= 1; durations finite numbers > 0."""
+    if name.endswith("_seconds"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value <= 0:
+            return f"must be a number of seconds above 0, got {value!r}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return f"must be a whole number of at least 1, got {value!r}"
+    return None
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: no "yes" for a boolean, no "5" for a number; allow_inf_nan: Python's JSON parser
+    # reads NaN and Infinity, which no model input may be.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class PredictRequest(_Strict):

@@ -21,10 +21,11 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from rnnkit.errors import ConfigError, DataError
-from rnnkit.io import save_bundle
+from rnnkit.errors import BundleError, ConfigError, DataError
+from rnnkit.io import check_bundle_target, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.tasks.classifier_model import RecurrentClassifier
+from rnnkit.tasks.options import check_options
 from rnnkit.train import EarlyStopping, History, Trainer, distributed
 from rnnkit.train.metrics import accuracy, confusion_matrix, precision_recall_f1_from_confusion
 
@@ -53,6 +54,23 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     held_out = np.sort(np.concatenate(held)) if held else np.empty(0, dtype=np.int64)
     train = np.setdiff1d(np.arange(len(labels)), held_out)
     return train, held_out
+
+
+def empty_hold_out_error(
+    labels: np.ndarray, fraction: float, what: str,
+    remedy: str = "validation data (--valid, or validation_data= in Python)",
+) -> DataError:
+    """Why :func:`stratified_split` held out nothing: every class too small (often one example
+    per class, i.e. the wrong label column), as a one-line DataError for ``what`` ("a test split")."""
+    counts = np.unique(labels, return_counts=True)[1]
+    if counts.max(initial=0) <= 1:
+        cause = "every class has a single example (is the label column right?)"
+    else:
+        cause = f"no class is large enough to hold out {fraction:.0%} of it (largest: {counts.max()})"
+    return DataError(
+        f"cannot hold out {what}: {len(labels)} examples in {len(counts)} classes and {cause}; "
+        f"give more examples per class or {remedy}"
+    )
 
 
 def classification_report(
@@ -207,6 +225,7 @@ class ClassifierBase(LoadableFromBundle):
         ``checkpoint_dir``: checkpoint after every epoch (and every ``checkpoint_every``
         batches) there; ``resume``: continue from that checkpoint.
         """
+        check_options(type(self).__name__, self.params)
         if self._start_run(
             (X, labels),
             {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
@@ -229,13 +248,15 @@ class ClassifierBase(LoadableFromBundle):
             X_train, y_train = X, y
         elif p.get("validation_split") and len(X) >= 10:
             train_idx, val_idx = stratified_split(y, p["validation_split"], p.get("seed", 0))
+            if len(val_idx) == 0:
+                raise empty_hold_out_error(y, p["validation_split"], "a validation split")
             X_train, y_train = self._subset(X, train_idx), y[train_idx]
             X_val, y_val = self._subset(X, val_idx), y[val_idx]
         else:
             X_train, y_train, X_val, y_val = X, y, None, None
         self._fit_pipeline(X_train)
         torch.manual_seed(p.get("seed", 0))
-        self.model_ = self._build_network()
+        self.model_ = self._checked_network()
         train_loader = self._loader(X_train, y_train, True, p.get("batch_size", 32))
         val_loader = None if X_val is None else self._loader(X_val, y_val, False, 256)
         n_epochs = epochs if epochs is not None else p.get("epochs", 10)
@@ -300,11 +321,16 @@ class ClassifierBase(LoadableFromBundle):
         return dict(self.params)
 
     def save(
-        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True
+        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True,
+        force: bool = False,
     ) -> Path:
         """Write the model bundle directory atomically (see ``rnnkit.io``); ``plots=False``
-        leaves out the PNG figures (faster, e.g. to hand a model between processes)."""
+        leaves out the PNG figures (faster, e.g. to hand a model between processes).
+
+        Only an empty directory or a bundle of this task is replaced; ``force=True`` also replaces
+        a bundle of another task. Anything else at ``path`` is refused (BundleError)."""
         model = self._require_fitted()
+        check_bundle_target(path, self.task, force)  # before the figures are drawn
         metrics = {**self.metrics_, **(extra_metrics or {})}
         figures = self._figures(metrics) if plots else {}
         config = {
@@ -315,7 +341,7 @@ class ClassifierBase(LoadableFromBundle):
         }
         return save_bundle(
             path, config, model.state_dict(), extra_json=self._pipeline_state(),
-            history=self.history_, metrics=metrics, plots=figures,
+            history=self.history_, metrics=metrics, plots=figures, force=force,
         )
 
     def _figures(self, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -336,11 +362,23 @@ class ClassifierBase(LoadableFromBundle):
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> ClassifierBase:
         parts.require_task(cls.task)
-        obj = cls(**parts.config["params"])
-        obj.classes_ = list(parts.config["classes"])
+        obj = cls(**cls._params_from(parts))
+        obj.classes_ = _bundle_classes(parts)
         obj._restore_pipeline(parts)
         obj._restore_network(parts)
         return obj
+
+
+def _bundle_classes(parts: BundleParts) -> list[Label]:
+    """The saved ``classes``: at least two distinct texts or integers."""
+    classes = parts.section("classes", list)
+    plain = all(isinstance(c, str | int) and not isinstance(c, bool) for c in classes)
+    if not plain or len(classes) < 2 or len(set(classes)) != len(classes):
+        raise BundleError(
+            f"bundle {parts.path}: config.json 'classes' must list two or more distinct labels "
+            "(texts or integers); re-save the model"
+        )
+    return list(classes)
 
 
 def _normalize_label(label: Label) -> Label:

@@ -47,8 +47,8 @@ from rnnkit.data.series_transforms import (
     valid_origins,
     windows,
 )
-from rnnkit.errors import ConfigError, DataError
-from rnnkit.io import register_task, save_bundle
+from rnnkit.errors import BundleError, ConfigError, DataError
+from rnnkit.io import check_bundle_target, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.tasks.forecast_auto import resolve_choices
 from rnnkit.tasks.forecast_baselines import (
@@ -58,7 +58,7 @@ from rnnkit.tasks.forecast_baselines import (
     error_report,
 )
 from rnnkit.tasks.forecast_model import ForecastNetwork, forecast_loss
-from rnnkit.tasks.options import with_defaults
+from rnnkit.tasks.options import MAX_WIDTH, Rule, check_options, with_defaults
 from rnnkit.train import EarlyStopping, History, Trainer
 
 #: What ``Forecaster()`` does with nothing set. "auto" choices are made from the training part.
@@ -179,6 +179,7 @@ class Forecaster(LoadableFromBundle):
             test_size: fraction (or row count) of the end held out; 0 trains on everything and
                 reports nothing. test_start: a date or row index instead.
         """
+        check_options(type(self).__name__, self.params)
         started = time.perf_counter()
         data = _as_series(data, features, dates)
         p = self.params
@@ -246,7 +247,7 @@ class Forecaster(LoadableFromBundle):
                 res = self.target_scaler_.transform(res.reshape(len(val_origins), -1)).reshape(res.shape)  # type: ignore[union-attr]
                 val_loader = WindowLoader(windows(scaled, val_origins, self.resolved_["lookback"]), res, 256)
         torch.manual_seed(int(p["seed"]))
-        self.model_ = self._build_network()
+        self.model_ = self._checked_network()
         quantiles = self.quantile_levels if p["intervals"] == "quantile" else ()
         callbacks = []
         if val_loader is not None and p["patience"]:
@@ -576,12 +577,16 @@ class Forecaster(LoadableFromBundle):
         keys = ("season", "lookback", "log", "differencing", "horizon", "mode", "frequency", "batch_size", "epochs")
         return {k: self.resolved_.get(k) for k in keys}
 
-    def save(self, path: str | Path, extra_metrics: dict[str, Any] | None = None) -> Path:
-        """Write the bundle (config, weights, scaler.json, series.json, metrics, plots) atomically."""
+    def save(self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *,
+             force: bool = False) -> Path:
+        """Write the bundle (config, weights, scaler.json, series.json, metrics, plots) atomically.
+        ``force``: replace a bundle of another task (anything that is not a bundle is never
+        replaced)."""
         from rnnkit.viz import plot_history
 
         model = self._require_fitted()
         assert self.data_ is not None and self.split_ is not None
+        check_bundle_target(path, self.task, force)  # before the figures are drawn
         metrics = {**self.metrics_, **(extra_metrics or {})}
         plots: dict[str, Any] = {"forecast": self.plot()}
         if self.history_ is not None and len(self.history_):
@@ -610,14 +615,18 @@ class Forecaster(LoadableFromBundle):
         }
         return save_bundle(path, config, model.state_dict(),
                            extra_json={"scaler": scaler_state, "series": series_state},
-                           history=self.history_, metrics=metrics, plots=plots)
+                           history=self.history_, metrics=metrics, plots=plots, force=force)
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> Forecaster:
         parts.require_task(cls.task)
-        obj = cls(**parts.config["params"])
-        obj.resolved_ = dict(parts.config["resolved"])
-        obj.resolved_["input_size"] = parts.config["network"]["input_size"]
+        obj = cls(**cls._params_from(parts))
+        obj.resolved_ = dict(parts.section("resolved", dict))
+        obj.resolved_["input_size"] = parts.section("network", dict).get("input_size")
+        check_options("Forecaster", {k: obj.resolved_.get(k) for k in ("lookback", "horizon", "season")})
+        if Rule("int", 1, MAX_WIDTH).problem(obj.resolved_["input_size"]) is not None:
+            raise BundleError(f"bundle {parts.path}: config.json 'network' has no valid input_size; "
+                              "re-save the model")
         scaler = parts.json("scaler")
         obj.transform_ = SeriesTransform.from_dict(scaler["transform"])
         obj.input_scaler_ = Scaler.from_dict(scaler["input"])

@@ -51,11 +51,11 @@ from rnnkit.data.text import _CJK_CHAR  # the CJK ranges the "auto" split uses; 
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, PAD_ID
 from rnnkit.errors import ConfigError, DataError, ShapeError
-from rnnkit.io import register_task, save_bundle
+from rnnkit.io import check_bundle_target, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.nn import Linear
 from rnnkit.tasks.classifier_model import recurrent_layer
-from rnnkit.tasks.options import with_defaults
+from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
 from rnnkit.train.metrics import bits_per_character, perplexity
@@ -366,6 +366,7 @@ class LanguageModel(LoadableFromBundle):
         of every batch are split between them). ``checkpoint_dir``: checkpoint after every epoch
         (and every ``checkpoint_every`` batches); ``resume``: continue from it.
         """
+        check_options(type(self).__name__, self.params)
         n_workers = distributed.check_workers(workers)
         run: dict[str, Any] = {
             "checkpoint_dir": checkpoint_dir, "resume": resume, "checkpoint_every": checkpoint_every
@@ -403,7 +404,7 @@ class LanguageModel(LoadableFromBundle):
             valid_loader = StreamLoader(valid_ids, p["valid_batch_size"], p["bptt"])
         train_loader = StreamLoader(train_ids, p["batch_size"], p["bptt"], mode=p["windows"], seed=p["seed"])
         torch.manual_seed(p["seed"])
-        self.model_ = self._build_network()
+        self.model_ = self._checked_network()
         budget = time_budget if time_budget is not None else p["time_budget"]
         n_epochs = epochs or p["epochs"] or (EPOCHS_UNDER_BUDGET if budget else DEFAULT_EPOCHS)
         callbacks: list[Callback] = []
@@ -542,12 +543,15 @@ class LanguageModel(LoadableFromBundle):
         return dict(self.params)
 
     def save(
-        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True
+        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True,
+        force: bool = False,
     ) -> Path:
         """Write the model bundle directory atomically (config, weights, vectorizer.json, ...);
-        ``plots=False`` leaves out the training-curve PNG."""
+        ``plots=False`` leaves out the training-curve PNG. ``force``: replace a bundle of another
+        task (anything that is not a bundle is never replaced)."""
         model = self._require_fitted()
         vec = self._require_vectorizer()
+        check_bundle_target(path, self.task, force)  # before the figures are drawn
         figures: dict[str, Any] = {}
         if plots and self.history_ is not None and len(self.history_):
             from rnnkit.viz import plot_history
@@ -561,12 +565,13 @@ class LanguageModel(LoadableFromBundle):
         return save_bundle(
             path, config, model.state_dict(), extra_json={"vectorizer": json.loads(vec.to_json())},
             history=self.history_, metrics={**self.metrics_, **(extra_metrics or {})}, plots=figures,
+            force=force,
         )
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> LanguageModel:
         parts.require_task(cls.task)
-        obj = cls(**parts.config["params"])
+        obj = cls(**cls._params_from(parts))
         obj.vectorizer_ = TextVectorizer.from_json(json.dumps(parts.json("vectorizer")))
         obj._restore_network(parts)
         return obj

@@ -35,7 +35,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label, classification_report
-from rnnkit.tasks.options import with_defaults
+from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.train import distributed
 
 #: Defaults chosen so that a user who sets nothing gets a strong model in minutes on a laptop CPU
@@ -125,6 +125,7 @@ class TextClassifier(ClassifierBase):
         None: then ``validation_split`` of the examples is held out by hash (no loading).
         See :meth:`ClassifierBase.fit` for the other arguments.
         """
+        check_options(type(self).__name__, self.params)
         run: dict[str, Any] = {"workers": workers, "checkpoint_dir": checkpoint_dir, "resume": resume,
                "checkpoint_every": checkpoint_every}
         if not isinstance(X, TextShards):
@@ -183,7 +184,7 @@ class TextClassifier(ClassifierBase):
         elif val_memory is not None:
             val_loader = self._loader(val_memory[0], self._encode_labels(val_memory[1]), False, 256)
         torch.manual_seed(p.get("seed", 0))
-        self.model_ = self._build_network()
+        self.model_ = self._checked_network()
         n_epochs = epochs if epochs is not None else p.get("epochs", 10)
         trainer = self._trainer(n_epochs, val_loader is not None)
         self.history_ = trainer.fit(

@@ -44,11 +44,11 @@ from rnnkit.data.pairs import (
     tokenize,
 )
 from rnnkit.data.vocabulary import Vocabulary
-from rnnkit.errors import ConfigError, DataError
-from rnnkit.io import register_task, save_bundle
+from rnnkit.errors import BundleError, ConfigError, DataError
+from rnnkit.io import check_bundle_target, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.tasks.decoding import Hypothesis, beam_search, greedy_search
-from rnnkit.tasks.options import with_defaults
+from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.tasks.translation_model import ATTENTIONS, Seq2Seq
 from rnnkit.train import Callback, EarlyStopping, History, Trainer
 
@@ -200,6 +200,7 @@ class Translator(LoadableFromBundle):
         Without ``validation_data`` a random ``valid_fraction`` of the pairs is held out for
         validation loss and early stopping (none when ``valid_fraction`` is 0).
         """
+        check_options(type(self).__name__, self.params)
         started = time.perf_counter()
         p = self.params
         sources, targets = _check_pairs(sources, targets, "sources", "targets")
@@ -221,7 +222,7 @@ class Translator(LoadableFromBundle):
         train_loader = self._loader(sources, targets, shuffle=True)
         valid_loader = self._loader(valid_src, valid_tgt, shuffle=False) if valid_src else None
         torch.manual_seed(p["seed"])
-        self.model_ = self._build_network()
+        self.model_ = self._checked_network()
         budget = time_budget if time_budget is not None else p["time_budget"]
         n_epochs = epochs or p["epochs"]
         counter = _StepCounter()
@@ -368,13 +369,16 @@ class Translator(LoadableFromBundle):
         return dict(self.params)
 
     def save(self, path: str | Path, extra_metrics: dict[str, Any] | None = None,
-             example: str | None = None) -> Path:
-        """Write the bundle directory atomically; ``example`` adds its attention map as a plot."""
+             example: str | None = None, *, force: bool = False) -> Path:
+        """Write the bundle directory atomically; ``example`` adds its attention map as a plot.
+        ``force``: replace a bundle of another task (anything that is not a bundle is never
+        replaced)."""
         from rnnkit.viz import plot_history
         from rnnkit.viz.attention import plot_attention
 
         model = self._require_fitted()
         src_vocab, tgt_vocab = self._require_vocabs()
+        check_bundle_target(path, self.task, force)  # before the figures are drawn
         plots: dict[str, Any] = {}
         if self.history_ is not None and len(self.history_):
             plots["curves"] = plot_history(self.history_, title="Translator training")
@@ -390,15 +394,18 @@ class Translator(LoadableFromBundle):
         extra = {"source_vocabulary": src_vocab.to_dict(), "target_vocabulary": tgt_vocab.to_dict()}
         return save_bundle(
             path, config, model.state_dict(), extra_json=extra, history=self.history_,
-            metrics={**self.metrics_, **(extra_metrics or {})}, plots=plots,
+            metrics={**self.metrics_, **(extra_metrics or {})}, plots=plots, force=force,
         )
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> Translator:
         parts.require_task(cls.task)
-        obj = cls(**parts.config["params"])
-        obj.source_level_ = parts.config["levels"]["source"]
-        obj.target_level_ = parts.config["levels"]["target"]
+        obj = cls(**cls._params_from(parts))
+        levels = parts.section("levels", dict)
+        obj.source_level_, obj.target_level_ = levels.get("source"), levels.get("target")
+        if not {obj.source_level_, obj.target_level_} <= {"word", "char"}:
+            raise BundleError(f"bundle {parts.path}: config.json 'levels' must give 'word' or 'char' "
+                              "for source and target; re-save the model")
         obj.source_vocab_ = Vocabulary.from_dict(parts.json("source_vocabulary"))
         obj.target_vocab_ = Vocabulary.from_dict(parts.json("target_vocabulary"))
         obj._restore_network(parts)

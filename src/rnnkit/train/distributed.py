@@ -9,6 +9,8 @@ Two ways to start the processes, running the same code:
   :func:`run_workers` starts N fresh Python processes on this machine (from a fork server that
   has imported torch once, or ``spawn``), forms the group
   on ``127.0.0.1`` and a free port, watches them, and stops all of them as soon as one dies.
+  Workers die with the main process, however it ends (SIGKILL included), and a run's temporary
+  directories and checkpoint lock never outlive it: see :mod:`rnnkit.train.lifeline`.
 - **torchrun** (several machines): ``torchrun --nnodes M --nproc-per-node N --rdzv-backend c10d
   --rdzv-endpoint HOST:PORT -m rnnkit text train ...``. Every process runs the CLI;
   :func:`init_from_env` joins the group from torchrun's environment (``RANK``, ``WORLD_SIZE``,
@@ -37,15 +39,14 @@ Example (two local workers; both return here only after the group is torn down):
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import shutil
 import signal
 import socket
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -59,12 +60,15 @@ import torch.distributed as dist
 
 from rnnkit import errors
 from rnnkit.errors import ConfigError, TrainingError
+from rnnkit.train import lifeline
 
 BACKEND = "gloo"
 #: Seconds a collective may wait for a silent peer before it fails (``RNNKIT_DIST_TIMEOUT``).
 DEFAULT_TIMEOUT = 300.0
 #: Seconds between a worker's death and the forced end of the others.
 GRACE_SECONDS = 3.0
+#: Seconds to wait for SIGKILLed workers to be gone before saying they could not be stopped.
+KILL_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -382,11 +386,19 @@ def default_threads(workers: int) -> int:
 def _process_context() -> Any:
     """Fresh interpreters for the workers: a fork server that has imported torch and rnnkit once
     (fast and fork-safe: the server itself never runs torch's thread pools), else ``spawn``."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    if "forkserver" in multiprocessing.get_all_start_methods() and _fork_server_socket_fits():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["torch", "rnnkit.train.trainer", "rnnkit.tasks"])
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def _fork_server_socket_fits() -> bool:
+    """False under a TMPDIR too deep for the fork server's Unix socket (``listener-XXXXXXXX`` in
+    multiprocessing's temporary directory; at most 107 bytes), where it would fail to start."""
+    from multiprocessing import util
+
+    return len(os.fsencode(os.path.join(util.get_temp_dir(), "listener-12345678"))) <= 107
 
 
 def _worker_entry(
@@ -397,7 +409,9 @@ def _worker_entry(
     args: tuple[Any, ...],
     error_dir: str,
     threads: int | None,
+    guard: lifeline.WorkerGuard,
 ) -> None:
+    guard.engage()  # first: from here on, this process dies with the main process
     os.environ.update(
         {
             "MASTER_ADDR": "127.0.0.1",
@@ -422,7 +436,8 @@ def _worker_entry(
             "message": str(err),
             "traceback": traceback.format_exc(),
         }
-        Path(error_dir, f"rank{rank}.json").write_text(json.dumps(report), encoding="utf-8")
+        with contextlib.suppress(OSError):  # the run may be over and its directory gone
+            Path(error_dir, f"rank{rank}.json").write_text(json.dumps(report), encoding="utf-8")
         raise SystemExit(1) from None
 
 
@@ -432,6 +447,9 @@ def run_workers(
     workers: int,
     threads: int | None = None,
     grace: float = GRACE_SECONDS,
+    *,
+    scratch_dirs: Sequence[str] = (),
+    held_fds: Sequence[int] = (),
 ) -> None:
     """Run ``target(*args)`` in ``workers`` new processes forming a gloo group on this machine.
 
@@ -439,36 +457,50 @@ def run_workers(
     uses ``threads`` torch threads (default: the cores shared out; ``OMP_NUM_THREADS`` wins when
     set). Returns when all processes end normally.
 
+    The workers die with this process, however it ends: if it is killed, they remove
+    ``scratch_dirs`` (and their own report directory) and exit; they keep ``held_fds`` (e.g. a
+    checkpoint lock) open until then. SIGTERM/SIGHUP to this process raise
+    :class:`~rnnkit.train.lifeline.Interrupted` after the workers were stopped.
+
     Raises:
         TrainingError: a worker died (e.g. SIGKILL) or exited with an error; every other worker is
             stopped first (SIGTERM, then SIGKILL after ``grace`` seconds) and the message names
-            the rank. Errors a user can fix (rnnkit's own) keep their class.
+            the rank. Errors a user can fix (rnnkit's own) keep their class. Also raised, naming
+            the pids, when a worker could not be stopped at all.
     """
     if workers < 2:
         raise ConfigError(f"workers={workers}: run_workers needs at least 2 processes")
     if threads is None and "OMP_NUM_THREADS" not in os.environ:
         threads = default_threads(workers)
     mp = _process_context()
-    error_dir = tempfile.mkdtemp(prefix="rnnkit-workers-")
-    port = free_port()
-    processes = [
-        mp.Process(
-            target=_worker_entry,
-            args=(rank, workers, port, target, args, error_dir, threads),
-            name=f"rnnkit-worker-{rank}",
-        )
-        for rank in range(workers)
-    ]
-    try:
-        for process in processes:
-            process.start()
-        failed = _watch(processes)
+    with (
+        lifeline.signals_raise(),
+        lifeline.OwnedTempDir("workers") as error_dir,
+        lifeline.Lifeline() as line,
+    ):
+        guard = line.guard(cleanup=(error_dir, *scratch_dirs), held=held_fds)
+        port = free_port()
+        processes = [
+            mp.Process(
+                target=_worker_entry,
+                args=(rank, workers, port, target, args, error_dir, threads, guard),
+                name=f"rnnkit-worker-{rank}",
+            )
+            for rank in range(workers)
+        ]
+        started: list[lifeline.ProcessId] = []
+        try:
+            for process in processes:
+                process.start()
+                started.append(lifeline.ProcessId.of(process.pid))
+            line.started()
+            failed = _watch(processes)
+        except BaseException:  # SIGTERM (Interrupted), Ctrl-C, or a failed start
+            _stop_all(processes, started, grace)
+            raise
+        _stop_all(processes, started, grace)
         if failed is not None:
-            _stop_all(processes, grace)
             raise _failure(processes, failed, error_dir)
-    finally:
-        _stop_all(processes, grace)
-        shutil.rmtree(error_dir, ignore_errors=True)
 
 
 def _watch(processes: list[Any]) -> int | None:
@@ -494,30 +526,64 @@ def _root_cause(processes: list[Any], first: int) -> int:
     return first
 
 
-def _stop_all(processes: list[Any], grace: float) -> None:
-    alive = [p for p in processes if p.pid is not None and p.is_alive()]
-    for p in alive:
-        p.terminate()
-    deadline = time.monotonic() + grace
-    for p in alive:
-        p.join(max(0.0, deadline - time.monotonic()))
-    for p in alive:
-        if p.is_alive():
-            p.kill()
-            p.join()
+def _stop_all(processes: list[Any], started: list[lifeline.ProcessId], grace: float) -> None:
+    """End every worker (SIGTERM, then SIGKILL after ``grace`` seconds) and make sure they are gone.
+
+    Works on the pids themselves, not on what multiprocessing believes: when the fork server has
+    died, it reports every worker as ended (exit code 255) while they may still run.
+
+    Raises:
+        TrainingError: naming the pids still alive after SIGKILL.
+    """
+    alive = [pid for pid in started if pid.alive()]
+    for pid in alive:
+        pid.signal(signal.SIGTERM)
+    alive = _wait_gone(processes, alive, grace)
+    for pid in alive:
+        pid.signal(signal.SIGKILL)
+    alive = _wait_gone(processes, alive, KILL_WAIT_SECONDS)
+    if alive:
+        pids = " ".join(str(p.pid) for p in alive)
+        raise TrainingError(
+            f"could not stop worker processes {pids} (still running after SIGKILL); "
+            f"end them (kill -9 {pids}) before resuming"
+        )
+
+
+def _wait_gone(
+    processes: list[Any], pids: list[lifeline.ProcessId], timeout: float
+) -> list[lifeline.ProcessId]:
+    """Wait up to ``timeout`` seconds for ``pids`` to end; return those still alive."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for process in processes:  # reaps direct children (spawn) and reads forkserver statuses
+            if process.pid is not None:
+                process.join(timeout=0)
+        pids = [pid for pid in pids if pid.alive()]
+        if not pids or time.monotonic() >= deadline:
+            return pids
+        time.sleep(0.02)
+
+
+def _fork_server_died() -> bool:
+    """True when the fork server that started the workers is no longer running."""
+    from multiprocessing import forkserver
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    return isinstance(pid, int) and not lifeline.pid_alive(pid)
 
 
 def _failure(processes: list[Any], rank: int, error_dir: str) -> Exception:
     code = processes[rank].exitcode
     report_path = Path(error_dir, f"rank{rank}.json")
+    resume = "Resume from the last checkpoint with --resume (fit(..., resume=True))"
     if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
         return TrainingError(
-            f"worker rank {rank} died ({name}); all {len(processes)} workers were stopped. "
-            "Resume from the last checkpoint with --resume (fit(..., resume=True))"
+            f"worker rank {rank} died ({name}); all {len(processes)} workers were stopped. {resume}"
         )
     if report_path.is_file():
         report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -527,6 +593,11 @@ def _failure(processes: list[Any], rank: int, error_dir: str) -> Exception:
         return TrainingError(
             f"worker rank {rank} failed with {report['type']}: {report['message']}\n"
             f"{report['traceback']}"
+        )
+    if code == 255 and _fork_server_died():  # multiprocessing's code for "status unknown"
+        return TrainingError(
+            "the fork server that started the workers died; all "
+            f"{len(processes)} workers were stopped. {resume}"
         )
     return TrainingError(
         f"worker rank {rank} exited with code {code}; all {len(processes)} workers were stopped"
@@ -546,14 +617,22 @@ def fit_in_workers(
     estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], workers: int
 ) -> Any:
     """Run ``estimator.fit(*args, **kwargs)`` in ``workers`` local processes; return the fitted
-    estimator rank 0 saved (loaded back through its bundle, so nothing is unpickled from disk)."""
-    out_root = tempfile.mkdtemp(prefix="rnnkit-fit-")
-    try:
+    estimator rank 0 saved (loaded back through its bundle, so nothing is unpickled from disk).
+
+    ``kwargs["checkpoint_dir"]`` (when given) is locked for the run, workers included: a second
+    run on it is refused until every process of this one has exited.
+    """
+    with (
+        lifeline.signals_raise(),
+        lifeline.CheckpointLock(kwargs.get("checkpoint_dir")) as lock,
+        lifeline.OwnedTempDir("fit") as out_root,
+    ):
         out = str(Path(out_root) / "bundle")
-        run_workers(_fit_worker, (estimator, args, kwargs, out), workers)
+        run_workers(
+            _fit_worker, (estimator, args, kwargs, out), workers,
+            scratch_dirs=(out_root,), held_fds=lock.fds,
+        )
         return type(estimator).load(out)
-    finally:
-        shutil.rmtree(out_root, ignore_errors=True)
 
 
 def check_workers(workers: int | None) -> int:

@@ -261,6 +261,7 @@ class Trainer:
             raise ConfigError(f"epochs: must be a positive integer, got {epochs!r}")
         if time_budget is not None and time_budget <= 0:
             raise ConfigError(f"time_budget: must be positive seconds, got {time_budget}")
+        _require_some_validation(validation_data)
         ctx = distributed.context()
         if ctx is not None:
             train_data = distributed.shard_loader(train_data, ctx)
@@ -269,7 +270,10 @@ class Trainer:
         if ctx is not None:  # rank-local loaders may differ: steps run until the longest is done
             num_batches = int(distributed.all_reduce_max([num_batches])[0])
         if num_batches == 0:
-            raise TrainingError("train_data: the loader yields no batches; nothing to train on")
+            raise TrainingError(
+                "train_data: the loader yields no batches (the training set is empty); "
+                "give at least one training example"
+            )
         started = time.perf_counter()
         self._ctx = ctx
         self.model = model
@@ -368,7 +372,7 @@ class Trainer:
                     if ctx is not None:
                         val_stats = val_stats.gathered()
                     if val_stats.samples == 0:
-                        raise TrainingError("validation_data: the loader yields no batches")
+                        raise TrainingError(_NO_VALIDATION_BATCHES)
                     record.update({f"val_{k}": v for k, v in val_stats.logs().items()})
                     model.train()
                 record["seconds"] = seconds
@@ -413,7 +417,7 @@ class Trainer:
         """Mean loss and metrics of ``model`` over ``data`` (eval mode, no gradients)."""
         stats = self._evaluation_stats(model, data)
         if stats.samples == 0:
-            raise TrainingError("evaluate: the loader yields no batches")
+            raise TrainingError("evaluate: the loader yields no batches (the data is empty); give at least one example")
         return stats.logs()
 
     def _evaluation_stats(self, model: torch.nn.Module, data: Iterable[Any]) -> _EpochStats:
@@ -455,7 +459,7 @@ class Trainer:
         finally:
             model.train(was_training)
         if not outputs:
-            raise TrainingError("predict: the loader yields no batches")
+            raise TrainingError("predict: the loader yields no batches (the data is empty); give at least one example")
         return _concat_padded(outputs)
 
     # ------------------------------------------------------------------------------ internals
@@ -650,6 +654,24 @@ def default_metrics(loss_name: str) -> list[str]:
     if loss_name in ("mse", "mae"):
         return ["rmse"]
     return []
+
+
+_NO_VALIDATION_BATCHES = (
+    "validation_data: the loader yields no batches (the validation set is empty); give "
+    "validation data with at least one example, or none to train without validation"
+)
+
+
+def _require_some_validation(validation_data: Any) -> None:
+    """Refuse an empty validation loader before training rather than after the first epoch."""
+    if validation_data is None:
+        return
+    try:
+        empty = len(validation_data) == 0
+    except TypeError:  # an iterable without len(): checked after the first epoch
+        return
+    if empty:
+        raise TrainingError(_NO_VALIDATION_BATCHES)
 
 
 def _length(data: Any, name: str) -> int:
