@@ -34,6 +34,7 @@ def _cases(quick: bool) -> list[tuple[str, Callable[..., faults.Outcome], int]]:
         cases += [
             ("disk full while saving (tmpfs)", faults.disk_full_while_saving, few or 12),
             ("disk full after `text train` (tmpfs)", faults.disk_full_cli_training, few or 4),
+            ("disk full for the checkpoints of `text train` (tmpfs)", faults.disk_full_checkpoint, few or 3),
         ]
     for name in faults.CORRUPTIONS:
         flips = "flipped bit" in name

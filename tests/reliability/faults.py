@@ -8,7 +8,7 @@ promise held. The promises:
   user's other files are untouched.
 - SIGKILL during training: the previous bundle is byte-identical or replaced by a complete one;
   ``--resume`` finishes the run.
-- A full disk while saving: one line on stderr, exit status 2, the previous bundle byte-identical,
+- A full disk while saving a bundle or a checkpoint: one line on stderr, exit status 2, the previous bundle byte-identical,
   no temporary directory left.
 - A corrupted or tampered bundle: one line, exit status 2 (``RnnkitError`` in Python), within
   seconds; never a hang, a traceback or a NaN prediction.
@@ -161,6 +161,24 @@ def kill_tree(proc: subprocess.Popen[str]) -> None:
         proc.wait(timeout=10)
 
 
+def sigkill_after(command: list[str], stream: str, prefix: str, delay: float) -> bool:
+    """Start ``command``, wait for a line starting with ``prefix`` on ``stream``, sleep ``delay``
+    seconds and SIGKILL it; False when that line never came."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=child_env())
+    try:
+        if wait_for_line(proc, stream, lambda line: line.startswith(prefix), 90) is None:
+            return False
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        return True
+    finally:
+        kill_tree(proc)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
 @contextlib.contextmanager
 def tmpfs(where: Path, size_bytes: int) -> Iterator[Path]:
     """A tmpfs of ``size_bytes`` mounted at ``where`` (root only); unmounted afterwards."""
@@ -209,20 +227,9 @@ def sigkill_during_save(root: Path, rng: random.Random) -> Outcome:
     shutil.copytree(source, target)
     neighbour = write_reviews(root / "data.csv")
     before = neighbour.read_bytes()
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "save_child.py"), str(target), "--slow-fsync", "0.05"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(),
-    )
-    try:
-        if wait_for_line(proc, "stdout", lambda line: line.startswith("saving"), 60) is None:
-            return Outcome(False, f"the saver never started: {proc.stderr.read()[-300:]!r}")
-        time.sleep(rng.uniform(0.0, 0.6))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        kill_tree(proc)
-        proc.stdout.close()
-        proc.stderr.close()
+    saver = [sys.executable, str(HERE / "save_child.py"), str(target), "--slow-fsync", "0.05"]
+    if not sigkill_after(saver, "stdout", "saving", rng.uniform(0.0, 0.6)):
+        return Outcome(False, "the saver never started")
     import rnnkit
 
     try:
@@ -247,18 +254,8 @@ def sigkill_during_training(root: Path, rng: random.Random) -> Outcome:
     data_bytes = data.read_bytes()
     args = ["text", "train", str(data), "--out", str(out), "--checkpoint-dir", str(root / "ckpt"),
             *TINY, "--epochs", "6"]
-    proc = subprocess.Popen(rnnkit_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_env())
-    try:
-        if wait_for_line(proc, "stderr", lambda line: line.startswith("read "), 90) is None:
-            return Outcome(False, "training never started")
-        time.sleep(rng.uniform(0.5, 6.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        kill_tree(proc)
-        proc.stdout.close()
-        proc.stderr.close()
+    if not sigkill_after(rnnkit_command(*args), "stderr", "read ", rng.uniform(0.5, 6.0)):
+        return Outcome(False, "training never started")
     now = tree_digest(out)
     if now != old:
         import rnnkit
@@ -339,6 +336,24 @@ def disk_full_cli_training(root: Path, rng: random.Random) -> Outcome:
         return Outcome(False, problem)
     if now != old or left != ["model"]:
         return Outcome(False, f"old bundle changed or debris left: {left}")
+    return Outcome(True, run.stderr.strip().splitlines()[-1])
+
+
+def disk_full_checkpoint(root: Path, rng: random.Random) -> Outcome:
+    """``--checkpoint-dir`` on a disk too small for a checkpoint: exit 2, one error line, no
+    temporary file left, no bundle written."""
+    data = write_reviews(root / "reviews.csv")
+    disk = root / "disk"
+    with tmpfs(disk, rng.randrange(4096, 32_768)):
+        out = root / "model"
+        run = run_rnnkit("text", "train", str(data), "--out", str(out), "--checkpoint-dir",
+                         str(disk / "ckpt"), *TINY, timeout=300)
+        left = sorted(str(p.relative_to(disk)) for p in disk.rglob("*") if p.is_file())
+    problem = user_error(run, progress=True)
+    if problem:
+        return Outcome(False, problem)
+    if left or out.exists():
+        return Outcome(False, f"left behind: {left}, bundle written: {out.exists()}")
     return Outcome(True, run.stderr.strip().splitlines()[-1])
 
 

@@ -10,20 +10,11 @@ is slowed down by S seconds (a slow disk): most kills then land inside the write
 from __future__ import annotations
 
 import argparse
-import os
-import stat
-import time
+import sys
+from pathlib import Path
 
-
-def slow_down_fsync(seconds: float) -> None:
-    real_fsync = os.fsync
-
-    def slow_fsync(fd: int) -> None:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            time.sleep(seconds)
-        real_fsync(fd)
-
-    os.fsync = slow_fsync
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+from kill_child import _slow_down_file_fsync as slow_down_fsync  # noqa: E402 - the same slow disk
 
 
 def main() -> None:

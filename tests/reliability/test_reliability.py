@@ -41,6 +41,11 @@ def test_disk_full_after_cli_training_is_one_line_and_keeps_the_old_bundle(trial
     assert "no fault injected" not in outcome.detail
 
 
+def test_disk_full_for_the_checkpoint_is_one_line_and_leaves_nothing(trial, mountable) -> None:
+    outcome = trial(faults.disk_full_checkpoint, 0)
+    assert outcome, outcome.detail
+
+
 @pytest.mark.parametrize("name", list(faults.CORRUPTIONS))
 def test_corrupted_bundle_is_refused_in_one_line(trial, name: str) -> None:
     outcome = trial(faults.corrupted_bundle_in_process(name), 0)

@@ -4,7 +4,7 @@
     rnnkit lm generate shakespeare --prime "ROMEO:" --length 300 --temperature 0.8 --seed 1
     rnnkit lm score shakespeare held_out.txt --json
 
-Options left unset take the defaults of ``rnnkit.tasks.language_model.LM_DEFAULTS``.
+Options left unset take the defaults of ``rnnkit.tasks.defaults.LM_DEFAULTS``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from rnnkit.cli.common import (
     run_options,
 )
 from rnnkit.cli.paths import check_encoding
+from rnnkit.tasks.defaults import LM_TASK
 
 lm_app = typer.Typer(help="Language models: learn a text, generate from it.", no_args_is_help=True)
 
@@ -85,11 +86,9 @@ def train(
     as_json: AsJson = False,
 ) -> None:
     """Train a language model on text files and save it as a bundle."""
-    from rnnkit.tasks import LanguageModel
-
     started = time.perf_counter()
     run = run_options(out, workers, checkpoint_dir, resume)
-    check_outputs(out, LanguageModel.task, force, run["checkpoint_dir"])
+    check_outputs(out, LM_TASK, force, run["checkpoint_dir"])
     corpus = _corpus(text_paths, encoding)
 
     chosen: dict[str, Any] = {
@@ -103,6 +102,8 @@ def train(
         params["tie_weights"] = True
     if random_windows:
         params["windows"] = "random"
+    from rnnkit.tasks import LanguageModel  # torch: only after the checks that need none
+
     lm = LanguageModel(level=level, valid_fraction=valid_fraction, time_budget=time_budget, seed=seed,
                        verbose=1, **params)
     lm.fit(corpus, **run)

@@ -37,6 +37,7 @@ from rnnkit.cli.common import (
 )
 from rnnkit.cli.paths import check_disjoint
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks.defaults import SEQ_TASK
 
 seq_app = typer.Typer(
     help="Numeric sequence classification (sensor series, speech features, images row by row).",
@@ -58,11 +59,11 @@ def _read(path: Path, what: str, fmt: str | None, *, labels: Path | None = None,
           label_column: str | None = None, header: bool | None = None,
           timesteps: int | None = None, features: int | None = None, missing: str = "error",
           image_steps: str = "rows", has_labels: bool = True) -> Any:
-    from rnnkit.data.sequences import read_sequences
-
     existing([path], what)
     if labels is not None:
         existing([labels], "--labels")
+    from rnnkit.data.sequences import read_sequences
+
     ds = read_sequences(
         path, fmt, labels=labels, label_column=_column(label_column), header=header,
         timesteps=timesteps, features=features, missing=missing, image_steps=image_steps,
@@ -119,11 +120,9 @@ def train(
     """
     import numpy as np
 
-    from rnnkit.tasks import SequenceClassifier
-
     started = time.perf_counter()
     run = run_options(out, workers, checkpoint_dir, resume)
-    check_outputs(out, SequenceClassifier.task, force, run["checkpoint_dir"])
+    check_outputs(out, SEQ_TASK, force, run["checkpoint_dir"])
     check_disjoint({"TRAIN": [train_path, labels], "--test": [*(test or []), *(test_labels or [])]})
     test_label_files = _labels_per_file(test or [], test_labels or [])
     csv_opts: dict[str, Any] = {"label_column": label_column, "header": header,
@@ -148,6 +147,8 @@ def train(
     given = {"cell": cell, "bidirectional": bidirectional, "hidden_size": hidden_size,
              "num_layers": layers, "pooling": pooling, "epochs": epochs, "batch_size": batch_size,
              "lr": lr, "optimizer": optimizer, "time_budget": time_budget}
+    from rnnkit.tasks import SequenceClassifier  # torch: only after the checks that need none
+
     clf = SequenceClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
     clf.fit(train_x, train_y, **run)
     if not is_main_process():

@@ -20,6 +20,7 @@ import typer
 from rnnkit.cli.common import Force, check_outputs, emit_json, existing, info
 from rnnkit.cli.paths import check_output_file
 from rnnkit.errors import ConfigError
+from rnnkit.tasks.defaults import FORECAST_TASK
 
 series_app = typer.Typer(help="Time-series forecasting (airline passengers, temperatures, ...).", no_args_is_help=True)
 
@@ -122,10 +123,8 @@ def train(
     as_json: AsJson = False,
 ) -> None:
     """Train a forecaster, compare it with the baselines on the test part, save a bundle."""
-    from rnnkit.tasks import Forecaster
-
     started = time.perf_counter()
-    check_outputs(out, Forecaster.task, force)
+    check_outputs(out, FORECAST_TASK, force)
     data = _read(csv, target, date_column, features, fill)
     info(f"read {len(data)} rows from {data.source}: target {', '.join(data.target_names)}"
          + (f", features {', '.join(data.feature_names)}" if data.feature_names else "")
@@ -133,6 +132,8 @@ def train(
     logs = {"auto": "auto", "yes": True, "no": False}
     if log not in logs:
         raise ConfigError(f"--log: expected auto, yes or no, got {log!r}")
+    from rnnkit.tasks import Forecaster  # torch: only after the checks that need none
+
     model = Forecaster(
         lookback=_int_or_auto(lookback, "--lookback"), horizon=horizon, mode=mode,
         season=_int_or_auto(season, "--season"), log=logs[log], differencing=differencing, scaler=scaler,

@@ -38,7 +38,8 @@ from rnnkit.cli.common import (
 )
 from rnnkit.cli.paths import check_disjoint, check_encoding
 from rnnkit.errors import DataError
-from rnnkit.tasks.text import TEXT_DEFAULTS as D
+from rnnkit.tasks.defaults import TEXT_DEFAULTS as D
+from rnnkit.tasks.defaults import TEXT_TASK
 
 text_app = typer.Typer(help="Text classification (sentiment, topics).", no_args_is_help=True)
 
@@ -55,9 +56,9 @@ Header = Annotated[
 
 def _read(paths: list[Path], what: str, text_col: str | None, label_col: str | None,
           header: bool | None, has_labels: bool | None = True, encoding: str = "utf-8") -> Any:
+    existing(paths, what)
     from rnnkit.data import read_text_dataset
 
-    existing(paths, what)
     return read_text_dataset(
         [str(p) for p in paths], column(text_col), column(label_col), header=header,
         has_labels=has_labels, encoding=encoding,
@@ -98,11 +99,9 @@ def train(
     Give the TRAIN files first: --test and --valid take every file up to the next option
     (`--test test_0*.csv`). Training, validation and test files must not overlap.
     """
-    from rnnkit.tasks import TextClassifier
-
     started = time.perf_counter()
     run = run_options(out, workers, checkpoint_dir, resume, long_job=stream)
-    check_outputs(out, TextClassifier.task, force, run["checkpoint_dir"])
+    check_outputs(out, TEXT_TASK, force, run["checkpoint_dir"])
     check_encoding(encoding)
     check_disjoint({"TRAIN": train_paths, "--test": test or [], "--valid": valid or []})
     given = dict(
@@ -130,6 +129,8 @@ def train(
     if valid:
         v = _read(valid, "--valid", **options)
         validation = (v.texts, v.labels)
+    from rnnkit.tasks import TextClassifier  # torch: only after the checks that need none
+
     clf = TextClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
     clf.fit(train_texts, train_labels, validation_data=validation, **run)
     if not is_main_process():

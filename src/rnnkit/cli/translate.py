@@ -21,7 +21,8 @@ import typer
 from rnnkit.cli.common import Encoding, Force, check_outputs, column, emit_json, existing, info
 from rnnkit.cli.paths import check_disjoint, check_encoding, check_output_file
 from rnnkit.errors import DataError
-from rnnkit.tasks.translation import TRANSLATE_DEFAULTS as D
+from rnnkit.tasks.defaults import TRANSLATE_DEFAULTS as D
+from rnnkit.tasks.defaults import TRANSLATE_TASK
 
 translate_app = typer.Typer(help="Translation: encoder-decoder with attention.", no_args_is_help=True)
 
@@ -29,14 +30,14 @@ translate_app = typer.Typer(help="Translation: encoder-decoder with attention.",
 def _pairs(paths: list[Path], source_files: list[Path], target_files: list[Path], what: str,
            columns: tuple[str | None, str | None], encoding: str) -> Any:
     """Pairs files, or line-aligned source and target files, read and joined (None: none given)."""
-    from rnnkit.data.pairs import read_pairs, read_parallel
-
     if len(source_files) != len(target_files):
         raise DataError(f"{what}: give one target file per source file "
                         f"({len(source_files)} source, {len(target_files)} target)")
     if source_files and paths:
         raise DataError(f"{what}: give either pairs files or parallel source and target files, not both")
     existing([*paths, *source_files, *target_files], what)
+    from rnnkit.data.pairs import read_pairs, read_parallel
+
     src_col, tgt_col = column(columns[0]), column(columns[1])
     parts = [read_parallel(src, tgt, encoding) for src, tgt in zip(source_files, target_files, strict=True)]
     parts += [read_pairs(path, 0 if src_col is None else src_col, 1 if tgt_col is None else tgt_col,
@@ -98,10 +99,8 @@ def train(
     Give PAIRS first: --test and --valid (and their -source/-target forms) take every file up to
     the next option. Training, validation and test files must not overlap.
     """
-    from rnnkit.tasks import Translator
-
     started = time.perf_counter()
-    check_outputs(out, Translator.task, force)
+    check_outputs(out, TRANSLATE_TASK, force)
     check_encoding(encoding)
     test_files = (test or [], test_source or [], test_target or [])
     valid_files = (valid or [], valid_source or [], valid_target or [])
@@ -134,6 +133,8 @@ def train(
         test_src, test_tgt = test_data.sources, test_data.targets
     valid_data = _pairs(*valid_files, "--valid", columns, encoding)
     validation = (valid_data.sources, valid_data.targets) if valid_data is not None else None
+    from rnnkit.tasks import Translator  # torch: only after the checks that need none
+
     model = Translator(
         attention=attention, cell=cell, hidden_size=hidden_size, embedding_dim=embedding_dim,
         num_layers=layers, dropout=dropout, teacher_forcing=teacher_forcing,

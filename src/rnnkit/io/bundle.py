@@ -38,12 +38,15 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import torch
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rnnkit.errors import BundleError
 from rnnkit.io.atomic import fsync_dir, remove_stale_temps, temp_sibling
+
+# torch is imported inside the functions that need it: checking where a bundle may go
+# (check_bundle_target) must not cost the CLI a torch import before it reports a bad --out.
+if TYPE_CHECKING:
+    import torch
 
 SCHEMA_VERSION = 1
 CONFIG_NAME = "config.json"
@@ -574,6 +577,7 @@ def _manifest(root: Path, config: Mapping[str, Any]) -> dict[str, Mapping[str, A
 def _load_weights(root: Path) -> dict[str, torch.Tensor]:
     """The tensors of ``weights.safetensors``; a BundleError for an unreadable file or a tensor
     holding NaN or infinity (a diverged or tampered model would answer with garbage)."""
+    import torch
     from safetensors.torch import load_file
 
     try:
@@ -642,11 +646,14 @@ def check_state_dict(
     ``expect`` maps names to tensors or shapes (tuples). Dtypes may differ (float32 vs float64).
 
     Example:
+        >>> import torch
         >>> check_state_dict({"w": torch.ones(2)}, {"w": (3,)})
         Traceback (most recent call last):
         ...
         rnnkit.errors.BundleError: weights: w has shape (2,), expected (3,); the weights do not match the config
     """
+    import torch
+
     problems: list[str] = []
     missing = [k for k in expect if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expect]

@@ -12,7 +12,7 @@ Each task module registers a loader when it is imported::
 
     register_task("text_classifier", _load_text_classifier)
 
-:func:`load` imports ``rnnkit.tasks`` first (lazily, so that ``rnnkit.io`` stays light), reads the
+:func:`load` imports the task modules first (lazily, so that ``rnnkit.io`` stays light), reads the
 bundle with :func:`rnnkit.io.load_bundle_parts` and dispatches on ``config["task"]``.
 
 Example:
@@ -56,13 +56,17 @@ def registered_tasks() -> list[str]:
 
 
 def _import_tasks() -> None:
+    """Import every task module (``rnnkit.tasks`` itself imports its estimators lazily); each
+    registers its loader when imported."""
     try:
-        importlib.import_module("rnnkit.tasks")
+        from rnnkit.tasks import TASK_MODULES
     except ImportError as err:
         # A missing optional dependency of one task must not hide the others' loaders.
         if getattr(err, "name", None) == "rnnkit.tasks":
             return
         raise
+    for module in TASK_MODULES:
+        importlib.import_module(module)
 
 
 def load(path: str | os.PathLike[str]) -> Any:

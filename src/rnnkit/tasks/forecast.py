@@ -50,6 +50,7 @@ from rnnkit.data.series_transforms import (
 from rnnkit.errors import BundleError, ConfigError, DataError
 from rnnkit.io import check_bundle_target, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
+from rnnkit.tasks.defaults import FORECAST_DEFAULTS, FORECAST_TASK
 from rnnkit.tasks.forecast_auto import resolve_choices
 from rnnkit.tasks.forecast_baselines import (
     BASELINE_LABELS,
@@ -61,38 +62,6 @@ from rnnkit.tasks.forecast_model import ForecastNetwork, forecast_loss
 from rnnkit.tasks.options import MAX_WIDTH, Rule, check_options, with_defaults
 from rnnkit.train import EarlyStopping, History, Trainer
 
-#: What ``Forecaster()`` does with nothing set. "auto" choices are made from the training part.
-FORECAST_DEFAULTS: dict[str, Any] = {
-    "lookback": "auto",
-    "horizon": 1,
-    "mode": "direct",
-    "stride": 1,
-    "season": "auto",
-    "log": "auto",
-    "differencing": "auto",
-    "scaler": "standard",
-    "cell": "lstm",
-    "hidden_size": 8,
-    "num_layers": 1,
-    "bidirectional": False,
-    "dropout": 0.0,
-    "linear_skip": True,
-    "ensemble": 5,
-    "intervals": None,
-    "interval_level": 0.8,
-    "mc_samples": 50,
-    "batch_size": "auto",
-    "epochs": "auto",
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "weight_decay": 1e-4,
-    "clip_norm": None,
-    "validation_size": 0.0,
-    "patience": 20,
-    "time_budget": None,
-    "seed": 0,
-    "verbose": 0,
-}
 MODES = ("direct", "recursive")
 INTERVALS = (None, "quantile", "mc_dropout")
 #: About this many optimizer steps when ``epochs="auto"`` (10 to 300 epochs).
@@ -121,7 +90,7 @@ class Forecaster(LoadableFromBundle):
     start).
     """
 
-    task = "forecaster"
+    task = FORECAST_TASK
 
     def __init__(self, **params: Any) -> None:
         self.params = with_defaults("Forecaster", params, FORECAST_DEFAULTS)

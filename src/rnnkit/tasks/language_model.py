@@ -55,6 +55,7 @@ from rnnkit.io import check_bundle_target, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.nn import Linear
 from rnnkit.tasks.classifier_model import recurrent_layer
+from rnnkit.tasks.defaults import LM_DEFAULTS, LM_TASK
 from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
@@ -62,35 +63,6 @@ from rnnkit.train.metrics import bits_per_character, perplexity
 
 NEWLINE = "\n"
 LEVELS = ("char", "word")
-
-#: Defaults chosen to train fast on a laptop CPU (torch runs the LSTM through oneDNN's fused
-#: kernel): see benchmarks/results/lm.md for what they reach on Tiny Shakespeare.
-LM_DEFAULTS: dict[str, Any] = {
-    "level": "char",
-    "cell": "lstm",
-    "hidden_size": 256,
-    "num_layers": 2,
-    "embedding_dim": 64,
-    "dropout": 0.1,
-    "tie_weights": False,
-    "max_tokens": None,
-    "min_freq": 1,
-    "bptt": 64,
-    "batch_size": 32,
-    "windows": "stateful",
-    "epochs": None,
-    "optimizer": "adam",
-    "lr": 3e-3,
-    "weight_decay": 0.0,
-    "clip_norm": 1.0,
-    "lr_decay": "time",
-    "valid_fraction": 0.1,
-    "valid_batch_size": 32,
-    "patience": 3,
-    "time_budget": None,
-    "seed": 0,
-    "verbose": 1,
-}
 
 #: Epochs when neither ``epochs`` nor a time budget is given; with a budget training runs until
 #: the budget is spent (or early stopping ends it).
@@ -267,7 +239,7 @@ class LanguageModel(LoadableFromBundle):
     Attributes after ``fit``: ``vectorizer_``, ``model_``, ``history_``, ``metrics_``.
     """
 
-    task = "language_model"
+    task = LM_TASK
     network_params = ("embedding_dim", "cell", "hidden_size", "num_layers", "dropout", "tie_weights")
 
     def __init__(self, **params: Any) -> None:

@@ -34,36 +34,8 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label
+from rnnkit.tasks.defaults import SEQ_DEFAULTS, SEQ_TASK
 from rnnkit.tasks.options import with_defaults
-
-#: Defaults chosen so that setting nothing gives a strong model in minutes on a laptop CPU
-#: (MNIST row by row from 5,000 images: 96.0%, 97.2% with standardize="global"; Japanese Vowels:
-#: 97.8%; see benchmarks/results/seq.md). LSTM because torch runs it through oneDNN's fused kernel.
-SEQ_DEFAULTS: dict[str, Any] = {
-    "cell": "lstm",
-    "bidirectional": True,
-    "num_layers": 1,
-    "hidden_size": 128,
-    "pooling": "max",
-    "dropout": 0.3,
-    "recurrent_activation": None,
-    "head_hidden": None,
-    "standardize": "feature",
-    "max_length": None,
-    "truncation": "post",
-    "batch_size": 64,
-    "epochs": 30,
-    "optimizer": "adam",
-    "lr": 3e-3,
-    "weight_decay": 0.0,
-    "clip_norm": 1.0,
-    "schedule": "cosine",
-    "validation_split": 0.1,
-    "patience": 8,
-    "time_budget": None,
-    "seed": 0,
-    "verbose": 1,
-}
 
 
 class SequenceClassifier(ClassifierBase):
@@ -88,7 +60,7 @@ class SequenceClassifier(ClassifierBase):
     Attributes after ``fit``: ``classes_``, ``scaler_``, ``model_``, ``history_``, ``metrics_``.
     """
 
-    task = "sequence_classifier"
+    task = SEQ_TASK
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**with_defaults("SequenceClassifier", params, SEQ_DEFAULTS))

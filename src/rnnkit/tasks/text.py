@@ -35,40 +35,9 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label, classification_report
+from rnnkit.tasks.defaults import TEXT_DEFAULTS, TEXT_TASK
 from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.train import distributed
-
-#: Defaults chosen so that a user who sets nothing gets a strong model in minutes on a laptop CPU
-#: (IMDB: see benchmarks/RESULTS.md). LSTM because torch runs it through oneDNN's fused kernel.
-TEXT_DEFAULTS: dict[str, Any] = {
-    "cell": "lstm",
-    "bidirectional": True,
-    "num_layers": 1,
-    "hidden_size": 64,
-    "embedding_dim": 128,
-    "pooling": "max",
-    "dropout": 0.5,
-    "recurrent_activation": None,
-    "head_hidden": None,
-    "max_tokens": 20000,
-    "min_freq": 2,
-    "split": "auto",
-    "ngrams": None,
-    "max_length": 1000,
-    "truncation": "post",
-    "batch_size": 64,
-    "epochs": 15,
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "weight_decay": 0.0,
-    "clip_norm": 1.0,
-    "validation_split": 0.1,
-    "patience": 3,
-    "monitor": "val_accuracy",
-    "time_budget": None,
-    "seed": 0,
-    "verbose": 1,
-}
 
 
 class TextClassifier(ClassifierBase):
@@ -89,7 +58,7 @@ class TextClassifier(ClassifierBase):
     Attributes after ``fit``: ``classes_``, ``vectorizer_``, ``model_``, ``history_``, ``metrics_``.
     """
 
-    task = "text_classifier"
+    task = TEXT_TASK
     network_params = (*ClassifierBase.network_params, "embedding_dim")
 
     def __init__(self, **params: Any) -> None:

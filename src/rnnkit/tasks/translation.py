@@ -48,48 +48,13 @@ from rnnkit.errors import BundleError, ConfigError, DataError
 from rnnkit.io import check_bundle_target, register_task, save_bundle
 from rnnkit.io.bundle import BundleParts, LoadableFromBundle
 from rnnkit.tasks.decoding import Hypothesis, beam_search, greedy_search
+from rnnkit.tasks.defaults import TRANSLATE_DEFAULTS, TRANSLATE_TASK
 from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.tasks.translation_model import ATTENTIONS, Seq2Seq
 from rnnkit.train import Callback, EarlyStopping, History, Trainer
 
 BOS, EOS = "<bos>", "<eos>"
 RESERVED = (BOS, EOS)
-
-#: Defaults: the recipe of the classic PyTorch/TensorFlow attention tutorials, sized for a CPU.
-TRANSLATE_DEFAULTS: dict[str, Any] = {
-    "attention": "bahdanau",
-    "score": None,
-    "cell": "gru",
-    "hidden_size": 256,
-    "embedding_dim": 256,
-    "num_layers": 1,
-    "bidirectional": True,
-    "dropout": 0.3,
-    "teacher_forcing": 1.0,
-    "label_smoothing": 0.0,
-    "source_level": "auto",
-    "target_level": "auto",
-    "lowercase": True,
-    "min_freq": 2,
-    "max_tokens": None,
-    "max_source_length": 100,
-    "max_target_length": 100,
-    "batch_size": 64,
-    "epochs": 20,
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "weight_decay": 0.0,
-    "clip_norm": 1.0,
-    "lr_decay": "time",
-    "valid_fraction": 0.05,
-    "patience": 3,
-    "time_budget": None,
-    "beam_size": 5,
-    "length_penalty": 1.0,
-    "max_output_ratio": 2.0,
-    "seed": 0,
-    "verbose": 1,
-}
 
 NETWORK_PARAMS = (
     "attention", "score", "cell", "hidden_size", "embedding_dim", "num_layers", "bidirectional",
@@ -140,7 +105,7 @@ class Translator(LoadableFromBundle):
     ``target_level_``, ``model_``, ``history_``, ``metrics_``.
     """
 
-    task = "translation"
+    task = TRANSLATE_TASK
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = with_defaults("Translator", params, TRANSLATE_DEFAULTS)

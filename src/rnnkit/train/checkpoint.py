@@ -117,9 +117,16 @@ def save_checkpoint(
     }
     payload = safetensors_save({k: v.contiguous() for k, v in tensors.items()}, metadata=header)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target)
-    atomic_write(target, payload)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target)
+        atomic_write(target, payload)
+    except OSError as err:  # a full disk or a lost mount must not end a run in a traceback
+        kept = "the previous checkpoint is unchanged" if target.exists() else "no checkpoint was written"
+        raise TrainingError(
+            f"could not write the checkpoint {target}: {err.strerror or err}; {kept}; "
+            "free some space (or choose another checkpoint directory) and rerun with --resume"
+        ) from err
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

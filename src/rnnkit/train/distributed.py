@@ -388,7 +388,9 @@ def _process_context() -> Any:
     (fast and fork-safe: the server itself never runs torch's thread pools), else ``spawn``."""
     if "forkserver" in multiprocessing.get_all_start_methods() and _fork_server_socket_fits():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["torch", "rnnkit.train.trainer", "rnnkit.tasks"])
+        from rnnkit.tasks import TASK_MODULES
+
+        ctx.set_forkserver_preload(["torch", "rnnkit.train.trainer", *TASK_MODULES])
         return ctx
     return multiprocessing.get_context("spawn")
 
