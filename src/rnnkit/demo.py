@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data import load_uci_sentiment
+from rnnkit.io import check_bundle_target
 from rnnkit.tasks import TextClassifier
 from rnnkit.tasks.baselines import BagOfWordsClassifier
 from rnnkit.tasks.classification import stratified_split
+from rnnkit.tasks.defaults import TEXT_TASK
 
 NAMES = {0: "negative", 1: "positive"}
 EXAMPLES = [
@@ -33,6 +35,7 @@ EXAMPLES = [
 def run_demo(out: str | Path = "demo-bundle", seed: int = 0, verbose: int = 1) -> dict[str, float]:
     """Train, evaluate, show predictions and save the bundle to ``out``; returns the accuracies."""
     started = time.perf_counter()
+    check_bundle_target(out, TEXT_TASK)  # before training: never minutes of work, then a refusal
     data = load_uci_sentiment("all")
     labels = [NAMES[int(y)] for y in data.labels or []]
     train_idx, test_idx = stratified_split(np.array(data.labels), 0.2, seed)

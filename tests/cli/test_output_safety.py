@@ -116,3 +116,12 @@ def test_picture_and_report_outputs_never_replace_user_files(tmp_path: Path, cas
     option = "--plot-attention" if "attention" in case else "--out"
     assert_one_line_error(run, option)
     assert fingerprint(tmp_path) == before
+
+
+def test_demo_refuses_a_user_directory_named_demo_bundle_before_training(tmp_path: Path) -> None:
+    mine = _user_dir(tmp_path).rename(tmp_path / "demo-bundle")
+    before = fingerprint(mine)
+    run = rnnkit("demo", cwd=tmp_path)
+    assert_one_line_error(run, "demo-bundle", "not an rnnkit bundle")
+    assert "Epoch" not in run.stderr + run.stdout  # refused before training, not after
+    assert fingerprint(mine) == before
