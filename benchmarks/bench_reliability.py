@@ -11,6 +11,7 @@ Not a timing benchmark: the load of the machine changes only how long it takes.
 from __future__ import annotations
 
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -65,7 +66,7 @@ def run(quick: bool = False) -> str:
             tried += trials
             held += ok
             broke = next((o.detail for o in outcomes if not o), "")
-            example = broke or outcomes[-1].detail
+            example = re.sub(r"\S*/case\d+-\d+/", "", broke or outcomes[-1].detail)
             rows.append((name, trials, ok, example[:110].replace("|", "/")))
     minutes = (time.monotonic() - started) / 60
     return "\n".join([

@@ -311,3 +311,21 @@ def test_cli_stream_dash_labels_are_read_then_an_unseen_one_is_named(tmp_path: P
     write_csv(tmp_path / "v.csv", ["good film,1-2", "bad film,5-6"])
     line = train_fails(tmp_path, "d.csv", "--stream", "--valid", "v.csv")
     assert "'5-6'" in line  # before the fix: a ValueError traceback from int('1-2')
+
+
+def test_hints_name_options_a_cli_user_has() -> None:
+    """A hint such as "pass delimiter=" is Python-only advice; CLI users read the same messages of
+    the readers, so every such hint in ``rnnkit.data`` must say it is for Python (or name the CLI
+    option beside it)."""
+    import re
+
+    import rnnkit
+
+    src = Path(rnnkit.__file__).parent / "data"
+    python_only = [
+        f"{path.relative_to(src)}:{n}: {line.strip()}"
+        for path in sorted(src.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bpass [a-z_]+=", line) and not re.search(r"Python|CLI", line)
+    ]
+    assert not python_only, python_only

@@ -234,3 +234,34 @@ def test_a_tmpdir_too_deep_for_the_fork_server_socket_falls_back_to_spawn(tmp_pa
         for tmpdir in (tmp_path, deep)
     ]
     assert methods == ["forkserver", "spawn"]  # not "OSError: AF_UNIX path too long" at start
+
+
+REAPER_SCRIPT = """
+import os, sys
+from rnnkit.train import lifeline
+line = lifeline.Lifeline().__enter__()
+line.reap_on_death([sys.argv[1]])
+line.started()
+if sys.argv[2] == "die":
+    os._exit(9)  # as after SIGKILL: no finally, no __exit__
+line.__exit__(None, None, None)
+print("exists" if os.path.isdir(sys.argv[1]) else "gone")
+"""
+
+
+@pytest.mark.parametrize("end", ["die", "exit"])
+def test_the_reaper_removes_the_dirs_only_when_the_main_process_dies(tmp_path: Path, end: str) -> None:
+    scratch = tmp_path / "rnnkit-fit-1-x"
+    (scratch / "bundle").mkdir(parents=True)
+    (scratch / "bundle" / "weights").write_bytes(b"w")
+    run = subprocess.run([sys.executable, "-c", REAPER_SCRIPT, str(scratch), end],
+                         capture_output=True, text=True, timeout=60, check=False)
+    if end == "exit":  # the living main process still needs them (fit loads its bundle from there)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == "exists"
+        return
+    assert run.returncode == 9
+    deadline = time.monotonic() + 10
+    while scratch.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not scratch.exists()

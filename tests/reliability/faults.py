@@ -422,6 +422,23 @@ def _huge_vocabulary_file(bundle: Path) -> None:
         fh.truncate(3 * 1024**3)  # sparse: 3 GiB on paper, nothing on disk
 
 
+def _resigned(corruption: Callable[[Path], None]) -> Callable[[Path], None]:
+    """``corruption``, then the manifest and ``config_sha256`` recomputed as rnnkit would: a
+    deliberate edit that the checksums cannot catch, so the checks behind them must."""
+    def apply(bundle: Path) -> None:
+        from rnnkit.io.bundle import CONFIG_DIGEST_KEY, _config_digest
+
+        corruption(bundle)
+        config = json.loads((bundle / "config.json").read_text(encoding="utf-8"))
+        for name in config.get("files", {}) if isinstance(config.get("files"), dict) else {}:
+            if (bundle / name).is_file():
+                data = (bundle / name).read_bytes()
+                config["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        config[CONFIG_DIGEST_KEY] = _config_digest(config)
+        (bundle / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return apply
+
+
 CORRUPTIONS: dict[str, Callable[..., None]] = {
     "config: num_layers 1000000": _set_param("num_layers", 1_000_000),
     "config: hidden_size 8000": _set_param("hidden_size", 8000),
@@ -449,6 +466,16 @@ CORRUPTIONS: dict[str, Callable[..., None]] = {
     "vectorizer: 3 GiB (sparse)": _huge_vocabulary_file,
     "bundle: a file, not a directory": lambda b: (shutil.rmtree(b), b.write_text("x")),
 }
+# The same edits made on purpose, checksums recomputed: the validation behind them must hold.
+CORRUPTIONS.update({
+    f"{name}, checksums recomputed": _resigned(CORRUPTIONS[name])
+    for name in [
+        "config: num_layers 1000000", "config: hidden_size 8000", "config: hidden_size 1e9",
+        "config: hidden_size 'eight'", "config: cell 'transformer'", "config: no params",
+        "config: no classes", "config: classes a number", "weights: NaN",
+        "weights: header claims 10^12 values",
+    ]
+})
 
 
 def _corrupt(bundle: Path, name: str, rng: random.Random) -> None:
@@ -489,16 +516,19 @@ def workers_die_with_parent(root: Path, rng: random.Random, sig: int = signal.SI
     data = write_reviews(root / "reviews.csv", n=400)
     args = ["text", "train", str(data), "--out", str(root / "model"), "--workers", "2",
             *TINY, "--epochs", "40"]
-    proc = subprocess.Popen(rnnkit_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_env(TMPDIR=str(tmp)))
+    # slow_cli.py is `python -m rnnkit` with a one-second sleep after each epoch's checkpoint
+    # (no CPU), so early stopping cannot end the run before the kill lands in it.
+    slow = [sys.executable, str(HERE.parent / "distributed" / "slow_cli.py")]
+    proc = subprocess.Popen([*slow, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=child_env(TMPDIR=str(tmp), RNNKIT_TEST_EPOCH_SLEEP="1"))
     workers: set[int] = set()
     try:
-        # Kill once the workers train (their first epoch line): a kill while they are still being
-        # started leaves the directories to the next run's clean-up of dead owners (docs/distributed.md).
         if wait_for_line(proc, "stderr", lambda line: line.startswith("Epoch 1/"), 120) is None:
             return Outcome(False, "the workers never reached their first epoch")
         time.sleep(rng.uniform(0.2, 2.0))
         workers = {p for p in _descendants(proc.pid) if _is_python(p)}
+        if not workers:
+            return Outcome(False, "the run had no worker process left to kill")
         proc.send_signal(sig)
         proc.wait(timeout=30)
         deadline = time.monotonic() + 20

@@ -161,7 +161,8 @@ def read_pairs(
     if width < 2:
         raise DataError(
             f"{path}: rows have one column (delimiter {delimiter!r}); give 'source<TAB>target' "
-            "lines, pass delimiter=, or use read_parallel for two files"
+            "lines (delimiter= in Python) or two line-aligned files (--source-file and "
+            "--target-file; read_parallel in Python)"
         )
     src = _column_index(path, names, width, source_column, "source_column")
     tgt = _column_index(path, names, width, target_column, "target_column")

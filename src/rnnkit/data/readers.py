@@ -73,7 +73,7 @@ def check_file(path: str | os.PathLike[str]) -> None:
     except OSError as err:
         raise DataError(f"{path}: cannot be read ({err.strerror}); check the path") from None
     if stat.S_ISDIR(mode):
-        raise DataError(f"{path} is a directory; give a file, or read_directory() for a tree")
+        raise DataError(f"{path} is a directory; give a file (read_directory() in Python reads a tree)")
     if not stat.S_ISREG(mode):
         raise DataError(
             f"{path} is a {_file_kind(mode)}, not a regular file; give a data file "

@@ -246,7 +246,7 @@ def read_table(
         if len(row) < needed:
             raise DataError(
                 f"{path} line {line} has {len(row)} field(s) but {needed} are needed; "
-                f"check the delimiter (using {delimiter!r}) or pass delimiter="
+                f"fix that row or the delimiter (read as {delimiter!r}; delimiter= in Python)"
             )
         texts.append(row[text_index])
         if label_index is not None:
@@ -447,7 +447,7 @@ def _resolve_columns(
             if has_labels:
                 raise DataError(
                     f"{path} has a single column, so there is no label column; "
-                    "add labels or pass has_labels=False"
+                    "add a label column (has_labels=False in Python reads texts alone)"
                 )
             return text_index, None
         label_index = others[-1]
@@ -614,7 +614,7 @@ def read_directory(
         if nested:
             raise DataError(
                 f"{base} holds split folders ({', '.join(nested)}) rather than classes; "
-                f"pass split={nested[0]!r}"
+                f"give one split's folder, e.g. {base / nested[0]} (or pass split={nested[0]!r} in Python)"
             )
         raise DataError(
             f"{base} has no <class>/*.txt subfolders; use the layout root/<class>/*.txt"

@@ -326,7 +326,7 @@ def _read_table(path: str, handle: IO[str], layout: _Layout) -> Iterator[tuple[s
         if len(row) < needed:
             raise DataError(
                 f"{path} line {line} has {len(row)} field(s) but {needed} are needed; "
-                f"check the delimiter (using {layout.delimiter!r}) or pass delimiter="
+                f"fix that row or the delimiter (read as {layout.delimiter!r}; delimiter= in Python)"
             )
         label = None
         if layout.label_index is not None:

@@ -481,6 +481,7 @@ def run_workers(
         lifeline.Lifeline() as line,
     ):
         guard = line.guard(cleanup=(error_dir, *scratch_dirs), held=held_fds)
+        line.reap_on_death((error_dir, *scratch_dirs))
         port = free_port()
         processes = [
             mp.Process(

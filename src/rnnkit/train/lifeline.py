@@ -11,6 +11,10 @@ worker that the main process is gone (and the fork server itself lives on while 
   it died (even SIGKILL). The worker then removes the run's temporary directories and exits at once.
 - **Parent-death signal** (:func:`die_with_parent`, Linux): a worker whose fork server is killed
   gets SIGKILL from the kernel, so it cannot go on training unseen.
+- **Reaper** (:meth:`Lifeline.reap_on_death`): the fork server ends when the main process dies, so
+  its workers' parent-death SIGKILL can strike before their lifeline thread has removed the
+  directories. A small process (plain Python, no torch, its own session) holds another read end
+  and removes them when the lifeline ends without the main process's "done" byte.
 - **Owned temporary directories** (:class:`OwnedTempDir`): named ``rnnkit-<kind>-<pid>-*`` after
   the main process and removed when the run ends, normally or by an exception. When every process
   was killed at once (``kill -9`` of the whole process group, the OOM killer), nobody could clean
@@ -34,6 +38,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -205,6 +210,7 @@ class Lifeline:
     def __init__(self) -> None:
         self._read: int | None = None
         self._write: int | None = None
+        self._reaper: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Lifeline:
         if hasattr(reduction, "DupFd"):  # not on Windows, where workers go without a lifeline
@@ -216,6 +222,17 @@ class Lifeline:
             return WorkerGuard(None, tuple(cleanup))
         return WorkerGuard(SharedFd(self._read), tuple(cleanup), tuple(SharedFd(fd) for fd in held))
 
+    def reap_on_death(self, paths: Sequence[str]) -> None:
+        """Start the reaper: when the main process dies without closing the lifeline through
+        ``__exit__``, it removes ``paths`` (retrying for 2 s while dying workers still write)."""
+        if self._read is None or not paths:
+            return
+        self._reaper = subprocess.Popen(
+            [sys.executable, "-c", _REAPER, str(self._read), *paths], pass_fds=(self._read,),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C to the terminal's process group must not end it
+        )
+
     def started(self) -> None:
         if self._read is not None:
             os.close(self._read)
@@ -223,9 +240,32 @@ class Lifeline:
 
     def __exit__(self, *exc: object) -> None:
         self.started()
-        if self._write is not None:  # workers still alive (none should be) see end of file
-            os.close(self._write)
+        if self._write is not None:
+            if self._reaper is not None:  # alive and cleaning up itself: the reaper stands down
+                with contextlib.suppress(OSError):
+                    os.write(self._write, b"d")
+            os.close(self._write)  # workers still alive (none should be) see end of file
             self._write = None
+        if self._reaper is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._reaper.wait(timeout=5)
+            self._reaper = None
+
+
+#: The reaper's whole program: wait on the lifeline; end of file with no "done" byte means the
+#: main process died, so remove the directories given.
+_REAPER = """
+import os, shutil, sys, time
+fd, paths = int(sys.argv[1]), sys.argv[2:]
+if os.read(fd, 1):
+    sys.exit(0)
+for _ in range(40):
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+    if not any(os.path.exists(path) for path in paths):
+        break
+    time.sleep(0.05)
+"""
 
 
 # ------------------------------------------------------------------------------ temporary dirs
