@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from safetensors.torch import save_file
 
@@ -56,3 +58,16 @@ def train_mlp(out: str, epochs: int = 3) -> None:
         save_file(state, out, metadata={
             "history": history.to_csv(), "world": str(ctx.world_size if ctx else 1),
         })
+
+
+def parent_pids() -> dict[int, int]:
+    """pid -> parent pid of every process, read from /proc (the DDP process-tree tests)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return found

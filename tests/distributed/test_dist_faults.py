@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dist_helpers import parent_pids
 
 from rnnkit.io import load_bundle_parts
 
@@ -37,16 +38,7 @@ def _env() -> dict[str, str]:
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
+    return sorted(child for child, parent in parent_pids().items() if parent == pid)
 
 
 def _workers(pid: int) -> list[int]:

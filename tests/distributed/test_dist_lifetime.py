@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from dist_helpers import parent_pids
 
 from rnnkit.errors import TrainingError
 from rnnkit.train import lifeline
@@ -60,21 +61,9 @@ def _wait_for_first_epoch(job: subprocess.Popen[str], tmp_path: Path) -> None:
     assert checkpoint.exists(), job.communicate(timeout=30)
 
 
-def _parents() -> dict[int, int]:
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return found
-
-
 def _descendants(pid: int) -> list[int]:
     """Every process below ``pid``: its fork server and resource tracker, and the workers."""
-    parents, found, frontier = _parents(), [], [pid]
+    parents, found, frontier = parent_pids(), [], [pid]
     while frontier:
         children = [child for child, parent in parents.items() if parent in frontier]
         found += children
@@ -84,7 +73,7 @@ def _descendants(pid: int) -> list[int]:
 
 def _workers(main: int, family: list[int]) -> list[int]:
     """The grandchildren among ``family``: forked by the fork server, not started by ``main``."""
-    parents = _parents()
+    parents = parent_pids()
     return [pid for pid in family if parents.get(pid) not in (main, None)]
 
 
@@ -173,7 +162,7 @@ def test_stopped_means_stopped_when_the_fork_server_dies(tmp_path: Path) -> None
         family = _descendants(job.pid)
         server = next(pid for pid in family if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes())
         workers = _workers(job.pid, family)
-        assert len(workers) == 2 and {_parents()[pid] for pid in workers} == {server}
+        assert len(workers) == 2 and {parent_pids()[pid] for pid in workers} == {server}
         os.kill(server, signal.SIGKILL)
         job.wait(timeout=60)
         assert _alive(workers) == []  # true at the moment the message is printed

@@ -18,6 +18,8 @@ import contextlib
 import os
 import secrets
 import shutil
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 TMP_MARKER = ".tmp-"
@@ -100,4 +102,17 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-__all__ = ["atomic_write", "fsync_dir", "temp_sibling", "remove_stale_temps"]
+
+
+def remove_dirs(paths: Sequence[str], tries: int = 3) -> None:
+    """Remove directories a dying peer may still be writing into: ``tries`` rounds 50 ms apart,
+    errors ignored."""
+    for _ in range(tries):
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
+        if not any(os.path.exists(p) for p in paths):
+            return
+        time.sleep(0.05)
+
+
+__all__ = ["atomic_write", "fsync_dir", "temp_sibling", "remove_stale_temps", "remove_dirs"]

@@ -42,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import reduction
@@ -51,6 +50,7 @@ from types import FrameType
 from typing import Any
 
 from rnnkit.errors import ConfigError, TrainingError
+from rnnkit.io.atomic import remove_dirs
 
 try:
     import fcntl
@@ -190,16 +190,6 @@ def _exit_when_closed(fd: int, cleanup: tuple[str, ...]) -> None:
     os._exit(ORPHANED_EXIT_CODE)
 
 
-def remove_dirs(paths: Sequence[str]) -> None:
-    """Remove directories a peer may still be writing into (a few tries, errors ignored)."""
-    for _ in range(3):
-        for path in paths:
-            shutil.rmtree(path, ignore_errors=True)
-        if not any(os.path.exists(p) for p in paths):
-            return
-        time.sleep(0.05)
-
-
 class Lifeline:
     """The pipe between the main process (write end, never written) and its workers (read ends).
 
@@ -252,19 +242,13 @@ class Lifeline:
             self._reaper = None
 
 
-#: The reaper's whole program: wait on the lifeline; end of file with no "done" byte means the
-#: main process died, so remove the directories given.
+#: The reaper's whole program (rnnkit.io.atomic imports no torch): wait on the lifeline; end of
+#: file with no "done" byte means the main process died, so remove the directories given.
 _REAPER = """
-import os, shutil, sys, time
-fd, paths = int(sys.argv[1]), sys.argv[2:]
-if os.read(fd, 1):
-    sys.exit(0)
-for _ in range(40):
-    for path in paths:
-        shutil.rmtree(path, ignore_errors=True)
-    if not any(os.path.exists(path) for path in paths):
-        break
-    time.sleep(0.05)
+import os, sys
+from rnnkit.io.atomic import remove_dirs
+if not os.read(int(sys.argv[1]), 1):
+    remove_dirs(sys.argv[2:], tries=40)
 """
 
 
