@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         words = spread_file_lists(app, sys.argv[1:] if argv is None else argv)
         app(args=words, prog_name="rnnkit")
     except SystemExit as done:
-        # click ends with status 1 when the reader of stdout went away (`| head -2`) and wraps
+        # click ends with status 1 when the reader of stdout went away (`... | head -1`) and wraps
         # stdout to silence the final flush; a closed pipe is the reader's choice, not a failure.
         if done.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
             sys.exit(0)
@@ -65,5 +65,3 @@ def main(argv: list[str] | None = None) -> None:
     except RnnkitError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(getattr(err, "exit_status", 2))  # 128 + signal when a run was stopped by one
-    except BrokenPipeError:  # e.g. `rnnkit text predict ... | head -1`
-        sys.exit(0)

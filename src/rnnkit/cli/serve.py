@@ -99,9 +99,8 @@ def serve(
     """Serve bundles over HTTP: JSON API (/models, /models/NAME/predict, ...) and a page at /."""
     from rnnkit.serve import create_app
     from rnnkit.serve.models import model_name_and_path
-    from rnnkit.serve.server import bind_listener, check_port, make_server
+    from rnnkit.serve.server import bind_listener, make_server
 
-    check_port(port)
     limits = checked_limits({
         "max_body_bytes": max_body_bytes, "max_items": max_items, "max_text_chars": max_text_chars,
         "max_generate_length": max_generate_length, "max_forecast_steps": max_forecast_steps,

@@ -190,15 +190,19 @@ def open_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator
         binary = _open_binary(path, kind)
         with binary:
             bom = binary.peek(3)[:3]
-            chosen = _encoding_for(bom, encoding)
-            if chosen.lower().replace("_", "-") in ("utf-8", "utf8"):
-                chosen = "utf-8-sig"  # drops a UTF-8 BOM, as decode() does
-            with io.TextIOWrapper(binary, encoding=chosen, newline="", errors="strict") as handle:
+            # Only the encoding's lookup maps LookupError: around the caller's body below it would
+            # turn the caller's own KeyError into "unknown encoding".
+            try:
+                chosen = _encoding_for(bom, encoding)
+                if chosen.lower().replace("_", "-") in ("utf-8", "utf8"):
+                    chosen = "utf-8-sig"  # drops a UTF-8 BOM, as decode() does
+                handle = io.TextIOWrapper(binary, encoding=chosen, newline="", errors="strict")
+            except LookupError:
+                raise _unknown_encoding(encoding) from None
+            with handle:
                 yield handle
     except UnicodeDecodeError:
         raise _locate_decoding_error(path, kind, encoding) from None
-    except LookupError:
-        raise _unknown_encoding(encoding) from None
     except _STREAM_ERRORS as err:  # not ValueError: the caller's own code may raise one
         if kind is None:
             raise DataError(f"{path}: cannot be read ({err}); check the file") from None

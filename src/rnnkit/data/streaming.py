@@ -239,9 +239,7 @@ def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
                 raise DataError(f"{path} holds no CSV/TSV/JSONL/txt files (plain or compressed)")
             files.extend(inside)
         else:
-            if not path.exists():
-                raise DataError(f"{path}: no such file or directory; check the path")
-            check_file(path)  # a device, FIFO or socket is refused before it is opened
+            check_file(path)  # a missing file, a device, FIFO or socket is refused before opening
             files.append(path)
     return files
 

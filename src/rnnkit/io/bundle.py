@@ -529,11 +529,7 @@ def _config_digest(config: Mapping[str, Any]) -> str:
     The config goes through one JSON round trip first, so the digest computed at save time (tuples,
     int keys) equals the one computed from the file.
     """
-    try:
-        plain = json.loads(json.dumps({k: v for k, v in config.items() if k != CONFIG_DIGEST_KEY},
-                                      allow_nan=True))
-    except (TypeError, ValueError) as err:
-        raise BundleError(f"save_bundle: value is not JSON-serializable ({err}); convert it first") from err
+    plain = json.loads(_json_bytes({k: v for k, v in config.items() if k != CONFIG_DIGEST_KEY}))
     canonical = json.dumps(plain, sort_keys=True, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

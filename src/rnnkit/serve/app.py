@@ -44,6 +44,7 @@ from rnnkit.serve.models import (
     ServedLanguageModel,
     ServedModel,
     ServedTranslator,
+    check_finite_weights,
     finite_floats,
     serve_model,
 )
@@ -213,7 +214,9 @@ def create_app(
     served: dict[str, ServedModel] = {}
     for name, obj in models.items():
         if isinstance(obj, (str, Path)):
-            obj = rnnkit.load(obj)
+            obj = rnnkit.load(obj)  # refuses non-finite weights itself
+        else:
+            check_finite_weights(name, obj)
         served[name] = serve_model(name, obj, batching=batching, max_wait=max_wait)
 
     @asynccontextmanager

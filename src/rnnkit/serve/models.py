@@ -259,9 +259,8 @@ class ServedTranslator(ServedModel):
 
 
 def serve_model(name: str, obj: Any, batching: bool = True, max_wait: float = 0.0) -> ServedModel:
-    """The adapter for a loaded task object (see ``rnnkit.load``); refuses non-finite weights."""
+    """The adapter for a loaded task object (see ``rnnkit.load``)."""
     task = getattr(obj, "task", None)
-    check_finite_weights(name, obj)
     if task in CLASSIFIER_TASKS:
         return ServedClassifier(name, obj, batching=batching, max_wait=max_wait)
     if task == "forecaster":

@@ -99,12 +99,6 @@ class Forecaster(LoadableFromBundle):
             raise ConfigError(f"mode: expected direct or recursive, got {p['mode']!r}")
         if p["intervals"] not in INTERVALS:
             raise ConfigError(f"intervals: expected None, 'quantile' or 'mc_dropout', got {p['intervals']!r}")
-        if not 0 < float(p["interval_level"]) < 1:
-            raise ConfigError(f"interval_level: expected a fraction such as 0.8, got {p['interval_level']}")
-        if int(p["horizon"]) < 1:
-            raise ConfigError(f"horizon: must be >= 1, got {p['horizon']}")
-        if int(p["ensemble"]) < 1:
-            raise ConfigError(f"ensemble: must be >= 1, got {p['ensemble']}")
         self.resolved_: dict[str, Any] = {}
         self.model_: ForecastNetwork | None = None
         self.history_: History | None = None

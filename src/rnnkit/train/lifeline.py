@@ -328,7 +328,7 @@ class CheckpointLock:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise ConfigError(
-                f"checkpoint directory {self.directory}: cannot create it ({err.strerror}); "
+                f"checkpoint directory {self.directory}: cannot create it ({err.strerror or err}); "
                 "give a writable --checkpoint-dir"
             ) from None
         self._fd = self._lock(self.directory / LOCK_NAME)
@@ -341,7 +341,7 @@ class CheckpointLock:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as err:
                 raise ConfigError(
-                    f"checkpoint directory {self.directory}: cannot write in it ({err.strerror}); "
+                    f"checkpoint directory {self.directory}: cannot write in it ({err.strerror or err}); "
                     "give a writable --checkpoint-dir"
                 ) from None
             try:
