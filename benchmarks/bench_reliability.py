@@ -10,6 +10,7 @@ Not a timing benchmark: the load of the machine changes only how long it takes.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import signal
@@ -49,6 +50,7 @@ def _cases(quick: bool) -> list[tuple[str, Callable[..., faults.Outcome], int]]:
 
 
 def run(quick: bool = False) -> str:
+    load = os.getloadavg()[0]
     rows = []
     tried = held = 0
     started = time.monotonic()
@@ -79,7 +81,8 @@ def run(quick: bool = False) -> str:
         "",
         table(["fault", "trials", "held", "what the user saw"], rows),
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine()}; 1-min load average {load:.2f} before the run. It counts outcomes, not"
+        " speed: load changes only how long it takes.",
         "",
         "Command: `.venv/bin/python -m benchmarks.bench_reliability`",
     ])
