@@ -67,3 +67,21 @@ def test_every_dependency_is_pinned_in_constraints() -> None:
     missing = sorted(wanted - set(pins))
     assert not missing, f"constraints.txt has no pin for {missing}; refresh it (see its header)"
     assert "+" not in pins["torch"], "pin torch without a local label (==2.13.0 matches 2.13.0+cpu)"
+
+
+def test_architecture_page_draws_the_contracted_layers() -> None:
+    """docs/architecture.md's diagram of the arrows is the layers contract of .importlinter."""
+    import configparser
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    config = configparser.ConfigParser()
+    config.read(root / ".importlinter", encoding="utf-8")
+    contracted = [line.replace(" ", "") for line in config["importlinter:contract:layers"]["layers"].split("\n")
+                  if line.strip()]
+    page = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
+    diagram = re.search(r"## The arrows.*?```text\n(.*?)```", page, re.S)
+    assert diagram is not None, "docs/architecture.md: no ```text diagram under '## The arrows'"
+    drawn = [re.split(r"\s{2,}", line.strip())[0].replace(" ", "")
+             for line in diagram.group(1).splitlines() if line.strip()]
+    assert drawn == contracted, f"docs/architecture.md draws {drawn}, .importlinter says {contracted}"
