@@ -3,19 +3,21 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-# torch is pinned here (not in pyproject) because an unpinned torch pulls a multi-GB CUDA build;
-# 2.13.0 is the CPU wheel available on this machine.
-TORCH   := torch==2.13.0
+# Every dependency is pinned in constraints.txt (the versions the tests passed with; how to
+# refresh it is written at its top); pyproject.toml keeps lower bounds. torch goes first, on its
+# own, because an unpinned torch pulls a multi-GB CUDA build; 2.13.0 is the CPU wheel available
+# on this machine.
+PIN     := -c constraints.txt
 
 .PHONY: install demo test bench lint docs clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIN) torch
+	$(BIN)/python -m pip install --quiet $(PIN) -e ".[dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,9 +32,11 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
+# lint-imports checks the layering contracts in .importlinter (tests/test_package.py runs them too).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy src
+	$(BIN)/lint-imports --config .importlinter --no-cache
 
 clean:
 	rm -rf $(VENV) build site *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 
 import pytest
 import torch
@@ -17,8 +18,8 @@ from rnnkit.io import (
     atomic_write,
     backup_path,
     check_state_dict,
-    load,
     load_bundle_parts,
+    load_registered,
     register_task,
     registered_tasks,
     save_bundle,
@@ -268,13 +269,26 @@ def test_registry_dispatches_on_task(tmp_path):
     register_task("unit_test_task", loader)
     assert "unit_test_task" in registered_tasks()
     save_full(tmp_path / "m", config={"task": "unit_test_task", "model": {"hidden": 3}})
-    assert load(tmp_path / "m") == ("loaded", "unit_test_task")
+    assert load_registered(tmp_path / "m") == ("loaded", "unit_test_task")
     assert seen == [{"hidden": 3}]
     save_full(tmp_path / "other", config={"task": "no_such_task"})
     with pytest.raises(BundleError, match="unknown task 'no_such_task'"):
-        load(tmp_path / "other")
+        load_registered(tmp_path / "other")
     with pytest.raises(BundleError):
         register_task("", loader)
+
+
+def test_rnnkit_load_registers_every_task_first(tmp_path):
+    """rnnkit.io dispatches among registered loaders only (it never imports the task layer);
+    rnnkit.load imports the task modules first, so their names are known."""
+    import rnnkit
+    from rnnkit.tasks import TASK_MODULES
+    from rnnkit.tasks.defaults import TEXT_TASK
+
+    save_full(tmp_path / "other", config={"task": "no_such_task"})
+    with pytest.raises(BundleError, match=f"unknown task 'no_such_task' .*{TEXT_TASK}"):
+        rnnkit.load(tmp_path / "other")
+    assert all(name in sys.modules for name in TASK_MODULES)
 
 
 def test_atomic_write_text_bytes_and_failure(tmp_path, monkeypatch):

@@ -1,5 +1,8 @@
 """rnnkit.io: model bundles on disk (no pickle), atomic writes, and the task registry.
 
+The storage layer: it imports only :mod:`rnnkit.errors`, torch and safetensors. Tasks register
+their loaders here (:func:`register_task`); ``rnnkit.load`` lives in the task layer.
+
 Example:
     >>> import tempfile, pathlib, torch
     >>> from rnnkit.io import save_bundle, load_bundle_parts
@@ -22,7 +25,7 @@ from rnnkit.io.bundle import (
     load_bundle_parts,
     save_bundle,
 )
-from rnnkit.io.registry import load, register_task, registered_tasks
+from rnnkit.io.registry import load_registered, register_task, registered_tasks
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -33,8 +36,8 @@ __all__ = [
     "check_state_dict",
     "delete_bundle",
     "fsync_dir",
-    "load",
     "load_bundle_parts",
+    "load_registered",
     "register_task",
     "registered_tasks",
     "save_bundle",

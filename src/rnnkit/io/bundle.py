@@ -38,7 +38,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from rnnkit.errors import BundleError
 from rnnkit.io.atomic import fsync_dir, remove_stale_temps, temp_sibling
@@ -61,7 +61,7 @@ CONFIG_DIGEST_KEY = "config_sha256"
 
 def _rnnkit_version() -> str:
     try:
-        from rnnkit import __version__
+        from rnnkit._version import __version__
 
         return __version__
     except ImportError:  # pragma: no cover - only during partial installs
@@ -692,69 +692,6 @@ __all__ = [
     "delete_bundle",
     "restore_from_parts",
 ]
-
-
-_Estimator = TypeVar("_Estimator", bound="LoadableFromBundle")
-
-
-class LoadableFromBundle:
-    """Mixin for estimators: ``load(path)`` reads a bundle and hands it to ``_from_parts``.
-
-    A bundle is untrusted input: its options pass the same checks as ``fit``'s, the network is
-    first built on the ``meta`` device (no memory) and compared with the weights' names and shapes,
-    and any malformed entry becomes a one-line :class:`BundleError`.
-    """
-
-    @classmethod
-    def load(cls: type[_Estimator], path: str | Path) -> _Estimator:
-        """Read a bundle written by ``save`` (never unpickles)."""
-        return restore_from_parts(cls._from_parts, load_bundle_parts(path))  # type: ignore[no-any-return]
-
-    @classmethod
-    def _from_parts(cls, parts: BundleParts) -> Any:
-        raise NotImplementedError
-
-    @classmethod
-    def _params_from(cls, parts: BundleParts) -> dict[str, Any]:
-        """The bundle's ``params``, checked like ``fit``'s options (ConfigError on a bad value)."""
-        # rnnkit.tasks imports rnnkit.io: import late
-        from rnnkit.tasks.options import check_options
-
-        params = parts.section("params", dict)
-        if not all(isinstance(k, str) for k in params):
-            raise BundleError(f"bundle {parts.path}: {CONFIG_NAME} 'params' has non-text keys; re-save the model")
-        check_options(cls.__name__, params)
-        return dict(params)
-
-    def _build_network(self) -> torch.nn.Module:
-        raise NotImplementedError
-
-    def _checked_network(self) -> Any:
-        """``_build_network()``, after its parameter count was measured on the ``meta`` device and
-        found to fit this machine (ConfigError naming the size options otherwise)."""
-        from rnnkit.tasks.options import check_network_size, meta_network
-
-        skeleton = meta_network(self._build_network)
-        check_network_size(type(self).__name__, skeleton, getattr(self, "params", {}))
-        return self._build_network()
-
-    def _restore_network(self, parts: BundleParts) -> None:
-        """Rebuild the network (``_build_network``), load the bundle's checked weights into it
-        in eval mode, and restore ``history_`` and ``metrics_``.
-
-        The names and shapes are compared on a ``meta`` copy first, so a config that does not fit
-        its weights (``hidden_size: 8000`` next to small weights) never allocates anything.
-        """
-        from rnnkit.tasks.options import meta_network
-        from rnnkit.train import History  # rnnkit.train imports rnnkit.io: import late
-
-        parts.check(meta_network(self._build_network).state_dict())
-        model = self._build_network()
-        model.load_state_dict(parts.state_dict)
-        self.model_: Any = model.eval()
-        csv_text = parts.history_csv()
-        self.history_: Any = History.from_csv(csv_text) if csv_text else None
-        self.metrics_: Any = dict(parts.metrics)
 
 
 #: What a malformed config.json or pipeline file makes the restoring code raise.

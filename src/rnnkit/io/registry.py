@@ -12,8 +12,11 @@ Each task module registers a loader when it is imported::
 
     register_task("text_classifier", _load_text_classifier)
 
-:func:`load` imports the task modules first (lazily, so that ``rnnkit.io`` stays light), reads the
-bundle with :func:`rnnkit.io.load_bundle_parts` and dispatches on ``config["task"]``.
+:func:`load_registered` reads the bundle with :func:`rnnkit.io.load_bundle_parts` and dispatches on
+``config["task"]`` among the loaders registered so far. ``rnnkit.io`` never imports the task layer
+(the import-linter contracts in ``.importlinter`` say so): ``rnnkit.load``
+(:func:`rnnkit.tasks.loadable.load`) imports every task module first, then calls
+:func:`load_registered`.
 
 Example:
     >>> import tempfile, pathlib, torch
@@ -21,13 +24,12 @@ Example:
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "m"
     >>> from rnnkit.io.bundle import save_bundle
     >>> _ = save_bundle(d, {"task": "demo_identity"}, {"w": torch.zeros(1)})
-    >>> load(d)
+    >>> load_registered(d)
     'demo_identity'
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -55,28 +57,15 @@ def registered_tasks() -> list[str]:
     return sorted(_LOADERS)
 
 
-def _import_tasks() -> None:
-    """Import every task module (``rnnkit.tasks`` itself imports its estimators lazily); each
-    registers its loader when imported."""
-    try:
-        from rnnkit.tasks import TASK_MODULES
-    except ImportError as err:
-        # A missing optional dependency of one task must not hide the others' loaders.
-        if getattr(err, "name", None) == "rnnkit.tasks":
-            return
-        raise
-    for module in TASK_MODULES:
-        importlib.import_module(module)
+def load_registered(path: str | os.PathLike[str]) -> Any:
+    """Load a saved model bundle with the loader registered for its task.
 
-
-def load(path: str | os.PathLike[str]) -> Any:
-    """Load a saved model bundle and return its task object (e.g. a ``TextClassifier``).
+    Only tasks whose modules were imported are known here; ``rnnkit.load`` imports them all first.
 
     Raises:
         BundleError: the bundle is missing, corrupt, from a newer schema, of an unknown task, or its
             config or pipeline files are malformed (one line, never a traceback).
     """
-    _import_tasks()
     parts = load_bundle_parts(path)
     loader = _LOADERS.get(parts.task)
     if loader is None:
@@ -88,4 +77,4 @@ def load(path: str | os.PathLike[str]) -> Any:
     return restore_from_parts(loader, parts)
 
 
-__all__ = ["register_task", "registered_tasks", "load", "TaskLoader"]
+__all__ = ["register_task", "registered_tasks", "load_registered", "TaskLoader"]

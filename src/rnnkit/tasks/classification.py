@@ -23,8 +23,9 @@ import torch
 
 from rnnkit.errors import BundleError, ConfigError, DataError
 from rnnkit.io import check_bundle_target, save_bundle
-from rnnkit.io.bundle import BundleParts, LoadableFromBundle
+from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classifier_model import RecurrentClassifier
+from rnnkit.tasks.loadable import LoadableFromBundle
 from rnnkit.tasks.options import check_options
 from rnnkit.train import EarlyStopping, History, Trainer, distributed
 from rnnkit.train.metrics import accuracy, confusion_matrix, precision_recall_f1_from_confusion

@@ -49,7 +49,7 @@ from rnnkit.data.series_transforms import (
 )
 from rnnkit.errors import BundleError, ConfigError, DataError
 from rnnkit.io import check_bundle_target, register_task, save_bundle
-from rnnkit.io.bundle import BundleParts, LoadableFromBundle
+from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.defaults import FORECAST_DEFAULTS, FORECAST_TASK
 from rnnkit.tasks.forecast_auto import resolve_choices
 from rnnkit.tasks.forecast_baselines import (
@@ -59,6 +59,7 @@ from rnnkit.tasks.forecast_baselines import (
     error_report,
 )
 from rnnkit.tasks.forecast_model import ForecastNetwork, forecast_loss
+from rnnkit.tasks.loadable import LoadableFromBundle
 from rnnkit.tasks.options import MAX_WIDTH, Rule, check_options, with_defaults
 from rnnkit.train import EarlyStopping, History, Trainer
 

@@ -52,10 +52,11 @@ from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, PAD_ID
 from rnnkit.errors import ConfigError, DataError, ShapeError
 from rnnkit.io import check_bundle_target, register_task, save_bundle
-from rnnkit.io.bundle import BundleParts, LoadableFromBundle
+from rnnkit.io.bundle import BundleParts
 from rnnkit.nn import Linear
 from rnnkit.tasks.classifier_model import recurrent_layer
 from rnnkit.tasks.defaults import LM_DEFAULTS, LM_TASK
+from rnnkit.tasks.loadable import LoadableFromBundle
 from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed

@@ -46,9 +46,10 @@ from rnnkit.data.pairs import (
 from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.errors import BundleError, ConfigError, DataError
 from rnnkit.io import check_bundle_target, register_task, save_bundle
-from rnnkit.io.bundle import BundleParts, LoadableFromBundle
+from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.decoding import Hypothesis, beam_search, greedy_search
 from rnnkit.tasks.defaults import TRANSLATE_DEFAULTS, TRANSLATE_TASK
+from rnnkit.tasks.loadable import LoadableFromBundle
 from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.tasks.translation_model import ATTENTIONS, Seq2Seq
 from rnnkit.train import Callback, EarlyStopping, History, Trainer

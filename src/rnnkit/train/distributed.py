@@ -383,14 +383,14 @@ def default_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _process_context() -> Any:
-    """Fresh interpreters for the workers: a fork server that has imported torch and rnnkit once
-    (fast and fork-safe: the server itself never runs torch's thread pools), else ``spawn``."""
+def _process_context(preload: Sequence[str] = ()) -> Any:
+    """Fresh interpreters for the workers: a fork server that has imported torch, the trainer and
+    ``preload`` (e.g. the estimator's module) once (fast and fork-safe: the server itself never
+    runs torch's thread pools), else ``spawn``. The modules come as names from the caller, so the
+    training layer never imports the task layer."""
     if "forkserver" in multiprocessing.get_all_start_methods() and _fork_server_socket_fits():
         ctx = multiprocessing.get_context("forkserver")
-        from rnnkit.tasks import TASK_MODULES
-
-        ctx.set_forkserver_preload(["torch", "rnnkit.train.trainer", *TASK_MODULES])
+        ctx.set_forkserver_preload(["torch", "rnnkit.train.trainer", *preload])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -452,6 +452,7 @@ def run_workers(
     *,
     scratch_dirs: Sequence[str] = (),
     held_fds: Sequence[int] = (),
+    preload: Sequence[str] = (),
 ) -> None:
     """Run ``target(*args)`` in ``workers`` new processes forming a gloo group on this machine.
 
@@ -461,7 +462,8 @@ def run_workers(
 
     The workers die with this process, however it ends: if it is killed, they remove
     ``scratch_dirs`` (and their own report directory) and exit; they keep ``held_fds`` (e.g. a
-    checkpoint lock) open until then. SIGTERM/SIGHUP to this process raise
+    checkpoint lock) open until then. ``preload`` names modules the fork server imports once for
+    all workers (``fit_in_workers`` passes the estimator's module). SIGTERM/SIGHUP to this process raise
     :class:`~rnnkit.train.lifeline.Interrupted` after the workers were stopped.
 
     Raises:
@@ -474,7 +476,7 @@ def run_workers(
         raise ConfigError(f"workers={workers}: run_workers needs at least 2 processes")
     if threads is None and "OMP_NUM_THREADS" not in os.environ:
         threads = default_threads(workers)
-    mp = _process_context()
+    mp = _process_context(preload)
     with (
         lifeline.signals_raise(),
         lifeline.OwnedTempDir("workers") as error_dir,
@@ -633,7 +635,7 @@ def fit_in_workers(
         out = str(Path(out_root) / "bundle")
         run_workers(
             _fit_worker, (estimator, args, kwargs, out), workers,
-            scratch_dirs=(out_root,), held_fds=lock.fds,
+            scratch_dirs=(out_root,), held_fds=lock.fds, preload=(type(estimator).__module__,),
         )
         return type(estimator).load(out)
 

@@ -33,7 +33,7 @@ import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -149,6 +149,58 @@ class _EpochStats:
             m.load_state({k: v.numpy() for k, v in ms.items()})
 
 
+class _Run:
+    """What one ``fit`` call carries from step to step (see :meth:`Trainer.fit`)."""
+
+    def __init__(
+        self,
+        *,
+        model: torch.nn.Module,
+        net: torch.nn.Module,
+        train_data: Iterable[Any],
+        validation_data: Iterable[Any] | None,
+        epochs: int,
+        time_budget: float | None,
+        started: float,
+        ctx: distributed.DistContext | None,
+        num_batches: int,
+        stats: _EpochStats,
+        progress: Progress,
+        callbacks: list[Callback],
+        plateau_monitor: str,
+        lockstep: bool,
+    ) -> None:
+        self.model = model
+        self.net = net  # the model, or its DDP wrapper in a process group
+        self.train_data: Any = train_data
+        self.validation_data = validation_data
+        self.epochs = epochs
+        self.time_budget = time_budget
+        self.started = started  # perf_counter at the start of fit (the time budget's origin)
+        self.ctx = ctx
+        self.num_batches = num_batches  # per epoch (the longest rank's in a process group)
+        self.stats = stats  # the running epoch's numbers (kept across a mid-epoch checkpoint)
+        self.progress = progress
+        self.callbacks = callbacks  # the ones this rank runs
+        self.plateau_monitor = plateau_monitor
+        self.lockstep = lockstep  # rank-local loaders that may run dry at different steps
+        # where a resumed run starts, and what the checkpoint carried over
+        self.resumed = False
+        self.start_epoch = 0
+        self.start_batch = 0
+        self.pending_rng: Any = None  # random state to restore after skipping the done batches
+        self.epoch_seconds = 0.0  # seconds spent in the current epoch before the resume
+
+
+class _Pass(NamedTuple):
+    """One pass over an epoch's training batches."""
+
+    done: int  # batches of the epoch done, counting those before a resume
+    exhausted: bool  # the loader ran to its end (no stop in the middle)
+    seconds: float  # the epoch's training time, counting the time before a resume
+    lr: float  # the learning rate at the start of the epoch
+
+
 class Trainer:
     """Trains a model with a named loss, optimizer and schedule; see the module docstring.
 
@@ -253,164 +305,30 @@ class Trainer:
         ``time_budget`` (seconds, measured from the start of this call) stops after the batch that
         crosses it; ``History.stopped_reason`` then is "time_budget".
 
+        The steps, in order: :meth:`_set_up` (checks, sharding, optimizer, callbacks) and
+        :meth:`_resume` (a checkpoint, with ``resume=True``); then per epoch :meth:`_train_epoch`
+        (the batches, mid-epoch checkpoints and stops) and :meth:`_end_epoch` (validation,
+        history, schedule, callbacks, checkpoint, stop report).
+
         Raises:
             TrainingError: empty loader, or a non-finite loss/gradient (the weights stay at the
                 last finite update).
         """
-        if not isinstance(epochs, int) or epochs < 1:
-            raise ConfigError(f"epochs: must be a positive integer, got {epochs!r}")
-        if time_budget is not None and time_budget <= 0:
-            raise ConfigError(f"time_budget: must be positive seconds, got {time_budget}")
-        _require_some_validation(validation_data)
-        ctx = distributed.context()
-        if ctx is not None:
-            train_data = distributed.shard_loader(train_data, ctx)
-            validation_data = distributed.shard_loader(validation_data, ctx)
-        num_batches = _length(train_data, "train_data")
-        if ctx is not None:  # rank-local loaders may differ: steps run until the longest is done
-            num_batches = int(distributed.all_reduce_max([num_batches])[0])
-        if num_batches == 0:
-            raise TrainingError(
-                "train_data: the loader yields no batches (the training set is empty); "
-                "give at least one training example"
-            )
-        started = time.perf_counter()
-        self._ctx = ctx
-        self.model = model
-        self._stop_reason = None
-        self._stop_now = False
-        if self.seed is not None:
-            _seed_everything(self.seed)
-        self.optimizer = make_optimizer(
-            self.optimizer_name,
-            model.parameters(),
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            fused=self.fused,
-            **self.optimizer_options,
-        )
-        self.scheduler = make_schedule(self.schedule, self.optimizer, epochs)
-        plateau_monitor = schedule_monitor(self.schedule, validation_data is not None)
-        self._params = [p for p in model.parameters() if p.requires_grad]
-        self.history = History()
-        stats = _EpochStats(self._fresh_metrics())
-        main = ctx is None or ctx.is_main
-        progress = Progress(self.verbose if main else 0, epochs)
-        callbacks = self._running_callbacks = self._active_callbacks(main)
-        for cb in callbacks:
-            cb.set_context(self, model)
-            cb.on_train_begin({})
-
-        start_epoch, start_batch, pending_rng, epoch_seconds = 0, 0, None, 0.0
-        saved = self._read_checkpoint() if self.resume else None
-        if saved is not None:
-            start_epoch, start_batch, pending_rng, epoch_seconds = self._restore(model, stats, saved)
-            progress.message(
-                f"Resuming from {self.checkpoint_path} at epoch {start_epoch + 1}, batch {start_batch}"
-            )
-            if self.history.stopped_reason in FINAL_REASONS:
-                self._finish(model, progress)
-                return self.history
-
-        net = distributed.wrap_model(model) if ctx is not None else model
-        lockstep = ctx is not None and not isinstance(train_data, distributed.ShardedLoader)
+        run = self._set_up(model, train_data, validation_data, epochs, time_budget)
+        self._resume(run)
+        if self.history.stopped_reason in FINAL_REASONS and run.resumed:  # that run had ended
+            self._finish(model, run.progress)
+            return self.history
+        run.net = distributed.wrap_model(model) if run.ctx is not None else model
         try:
-            for epoch in range(start_epoch, epochs):
-                resumed_mid_epoch = epoch == start_epoch and start_batch > 0
-                if hasattr(train_data, "set_epoch"):
-                    train_data.set_epoch(epoch)
-                model.train()
-                if not resumed_mid_epoch:
-                    stats.reset()
-                    epoch_seconds = 0.0
-                for cb in callbacks:
-                    cb.on_epoch_begin(epoch, {})
-                first = start_batch if resumed_mid_epoch else 0
-                epoch_start = time.perf_counter()
-                lr = float(self.optimizer.param_groups[0]["lr"])
-                progress.epoch_begin(epoch, num_batches, first)
-                batches = _skip(iter(train_data), first)
-                if lockstep:  # rank-local loaders may run dry at different steps
-                    batches = distributed.lockstep(batches)
-                if pending_rng is not None:  # restore after skipping: skipped batches may draw random numbers
-                    _set_rng_state(pending_rng)
-                    pending_rng = None
-                done = first
-                exhausted = True
-                for batch_index, batch in enumerate(batches, start=first):
-                    empty = isinstance(batch, distributed.EmptyShard)
-                    inputs, target = split_batch(batch.template if empty else batch)
-                    if target is None:
-                        raise ConfigError("train_data: batches must be (inputs, target) pairs")
-                    self._train_step(net, inputs, target, stats, epoch, batch_index, empty)
-                    done = batch_index + 1
-                    for cb in callbacks:
-                        cb.on_batch_end(batch_index, {"loss": stats.logs()["loss"], "size": stats.samples})
-                    progress.batch_end(
-                        done, lambda s=stats, t0=epoch_start, prior=epoch_seconds: _running_logs(s, t0, prior)
-                    )
-                    over_budget = time_budget is not None and time.perf_counter() - started >= time_budget
-                    if over_budget:
-                        self._stop_reason = self._stop_reason or "time_budget"
-                    if ctx is not None:  # rank 0 decides: its clock, its callbacks' requests
-                        over_budget = self._sync_control(over_budget)
-                    mid_epoch = done < num_batches
-                    if mid_epoch and (
-                        over_budget
-                        or self._stop_now
-                        or (self.checkpoint_every and done % self.checkpoint_every == 0)
-                    ):
-                        self._save(model, stats, epoch, done, epoch_seconds + time.perf_counter() - epoch_start)
-                    if over_budget or self._stop_now:
-                        exhausted = False
-                        break
-                seconds = epoch_seconds + time.perf_counter() - epoch_start
-                epoch_stats = stats.gathered() if ctx is not None else stats
-                record: dict[str, Any] = {"epoch": epoch + 1, **epoch_stats.logs()}
-                if validation_data is not None:
-                    val_stats = self._evaluation_stats(model, validation_data)
-                    if ctx is not None:
-                        val_stats = val_stats.gathered()
-                    if val_stats.samples == 0:
-                        raise TrainingError(_NO_VALIDATION_BATCHES)
-                    record.update({f"val_{k}": v for k, v in val_stats.logs().items()})
-                    model.train()
-                record["seconds"] = seconds
-                record["lr"] = lr
-                self.history.append(record)
-                complete = exhausted or done >= num_batches
-                if complete and self.scheduler is not None:
-                    if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                        if plateau_monitor not in record:
-                            raise ConfigError(f"schedule: monitor {plateau_monitor!r} is not logged")
-                        self.scheduler.step(record[plateau_monitor])
-                    else:
-                        self.scheduler.step()
-                for cb in callbacks:
-                    cb.on_epoch_end(epoch, dict(record))
-                if ctx is not None:
-                    self._sync_control(False)
-                if complete and epoch + 1 == epochs and self._stop_reason is None:
-                    self.history.stopped_reason = "completed"
-                elif self._stop_reason is not None:
-                    self.history.stopped_reason = self._stop_reason
-                if complete:
-                    self._save(model, stats, epoch + 1, 0, 0.0)
-                speed = epoch_stats.samples / max(seconds, 1e-9)
-                progress.epoch_end({**record, "samples_per_second": speed})
+            for epoch in range(run.start_epoch, epochs):
+                self._end_epoch(run, epoch, self._train_epoch(run, epoch))
                 if self._stop_reason is not None:
-                    if self._stop_reason == "time_budget":
-                        progress.message(
-                            f"Stopped: time budget of {time_budget:g} s reached at epoch {epoch + 1}, "
-                            f"batch {done}/{num_batches}"
-                        )
-                    else:
-                        progress.message(f"Stopped at epoch {epoch + 1}: {self._stop_reason}")
                     break
         finally:
-            progress.close()
+            run.progress.close()
         self.history.stopped_reason = self._stop_reason or "completed"
-        self._finish(model, progress)
+        self._finish(model, run.progress)
         return self.history
 
     def evaluate(self, model: torch.nn.Module, data: Iterable[Any]) -> dict[str, float]:
@@ -468,6 +386,201 @@ class Trainer:
         if self.amp:
             return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+    def _set_up(
+        self,
+        model: torch.nn.Module,
+        train_data: Iterable[Any],
+        validation_data: Iterable[Any] | None,
+        epochs: int,
+        time_budget: float | None,
+    ) -> _Run:
+        """Check the arguments, shard the loaders in a process group, seed, build the optimizer
+        and schedule, and start the callbacks and progress."""
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"epochs: must be a positive integer, got {epochs!r}")
+        if time_budget is not None and time_budget <= 0:
+            raise ConfigError(f"time_budget: must be positive seconds, got {time_budget}")
+        _require_some_validation(validation_data)
+        ctx = distributed.context()
+        if ctx is not None:
+            train_data = distributed.shard_loader(train_data, ctx)
+            validation_data = distributed.shard_loader(validation_data, ctx)
+        num_batches = _length(train_data, "train_data")
+        if ctx is not None:  # rank-local loaders may differ: steps run until the longest is done
+            num_batches = int(distributed.all_reduce_max([num_batches])[0])
+        if num_batches == 0:
+            raise TrainingError(
+                "train_data: the loader yields no batches (the training set is empty); "
+                "give at least one training example"
+            )
+        started = time.perf_counter()
+        self._ctx = ctx
+        self.model = model
+        self._stop_reason = None
+        self._stop_now = False
+        if self.seed is not None:
+            _seed_everything(self.seed)
+        self.optimizer = make_optimizer(
+            self.optimizer_name,
+            model.parameters(),
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            fused=self.fused,
+            **self.optimizer_options,
+        )
+        self.scheduler = make_schedule(self.schedule, self.optimizer, epochs)
+        plateau_monitor = schedule_monitor(self.schedule, validation_data is not None)
+        self._params = [p for p in model.parameters() if p.requires_grad]
+        self.history = History()
+        stats = _EpochStats(self._fresh_metrics())
+        main = ctx is None or ctx.is_main
+        progress = Progress(self.verbose if main else 0, epochs)
+        callbacks = self._running_callbacks = self._active_callbacks(main)
+        for cb in callbacks:
+            cb.set_context(self, model)
+            cb.on_train_begin({})
+        run = _Run(
+            model=model, net=model, train_data=train_data, validation_data=validation_data,
+            epochs=epochs, time_budget=time_budget, started=started, ctx=ctx,
+            num_batches=num_batches, stats=stats, progress=progress, callbacks=callbacks,
+            plateau_monitor=plateau_monitor,
+            lockstep=ctx is not None and not isinstance(train_data, distributed.ShardedLoader),
+        )
+        return run
+
+    def _resume(self, run: _Run) -> None:
+        """With ``resume=True`` and a checkpoint: restore weights, optimizer, schedule, callbacks,
+        history, the partial epoch's numbers and the random state, and say where training goes on."""
+        saved = self._read_checkpoint() if self.resume else None
+        if saved is None:
+            return
+        run.resumed = True
+        run.start_epoch, run.start_batch, run.pending_rng, run.epoch_seconds = self._restore(
+            run.model, run.stats, saved
+        )
+        run.progress.message(
+            f"Resuming from {self.checkpoint_path} at epoch {run.start_epoch + 1}, batch {run.start_batch}"
+        )
+
+    def _train_epoch(self, run: _Run, epoch: int) -> _Pass:
+        """One pass over the training batches (from the checkpoint's batch when resuming in the
+        middle of this epoch); stops after the batch that crosses the time budget or asks to stop
+        at once, checkpointing there and every ``checkpoint_every`` batches."""
+        model, stats = run.model, run.stats
+        assert self.optimizer is not None
+        resumed_mid_epoch = epoch == run.start_epoch and run.start_batch > 0
+        if hasattr(run.train_data, "set_epoch"):
+            run.train_data.set_epoch(epoch)
+        model.train()
+        if not resumed_mid_epoch:
+            stats.reset()
+            run.epoch_seconds = 0.0
+        for cb in run.callbacks:
+            cb.on_epoch_begin(epoch, {})
+        first = run.start_batch if resumed_mid_epoch else 0
+        epoch_start = time.perf_counter()
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        run.progress.epoch_begin(epoch, run.num_batches, first)
+        batches = _skip(iter(run.train_data), first)
+        if run.lockstep:  # rank-local loaders may run dry at different steps
+            batches = distributed.lockstep(batches)
+        if run.pending_rng is not None:  # restore after skipping: skipped batches may draw random numbers
+            _set_rng_state(run.pending_rng)
+            run.pending_rng = None
+        done = first
+        exhausted = True
+        for batch_index, batch in enumerate(batches, start=first):
+            empty = isinstance(batch, distributed.EmptyShard)
+            inputs, target = split_batch(batch.template if empty else batch)
+            if target is None:
+                raise ConfigError("train_data: batches must be (inputs, target) pairs")
+            self._train_step(run.net, inputs, target, stats, epoch, batch_index, empty)
+            done = batch_index + 1
+            if self._after_batch(run, epoch, done, epoch_start):
+                exhausted = False
+                break
+        return _Pass(done, exhausted, run.epoch_seconds + time.perf_counter() - epoch_start, lr)
+
+    def _after_batch(self, run: _Run, epoch: int, done: int, epoch_start: float) -> bool:
+        """Callbacks and progress for the batch just done; True when training stops here (time
+        budget crossed or a stop asked for at once), after saving a mid-epoch checkpoint."""
+        stats = run.stats
+        for cb in run.callbacks:
+            cb.on_batch_end(done - 1, {"loss": stats.logs()["loss"], "size": stats.samples})
+        run.progress.batch_end(
+            done, lambda s=stats, t0=epoch_start, prior=run.epoch_seconds: _running_logs(s, t0, prior)
+        )
+        over_budget = run.time_budget is not None and time.perf_counter() - run.started >= run.time_budget
+        if over_budget:
+            self._stop_reason = self._stop_reason or "time_budget"
+        if run.ctx is not None:  # rank 0 decides: its clock, its callbacks' requests
+            over_budget = self._sync_control(over_budget)
+        mid_epoch = done < run.num_batches
+        if mid_epoch and (
+            over_budget
+            or self._stop_now
+            or (self.checkpoint_every and done % self.checkpoint_every == 0)
+        ):
+            self._save(run.model, stats, epoch, done, run.epoch_seconds + time.perf_counter() - epoch_start)
+        return over_budget or self._stop_now
+
+    def _end_epoch(self, run: _Run, epoch: int, done: _Pass) -> None:
+        """The end of an epoch: validation, the history record, the schedule's step, the
+        callbacks (early stopping asks to stop here), the stop reason, the end-of-epoch checkpoint
+        and the progress line."""
+        epoch_stats = run.stats.gathered() if run.ctx is not None else run.stats
+        record: dict[str, Any] = {"epoch": epoch + 1, **epoch_stats.logs()}
+        if run.validation_data is not None:
+            record.update(self._validate(run))
+        record["seconds"] = done.seconds
+        record["lr"] = done.lr
+        self.history.append(record)
+        complete = done.exhausted or done.done >= run.num_batches
+        if complete:
+            self._step_schedule(run, record)
+        for cb in run.callbacks:
+            cb.on_epoch_end(epoch, dict(record))
+        if run.ctx is not None:
+            self._sync_control(False)
+        if complete and epoch + 1 == run.epochs and self._stop_reason is None:
+            self.history.stopped_reason = "completed"
+        elif self._stop_reason is not None:
+            self.history.stopped_reason = self._stop_reason
+        if complete:
+            self._save(run.model, run.stats, epoch + 1, 0, 0.0)
+        speed = epoch_stats.samples / max(done.seconds, 1e-9)
+        run.progress.epoch_end({**record, "samples_per_second": speed})
+        if self._stop_reason == "time_budget":
+            run.progress.message(
+                f"Stopped: time budget of {run.time_budget:g} s reached at epoch {epoch + 1}, "
+                f"batch {done.done}/{run.num_batches}"
+            )
+        elif self._stop_reason is not None:
+            run.progress.message(f"Stopped at epoch {epoch + 1}: {self._stop_reason}")
+
+    def _validate(self, run: _Run) -> dict[str, float]:
+        """``val_*`` numbers over the validation data (gathered over a process group)."""
+        assert run.validation_data is not None
+        val_stats = self._evaluation_stats(run.model, run.validation_data)
+        if run.ctx is not None:
+            val_stats = val_stats.gathered()
+        if val_stats.samples == 0:
+            raise TrainingError(_NO_VALIDATION_BATCHES)
+        run.model.train()
+        return {f"val_{k}": v for k, v in val_stats.logs().items()}
+
+    def _step_schedule(self, run: _Run, record: Mapping[str, Any]) -> None:
+        """The learning-rate schedule's step after a complete epoch (a plateau schedule reads its
+        monitored number from ``record``)."""
+        if self.scheduler is None:
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            if run.plateau_monitor not in record:
+                raise ConfigError(f"schedule: monitor {run.plateau_monitor!r} is not logged")
+            self.scheduler.step(record[run.plateau_monitor])
+        else:
+            self.scheduler.step()
 
     def _train_step(
         self,
