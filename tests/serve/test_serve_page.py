@@ -158,6 +158,35 @@ def test_sequence_panel_paste_upload_and_errors(browser, server, five, shots, tm
     wait_for(browser, lambda d: "is not a number" in panel_error(d, "sequence-view"))
 
 
+def test_npy_files_are_read_in_the_browser(browser, server):
+    """The page's .npy reader: dtypes, 1-D / 3-D / Fortran-order shapes, and refusals."""
+    import base64
+    import io
+
+    open_model(browser, server.url, "sensors")
+
+    def parsed(array_or_bytes):
+        if isinstance(array_or_bytes, bytes):
+            raw = array_or_bytes
+        else:
+            buffer = io.BytesIO()
+            np.save(buffer, array_or_bytes)
+            raw = buffer.getvalue()
+        return browser.execute_script(
+            "try { return parseNpy(Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0)).buffer); }"
+            " catch (err) { return 'error: ' + err.message; }", base64.b64encode(raw).decode())
+
+    grid = np.arange(6).reshape(3, 2)
+    assert parsed(grid.astype(np.float64)) == grid.tolist()
+    assert parsed(grid.astype(np.int64)) == grid.tolist()
+    assert parsed(np.asfortranarray(grid.astype(np.int32))) == grid.tolist()
+    assert parsed(np.array([0.5, 1.5, -2.0], dtype=np.float32)) == [[0.5], [1.5], [-2.0]]
+    assert parsed(grid[None].astype(np.float32)) == grid.tolist()
+    assert parsed(grid.astype(">f8")).startswith("error: .npy dtype >f8 is not supported")
+    assert parsed(np.zeros((2, 2, 2))).startswith("error: .npy shape")
+    assert parsed(b"not numpy") == "error: not a .npy file"
+
+
 def test_forecast_panel_draws_points_band_and_table(browser, server, five, shots):
     open_model(browser, server.url, "wave")
     assert visible_panels(browser) == ["forecast-view"]

@@ -284,6 +284,11 @@ function niceNumber(v) {
   return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : Number(v.toPrecision(4)).toString();
 }
 
+// Dates at midnight as dates: "1961-01-01T00:00:00" -> "1961-01-01".
+function shortIndex(text) {
+  return String(text).replace(/T00:00(:00(\.0+)?)?$/, "");
+}
+
 function drawChart(data, name) {
   // The recent history only (at least 60 values, 3 times the forecast), so the forecast shows.
   const keep = Math.max(60, 3 * data.forecast[name].length);
@@ -307,11 +312,13 @@ function drawChart(data, name) {
   chart.append(svg("line", {x1: left, y1: H - bottom, x2: W - right, y2: H - bottom, stroke: "#c8ced8"}));
   const split = x(hist.length - 0.5);
   chart.append(svg("line", {x1: split, x2: split, y1: top, y2: H - bottom, stroke: "#c8ced8", "stroke-dasharray": "4 3"}));
-  const labels = [[0, histIndex[0]], [hist.length, data.index[0]], [n - 1, data.index[fut.length - 1]]];
+  const labels = [[0, histIndex[0]], [hist.length, data.index[0]], [n - 1, data.index[fut.length - 1]]]
+    .map(([i, text]) => [i, text === undefined ? "" : shortIndex(text).slice(0, 19)]);
+  const room = x(n - 1) - x(hist.length) - 6.5 * (labels[1][1].length / 2 + labels[2][1].length);
   labels.forEach(([i, text], k) => {
-    if (text === undefined || (k === 2 && x(n - 1) - x(hist.length) < 80)) return;
+    if (!text || (k === 2 && room < 8)) return;
     chart.append(svg("text", {x: x(i), y: H - bottom + 16, "font-size": 11, fill: "#687385",
-                              "text-anchor": k === 0 ? "start" : k === 2 ? "end" : "middle"}, String(text).slice(0, 19)));
+                              "text-anchor": k === 0 ? "start" : k === 2 ? "end" : "middle"}, text));
   });
   if (lower && upper) {
     const bottomEdge = lower.map((v, i) => [i, v]).reverse()
@@ -325,7 +332,7 @@ function drawChart(data, name) {
   fut.forEach((v, i) => {
     const dot = svg("circle", {class: "forecast-point", cx: x(hist.length + i).toFixed(1), cy: y(v).toFixed(1),
                                r: fut.length > 60 ? 1.5 : 3, fill: "#2f6fed"});
-    dot.append(svg("title", {}, `${data.index[i]}: ${niceNumber(v)}`));
+    dot.append(svg("title", {}, `${shortIndex(data.index[i])}: ${niceNumber(v)}`));
     chart.append(dot);
   });
   $("chart").replaceChildren(chart);
@@ -335,7 +342,7 @@ function drawChart(data, name) {
     (lower ? ` <span class="key band"></span> interval` : "");
   const head = `<tr><th>step</th><th>${escapeText(name)}</th>` + (lower ? "<th>lower</th><th>upper</th>" : "") + "</tr>";
   $("forecast-table").innerHTML = head + data.index.map((ix, i) =>
-    `<tr><td>${escapeText(ix)}</td><td>${niceNumber(fut[i])}</td>` +
+    `<tr><td>${escapeText(shortIndex(ix))}</td><td>${niceNumber(fut[i])}</td>` +
     (lower ? `<td>${niceNumber(lower[i])}</td><td>${niceNumber(upper[i])}</td>` : "") + "</tr>").join("");
 }
 
@@ -453,7 +460,7 @@ async function translate(event) {
 
 function submitOnCtrlEnter(textarea, form) {
   textarea.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.isComposing) {
       event.preventDefault();
       form.requestSubmit();
     }
@@ -471,7 +478,11 @@ async function start() {
   for (const [box, form] of [["text", "classify-form"], ["sequence", "sequence-form"], ["prime", "generate-form"],
                              ["source", "translate-form"]]) submitOnCtrlEnter($(box), $(form));
   $("source").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("translate-form").requestSubmit(); }
+    // Enter translates (a sentence is one line); Shift+Enter adds a line; not while composing (IME).
+    if (event.key === "Enter" && !event.shiftKey && !event.ctrlKey && !event.metaKey && !event.isComposing) {
+      event.preventDefault();
+      $("translate-form").requestSubmit();
+    }
   });
   $("target").addEventListener("change", () => { if (lastForecast) drawChart(lastForecast, $("target").value); });
   $("model").addEventListener("change", showView);
