@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -155,8 +156,8 @@ def _optimised_png(raw: bytes, target: Path) -> Path:
     return target
 
 
-def serve_pages(width: int = 1000, height: int = 700) -> list[Path]:
-    """Photograph each panel of the page with a result shown: docs/img/serve-<task>.png."""
+def serve_pages(names: Collection[str] = SERVE_IMAGES, width: int = 1000, height: int = 700) -> list[Path]:
+    """Photograph panels of the page with a result shown: docs/img/serve-<task>.png (``names``)."""
     import sys
     import threading
     import time
@@ -237,8 +238,10 @@ def serve_pages(width: int = 1000, height: int = 700) -> list[Path]:
         written = []
         try:
             for task, show in zip(SERVE_TASKS, (text, sequence, forecast, generate, translate), strict=True):
-                show()
                 target = IMAGES / f"serve-{task}.png"
+                if target.name not in names:
+                    continue
+                show()
                 written.append(_optimised_png(driver.get_screenshot_as_png(), target))
                 print(f"  {target.name}")
         finally:
@@ -272,7 +275,7 @@ def main() -> None:
             written.append(Path(shutil.copyfile(DOCS.parent / source, IMAGES / name)))
     if wanted & set(SERVE_IMAGES):
         print("training five small models and photographing the page in headless Chromium")
-        written += [p for p in serve_pages() if p.name in wanted]
+        written += serve_pages(wanted & set(SERVE_IMAGES))
     for path in written:
         size = path.stat().st_size
         print(f"{path.relative_to(DOCS.parent)}  {size / 1000:.0f} KB")

@@ -120,7 +120,9 @@ def test_sequence_panel_paste_upload_and_errors(browser, server, five, shots, tm
     model = five["sensors"]
     open_model(browser, server.url, "sensors")
     assert visible_panels(browser) == ["sequence-view"]
-    assert "2 features" in by_id(browser, "sequence-hint").text
+    assert "2 features" in by_id(browser, "sequence-hint").text  # from GET /models: feature_size
+    assert browser.execute_script("return models.find(m => m.name === 'sensors').feature_size") == 2
+    assert browser.execute_script("return models.find(m => m.name === 'reviews').feature_size") is None
     rows = [[2.1, 1.9], [2.3, 2.2], [1.8, 2.0], [2.2, 1.7]]
     fill(browser, "sequence", "\n".join(f"{a}, {b}" for a, b in rows[:2]) + "\n"
          + "\n".join(f"{a} {b}" for a, b in rows[2:]))  # commas or spaces

@@ -403,9 +403,12 @@ function drawAttention(item) {
   const weights = item.attention;
   const rows = item.target_tokens.map((t) => (t.trim() ? t : "␣"));
   if (weights.length === rows.length + 1) rows.push("<eos>");
-  const cell = Math.max(14, Math.min(34, Math.floor(520 / Math.max(1, cols.length))));
+  // Cells fill the width there is (14 to 34 px); a long sentence scrolls sideways rather than
+  // shrinking the labels below reading size.
   const charW = 7.5;
   const leftW = 12 + charW * Math.min(16, Math.max(...rows.map((r) => r.length), 1));
+  const room = ($("attention").clientWidth || 600) - leftW - 8;
+  const cell = Math.max(14, Math.min(34, Math.floor(room / Math.max(1, cols.length))));
   const longest = Math.min(16, Math.max(...cols.map((c) => c.length), 1));
   const rotate = longest * charW > cell - 2;
   const topH = rotate ? 14 + charW * longest * 0.75 : 22;
@@ -447,6 +450,7 @@ async function translate(event) {
     if (!current()) return;
     const item = data.translations[0];
     $("translation").textContent = item.translation || "(empty translation)";
+    $("translate-result").hidden = false;  // visible first: the map is sized to its width
     if (item.attention && item.attention.length && item.source_tokens.length) {
       drawAttention(item);
     } else {
