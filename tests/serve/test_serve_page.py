@@ -207,6 +207,11 @@ def test_forecast_panel_draws_points_band_and_table(browser, server, five, shots
     assert panel_error(browser, "forecast-view") == ""
     browser.save_screenshot(str(shots / "page_forecast.png"))
 
+    fill(browser, "steps", "501")  # over the server's limit: said in the panel, the chart stays
+    by_id(browser, "forecast").click()
+    wait_for(browser, lambda d: panel_error(d, "forecast-view") != "")
+    assert panel_error(browser, "forecast-view") == "steps: give a whole number from 1 to 500"
+
 
 def test_generate_panel_streams_text(browser, server, shots):
     open_model(browser, server.url, "hello")
@@ -221,6 +226,11 @@ def test_generate_panel_streams_text(browser, server, shots):
     output = by_id(browser, "output").text
     assert output.startswith("hello") and len(output) > len("hello") + 20
     browser.save_screenshot(str(shots / "page_generate.png"))
+
+    fill(browser, "length", "5000")  # the API's 422, shown as its message
+    by_id(browser, "generate").click()
+    wait_for(browser, lambda d: panel_error(d, "generate-view") != "")
+    assert panel_error(browser, "generate-view") == "length: must be between 1 and 1000, got 5000"
 
 
 def test_translate_panel_shows_translation_and_attention(browser, server, five, shots):
