@@ -79,9 +79,12 @@ async function run(panel, button, work) {
   } catch (err) {
     if (err.name !== "AbortError" && mine === epoch) showError(panel, err.message);
   } finally {
-    if (inflight === controller) inflight = null;
-    button.disabled = false;
-    panel.removeAttribute("aria-busy");
+    // Not when a newer request (from Ctrl+Enter) took over; yes when the model changed.
+    if (inflight === controller || inflight === null) {
+      inflight = null;
+      button.disabled = false;
+      panel.removeAttribute("aria-busy");
+    }
   }
 }
 
@@ -96,6 +99,7 @@ function clearResults() {
   }
   for (const id of ["prob-bar", "sequence-prob-bar"]) $(id).style.width = "0";
   delete $("output").dataset.done;
+  $("sequence-file").value = "";
   for (const panel of document.querySelectorAll("section.panel")) showError(panel, "");
   showError(null, "");
   lastForecast = null;
