@@ -265,11 +265,11 @@ def create_app(
 
     @app.get("/models", response_model=ModelsResponse)
     async def list_models() -> dict[str, Any]:
-        return {"models": [m.info() for m in served.values()]}
+        return {"models": [_describe(m) for m in served.values()]}
 
     @app.get("/models/{name}", response_model=ModelInfo)
     async def model_info(name: str) -> dict[str, Any]:
-        return lookup(name, ServedModel, "").info()
+        return _describe(lookup(name, ServedModel, ""))
 
     @app.post("/models/{name}/predict", response_model=PredictResponse)
     async def predict(name: str, request: PredictRequest) -> dict[str, Any]:
@@ -336,6 +336,16 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _describe(model: ServedModel) -> dict[str, Any]:
+    """``model.info()`` plus what the page needs: a sequence classifier's features per step."""
+    info = model.info()
+    if isinstance(model, ServedClassifier) and not model.is_text:
+        size = getattr(model.obj, "feature_size", None)
+        if isinstance(size, int):
+            info.setdefault("feature_size", size)
+    return info
 
 
 def _predict_items(model: ServedClassifier, request: PredictRequest, limits: ServeLimits) -> list[Any]:

@@ -163,6 +163,7 @@ class ModelInfo(BaseModel):
     task: str
     endpoints: list[str]
     classes: list[str | int] | None = None
+    feature_size: int | None = Field(None, description="features per time step (sequence classifiers)")
     vocabulary_size: int | None = None
     targets: list[str] | None = None
     horizon: int | None = None
