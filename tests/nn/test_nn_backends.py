@@ -101,8 +101,12 @@ def _layer(cls: type, kernels: str = "torch", **options: Any) -> Any:
     ],
 )
 def test_torch_call_counts(
-    calls: Counter[str], cls: type, options: dict[str, Any], lengths: torch.Tensor | None,
-    return_state: bool, expected: dict[str, int],
+    calls: Counter[str],
+    cls: type,
+    options: dict[str, Any],
+    lengths: torch.Tensor | None,
+    return_state: bool,
+    expected: dict[str, int],
 ) -> None:
     layer = _layer(cls, **options)
     layer(X, lengths=lengths, return_state=return_state)
