@@ -14,6 +14,9 @@ from torch.func import functional_call
 
 from rnnkit import nn as rnn
 from rnnkit.errors import ConfigError
+from rnnkit.nn import Recurrent
+from rnnkit.nn.cells import _RecurrentCell
+from rnnkit.nn.layers import _RecurrentLayer
 from rnnkit.nn.recurrent import scan
 
 B, F, H = 3, 4, 5
@@ -167,3 +170,39 @@ def test_a_missing_cell_is_a_config_error() -> None:
         rnn.LSTM(F, H, 2).cell(2, 0)
     with pytest.raises(ConfigError, match="direction 1"):
         rnn.LSTM(F, H).cell(0, 1)
+
+
+# -- a new cell type ------------------------------------------------------------------------------
+class _MGUCell(_RecurrentCell):
+    """Minimal gated unit: ``f = σ(x̂_f + ĥ_f)``, ``n = φ(x̂_n + W_hn (f h) + b_hn)``,
+    ``h' = (1 - f) h + f n``."""
+
+    gate_count = 2
+
+    def step_with_gates(
+        self, xp: torch.Tensor, state: torch.Tensor, recurrent_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        h = state if recurrent_mask is None else state * recurrent_mask
+        x_f, x_n = xp.chunk(2, dim=-1)
+        f = self.recurrent_activation(x_f + self._project_hidden(h, slice(0, self.hidden_size)))
+        n = self.activation(x_n + self._project_hidden(f * h, slice(self.hidden_size, None)))
+        h_new = state + f * (n - state)
+        return h_new, h_new, {"forget_gate": f, "candidate": n}
+
+
+class _MGU(_RecurrentLayer):
+    cell_class = _MGUCell
+
+
+def test_a_new_cell_type_runs_as_a_layer_on_the_cell_loop() -> None:
+    torch.manual_seed(5)
+    layer = _MGU(F, H, 2, bidirectional=True, kernels="numba", dtype=torch.float64)
+    assert layer.backend == "loop" and not layer.uses_fused_path
+    assert list(layer.state_dict())[:2] == ["weight_ih_l0", "weight_hh_l0"]
+    x, lengths = torch.randn(B, 6, F, dtype=torch.float64), torch.tensor([6, 3, 0])
+    out, h = layer(x, lengths=lengths)
+    assert out.shape == (B, 6, 2 * H) and h.shape == (4, B, H)
+    ref_out, ref_h = Recurrent(layer.cell(0, 1), reverse=True)(x, lengths=lengths)
+    assert_close(h[1], ref_h)
+    with pytest.raises(ConfigError, match="fused"):
+        _MGU(F, H, fused=True)

@@ -151,6 +151,9 @@ class _RecurrentCell(nn.Module):
     gate_count: int = 1
     forget_gate: int | None = None
     has_cell_state: bool = False
+    # True where torch's fused kernels and rnnkit's numba kernels implement the equations (with
+    # standard activations, no layer norm); a new cell type runs on the cell loop.
+    has_fused_kernels: bool = False
     # Registered parameters (layer_norm_* are None unless layer_norm=True; biases unless bias).
     weight_ih: torch.Tensor
     weight_hh: torch.Tensor
@@ -228,7 +231,7 @@ class _RecurrentCell(nn.Module):
     @property
     def fused_compatible(self) -> bool:
         """True when torch's fused kernel computes exactly these equations (ignoring dropout)."""
-        return not self.layer_norm and self._standard_activations()
+        return self.has_fused_kernels and not self.layer_norm and self._standard_activations()
 
     def _standard_activations(self) -> bool:
         return self.activation_name == "tanh" and self.recurrent_activation_name == "sigmoid"
@@ -350,6 +353,7 @@ class RNNCell(_RecurrentCell):
     """
 
     gate_count = 1
+    has_fused_kernels = True
 
     def __init__(
         self,
@@ -417,6 +421,7 @@ class LSTMCell(_RecurrentCell):
     gate_count = 4
     forget_gate = 1
     has_cell_state = True
+    has_fused_kernels = True
 
     def step_with_gates(
         self,
@@ -468,6 +473,7 @@ class GRUCell(_RecurrentCell):
     """
 
     gate_count = 3
+    has_fused_kernels = True
 
     def __init__(
         self,

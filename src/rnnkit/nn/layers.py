@@ -236,7 +236,7 @@ class _RecurrentLayer(nn.Module):
             return "loop"
         cell = self._cells[0]
         choice = dispatch.requested(self.kernels)
-        numba_ok = not cell.layer_norm and cell._standard_activations()
+        numba_ok = cell.has_fused_kernels and not cell.layer_norm and cell._standard_activations()
         if choice != "torch" and numba_ok and dispatch.failure() is None:
             kind, hidden = self.kernel_kind, self.hidden_size
             if (
