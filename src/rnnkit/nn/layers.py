@@ -336,12 +336,9 @@ class _RecurrentLayer(nn.Module):
         """Choose the execution for this call and run the stack with it."""
         kernels = self._numba_kernels(x)
         if kernels is not None:
-            full = (
-                lengths
-                if lengths is not None
-                else torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
-            )
-            return self._stack(partial(self._numba_layer, kernels, full), x, hx)
+            if lengths is None:  # the kernels always take lengths
+                lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
+            return self._stack(partial(self._numba_layer, kernels, lengths), x, hx)
         if not self.uses_fused_path:
             loop = partial(self._loop_direction, lengths=lengths)
             return self._stack(self._each_direction(loop, lengths), x, hx)
