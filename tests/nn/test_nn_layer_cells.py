@@ -1,10 +1,11 @@
 """A layer's cells: the gates they return against hand-written equations, and their parameters
-being the layer's own (no copies) through dtype changes, state-dict loads, deep copies,
+being the layer's own (no copies) through dtype changes, state-dict loads, deep copies, pickle,
 ``torch.func.functional_call`` and train/eval."""
 
 from __future__ import annotations
 
 import copy
+import pickle
 from functools import partial
 from typing import Any
 
@@ -139,6 +140,10 @@ def test_sharing_survives_dtype_changes_loads_and_copies() -> None:
     _assert_cells_share(clone)
     assert clone.cell(0, 0).weights_from.layer is clone
     assert clone.weight_ih_l0 is not layer.weight_ih_l0
+    unpickled = pickle.loads(pickle.dumps(layer))
+    _assert_cells_share(unpickled)
+    x = torch.randn(2, 3, F)  # float32: assign=True took the loaded tensors' dtype
+    assert torch.equal(unpickled(x)[0], layer(x)[0])
 
 
 def test_the_cell_loop_sees_functional_call_parameters() -> None:

@@ -104,7 +104,8 @@ class LayerWeights:
     Example:
         >>> from rnnkit.nn import LSTM
         >>> lstm = LSTM(4, 3, bidirectional=True)
-        >>> lstm.cell(0, 1).weights_from.suffix, lstm.cell(0, 1).weight_hh is lstm.weight_hh_l0_reverse
+        >>> backward = lstm.cell(0, 1)
+        >>> backward.weights_from.suffix, backward.weight_hh is lstm.weight_hh_l0_reverse
         ('_l0_reverse', True)
     """
 
