@@ -9,6 +9,8 @@ every (layer, direction), arrays shaped (B, T, H):
   ``cell`` (c_t);
 - GRU: ``reset_gate``, ``update_gate`` (after the sigmoid), ``candidate`` (n_t).
 
+The gates are the cells' own (``cell.step_with_gates``): recording computes no equation itself.
+
 Padded steps hold zeros. The fast path is untouched: recording is a separate, slower loop used only
 when you ask for it. Keys are ``"l0"``, ``"l0_reverse"``, ``"l1"``... like the parameter suffixes.
 
@@ -35,7 +37,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.errors import ConfigError
-from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell, _gate_norm
+from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.masking import mask_from_lengths, resolve_padding, reverse_padded, rotate_time
 from rnnkit.nn.recurrent import check_sequence_input
 
@@ -73,38 +75,15 @@ def cell_type(cell: Any) -> str:
     raise ConfigError(f"layer: cannot record a {type(cell).__name__}; use rnnkit.nn LSTM, GRU or SimpleRNN")
 
 
-def _step_with_gates(cell: Any, kind: str, xp: Tensor, state: Any) -> tuple[Tensor, Any, dict]:
-    """One step of ``cell`` (no recurrent dropout) that also returns its gate activations."""
-    if kind == "rnn":
-        h_new = cell.activation(xp + cell._project_hidden(state))
-        return h_new, h_new, {"hidden": h_new}
-    sigma = cell.recurrent_activation
-    if kind == "lstm":
-        h, c = state
-        i, f, g, o = (xp + cell._project_hidden(h)).chunk(4, dim=-1)
-        i, f, g, o = sigma(i), sigma(f), cell.activation(g), sigma(o)
-        c_new = f * c + i * g
-        c_out = c_new
-        if cell.layer_norm:
-            c_out = _gate_norm(c_new, cell.layer_norm_c_weight, cell.layer_norm_c_bias,
-                               cell.hidden_size)
-        h_new = o * cell.activation(c_out)
-        gates = {"hidden": h_new, "cell": c_new, "input_gate": i, "forget_gate": f,
-                 "output_gate": o, "candidate": g}
-        return h_new, (h_new, c_new), gates
-    h = state
-    hidden = cell.hidden_size
-    x_r, x_z, x_n = xp.chunk(3, dim=-1)
-    if cell.reset_after:
-        h_r, h_z, h_n = cell._project_hidden(h).chunk(3, dim=-1)
-        r, z = sigma(x_r + h_r), sigma(x_z + h_z)
-        n = cell.activation(x_n + r * h_n)
-    else:
-        h_r, h_z = cell._project_hidden(h, slice(0, 2 * hidden)).chunk(2, dim=-1)
-        r, z = sigma(x_r + h_r), sigma(x_z + h_z)
-        n = cell.activation(x_n + cell._project_hidden(r * h, slice(2 * hidden, None)))
-    h_new = n + z * (h - n)
-    return h_new, h_new, {"hidden": h_new, "reset_gate": r, "update_gate": z, "candidate": n}
+def _recorded_step(cell: Any, xp: Tensor, state: Any) -> tuple[Any, dict[str, Tensor]]:
+    """One step of ``cell`` (no recurrent dropout): the new state and the values it records,
+    ``hidden`` and the cell's own gates (:meth:`rnnkit.nn.LSTMCell.step_with_gates`), plus
+    ``cell`` for an LSTM."""
+    h_new, new_state, gates = cell.step_with_gates(xp, state)
+    values = {"hidden": h_new, **gates}
+    if isinstance(new_state, tuple):
+        values["cell"] = new_state[1]
+    return new_state, values
 
 
 def record_layer(
@@ -149,7 +128,7 @@ def record_layer(
                 traces: dict[str, list[Tensor]] = {name: [] for name in RECORDED[kind]}
                 hs: list[Tensor] = []
                 for t, xp_t in enumerate(projected.unbind(1)):
-                    _, new_state, gates = _step_with_gates(cell, kind, xp_t, state)
+                    new_state, gates = _recorded_step(cell, xp_t, state)
                     if keeps is not None:
                         keep = keeps[:, t].view(-1, 1)
                         if isinstance(new_state, tuple):

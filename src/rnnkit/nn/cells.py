@@ -11,6 +11,16 @@ Each cell works three ways:
   product), then ``cell.step(xp_t, state)`` per step, which only multiplies ``h @ W_hh``.
 - inside :class:`rnnkit.nn.Recurrent`, which runs that loop over a batch of sequences.
 
+``cell.step_with_gates(xp_t, state)`` is the step that also returns its gate activations by name
+(LSTM ``input_gate`` i, ``forget_gate`` f, ``candidate`` g, ``output_gate`` o; GRU ``reset_gate``
+r, ``update_gate`` z, ``candidate`` n; RNN ``pre_activation``): the equations are written there
+once, and ``step`` returns its first two results. :mod:`rnnkit.inspect` records them.
+
+A cell of a layer (``LSTM(...).cell(layer, direction)``) owns no parameters: it is built with
+``weights_from=LayerWeights(layer, "_l0")`` and reads ``weight_ih`` as ``layer.weight_ih_l0`` at
+every access, so it always sees the layer's current tensors (after ``.to()``,
+``load_state_dict``, ``copy.deepcopy`` or inside ``torch.func.functional_call``).
+
 Equations (``σ`` = ``recurrent_activation``, ``φ`` = ``activation``, ``x̂ = W_ih x + b_ih``,
 ``ĥ = W_hh h + b_hh``, split per gate):
 
@@ -40,6 +50,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -52,6 +63,18 @@ from rnnkit.nn.init import check_init, init_gate_weights_
 
 State = torch.Tensor | tuple[torch.Tensor, ...]
 LAYER_NORM_EPS = 1e-5
+PARAMETER_NAMES = (
+    "weight_ih",
+    "weight_hh",
+    "bias_ih",
+    "bias_hh",
+    "layer_norm_ih_weight",
+    "layer_norm_ih_bias",
+    "layer_norm_hh_weight",
+    "layer_norm_hh_bias",
+    "layer_norm_c_weight",
+    "layer_norm_c_bias",
+)
 
 
 def cell_parameter_shapes(
@@ -59,18 +82,41 @@ def cell_parameter_shapes(
 ) -> dict[str, tuple[int, ...] | None]:
     """Names and shapes of a cell's parameters in registration order (``None`` = absent)."""
     gh = gates * hidden_size
-    return {
-        "weight_ih": (gh, input_size),
-        "weight_hh": (gh, hidden_size),
-        "bias_ih": (gh,) if bias else None,
-        "bias_hh": (gh,) if bias else None,
-        "layer_norm_ih_weight": (gh,) if layer_norm else None,
-        "layer_norm_ih_bias": (gh,) if layer_norm else None,
-        "layer_norm_hh_weight": (gh,) if layer_norm else None,
-        "layer_norm_hh_bias": (gh,) if layer_norm else None,
-        "layer_norm_c_weight": (hidden_size,) if layer_norm and cell_norm else None,
-        "layer_norm_c_bias": (hidden_size,) if layer_norm and cell_norm else None,
-    }
+    shapes = (
+        (gh, input_size),
+        (gh, hidden_size),
+        (gh,) if bias else None,
+        (gh,) if bias else None,
+        (gh,) if layer_norm else None,
+        (gh,) if layer_norm else None,
+        (gh,) if layer_norm else None,
+        (gh,) if layer_norm else None,
+        (hidden_size,) if layer_norm and cell_norm else None,
+        (hidden_size,) if layer_norm and cell_norm else None,
+    )
+    return dict(zip(PARAMETER_NAMES, shapes, strict=True))
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """Where a layer's cell reads its parameters: attribute ``name + suffix`` of ``layer``.
+
+    Example:
+        >>> from rnnkit.nn import LSTM
+        >>> lstm = LSTM(4, 3, bidirectional=True)
+        >>> backward = lstm.cell(0, 1)
+        >>> backward.weights_from.suffix, backward.weight_hh is lstm.weight_hh_l0_reverse
+        ('_l0_reverse', True)
+    """
+
+    layer: nn.Module
+    suffix: str
+
+    def get(self, name: str) -> torch.Tensor | None:
+        """The layer's parameter ``name + suffix``, or None when the layer has none (no bias)."""
+        value = getattr(self.layer, name + self.suffix, None)
+        assert value is None or isinstance(value, torch.Tensor)
+        return value
 
 
 def _gate_norm(
@@ -97,11 +143,18 @@ def check_probability(value: object, argument: str) -> float:
 
 
 class _RecurrentCell(nn.Module):
-    """Shared machinery: parameters, input projection, recurrent projection, masks, validation."""
+    """Shared machinery: parameters, input projection, recurrent projection, masks, validation.
+
+    ``weights_from`` (a :class:`LayerWeights`) makes a cell that registers no parameters and
+    reads them from its layer; by default the cell owns its parameters.
+    """
 
     gate_count: int = 1
     forget_gate: int | None = None
     has_cell_state: bool = False
+    # True where torch's fused kernels and rnnkit's numba kernels implement the equations (with
+    # standard activations, no layer norm); a new cell type runs on the cell loop.
+    has_fused_kernels: bool = False
     # Registered parameters (layer_norm_* are None unless layer_norm=True; biases unless bias).
     weight_ih: torch.Tensor
     weight_hh: torch.Tensor
@@ -127,8 +180,10 @@ class _RecurrentCell(nn.Module):
         init: str = "keras",
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
+        weights_from: LayerWeights | None = None,
     ) -> None:
         super().__init__()
+        self.weights_from = weights_from
         self.input_size = _positive_int(input_size, "input_size")
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
         self.bias = bool(bias)
@@ -139,15 +194,9 @@ class _RecurrentCell(nn.Module):
         self.recurrent_activation_name = activation_name(recurrent_activation)
         self.recurrent_dropout = check_probability(recurrent_dropout, "recurrent_dropout")
         self.init = check_init(init)
-        shapes = cell_parameter_shapes(
-            self.gate_count,
-            self.input_size,
-            self.hidden_size,
-            bias=self.bias,
-            layer_norm=self.layer_norm,
-            cell_norm=self.has_cell_state,
-        )
-        for name, shape in shapes.items():
+        if weights_from is not None:
+            return  # the layer registers and initializes the parameters (parameter_shapes)
+        for name, shape in self.parameter_shapes().items():
             param = None
             if shape is not None:
                 param = nn.Parameter(torch.empty(shape, dtype=dtype, device=device))
@@ -155,20 +204,43 @@ class _RecurrentCell(nn.Module):
         if device is None or torch.device(device).type != "meta":
             self.reset_parameters()
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names not found as attributes: a layer's cell finds its parameters
+        # in the layer, by name, at each access (never a stale copy).
+        weights_from = self.__dict__.get("weights_from")
+        if weights_from is not None and name in PARAMETER_NAMES:
+            return weights_from.get(name)
+        return super().__getattr__(name)
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...] | None]:
+        """The cell's parameter names (PyTorch's, in registration order) and shapes, None = absent."""
+        return cell_parameter_shapes(
+            self.gate_count,
+            self.input_size,
+            self.hidden_size,
+            bias=self.bias,
+            layer_norm=self.layer_norm,
+            cell_norm=self.has_cell_state,
+        )
+
+    def weights(self) -> dict[str, torch.Tensor | None]:
+        """The parameters by cell name (``weight_ih``, ...; None where absent): the cell's own,
+        or for a layer's cell the layer's (``weight_ih_l0``, ...)."""
+        return {name: getattr(self, name) for name in self.parameter_shapes()}
+
     # -- configuration -------------------------------------------------------------------------
     @property
     def fused_compatible(self) -> bool:
         """True when torch's fused kernel computes exactly these equations (ignoring dropout)."""
-        return not self.layer_norm and self._standard_activations()
+        return self.has_fused_kernels and not self.layer_norm and self._standard_activations()
 
     def _standard_activations(self) -> bool:
         return self.activation_name == "tanh" and self.recurrent_activation_name == "sigmoid"
 
     def reset_parameters(self, init: str | None = None) -> None:
         """Re-initialize with ``init`` ("keras" or "torch"; default: the constructor's)."""
-        params: dict[str, torch.Tensor | None] = dict(self._parameters.items())
         init_gate_weights_(
-            params,
+            self.weights(),
             gates=self.gate_count,
             hidden_size=self.hidden_size,
             scheme=check_init(init or self.init),
@@ -242,11 +314,19 @@ class _RecurrentCell(nn.Module):
         return hp if bias is None else hp + bias
 
     # -- one step ------------------------------------------------------------------------------
+    def step_with_gates(
+        self, xp: torch.Tensor, state: Any, recurrent_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Any, dict[str, torch.Tensor]]:
+        """One step from projected inputs ``xp`` (B, G*H): ``(y_t, new_state, gates)``, where
+        ``gates`` maps each gate's name to its activation (B, H) at this step."""
+        raise NotImplementedError
+
     def step(
         self, xp: torch.Tensor, state: Any, recurrent_mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, Any]:
         """One step from projected inputs ``xp`` (B, G*H): returns ``(y_t, new_state)``."""
-        raise NotImplementedError
+        y, new_state, _ = self.step_with_gates(xp, state, recurrent_mask)
+        return y, new_state
 
     def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         """One step from raw inputs x (B, F); ``state`` None means zeros."""
@@ -274,6 +354,7 @@ class RNNCell(_RecurrentCell):
     """
 
     gate_count = 1
+    has_fused_kernels = True
 
     def __init__(
         self,
@@ -288,6 +369,7 @@ class RNNCell(_RecurrentCell):
         init: str = "keras",
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
+        weights_from: LayerWeights | None = None,
     ) -> None:
         if nonlinearity is not None:
             activation = nonlinearity
@@ -302,17 +384,29 @@ class RNNCell(_RecurrentCell):
             init=init,
             dtype=dtype,
             device=device,
+            weights_from=weights_from,
         )
 
     def _standard_activations(self) -> bool:
         return self.activation_name in ("tanh", "relu")
 
-    def step(
+    def step_with_gates(
         self, xp: torch.Tensor, state: torch.Tensor, recurrent_mask: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """One step; ``gates``: ``pre_activation`` = ``x̂ + ĥ`` (h' = φ of it).
+
+        Example:
+            >>> import torch
+            >>> cell = RNNCell(2, 3)
+            >>> h, _, gates = cell.step_with_gates(cell.project_inputs(torch.ones(1, 2)),
+            ...                                    cell.initial_state(1))
+            >>> torch.equal(h, torch.tanh(gates["pre_activation"]))
+            True
+        """
         h = state if recurrent_mask is None else state * recurrent_mask
-        h_new = self.activation(xp + self._project_hidden(h))
-        return h_new, h_new
+        pre_activation = xp + self._project_hidden(h)
+        h_new = self.activation(pre_activation)
+        return h_new, h_new, {"pre_activation": pre_activation}
 
 
 class LSTMCell(_RecurrentCell):
@@ -328,26 +422,41 @@ class LSTMCell(_RecurrentCell):
     gate_count = 4
     forget_gate = 1
     has_cell_state = True
+    has_fused_kernels = True
 
-    def step(
+    def step_with_gates(
         self,
         xp: torch.Tensor,
         state: tuple[torch.Tensor, torch.Tensor],
         recurrent_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
+        """One step; ``gates``: ``input_gate`` i, ``forget_gate`` f, ``output_gate`` o (after σ)
+        and ``candidate`` g (after φ), with ``c' = f c + i g`` and ``h' = o φ(c')``.
+
+        Example:
+            >>> import torch
+            >>> cell = LSTMCell(2, 3)
+            >>> c = torch.ones(1, 3)
+            >>> h, (_, c_new), g = cell.step_with_gates(cell.project_inputs(torch.ones(1, 2)),
+            ...                                         (torch.zeros(1, 3), c))
+            >>> torch.allclose(c_new, g["forget_gate"] * c + g["input_gate"] * g["candidate"])
+            True
+        """
         h, c = state
         if recurrent_mask is not None:
             h = h * recurrent_mask
         i, f, g, o = (xp + self._project_hidden(h)).chunk(4, dim=-1)
         sigma = self.recurrent_activation
-        c_new = sigma(f) * c + sigma(i) * self.activation(g)
+        i, f, g, o = sigma(i), sigma(f), self.activation(g), sigma(o)
+        c_new = f * c + i * g
         c_out = c_new
         if self.layer_norm:
             c_out = _gate_norm(
                 c_new, self.layer_norm_c_weight, self.layer_norm_c_bias, self.hidden_size
             )
-        h_new = sigma(o) * self.activation(c_out)
-        return h_new, (h_new, c_new)
+        h_new = o * self.activation(c_out)
+        gates = {"input_gate": i, "forget_gate": f, "candidate": g, "output_gate": o}
+        return h_new, (h_new, c_new), gates
 
 
 class GRUCell(_RecurrentCell):
@@ -365,6 +474,7 @@ class GRUCell(_RecurrentCell):
     """
 
     gate_count = 3
+    has_fused_kernels = True
 
     def __init__(
         self,
@@ -380,6 +490,7 @@ class GRUCell(_RecurrentCell):
         init: str = "keras",
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
+        weights_from: LayerWeights | None = None,
     ) -> None:
         self.reset_after = bool(reset_after)
         super().__init__(
@@ -393,6 +504,7 @@ class GRUCell(_RecurrentCell):
             init=init,
             dtype=dtype,
             device=device,
+            weights_from=weights_from,
         )
 
     @property
@@ -403,9 +515,20 @@ class GRUCell(_RecurrentCell):
         text = super().extra_repr()
         return text if self.reset_after else text + ", reset_after=False"
 
-    def step(
+    def step_with_gates(
         self, xp: torch.Tensor, state: torch.Tensor, recurrent_mask: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """One step; ``gates``: ``reset_gate`` r, ``update_gate`` z (after σ) and ``candidate``
+        n (after φ), with ``h' = (1 - z) n + z h``.
+
+        Example:
+            >>> import torch
+            >>> cell = GRUCell(2, 3)
+            >>> h0 = torch.ones(1, 3)
+            >>> h, _, g = cell.step_with_gates(cell.project_inputs(torch.ones(1, 2)), h0)
+            >>> torch.allclose(h, (1 - g["update_gate"]) * g["candidate"] + g["update_gate"] * h0)
+            True
+        """
         h = state
         hd = h if recurrent_mask is None else h * recurrent_mask
         hidden = self.hidden_size
@@ -422,4 +545,4 @@ class GRUCell(_RecurrentCell):
             z = sigma(x_z + h_z)
             n = self.activation(x_n + self._project_hidden(r * hd, slice(2 * hidden, None)))
         h_new = n + z * (h - n)
-        return h_new, h_new
+        return h_new, h_new, {"reset_gate": r, "update_gate": z, "candidate": n}

@@ -15,8 +15,9 @@ Three executions, same parameters:
   multi-threaded over the batch, with lengths and both directions handled inside the kernel.
   Chosen automatically where they train faster than torch (the size rule in
   :mod:`rnnkit.nn.kernels.dispatch`: SimpleRNN and GRU up to H = 512, GRU including
-  ``reset_after=False``, which torch cannot fuse; LSTM stays on oneDNN's fused kernel). ``kernels="numba"|"torch"`` or the environment
-  variable ``RNNKIT_KERNELS`` forces either; ``layer.backend`` says which runs.
+  ``reset_after=False``, which torch cannot fuse; LSTM stays on oneDNN's fused kernel).
+  ``kernels="numba"|"torch"`` or the environment variable ``RNNKIT_KERNELS`` forces either;
+  ``layer.backend`` says which runs.
 - **fused path**: torch's fused kernels (``torch._VF.lstm/gru/rnn_tanh/rnn_relu``) -- for
   ``lengths`` that differ by a few steps, the kernel on the common head plus a cell-loop tail,
   otherwise packed sequences -- when the configuration is standard (no layer norm, tanh/sigmoid
@@ -30,6 +31,21 @@ for a configuration torch's kernels cannot run).
 Between stacked layers the two directions are concatenated (as in PyTorch) and ``dropout`` applies
 in training; ``merge_mode`` applies to the top layer's output only.
 
+How a call runs (the three levels): the layer is a stack of :mod:`rnnkit.nn.cells`, one per
+(layer, direction), each reading this layer's parameters (:meth:`cell`). One loop,
+``_stack``, walks the layers, feeds each the previous one's output and applies ``dropout``
+between them; what runs one layer is supplied by the execution, at the largest unit its kernel
+serves in one call, so that no kernel is called more often than its unit requires:
+
+- *one direction of one layer* -- the cell loop (``scan``), torch's kernel through the padding,
+  and the head/tail run; ``_each_direction`` turns such a run into a layer run (reversing each
+  sequence's real steps for the backward direction, as :class:`rnnkit.nn.Bidirectional`);
+- *one layer, all directions* -- the numba kernels: one input GEMM and one kernel call per layer,
+  the two directions running in parallel inside the kernel;
+- *the whole stack* -- torch's fused ``_VF`` call on unpadded or packed input, which runs every
+  layer, both directions and the dropout between layers in one C++ call; splitting it per layer
+  would add calls, so it bypasses ``_stack``.
+
 Parameters follow PyTorch names/layouts (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...), so the
 ``state_dict`` loads into ``torch.nn.LSTM/GRU/RNN(batch_first=True)`` and back. Layer-norm
 parameters (``layer_norm_ih_weight_l0``, ...) are extra keys. A ``reset_after=False`` GRU has the
@@ -41,11 +57,15 @@ Example:
     >>> out, (h, c) = lstm(torch.randn(2, 5, 4), lengths=torch.tensor([5, 2]))
     >>> tuple(out.shape), tuple(h.shape), lstm.uses_fused_path
     ((2, 5, 6), (4, 2, 3), True)
+    >>> lstm.cell(1, 1).weight_ih is lstm.weight_ih_l1_reverse
+    True
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -53,23 +73,32 @@ from torch import _VF, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.errors import ConfigError, ShapeError
-from rnnkit.nn.activations import Activation
 from rnnkit.nn.bidirectional import check_merge_mode, merge_concatenated
 from rnnkit.nn.cells import (
     GRUCell,
+    LayerWeights,
     LSTMCell,
     RNNCell,
     _positive_int,
     _RecurrentCell,
-    cell_parameter_shapes,
     check_probability,
 )
-from rnnkit.nn.init import check_init, init_gate_weights_
+from rnnkit.nn.init import check_init
 from rnnkit.nn.kernels import dispatch, gemm
 from rnnkit.nn.masking import resolve_padding, reverse_padded, rotate_time
 from rnnkit.nn.recurrent import check_sequence_input, scan
 
 _FLAT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+#: A state as its parts: ``(h,)``, or ``(h, c)`` for an LSTM.
+Parts = tuple[torch.Tensor, ...]
+#: Runs one direction of one layer: ``(cell index, inputs (B, T, F) in reading order, state parts
+#: each (B, H)) -> (outputs (B, T, H) in reading order, final state parts each (B, H))``.
+DirectionRun = Callable[[int, torch.Tensor, Parts], tuple[torch.Tensor, Parts]]
+#: Runs one layer, all directions: ``(layer, inputs (B, T, F), state parts each (D, B, H))
+#: -> (outputs (B, T, D*H), final state parts each (D, B, H))``.
+LayerRun = Callable[[int, torch.Tensor, Parts], tuple[torch.Tensor, Parts]]
+_Layer = TypeVar("_Layer", bound="_RecurrentLayer")
 
 
 class _RecurrentLayer(nn.Module):
@@ -113,16 +142,18 @@ class _RecurrentLayer(nn.Module):
             raise ConfigError(f"fused: expected None, True or False, got {fused!r}")
         self.fused = fused
         self.kernels = dispatch.check_kernels_option(kernels)
-        directions = 2 if self.bidirectional else 1
-        # One cell per (layer, direction), holding the equations and options. They are kept in a
-        # plain list (not registered) with parameters on the meta device; before a cell-loop run
-        # they are bound to this layer's flat, torch-named parameters.
+        # One cell per (layer, direction), in PyTorch's order. The cells hold the equations and
+        # options, not the parameters: they read them from this layer (LayerWeights), which
+        # registers them under PyTorch's flat names. A plain list, so that the cells are not
+        # submodules (their parameters would be listed twice, under other names).
         self._cells: list[_RecurrentCell] = []
-        self._bindings: list[list[tuple[str, str]]] = []
-        self._flat_names: list[str] = []
+        self._flat_names: list[
+            list[str]
+        ] = []  # per cell: its weight/bias names for torch's kernels
         for layer in range(self.num_layers):
-            layer_input = self.input_size if layer == 0 else self.hidden_size * directions
-            for direction in range(directions):
+            layer_input = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            for direction in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 cell = self.cell_class(
                     layer_input,
                     self.hidden_size,
@@ -130,32 +161,12 @@ class _RecurrentLayer(nn.Module):
                     layer_norm=self.layer_norm,
                     recurrent_dropout=self.recurrent_dropout,
                     init=self.init,
-                    device="meta",
+                    weights_from=LayerWeights(self, suffix),
                     **cell_options,
                 )
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = cell_parameter_shapes(
-                    cell.gate_count,
-                    layer_input,
-                    self.hidden_size,
-                    bias=self.bias,
-                    layer_norm=self.layer_norm,
-                    cell_norm=cell.has_cell_state,
-                )
-                binding = []
-                for name, shape in shapes.items():
-                    if shape is None:
-                        continue
-                    full = name + suffix
-                    tensor = torch.empty(shape, dtype=dtype, device=device)
-                    self.register_parameter(full, nn.Parameter(tensor))
-                    binding.append((name, full))
-                    if name in _FLAT_NAMES:
-                        self._flat_names.append(full)
+                self._register_cell_parameters(cell, suffix, dtype, device)
                 self._cells.append(cell)
-                self._bindings.append(binding)
-        template = self._cells[0]
-        if fused and not template.fused_compatible:
+        if fused and not self._cells[0].fused_compatible:
             raise ConfigError(
                 "fused: torch's fused kernels cannot run this configuration (layer norm, "
                 "non-standard activations or GRU reset_after=False); use fused=None or False"
@@ -163,6 +174,24 @@ class _RecurrentLayer(nn.Module):
         if fused and self.recurrent_dropout:
             raise ConfigError("fused: torch's fused kernels cannot apply recurrent_dropout")
         self.reset_parameters()
+
+    def _register_cell_parameters(
+        self,
+        cell: _RecurrentCell,
+        suffix: str,
+        dtype: torch.dtype | None,
+        device: torch.device | str | None,
+    ) -> None:
+        """Register ``cell``'s parameters on this layer as ``name + suffix`` (``weight_ih_l0``)."""
+        flat_names = []
+        for name, shape in cell.parameter_shapes().items():
+            if shape is None:
+                continue
+            tensor = torch.empty(shape, dtype=dtype, device=device)
+            self.register_parameter(name + suffix, nn.Parameter(tensor))
+            if name in _FLAT_NAMES:
+                flat_names.append(name + suffix)
+        self._flat_names.append(flat_names)
 
     # -- configuration -------------------------------------------------------------------------
     @property
@@ -207,7 +236,7 @@ class _RecurrentLayer(nn.Module):
             return "loop"
         cell = self._cells[0]
         choice = dispatch.requested(self.kernels)
-        numba_ok = not cell.layer_norm and cell._standard_activations()
+        numba_ok = cell.has_fused_kernels and not cell.layer_norm and cell._standard_activations()
         if choice != "torch" and numba_ok and dispatch.failure() is None:
             kind, hidden = self.kernel_kind, self.hidden_size
             if (
@@ -222,27 +251,27 @@ class _RecurrentLayer(nn.Module):
     def reset_parameters(self, init: str | None = None) -> None:
         """Re-initialize all parameters ("keras" or "torch"; default: the constructor's ``init``)."""
         scheme = check_init(init or self.init)
-        for cell, binding in zip(self._cells, self._bindings, strict=True):
-            params: dict[str, torch.Tensor | None] = {
-                name: self._parameters[full] for name, full in binding
-            }
-            init_gate_weights_(
-                params,
-                gates=cell.gate_count,
-                hidden_size=self.hidden_size,
-                scheme=scheme,
-                forget_gate=cell.forget_gate,
-            )
+        for cell in self._cells:
+            cell.reset_parameters(scheme)
 
     def cell(self, layer: int = 0, direction: int = 0) -> _RecurrentCell:
-        """The cell of ``layer``/``direction`` bound to this layer's current parameters."""
-        index = layer * self.num_directions + direction
-        cell = self._cells[index]
-        params = self._parameters
-        for name, full in self._bindings[index]:
-            cell._parameters[name] = params[full]
-        cell.training = self.training
-        return cell
+        """The cell of ``layer``/``direction``. It owns no parameters: it reads this layer's
+        (``cell.weight_ih`` is ``weight_ih_l{layer}``, ``_reverse`` for direction 1) at each
+        access, and follows this layer's train/eval mode.
+        """
+        if not (0 <= layer < self.num_layers and 0 <= direction < self.num_directions):
+            raise ConfigError(
+                f"cell: no layer {layer}, direction {direction} in a layer with "
+                f"num_layers={self.num_layers} and {self.num_directions} direction(s)"
+            )
+        return self._cells[layer * self.num_directions + direction]
+
+    def train(self: _Layer, mode: bool = True) -> _Layer:
+        """Set train/eval mode, for this layer and its cells (which are not submodules)."""
+        super().train(mode)
+        for cell in self._cells:
+            cell.train(mode)
+        return self
 
     def extra_repr(self) -> str:
         parts = [f"{self.input_size}, {self.hidden_size}"]
@@ -275,10 +304,10 @@ class _RecurrentLayer(nn.Module):
 
         ``return_state=False`` returns ``(output, None)``. Say so when only the outputs are
         used (pooling, attention): an LSTM with lengths can then run oneDNN's fused kernel
-        straight through the padding, 3-10x faster than packing (see ``_forward_through_padding``).
+        straight through the padding, 3-10x faster than packing (see ``_padded_direction``).
         """
         check_sequence_input(x, self.input_size)
-        weight = self._parameters[self._flat_names[0]]
+        weight = self._parameters[self._flat_names[0][0]]
         assert weight is not None
         if x.dtype != weight.dtype:
             raise ShapeError(
@@ -288,30 +317,100 @@ class _RecurrentLayer(nn.Module):
         batch_size, max_len = x.shape[:2]
         padding = resolve_padding(batch_size, max_len, lengths, mask)
         hx = self._check_initial_state(initial_state, batch_size, x)
+        if hx is None:
+            hx = self._zero_state(x)
         if max_len == 0:
-            return x.new_zeros(batch_size, 0, self.output_size), self._zero_or(hx, x)
+            return x.new_zeros(batch_size, 0, self.output_size), self._state(hx)
         if padding.shift is not None:
             x = rotate_time(x, padding.shift)
-        kernels = self._numba_kernels(x)
-        if kernels is not None:
-            out, state = self._forward_numba(kernels, x, padding.lengths, hx)
-        elif self.uses_fused_path:
-            out, state = self._forward_fused(x, padding.lengths, hx, return_state)
-        else:
-            out, state = self._forward_loop(x, padding.lengths, hx)
+        out, state = self._run(x, padding.lengths, hx, return_state)
         if self.bidirectional:
             out = merge_concatenated(out, self.merge_mode)
         if padding.shift is not None:
             out = rotate_time(out, -padding.shift)
-        return out, state if return_state else None
+        return out, self._state(state) if return_state else None
+
+    def _run(
+        self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts, return_state: bool
+    ) -> tuple[torch.Tensor, Parts]:
+        """Choose the execution for this call and run the stack with it."""
+        kernels = self._numba_kernels(x)
+        if kernels is not None:
+            if lengths is None:  # the kernels always take lengths
+                lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
+            return self._stack(partial(self._numba_layer, kernels, lengths), x, hx)
+        if not self.uses_fused_path:
+            loop = partial(self._loop_direction, lengths=lengths)
+            return self._stack(self._each_direction(loop, lengths), x, hx)
+        if lengths is None:
+            return self._fused_stack(x, hx)
+        # An LSTM's final cell state cannot be read off its outputs, so a caller that wants
+        # the state gets the exact head/tail or packed run; ReLU states may overflow in padding.
+        cell_state = len(hx) == 2
+        if not (cell_state and return_state) and getattr(self, "nonlinearity", None) != "relu":
+            return self._stack(
+                self._each_direction(self._through_padding(x, lengths), lengths), x, hx
+            )
+        shortest, longest = int(lengths.min()), int(lengths.max())
+        if shortest > 0 and longest - shortest <= max(2, longest // 8):
+            head_tail = partial(self._head_tail_direction, shortest=shortest, lengths=lengths)
+            return self._stack(self._each_direction(head_tail, lengths), x, hx)
+        return self._packed_stack(x, lengths, hx)
+
+    # -- the loop over layers ------------------------------------------------------------------
+    def _stack(self, run_layer: LayerRun, x: torch.Tensor, hx: Parts) -> tuple[torch.Tensor, Parts]:
+        """Run the layers bottom-up with ``run_layer``, ``dropout`` between them (in training).
+
+        ``hx``: initial state parts each (L*D, B, H); returns the top layer's output
+        (B, T, D*H) and the final state parts each (L*D, B, H).
+        """
+        directions = self.num_directions
+        finals: list[Parts] = []
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout and self.training:
+                x = F.dropout(x, self.dropout, training=True)
+            rows = slice(layer * directions, (layer + 1) * directions)
+            x, final = run_layer(layer, x, tuple(h[rows] for h in hx))
+            finals.append(final)
+        return x, tuple(torch.cat(part) for part in zip(*finals, strict=True))
+
+    def _each_direction(
+        self, run_direction: DirectionRun, lengths: torch.Tensor | None
+    ) -> LayerRun:
+        """A layer run made of one ``run_direction`` per direction. The backward direction reads
+        each sequence from its last real step back (padding stays behind the real steps), and
+        its outputs are put back in time order before the two are concatenated."""
+        directions = self.num_directions
+
+        def run_layer(layer: int, x: torch.Tensor, state: Parts) -> tuple[torch.Tensor, Parts]:
+            outputs, finals = [], []
+            for direction in range(directions):
+                backward = direction == 1
+                inputs = reverse_padded(x, lengths) if backward else x
+                index = layer * directions + direction
+                out, final = run_direction(index, inputs, tuple(s[direction] for s in state))
+                outputs.append(reverse_padded(out, lengths) if backward else out)
+                finals.append(final)
+            out = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
+            return out, tuple(torch.stack(part) for part in zip(*finals, strict=True))
+
+        return run_layer
 
     # -- states --------------------------------------------------------------------------------
     def _state_parts(self) -> int:
         return 2 if self.cell_class.has_cell_state else 1
 
+    def _state(self, parts: Parts) -> Any:
+        """The state as callers and torch's kernels take it: h, or ``(h, c)`` for an LSTM."""
+        return tuple(parts) if len(parts) == 2 else parts[0]
+
+    @staticmethod
+    def _parts(state: Any) -> Parts:
+        return state if isinstance(state, tuple) else (state,)
+
     def _check_initial_state(
         self, initial_state: Any, batch_size: int, x: torch.Tensor
-    ) -> tuple[torch.Tensor, ...] | None:
+    ) -> Parts | None:
         if initial_state is None:
             return None
         parts = self._state_parts()
@@ -331,13 +430,116 @@ class _RecurrentLayer(nn.Module):
                 raise ShapeError(f"initial_state: dtype {t.dtype} does not match x's {x.dtype}")
         return tuple(t.to(x.device) for t in tensors)
 
-    def _zero_or(self, hx: tuple[torch.Tensor, ...] | None, x: torch.Tensor) -> Any:
-        if hx is None:
-            shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
-            hx = tuple(x.new_zeros(shape) for _ in range(self._state_parts()))
-        return hx if len(hx) == 2 else hx[0]
+    def _zero_state(self, x: torch.Tensor) -> Parts:
+        shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
+        return tuple(x.new_zeros(shape) for _ in range(self._state_parts()))
 
-    # -- numba kernels -------------------------------------------------------------------------
+    def _cell_weights(self, index: int) -> list[torch.Tensor | None]:
+        """The flat parameters of cell ``index`` (= layer * directions + direction), torch's order."""
+        return [self._parameters[name] for name in self._flat_names[index]]
+
+    # -- one direction: the cell loop ----------------------------------------------------------
+    def _loop_direction(
+        self, index: int, inputs: torch.Tensor, state: Parts, *, lengths: torch.Tensor | None
+    ) -> tuple[torch.Tensor, Parts]:
+        """The cell loop: one input projection for all steps, then :func:`scan`."""
+        cell = self._cells[index]
+        out, final = scan(
+            cell,
+            cell.project_inputs(inputs),
+            self._state(state),
+            lengths,
+            projected=True,
+            recurrent_mask=cell.make_recurrent_mask(inputs.shape[0]),
+        )
+        return out, self._parts(final)
+
+    # -- one direction: torch's fused kernel on padded input -----------------------------------
+    def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
+
+    def _fused_direction(
+        self, index: int, inputs: torch.Tensor, state: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """Torch's fused kernel on cell ``index`` alone, over every step of ``inputs``."""
+        hx = self._state(tuple(s.unsqueeze(0) for s in state))
+        out, *final = self._kernel(
+            inputs.contiguous(),
+            hx,
+            self._cell_weights(index),
+            self.bias,
+            1,
+            0.0,
+            self.training,
+            False,
+            True,
+        )
+        return out, tuple(f[0] for f in final)
+
+    def _through_padding(self, x: torch.Tensor, lengths: torch.Tensor) -> DirectionRun:
+        """A :meth:`_padded_direction` run for right-padded x with ``lengths``."""
+        steps = x.shape[1]
+        return partial(
+            self._padded_direction,
+            real=(torch.arange(steps, device=x.device)[None, :] < lengths[:, None])[..., None],
+            rows=torch.arange(x.shape[0], device=x.device),
+            last=(lengths - 1).clamp(min=0),
+            empty=(lengths == 0)[:, None],
+        )
+
+    def _padded_direction(
+        self,
+        index: int,
+        inputs: torch.Tensor,
+        state: Parts,
+        *,
+        real: torch.Tensor,
+        rows: torch.Tensor,
+        last: torch.Tensor,
+        empty: torch.Tensor,
+    ) -> tuple[torch.Tensor, Parts]:
+        """Torch's fused kernel run over the whole padded width (``real`` (B, T, 1) marks the
+        real steps; ``last`` (B,) each sequence's last one, ``empty`` (B, 1) the empty ones).
+
+        Padding only ever follows the real steps (the backward direction reads each sequence's
+        own steps reversed), so outputs at real steps are exact; padded outputs are set to zero,
+        and the final hidden state is the output at each sequence's last real step (its initial
+        state when it is empty). Gradients are exact too: nothing after a sequence's last real
+        step reaches the loss. Returns ``(output, (h_n,))``: an LSTM's final cell state is not
+        available this way. The price is the padded cells (few in length-bucketed batches); the
+        gain is staying on oneDNN's fused LSTM, which torch leaves for a 5-10x slower kernel
+        once input is packed.
+        """
+        out, _ = self._fused_direction(index, inputs, state)
+        out = torch.where(real, out, out.new_zeros(()))
+        return out, (torch.where(empty, state[0], out[rows, last]),)
+
+    def _head_tail_direction(
+        self,
+        index: int,
+        inputs: torch.Tensor,
+        state: Parts,
+        *,
+        shortest: int,
+        lengths: torch.Tensor,
+    ) -> tuple[torch.Tensor, Parts]:
+        """Lengths that differ only a little (length-bucketed batches): torch's fused kernel runs
+        the first ``shortest`` steps, which every sequence has, and the cell loop the few
+        remaining steps with per-sequence masking.
+
+        Exact (same outputs, states and gradients as a packed run), and much faster: torch
+        leaves oneDNN's fused LSTM for its slower native kernel as soon as the input is packed.
+        """
+        head, carried = self._fused_direction(index, inputs[:, :shortest], state)
+        if inputs.shape[1] == shortest:
+            return head, carried
+        tail_lengths = lengths - shortest
+        tail, final = self._loop_direction(
+            index, inputs[:, shortest:], carried, lengths=tail_lengths
+        )
+        return torch.cat([head, tail], dim=1), final
+
+    # -- one layer, all directions: the numba kernels ------------------------------------------
     def _numba_kernels(self, x: torch.Tensor) -> Any:
         """The loaded kernel module when this call should run on numba, else None."""
         if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
@@ -345,7 +547,7 @@ class _RecurrentLayer(nn.Module):
         if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
             return None  # exports (ONNX, TorchScript) and torch.compile trace torch's ops
         # Only a speed choice (the kernels do autograd too), so the first weight stands for all.
-        weight = self._parameters[self._flat_names[0]]
+        weight = self._parameters[self._flat_names[0][0]]
         needs_grad = torch.is_grad_enabled() and (
             x.requires_grad or weight is None or weight.requires_grad
         )
@@ -356,111 +558,66 @@ class _RecurrentLayer(nn.Module):
     def _numba_options(self) -> dict[str, Any]:
         return {}
 
-    def _forward_numba(
-        self,
-        kernels: Any,
-        x: torch.Tensor,
-        lengths: torch.Tensor | None,
-        hx: tuple[torch.Tensor, ...] | None,
-    ) -> tuple[torch.Tensor, Any]:
-        """All layers through :func:`rnnkit.nn.kernels.autograd.recurrent`: per layer one input
-        GEMM for both directions, then the numba kernel (directions and row blocks in parallel)."""
-        batch_size, max_len = x.shape[:2]
+    def _numba_layer(
+        self, kernels: Any, lengths: torch.Tensor, layer: int, x: torch.Tensor, state: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """One layer through :func:`rnnkit.nn.kernels.autograd.recurrent`: one input GEMM for
+        both directions, then one numba kernel call (directions and row blocks in parallel)."""
         directions = self.num_directions
-        if lengths is None:
-            lengths = torch.full((batch_size,), max_len, dtype=torch.int64)
-        options = self._numba_options()
-        finals: list[tuple[torch.Tensor, ...]] = []
-        layer_input = x
-        for layer in range(self.num_layers):
-            cells: list[list[torch.Tensor]] = []
-            for direction in range(directions):
-                weights = self._cell_weights(layer * directions + direction)
-                cells.append([p for p in weights if p is not None])
-            w_ih = torch.cat([c[0] for c in cells]) if directions == 2 else cells[0][0]
-            whh = torch.stack([c[1] for c in cells])
-            if self.bias:
-                b_ih = torch.cat([c[2] for c in cells]) if directions == 2 else cells[0][2]
-                bhh = torch.stack([c[3] for c in cells])
-            else:
-                b_ih = None
-                bhh = x.new_zeros(whh.shape[:2])
-            gx = gemm.linear(layer_input, w_ih, b_ih)
-            rows = slice(layer * directions, (layer + 1) * directions)
-            if hx is None:
-                h0 = x.new_zeros(directions, batch_size, self.hidden_size)
-                c0 = h0 if self._state_parts() == 2 else None
-            else:
-                h0 = hx[0][rows]
-                c0 = hx[1][rows] if len(hx) == 2 else None
-            out, *state = kernels.recurrent(
-                self.kernel_kind, gx, whh, bhh, h0, c0, lengths, **options
-            )
-            finals.append(tuple(state))
-            layer_input = out
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, training=True)
-        parts = [torch.cat([f[i] for f in finals]) for i in range(len(finals[0]))]
-        return layer_input, self._pack_state(parts)
+        first = layer * directions
+        cells = [
+            [p for p in self._cell_weights(first + direction) if p is not None]
+            for direction in range(directions)
+        ]
+        w_ih = torch.cat([c[0] for c in cells]) if directions == 2 else cells[0][0]
+        whh = torch.stack([c[1] for c in cells])
+        if self.bias:
+            b_ih = torch.cat([c[2] for c in cells]) if directions == 2 else cells[0][2]
+            bhh = torch.stack([c[3] for c in cells])
+        else:
+            b_ih = None
+            bhh = x.new_zeros(whh.shape[:2])
+        gx = gemm.linear(x, w_ih, b_ih)
+        h0, c0 = state[0], state[1] if len(state) == 2 else None
+        out, *final = kernels.recurrent(
+            self.kernel_kind, gx, whh, bhh, h0, c0, lengths, **self._numba_options()
+        )
+        return out, tuple(final)
 
-    # -- fused path ----------------------------------------------------------------------------
-    def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:
-        raise NotImplementedError
+    # -- the whole stack: torch's fused call ---------------------------------------------------
+    def _flat_weights(self) -> list[torch.Tensor | None]:
+        return [self._parameters[name] for names in self._flat_names for name in names]
 
-    def _forward_fused(
-        self,
-        x: torch.Tensor,
-        lengths: torch.Tensor | None,
-        hx: tuple[torch.Tensor, ...] | None,
-        return_state: bool = True,
-    ) -> tuple[torch.Tensor, Any]:
-        params = self._parameters
-        weights = [params[name] for name in self._flat_names]
-        hx_full = self._zero_or(hx, x)
-        hx_tuple = hx_full if isinstance(hx_full, tuple) else (hx_full,)
-        if lengths is None:
-            out, *state = self._kernel(
-                x,
-                hx_full,
-                weights,
-                self.bias,
-                self.num_layers,
-                self.dropout,
-                self.training,
-                self.bidirectional,
-                True,
-            )
-            return out, self._pack_state(state)
-        # An LSTM's final cell state cannot be read off its outputs, so a caller that wants
-        # the state gets the exact head/tail or packed run; ReLU states may overflow in padding.
-        cell_state = self._state_parts() == 2
-        if not (cell_state and return_state) and getattr(self, "nonlinearity", None) != "relu":
-            out, h_n = self._forward_through_padding(x, lengths, hx_tuple)
-            return out, None if cell_state else h_n
-        shortest, longest = int(lengths.min()), int(lengths.max())
-        if shortest > 0 and longest - shortest <= max(2, longest // 8):
-            return self._forward_head_tail(x, lengths, hx_tuple, shortest)
+    def _stack_kernel(self, inputs: tuple[torch.Tensor, ...], hx: Parts) -> list[torch.Tensor]:
+        """Torch's fused kernel on every layer and direction, with the dropout between layers:
+        ``inputs`` is ``(x,)`` (batch first) or ``(packed data, batch sizes)``."""
+        options = (self.bias, self.num_layers, self.dropout, self.training, self.bidirectional)
+        batch_first = (True,) if len(inputs) == 1 else ()
+        weights = self._flat_weights()
+        return list(self._kernel(*inputs, self._state(hx), weights, *options, *batch_first))
+
+    def _fused_stack(self, x: torch.Tensor, hx: Parts) -> tuple[torch.Tensor, Parts]:
+        """The whole stack on unpadded input, in one ``_VF`` call."""
+        out, *state = self._stack_kernel((x,), hx)
+        return out, tuple(state)
+
+    def _packed_stack(
+        self, x: torch.Tensor, lengths: torch.Tensor, hx: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """The whole stack on packed sequences, in one ``_VF`` call."""
         empty = lengths == 0
         has_empty = bool(empty.any())
         # pack_padded_sequence rejects empty sequences: run them for one step, then restore
         # their initial state and zero their outputs below.
         packed = pack_padded_sequence(
-            x, lengths.clamp(min=1) if has_empty else lengths, batch_first=True,
+            x,
+            lengths.clamp(min=1) if has_empty else lengths,
+            batch_first=True,
             enforce_sorted=False,
         )
         assert packed.sorted_indices is not None and packed.unsorted_indices is not None
-        sorted_hx = tuple(h.index_select(1, packed.sorted_indices) for h in hx_tuple)
-        data, *state = self._kernel(
-            packed.data,
-            packed.batch_sizes,
-            sorted_hx if len(sorted_hx) == 2 else sorted_hx[0],
-            weights,
-            self.bias,
-            self.num_layers,
-            self.dropout,
-            self.training,
-            self.bidirectional,
-        )
+        sorted_hx = tuple(h.index_select(1, packed.sorted_indices) for h in hx)
+        data, *state = self._stack_kernel((packed.data, packed.batch_sizes), sorted_hx)
         out_packed = PackedSequence(
             data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
         )
@@ -469,145 +626,14 @@ class _RecurrentLayer(nn.Module):
         if has_empty:
             real = (~empty).to(x.device)
             out = out * real[:, None, None].to(out.dtype)
-            state = [torch.where(real[None, :, None], s, h) for s, h in zip(state, hx_tuple, strict=True)]
-        return out, self._pack_state(state)
-
-    def _cell_weights(self, index: int) -> list[torch.Tensor | None]:
-        """The flat parameters of cell ``index`` (= layer * directions + direction)."""
-        per_cell = len(self._flat_names) // (self.num_layers * self.num_directions)
-        names = self._flat_names[index * per_cell : (index + 1) * per_cell]
-        return [self._parameters[name] for name in names]
-
-    def _forward_through_padding(
-        self, x: torch.Tensor, lengths: torch.Tensor, hx: tuple[torch.Tensor, ...]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-padded batches, per layer and direction, with the fused kernel run over the whole
-        padded width; the reverse direction reads each sequence's own steps reversed, so that in
-        both directions the padding only ever follows the real steps.
-
-        Outputs at real steps are therefore exact; padded outputs are set to zero, and the final
-        hidden state is the output at each sequence's last real step (its initial state when it
-        is empty). Gradients are exact too: nothing after a sequence's last real step reaches the
-        loss. Returns ``(output, h_n)``; an LSTM's final cell state is not available this way.
-        The price is the padded cells (few in length-bucketed batches); the gain is staying on
-        oneDNN's fused LSTM, which torch leaves for a 5-10x slower kernel once input is packed.
-        """
-        directions = self.num_directions
-        batch_size, steps = x.shape[:2]
-        real = (torch.arange(steps, device=x.device)[None, :] < lengths[:, None])[..., None]
-        rows = torch.arange(batch_size, device=x.device)
-        last = (lengths - 1).clamp(min=0)
-        empty = (lengths == 0)[:, None]
-        finals: list[torch.Tensor] = []
-        layer_input = x
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(directions):
-                index = layer * directions + direction
-                inputs = reverse_padded(layer_input, lengths) if direction else layer_input
-                state = tuple(h[index : index + 1] for h in hx)
-                out, *_ = self._kernel(
-                    inputs.contiguous(), state if len(state) == 2 else state[0],
-                    self._cell_weights(index), self.bias, 1, 0.0, self.training, False, True,
-                )
-                out = torch.where(real, out, out.new_zeros(()))
-                finals.append(torch.where(empty, state[0][0], out[rows, last]))
-                outputs.append(reverse_padded(out, lengths) if direction else out)
-            layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, training=True)
-        return layer_input, torch.stack(finals)
-
-    def _forward_head_tail(
-        self, x: torch.Tensor, lengths: torch.Tensor, hx: tuple[torch.Tensor, ...], shortest: int
-    ) -> tuple[torch.Tensor, Any]:
-        """Lengths that differ only a little (length-bucketed batches): per layer and direction,
-        the fused kernel runs the first ``shortest`` steps, which every sequence has, on plain
-        padded input, and the cell loop runs the few remaining steps with per-sequence masking.
-
-        Exact (same outputs, states and gradients as a packed run), and much faster: torch
-        leaves oneDNN's fused LSTM for its slower native kernel as soon as the input is packed.
-        """
-        directions = self.num_directions
-        finals: list[tuple[torch.Tensor, ...]] = []
-        tail_lengths = lengths - shortest
-        layer_input = x
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(directions):
-                index = layer * directions + direction
-                inputs = reverse_padded(layer_input, lengths) if direction else layer_input
-                state = tuple(h[index : index + 1] for h in hx)
-                head, *head_state = self._kernel(
-                    inputs[:, :shortest].contiguous(),
-                    state if len(state) == 2 else state[0],
-                    self._cell_weights(index),
-                    self.bias, 1, 0.0, self.training, False, True,
-                )
-                out = head
-                carried = tuple(h[0] for h in head_state)
-                if inputs.shape[1] > shortest:
-                    cell = self.cell(layer, direction)
-                    tail, carried_state = scan(
-                        cell, cell.project_inputs(inputs[:, shortest:]),
-                        carried if len(carried) == 2 else carried[0], tail_lengths, projected=True,
-                    )
-                    carried = carried_state if isinstance(carried_state, tuple) else (carried_state,)
-                    out = torch.cat([head, tail], dim=1)
-                outputs.append(reverse_padded(out, lengths) if direction else out)
-                finals.append(carried)
-            layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, training=True)
-        parts = [torch.stack([f[i] for f in finals]) for i in range(len(finals[0]))]
-        return layer_input, self._pack_state(parts)
-
-    def _pack_state(self, state: list[torch.Tensor]) -> Any:
-        return tuple(state) if len(state) == 2 else state[0]
-
-    # -- cell loop -----------------------------------------------------------------------------
-    def _forward_loop(
-        self, x: torch.Tensor, lengths: torch.Tensor | None, hx: tuple[torch.Tensor, ...] | None
-    ) -> tuple[torch.Tensor, Any]:
-        batch_size = x.shape[0]
-        directions = self.num_directions
-        finals: list[Any] = []
-        layer_input = x
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(directions):
-                index = layer * directions + direction
-                cell = self.cell(layer, direction)
-                projected = cell.project_inputs(layer_input)
-                if direction:
-                    projected = reverse_padded(projected, lengths)
-                if hx is None:
-                    state = cell.initial_state(batch_size, x.dtype, x.device)
-                else:
-                    state = hx[0][index] if len(hx) == 1 else (hx[0][index], hx[1][index])
-                out, state = scan(
-                    cell,
-                    projected,
-                    state,
-                    lengths,
-                    projected=True,
-                    recurrent_mask=cell.make_recurrent_mask(batch_size),
-                )
-                outputs.append(reverse_padded(out, lengths) if direction else out)
-                finals.append(state)
-            layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, training=True)
-        if self._state_parts() == 2:
-            h = torch.stack([s[0] for s in finals])
-            c = torch.stack([s[1] for s in finals])
-            return layer_input, (h, c)
-        return layer_input, torch.stack(finals)
+            state = [torch.where(real[None, :, None], s, h) for s, h in zip(state, hx, strict=True)]
+        return out, tuple(state)
 
 
 class SimpleRNN(_RecurrentLayer):
     """Elman RNN layer (``torch.nn.RNN``), ``activation`` "tanh" (default) or "relu" (fused), or
-    any other activation (cell loop). ``nonlinearity`` is accepted as an alias.
+    any other activation (cell loop). ``nonlinearity`` is accepted as an alias. The layer's
+    keyword options beyond :class:`LSTM`'s common ones go to its cells (:class:`RNNCell`).
 
     Example:
         >>> import torch
@@ -620,39 +646,26 @@ class SimpleRNN(_RecurrentLayer):
     cell_class = RNNCell
     kernel_kind = "rnn"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        activation: str | Activation | None = "tanh",
-        nonlinearity: str | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            activation=nonlinearity if nonlinearity is not None else activation,
-            **options,
-        )
-
     @property
     def nonlinearity(self) -> str | None:
         return self._cells[0].activation_name
 
     def _numba_options(self) -> dict[str, Any]:
-        return {"relu": self._cells[0].activation_name == "relu"}
+        return {"relu": self.nonlinearity == "relu"}
 
     def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:
-        if self._cells[0].activation_name == "relu":
+        if self.nonlinearity == "relu":
             return _VF.rnn_relu(*args)
         return _VF.rnn_tanh(*args)
 
 
 class LSTM(_RecurrentLayer):
     """LSTM layer (``torch.nn.LSTM``); state ``(h, c)`` each (L*D, B, H).
+
+    ``LSTM(input_size, hidden_size, num_layers=1, *, bidirectional=False, merge_mode="concat",
+    dropout=0.0, recurrent_dropout=0.0, layer_norm=False, bias=True, init="keras", fused=None,
+    kernels=None, dtype=None, device=None, activation="tanh", recurrent_activation="sigmoid")``;
+    the options after ``device`` go to its cells (:class:`LSTMCell`).
 
     Example:
         >>> import torch
@@ -665,32 +678,14 @@ class LSTM(_RecurrentLayer):
     cell_class = LSTMCell
     kernel_kind = "lstm"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        activation: str | Activation | None = "tanh",
-        recurrent_activation: str | Activation | None = "sigmoid",
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            **options,
-        )
-
     def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:
         return _VF.lstm(*args)
 
 
 class GRU(_RecurrentLayer):
     """GRU layer (``torch.nn.GRU``); ``reset_after=False`` gives the Cho et al. / old Keras GRU
-    (cell loop only).
+    (cell loop only). Options as :class:`LSTM`, plus ``reset_after=True``, for its
+    cells (:class:`GRUCell`).
 
     Example:
         >>> import torch
@@ -702,27 +697,6 @@ class GRU(_RecurrentLayer):
 
     cell_class = GRUCell
     kernel_kind = "gru"
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        activation: str | Activation | None = "tanh",
-        recurrent_activation: str | Activation | None = "sigmoid",
-        reset_after: bool = True,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            reset_after=reset_after,
-            **options,
-        )
 
     @property
     def reset_after(self) -> bool:
