@@ -16,8 +16,8 @@ from torch.func import functional_call
 from rnnkit import nn as rnn
 from rnnkit.errors import ConfigError
 from rnnkit.nn import Recurrent
-from rnnkit.nn.cells import _RecurrentCell
-from rnnkit.nn.layers import _RecurrentLayer
+from rnnkit.nn.cells import RecurrentCell
+from rnnkit.nn.layers import RecurrentLayer
 from rnnkit.nn.recurrent import scan
 
 B, F, H = 3, 4, 5
@@ -178,7 +178,7 @@ def test_a_missing_cell_is_a_config_error() -> None:
 
 
 # -- a new cell type ------------------------------------------------------------------------------
-class _MGUCell(_RecurrentCell):
+class _MGUCell(RecurrentCell):
     """Minimal gated unit: ``f = σ(x̂_f + ĥ_f)``, ``n = φ(x̂_n + W_hn (f h) + b_hn)``,
     ``h' = (1 - f) h + f n``."""
 
@@ -195,7 +195,7 @@ class _MGUCell(_RecurrentCell):
         return h_new, h_new, {"forget_gate": f, "candidate": n}
 
 
-class _MGU(_RecurrentLayer):
+class _MGU(RecurrentLayer):
     cell_class = _MGUCell
 
 

@@ -7,6 +7,9 @@ Three levels, each usable alone (as in Flax/Keras):
 - layers :class:`SimpleRNN`, :class:`LSTM`, :class:`GRU` (stacked, bidirectional, masked; torch's
   fused kernels when the configuration allows, the cell loop otherwise).
 
+A new recurrence subclasses :class:`RecurrentCell` (its equations) and :class:`RecurrentLayer`
+(``cell_class = ...``) and gets all three levels.
+
 Example:
     >>> import torch
     >>> from rnnkit.nn import LSTM, last_step
@@ -20,8 +23,8 @@ from __future__ import annotations
 
 from rnnkit.nn.attention import AdditiveAttention, DotAttention, GeneralAttention
 from rnnkit.nn.bidirectional import Bidirectional
-from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
-from rnnkit.nn.layers import GRU, LSTM, SimpleRNN
+from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
+from rnnkit.nn.layers import GRU, LSTM, RecurrentLayer, SimpleRNN
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.masking import last_step, mask_from_lengths
 from rnnkit.nn.recurrent import Recurrent
@@ -30,9 +33,11 @@ __all__ = [
     "RNNCell",
     "LSTMCell",
     "GRUCell",
+    "RecurrentCell",
     "SimpleRNN",
     "LSTM",
     "GRU",
+    "RecurrentLayer",
     "Recurrent",
     "Bidirectional",
     "Linear",

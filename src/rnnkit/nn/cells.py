@@ -142,7 +142,7 @@ def check_probability(value: object, argument: str) -> float:
     return float(value)
 
 
-class _RecurrentCell(nn.Module):
+class RecurrentCell(nn.Module):
     """Shared machinery: parameters, input projection, recurrent projection, masks, validation.
 
     ``weights_from`` (a :class:`LayerWeights`) makes a cell that registers no parameters and
@@ -340,7 +340,7 @@ class _RecurrentCell(nn.Module):
         return self.step(self.project_inputs(x), state)
 
 
-class RNNCell(_RecurrentCell):
+class RNNCell(RecurrentCell):
     """Elman cell ``h' = φ(W_ih x + b_ih + W_hh h + b_hh)``, φ = ``activation`` (tanh or relu...).
 
     ``nonlinearity`` is accepted as an alias of ``activation`` (PyTorch's name).
@@ -409,7 +409,7 @@ class RNNCell(_RecurrentCell):
         return h_new, h_new, {"pre_activation": pre_activation}
 
 
-class LSTMCell(_RecurrentCell):
+class LSTMCell(RecurrentCell):
     """LSTM cell, gates ``i, f, g, o`` (PyTorch order = Keras ``i, f, c, o``); state ``(h, c)``.
 
     Example:
@@ -459,7 +459,7 @@ class LSTMCell(_RecurrentCell):
         return h_new, (h_new, c_new), gates
 
 
-class GRUCell(_RecurrentCell):
+class GRUCell(RecurrentCell):
     """GRU cell, gates ``r, z, n`` (PyTorch order; Keras stores ``z, r, h``).
 
     ``reset_after=True`` applies the reset gate after the recurrent product (PyTorch, cuDNN, Keras 2.3+

@@ -78,9 +78,9 @@ from rnnkit.nn.cells import (
     GRUCell,
     LayerWeights,
     LSTMCell,
+    RecurrentCell,
     RNNCell,
     _positive_int,
-    _RecurrentCell,
     check_probability,
 )
 from rnnkit.nn.init import check_init
@@ -98,13 +98,18 @@ DirectionRun = Callable[[int, torch.Tensor, Parts], tuple[torch.Tensor, Parts]]
 #: Runs one layer, all directions: ``(layer, inputs (B, T, F), state parts each (D, B, H))
 #: -> (outputs (B, T, D*H), final state parts each (D, B, H))``.
 LayerRun = Callable[[int, torch.Tensor, Parts], tuple[torch.Tensor, Parts]]
-_Layer = TypeVar("_Layer", bound="_RecurrentLayer")
+_Layer = TypeVar("_Layer", bound="RecurrentLayer")
 
 
-class _RecurrentLayer(nn.Module):
-    """Common body of the three layers; subclasses pick the cell class and the fused kernel."""
+class RecurrentLayer(nn.Module):
+    """Base of the layers: stacked, bidirectional, masked runs of ``cell_class``.
 
-    cell_class: type[_RecurrentCell] = _RecurrentCell
+    :class:`SimpleRNN`, :class:`LSTM` and :class:`GRU` set ``cell_class`` (and ``kernel_kind``
+    for the fused kernels). A new recurrence subclasses :class:`rnnkit.nn.cells.RecurrentCell`
+    and sets it here: it runs on the cell loop (see docs/architecture.md for a worked example).
+    """
+
+    cell_class: type[RecurrentCell] = RecurrentCell
     kernel_kind = ""  # "rnn" | "gru" | "lstm": which numba kernels serve this layer
 
     def __init__(
@@ -146,7 +151,7 @@ class _RecurrentLayer(nn.Module):
         # options, not the parameters: they read them from this layer (LayerWeights), which
         # registers them under PyTorch's flat names. A plain list, so that the cells are not
         # submodules (their parameters would be listed twice, under other names).
-        self._cells: list[_RecurrentCell] = []
+        self._cells: list[RecurrentCell] = []
         self._flat_names: list[
             list[str]
         ] = []  # per cell: its weight/bias names for torch's kernels
@@ -177,7 +182,7 @@ class _RecurrentLayer(nn.Module):
 
     def _register_cell_parameters(
         self,
-        cell: _RecurrentCell,
+        cell: RecurrentCell,
         suffix: str,
         dtype: torch.dtype | None,
         device: torch.device | str | None,
@@ -254,7 +259,7 @@ class _RecurrentLayer(nn.Module):
         for cell in self._cells:
             cell.reset_parameters(scheme)
 
-    def cell(self, layer: int = 0, direction: int = 0) -> _RecurrentCell:
+    def cell(self, layer: int = 0, direction: int = 0) -> RecurrentCell:
         """The cell of ``layer``/``direction``. It owns no parameters: it reads this layer's
         (``cell.weight_ih`` is ``weight_ih_l{layer}``, ``_reverse`` for direction 1) at each
         access, and follows this layer's train/eval mode.
@@ -630,7 +635,7 @@ class _RecurrentLayer(nn.Module):
         return out, tuple(state)
 
 
-class SimpleRNN(_RecurrentLayer):
+class SimpleRNN(RecurrentLayer):
     """Elman RNN layer (``torch.nn.RNN``), ``activation`` "tanh" (default) or "relu" (fused), or
     any other activation (cell loop). ``nonlinearity`` is accepted as an alias. The layer's
     keyword options beyond :class:`LSTM`'s common ones go to its cells (:class:`RNNCell`).
@@ -659,7 +664,7 @@ class SimpleRNN(_RecurrentLayer):
         return _VF.rnn_tanh(*args)
 
 
-class LSTM(_RecurrentLayer):
+class LSTM(RecurrentLayer):
     """LSTM layer (``torch.nn.LSTM``); state ``(h, c)`` each (L*D, B, H).
 
     ``LSTM(input_size, hidden_size, num_layers=1, *, bidirectional=False, merge_mode="concat",
@@ -682,7 +687,7 @@ class LSTM(_RecurrentLayer):
         return _VF.lstm(*args)
 
 
-class GRU(_RecurrentLayer):
+class GRU(RecurrentLayer):
     """GRU layer (``torch.nn.GRU``); ``reset_after=False`` gives the Cho et al. / old Keras GRU
     (cell loop only). Options as :class:`LSTM`, plus ``reset_after=True``, for its
     cells (:class:`GRUCell`).
