@@ -131,10 +131,10 @@ def test_user_errors(hello, tmp_path) -> None:
         LanguageModel(**TINY, valid_fraction=0.1).fit("hello")
     with pytest.raises(DataError, match="no such file"):
         LanguageModel(**TINY).fit(tmp_path / "missing.txt")
-    with pytest.raises(ConfigError, match="unknown option"):
+    with pytest.raises(TypeError, match="hiden_size"):
         LanguageModel(hiden_size=3)
     with pytest.raises(ConfigError, match="level"):
-        LanguageModel(level="byte")
+        LanguageModel(level="byte").fit("hello")
     with pytest.raises(ConfigError, match="not fitted"):
         LanguageModel().generate("a")
     with pytest.raises(ConfigError, match="temperature"):

@@ -87,8 +87,8 @@ def test_other_options_train_a_few_steps() -> None:
 
 def test_user_errors_are_clear() -> None:
     with pytest.raises(ConfigError, match="attention"):
-        Translator(attention="transformer")
-    with pytest.raises(ConfigError, match="unknown option"):
+        Translator(attention="transformer").fit(["a b"], ["b a"])
+    with pytest.raises(TypeError, match="beam"):
         Translator(beam=3)
     with pytest.raises(DataError, match="one per pair"):
         Translator(verbose=0).fit(["a"], ["b", "c"])

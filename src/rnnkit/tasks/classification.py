@@ -23,9 +23,9 @@ import torch
 
 from rnnkit.errors import BundleError, ConfigError, DataError
 from rnnkit.io import check_bundle_target, save_bundle
-from rnnkit.io.bundle import BundleParts, LoadableFromBundle
+from rnnkit.io.bundle import BundleParts
+from rnnkit.tasks.base import Estimator
 from rnnkit.tasks.classifier_model import RecurrentClassifier
-from rnnkit.tasks.options import check_options
 from rnnkit.train import EarlyStopping, History, Trainer, distributed
 from rnnkit.train.metrics import accuracy, confusion_matrix, precision_recall_f1_from_confusion
 
@@ -97,28 +97,29 @@ def classification_report(
     }
 
 
-class ClassifierBase(LoadableFromBundle):
+class ClassifierBase(Estimator):
     """Shared estimator logic; subclasses supply the front end.
 
     Subclasses implement ``_fit_pipeline(X)``, ``_loader(X, y, shuffle, batch_size)``,
     ``_network_inputs()`` (the ``RecurrentClassifier`` keyword for the input: ``vocab_size`` or
     ``input_size``), ``_pipeline_state()`` / ``_restore_pipeline(parts)`` and ``_check_inputs(X)``.
+    ``score`` is the accuracy; ``evaluate`` the full :func:`classification_report`.
     """
 
-    task: ClassVar[str] = ""
     #: Constructor arguments that define the network (saved in the bundle's config).
     network_params: ClassVar[tuple[str, ...]] = (
         "cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout",
         "recurrent_activation", "head_hidden",
     )
+    estimator_type = "classifier"
+    requires_y = True
 
-    def __init__(self, **params: Any) -> None:
-        self.params = params
-        self.classes_: list[Label] = []
-        self.model_: RecurrentClassifier | None = None
-        self.history_: History | None = None
-        self.metrics_: dict[str, Any] = {}
-        self._run_options: dict[str, Any] = {}
+    # Fitted state (class-level defaults: ``__init__`` sets only the options).
+    classes_: list[Label] = []
+    model_: RecurrentClassifier | None = None
+    history_: History | None = None
+    metrics_: dict[str, Any] = {}
+    _run_options: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ subclass hooks
     def _fit_pipeline(self, X: Any) -> None:
@@ -181,33 +182,10 @@ class ClassifierBase(LoadableFromBundle):
             verbose=p.get("verbose", 1), **self._run_options,
         )
 
-    def _start_run(
-        self,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        workers: int | None,
-        checkpoint_dir: str | Path | None,
-        resume: bool,
-        checkpoint_every: int | None,
-    ) -> bool:
-        """Set the run options; with ``workers`` > 1 outside a process group, run ``fit`` in that
-        many local processes and adopt rank 0's result (returns True: nothing left to do)."""
-        n = distributed.check_workers(workers)
-        options = {"checkpoint_dir": checkpoint_dir, "resume": resume, "checkpoint_every": checkpoint_every}
-        if n > 1 and distributed.context() is None and not distributed.launched_by_torchrun():
-            fitted = distributed.fit_in_workers(self, args, {**kwargs, **options}, n)
-            params = self.params
-            self.__dict__.update(fitted.__dict__)
-            self.params = params
-            return True
-        distributed.init_from_env()
-        self._run_options = options
-        return False
-
     def fit(
         self,
         X: Any,
-        labels: Sequence[Label],
+        y: Sequence[Label],
         validation_data: tuple[Any, Sequence[Label]] | None = None,
         epochs: int | None = None,
         time_budget: float | None = None,
@@ -217,7 +195,7 @@ class ClassifierBase(LoadableFromBundle):
         resume: bool = False,
         checkpoint_every: int | None = None,
     ) -> ClassifierBase:
-        """Learn the pipeline and the network from ``X`` and ``labels``; returns self.
+        """Learn the pipeline and the network from ``X`` and the labels ``y``; returns self.
 
         Without ``validation_data``, ``validation_split`` (default 0.1) of the data is held out,
         stratified by class, for early stopping. ``time_budget`` (seconds) stops training after
@@ -225,23 +203,24 @@ class ClassifierBase(LoadableFromBundle):
         ``checkpoint_dir``: checkpoint after every epoch (and every ``checkpoint_every``
         batches) there; ``resume``: continue from that checkpoint.
         """
-        check_options(type(self).__name__, self.params)
-        if self._start_run(
-            (X, labels),
+        p = self._validate_params()
+        run = self._start_run(
+            (X, y),
             {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
             workers, checkpoint_dir, resume, checkpoint_every,
-        ):
+        )
+        if run is None:
             return self
+        self._run_options = run
         started = time.perf_counter()
         X = self._check_inputs(X, "X")
-        labels = list(labels)
+        labels = list(y)
         if len(X) != len(labels):
             raise DataError(f"X has {len(X)} examples but labels has {len(labels)}; give one label per example")
         if len(X) == 0:
             raise DataError("X is empty; give at least two examples of two classes")
         self._set_classes(labels)
         y = self._encode_labels(labels)
-        p = self.params
         if validation_data is not None:
             X_val = self._check_inputs(validation_data[0], "validation_data")
             y_val = self._encode_labels(list(validation_data[1]), "validation labels")
@@ -306,20 +285,17 @@ class ClassifierBase(LoadableFromBundle):
         pred = self.predict_proba(X).argmax(axis=1)
         return classification_report(y, pred, self.classes_)
 
-    def evaluate(self, X: Any, labels: Sequence[Label]) -> dict[str, Any]:
+    def evaluate(self, X: Any, y: Sequence[Label]) -> dict[str, Any]:
         """Accuracy, macro precision/recall/F1, per-class numbers and the confusion matrix."""
         self._require_fitted()
         X = self._check_inputs(X, "X")
-        return self._report(X, self._encode_labels(list(labels)))
+        return self._report(X, self._encode_labels(list(y)))
 
-    def score(self, X: Any, labels: Sequence[Label]) -> float:
-        """Accuracy on ``X`` (scikit-learn's ``score``)."""
-        return float(self.evaluate(X, labels)["accuracy"])
+    def score(self, X: Any, y: Sequence[Label]) -> float:
+        """Accuracy on ``X`` against the labels ``y`` (scikit-learn's ``score``)."""
+        return float(self.evaluate(X, y)["accuracy"])
 
     # ------------------------------------------------------------------ bundles
-    def get_params(self) -> dict[str, Any]:
-        return dict(self.params)
-
     def save(
         self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True,
         force: bool = False,
@@ -361,8 +337,7 @@ class ClassifierBase(LoadableFromBundle):
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> ClassifierBase:
-        parts.require_task(cls.task)
-        obj = cls(**cls._params_from(parts))
+        obj = cls._from_bundle_params(parts)
         obj.classes_ = _bundle_classes(parts)
         obj._restore_pipeline(parts)
         obj._restore_network(parts)

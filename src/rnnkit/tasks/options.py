@@ -173,6 +173,27 @@ def check_options(estimator: str, params: Mapping[str, Any]) -> None:
             raise ConfigError(f"{estimator}: {name} {problem}")
 
 
+def check_choices(estimator: str, params: Mapping[str, Any],
+                  choices: Mapping[str, tuple[Any, ...]]) -> None:
+    """Raise :class:`ConfigError` naming the first option of ``params`` whose value is not one of
+    ``choices[option]`` (the word options: ``cell``-like names, modes, levels).
+
+    Example:
+        >>> check_choices("LanguageModel", {"level": "byte"}, {"level": ("char", "word")})
+        Traceback (most recent call last):
+        ...
+        rnnkit.errors.ConfigError: LanguageModel: level='byte' is unknown; use one of 'char', 'word'
+    """
+    for name, allowed in choices.items():
+        value = params.get(name)
+        if not any(value is a or (type(value) is type(a) and value == a) for a in allowed):
+            shown = repr(value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise ConfigError(
+                f"{estimator}: {name}={shown} is unknown; use one of {', '.join(map(repr, allowed))}"
+            )
+
+
 def max_parameters() -> int:
     """The largest network allowed: ``MAX_PARAMETERS``, or less when this machine's memory
     cannot train it (``BYTES_PER_PARAMETER`` each)."""
@@ -237,6 +258,6 @@ def _is_initialiser(func: Any) -> bool:
 
 
 __all__ = [
-    "MAX_PARAMETERS", "RULES", "Rule", "check_network_size", "check_options", "max_parameters",
+    "MAX_PARAMETERS", "RULES", "Rule", "check_choices", "check_network_size", "check_options", "max_parameters",
     "meta_network", "with_defaults",
 ]
