@@ -55,6 +55,11 @@ class Estimator(LoadableFromBundle):
     estimator_type: ClassVar[str | None] = None
     requires_y: ClassVar[bool] = False
 
+    # Fitted state, as class-level defaults: ``__init__`` sets only the options.
+    model_: Any = None
+    history_: Any = None
+    metrics_: dict[str, Any] = {}
+
     # ------------------------------------------------------------------ parameters
     @classmethod
     def _get_param_names(cls) -> list[str]:
@@ -129,6 +134,54 @@ class Estimator(LoadableFromBundle):
         check_choices(type(self).__name__, params, self.choices)
         return params
 
+    # ------------------------------------------------------------------ bundles
+    def save(
+        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True,
+        force: bool = False, **figure_options: Any,
+    ) -> Path:
+        """Write the model bundle directory atomically (see :mod:`rnnkit.io`): config, weights,
+        pipeline JSON, ``metrics_`` plus ``extra_metrics``, history and PNG figures (``plots=False``
+        leaves the figures out: faster, e.g. to hand a model between processes).
+
+        Only an empty directory or a bundle of this task is replaced; ``force=True`` also replaces
+        a bundle of another task. Anything else at ``path`` is refused (BundleError).
+        ``figure_options`` go to the estimator's figures (Translator: ``example=``, a source
+        text whose attention map is saved)."""
+        from rnnkit.io import check_bundle_target, save_bundle
+
+        model = self._require_fitted()
+        check_bundle_target(path, self.task, force)  # before the figures are drawn
+        metrics = {**self.metrics_, **(extra_metrics or {})}
+        figures = self._figures(metrics, **figure_options) if plots else {}
+        config = {"task": self.task, "params": _jsonable(self.params), **self._bundle_config()}
+        return save_bundle(
+            path, config, model.state_dict(), extra_json=self._bundle_state(), history=self.history_,
+            metrics=metrics, plots=figures, force=force,
+        )
+
+    def _require_fitted(self) -> Any:
+        model = getattr(self, "model_", None)
+        if model is None:
+            raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
+        return model
+
+    def _bundle_config(self) -> dict[str, Any]:
+        """config.json entries besides ``task`` and ``params`` (network sizes, levels, ...)."""
+        raise NotImplementedError
+
+    def _bundle_state(self) -> dict[str, Any]:
+        """The pipeline's JSON files: name -> JSON-ready object (``vocab``, ``scaler``, ...)."""
+        raise NotImplementedError
+
+    def _figures(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """The bundle's figures (name -> matplotlib Figure): here the training curves."""
+        history = getattr(self, "history_", None)
+        if history is None or not len(history):
+            return {}
+        from rnnkit.viz import plot_history
+
+        return {"curves": plot_history(history, title=f"{type(self).__name__} training")}
+
     # ------------------------------------------------------------------ scikit-learn tags
     def __sklearn_tags__(self) -> Any:
         """scikit-learn's tags (only scikit-learn calls this, so it is installed)."""
@@ -179,8 +232,8 @@ class Estimator(LoadableFromBundle):
     def _check_y_unused(self, y: Any) -> None:
         if y is not None:
             raise ConfigError(
-                f"{type(self).__name__}.fit: y is not used (X carries everything); leave it None "
-                "and give the other options by keyword"
+                f"{type(self).__name__}: y is not used (X holds all the data); leave it None and give "
+                "other options by keyword"
             )
 
     @classmethod
@@ -190,6 +243,10 @@ class Estimator(LoadableFromBundle):
         obj = cls(**cls._params_from(parts))
         obj._validate_params()
         return obj
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
 
 
 def _same(value: Any, default: Any) -> bool:

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from rnnkit.errors import BundleError, ConfigError, DataError
-from rnnkit.io import check_bundle_target, save_bundle
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.base import Estimator
 from rnnkit.tasks.classifier_model import RecurrentClassifier
@@ -257,11 +256,6 @@ class ClassifierBase(Estimator):
         return RecurrentClassifier(len(self.classes_), **self._network_inputs(), **kwargs)
 
     # ------------------------------------------------------------------ inference
-    def _require_fitted(self) -> RecurrentClassifier:
-        if self.model_ is None:
-            raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
-        return self.model_
-
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(N, C)``, columns in the order of ``classes_``."""
         model = self._require_fitted()
@@ -296,37 +290,18 @@ class ClassifierBase(Estimator):
         return float(self.evaluate(X, y)["accuracy"])
 
     # ------------------------------------------------------------------ bundles
-    def save(
-        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True,
-        force: bool = False,
-    ) -> Path:
-        """Write the model bundle directory atomically (see ``rnnkit.io``); ``plots=False``
-        leaves out the PNG figures (faster, e.g. to hand a model between processes).
+    def _bundle_config(self) -> dict[str, Any]:
+        return {"classes": self.classes_,
+                "network": {**self._network_inputs(), "num_classes": len(self.classes_)}}
 
-        Only an empty directory or a bundle of this task is replaced; ``force=True`` also replaces
-        a bundle of another task. Anything else at ``path`` is refused (BundleError)."""
-        model = self._require_fitted()
-        check_bundle_target(path, self.task, force)  # before the figures are drawn
-        metrics = {**self.metrics_, **(extra_metrics or {})}
-        figures = self._figures(metrics) if plots else {}
-        config = {
-            "task": self.task,
-            "params": _jsonable(self.params),
-            "classes": self.classes_,
-            "network": {**self._network_inputs(), "num_classes": len(self.classes_)},
-        }
-        return save_bundle(
-            path, config, model.state_dict(), extra_json=self._pipeline_state(),
-            history=self.history_, metrics=metrics, plots=figures, force=force,
-        )
+    def _bundle_state(self) -> dict[str, Any]:
+        return self._pipeline_state()
 
     def _figures(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """The training curves and the confusion matrix of the test (else validation) report."""
-        from rnnkit.viz import plot_confusion_matrix, plot_history
+        from rnnkit.viz import plot_confusion_matrix
 
-        plots: dict[str, Any] = {}
-        if self.history_ is not None and len(self.history_):
-            plots["curves"] = plot_history(self.history_, title=f"{type(self).__name__} training")
+        plots = super()._figures(metrics)
         report = metrics.get("test") or metrics.get("validation")
         if report and "confusion_matrix" in report:
             plots["confusion_matrix"] = plot_confusion_matrix(
@@ -364,7 +339,3 @@ def _normalize_label(label: Label) -> Label:
     if isinstance(label, float) and label.is_integer():
         return int(label)
     return label
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}

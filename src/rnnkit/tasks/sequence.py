@@ -181,3 +181,5 @@ def _scaler_mode(standardize: Any) -> Any:
 
 
 register_task(SequenceClassifier.task, SequenceClassifier._from_parts)
+
+__all__ = ["SequenceClassifier", "SEQ_DEFAULTS"]

@@ -261,3 +261,5 @@ class TextClassifier(ClassifierBase):
 
 
 register_task(TextClassifier.task, TextClassifier._from_parts)
+
+__all__ = ["TextClassifier", "TEXT_DEFAULTS"]
