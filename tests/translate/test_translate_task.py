@@ -28,7 +28,7 @@ def test_reversal_toy_reaches_99_percent_exact_match(reversal_model) -> None:
     model, test_src, test_tgt = reversal_model
     hyp = model.translate(test_src, beam_size=1)
     assert np.mean([h == r for h, r in zip(hyp, test_tgt, strict=True)]) >= 0.99
-    report = model.score(test_src[:50], test_tgt[:50], beam_size=3)
+    report = model.evaluate(test_src[:50], test_tgt[:50], beam_size=3)
     assert report["exact_match"] >= 0.98 and report["token_accuracy"] >= 0.98
     assert report["signature"].startswith("nrefs:1|case:lc|eff:no|tok:13a")
     assert report["bleu"] > 90 and report["loss"] < 0.2
@@ -73,7 +73,7 @@ def test_parallel_teacher_forcing_equals_stepwise(attention: str) -> None:
 
 def test_other_options_train_a_few_steps() -> None:
     src, tgt = addition_pairs(200, digits=2, seed=0)
-    model = Translator(attention="luong", score="dot", cell="lstm", hidden_size=16, embedding_dim=8,
+    model = Translator(attention="luong", attention_score="dot", cell="lstm", hidden_size=16, embedding_dim=8,
                        bidirectional=False, num_layers=2, teacher_forcing=0.5, label_smoothing=0.1,
                        epochs=2, min_freq=1, verbose=0, lr_decay="time", beam_size=2).fit(src, tgt)
     assert model.source_level_ == "char" and model.target_level_ == "char"
