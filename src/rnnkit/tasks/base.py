@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -206,7 +207,7 @@ class Estimator(LoadableFromBundle):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         workers: int | None,
-        checkpoint_dir: str | Path | None,
+        checkpoint_dir: str | os.PathLike[str] | None,
         resume: bool,
         checkpoint_every: int | None,
     ) -> dict[str, Any] | None:

@@ -219,19 +219,19 @@ class ClassifierBase(Estimator):
         if len(X) == 0:
             raise DataError("X is empty; give at least two examples of two classes")
         self._set_classes(labels)
-        y = self._encode_labels(labels)
+        ids = self._encode_labels(labels)
         if validation_data is not None:
             X_val = self._check_inputs(validation_data[0], "validation_data")
             y_val = self._encode_labels(list(validation_data[1]), "validation labels")
-            X_train, y_train = X, y
+            X_train, y_train = X, ids
         elif p.get("validation_split") and len(X) >= 10:
-            train_idx, val_idx = stratified_split(y, p["validation_split"], p.get("seed", 0))
+            train_idx, val_idx = stratified_split(ids, p["validation_split"], p.get("seed", 0))
             if len(val_idx) == 0:
-                raise empty_hold_out_error(y, p["validation_split"], "a validation split")
-            X_train, y_train = self._subset(X, train_idx), y[train_idx]
-            X_val, y_val = self._subset(X, val_idx), y[val_idx]
+                raise empty_hold_out_error(ids, p["validation_split"], "a validation split")
+            X_train, y_train = self._subset(X, train_idx), ids[train_idx]
+            X_val, y_val = self._subset(X, val_idx), ids[val_idx]
         else:
-            X_train, y_train, X_val, y_val = X, y, None, None
+            X_train, y_train, X_val, y_val = X, ids, None, None
         self._fit_pipeline(X_train)
         torch.manual_seed(p.get("seed", 0))
         self.model_ = self._checked_network()

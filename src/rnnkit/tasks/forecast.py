@@ -177,8 +177,8 @@ class Forecaster(Estimator):
         if workers not in (None, 1):
             raise ConfigError(f"Forecaster: workers={workers!r} is not supported; its networks are small "
                               "enough that one process trains them fastest (use workers=1)")
-        self._run_options = {"checkpoint_dir": checkpoint_dir, "resume": resume,
-                             "checkpoint_every": checkpoint_every}
+        self._run_options: dict[str, Any] = {"checkpoint_dir": checkpoint_dir, "resume": resume,
+                                             "checkpoint_every": checkpoint_every}
         started = time.perf_counter()
         data = _as_series(X, features, dates)
         train_end, test_start_row = chronological_split(
