@@ -240,8 +240,12 @@ class Estimator(LoadableFromBundle):
     @classmethod
     def _from_bundle_params(cls, parts: BundleParts) -> Any:
         """A new estimator with the bundle's options, checked like ``fit``'s."""
+        from rnnkit.tasks.options import check_known
+
         parts.require_task(cls.task)
-        obj = cls(**cls._params_from(parts))
+        params = cls._params_from(parts)
+        check_known(cls.__name__, params, cls._get_param_names())
+        obj = cls(**params)
         obj._validate_params()
         return obj
 

@@ -7,9 +7,7 @@ One place for the rules, used by ``fit`` (before any data is read) and by ``load
 device before anything is allocated, exceeds :func:`max_parameters`.
 
 Example:
-    >>> from rnnkit.tasks.options import with_defaults, check_options
-    >>> with_defaults("Model", {"lr": 0.1}, {"lr": 1e-3, "epochs": 5})
-    {'lr': 0.1, 'epochs': 5}
+    >>> from rnnkit.tasks.options import check_options
     >>> check_options("TextClassifier", {"lr": float("nan")})
     Traceback (most recent call last):
     ...
@@ -22,7 +20,7 @@ import math
 import numbers
 import operator
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -149,17 +147,15 @@ OVERRIDES: dict[str, dict[str, Rule]] = {
 SIZE_OPTIONS = ("hidden_size", "num_layers", "embedding_dim", "head_hidden", "ensemble", "lookback")
 
 
-def with_defaults(
-    estimator: str, params: Mapping[str, Any], defaults: Mapping[str, Any]
-) -> dict[str, Any]:
-    """``{**defaults, **params}``; a ConfigError naming ``estimator`` for an unknown option."""
-    unknown = set(params) - set(defaults)
+def check_known(estimator: str, params: Mapping[str, Any], known: Sequence[str]) -> None:
+    """A ConfigError naming ``estimator`` for an option of ``params`` not in ``known`` (a bundle's
+    options are untrusted; a Python caller gets the TypeError of ``__init__`` instead)."""
+    unknown = set(params) - set(known)
     if unknown:
         raise ConfigError(
             f"{estimator}: unknown option(s) {', '.join(sorted(map(str, unknown)))}; "
-            f"known: {', '.join(defaults)}"
+            f"known: {', '.join(known)}"
         )
-    return {**defaults, **params}
 
 
 def check_options(estimator: str, params: Mapping[str, Any]) -> None:
@@ -259,5 +255,5 @@ def _is_initialiser(func: Any) -> bool:
 
 __all__ = [
     "MAX_PARAMETERS", "RULES", "Rule", "check_choices", "check_network_size", "check_options", "max_parameters",
-    "meta_network", "with_defaults",
+    "meta_network", "check_known",
 ]
