@@ -33,8 +33,8 @@ from rnnkit.tasks import (  # noqa: E402
     SequenceClassifier,
     TextClassifier,
     Translator,
+    defaults,  # noqa: E402
 )
-from rnnkit.tasks import defaults  # noqa: E402
 
 TINY_CLS = dict(hidden_size=4, epochs=1, batch_size=8, verbose=0, patience=0)
 
