@@ -108,3 +108,19 @@ def test_inspect_writes_one_attention_map_per_text(reversal_model, tmp_path: Pat
     written = inspect_bundle(bundle, str(texts), tmp_path / "inside")
     assert [p.name for p in written] == ["attention_1.png", "attention_2.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in written)
+
+
+def test_bundle_of_the_old_score_option_loads(reversal_model, tmp_path: Path) -> None:
+    """Bundles written before the estimator contract call ``attention_score`` ``score``."""
+    import json
+
+    from rnnkit.io import bundle as bundle_module
+
+    model, _, _ = reversal_model
+    path = model.save(tmp_path / "old", plots=False)
+    config = json.loads((path / "config.json").read_text())
+    config["params"]["score"] = config["params"].pop("attention_score")
+    config["config_sha256"] = bundle_module._config_digest(config)  # as such a bundle was signed
+    (path / "config.json").write_text(json.dumps(config))
+    loaded = Translator.load(path)
+    assert loaded.attention_score is None and "score" not in loaded.get_params()
