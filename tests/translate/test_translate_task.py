@@ -28,7 +28,7 @@ def test_reversal_toy_reaches_99_percent_exact_match(reversal_model) -> None:
     model, test_src, test_tgt = reversal_model
     hyp = model.translate(test_src, beam_size=1)
     assert np.mean([h == r for h, r in zip(hyp, test_tgt, strict=True)]) >= 0.99
-    report = model.score(test_src[:50], test_tgt[:50], beam_size=3)
+    report = model.evaluate(test_src[:50], test_tgt[:50], beam_size=3)
     assert report["exact_match"] >= 0.98 and report["token_accuracy"] >= 0.98
     assert report["signature"].startswith("nrefs:1|case:lc|eff:no|tok:13a")
     assert report["bleu"] > 90 and report["loss"] < 0.2
@@ -73,7 +73,7 @@ def test_parallel_teacher_forcing_equals_stepwise(attention: str) -> None:
 
 def test_other_options_train_a_few_steps() -> None:
     src, tgt = addition_pairs(200, digits=2, seed=0)
-    model = Translator(attention="luong", score="dot", cell="lstm", hidden_size=16, embedding_dim=8,
+    model = Translator(attention="luong", attention_score="dot", cell="lstm", hidden_size=16, embedding_dim=8,
                        bidirectional=False, num_layers=2, teacher_forcing=0.5, label_smoothing=0.1,
                        epochs=2, min_freq=1, verbose=0, lr_decay="time", beam_size=2).fit(src, tgt)
     assert model.source_level_ == "char" and model.target_level_ == "char"
@@ -87,8 +87,8 @@ def test_other_options_train_a_few_steps() -> None:
 
 def test_user_errors_are_clear() -> None:
     with pytest.raises(ConfigError, match="attention"):
-        Translator(attention="transformer")
-    with pytest.raises(ConfigError, match="unknown option"):
+        Translator(attention="transformer").fit(["a b"], ["b a"])
+    with pytest.raises(TypeError, match="beam"):
         Translator(beam=3)
     with pytest.raises(DataError, match="one per pair"):
         Translator(verbose=0).fit(["a"], ["b", "c"])
@@ -108,3 +108,19 @@ def test_inspect_writes_one_attention_map_per_text(reversal_model, tmp_path: Pat
     written = inspect_bundle(bundle, str(texts), tmp_path / "inside")
     assert [p.name for p in written] == ["attention_1.png", "attention_2.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in written)
+
+
+def test_bundle_of_the_old_score_option_loads(reversal_model, tmp_path: Path) -> None:
+    """Bundles written before the estimator contract call ``attention_score`` ``score``."""
+    import json
+
+    from rnnkit.io import bundle as bundle_module
+
+    model, _, _ = reversal_model
+    path = model.save(tmp_path / "old", plots=False)
+    config = json.loads((path / "config.json").read_text())
+    config["params"]["score"] = config["params"].pop("attention_score")
+    config["config_sha256"] = bundle_module._config_digest(config)  # as such a bundle was signed
+    (path / "config.json").write_text(json.dumps(config))
+    loaded = Translator.load(path)
+    assert loaded.attention_score is None and "score" not in loaded.get_params()

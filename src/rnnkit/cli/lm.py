@@ -175,7 +175,7 @@ def score(
 
     corpus = _corpus(text_paths, encoding)
     lm = LanguageModel.load(bundle)
-    report = lm.score(corpus)
+    report = lm.evaluate(corpus)
     bpc = f"   bpc {report['bpc']:.4f}" if report["bpc"] is not None else ""
     typer.echo(f"loss {report['loss']:.4f} nats/token   perplexity {report['perplexity']:.2f}{bpc}"
                f"   ({report['tokens']:,} tokens)")

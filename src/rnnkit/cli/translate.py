@@ -145,7 +145,7 @@ def train(
     model.fit(sources, targets, validation_data=validation)
     info(f"levels: source {model.source_level_}, target {model.target_level_}; "
          f"{model.metrics_['epochs_run']} epoch(s), stopped: {model.metrics_['stopped_reason']}")
-    report = model.score(test_src, test_tgt)
+    report = model.evaluate(test_src, test_tgt)
     seconds = time.perf_counter() - started
     bundle = model.save(out, extra_metrics={"test": report}, example=test_src[0], force=force)
     typer.echo(

@@ -1,4 +1,8 @@
-"""rnnkit.tasks: the user-level estimators (fit / predict / predict_proba / score / save / load).
+"""rnnkit.tasks: the user-level estimators (fit / predict / score / evaluate / save / load).
+
+All five keep scikit-learn's estimator contract (:mod:`rnnkit.tasks.base`): keyword options
+stored as given, ``get_params``/``set_params``, options checked by ``fit``, ``score`` one float
+(higher is better) and ``evaluate`` a dict.
 
 The estimators are imported on first use (PEP 562 module ``__getattr__``): ``import rnnkit.tasks``
 and ``rnnkit.tasks.defaults`` stay free of torch, so that the CLI starts fast. Importing a task's

@@ -22,11 +22,9 @@ import numpy as np
 import torch
 
 from rnnkit.errors import BundleError, ConfigError, DataError
-from rnnkit.io import check_bundle_target, save_bundle
 from rnnkit.io.bundle import BundleParts
+from rnnkit.tasks.base import Estimator
 from rnnkit.tasks.classifier_model import RecurrentClassifier
-from rnnkit.tasks.loadable import LoadableFromBundle
-from rnnkit.tasks.options import check_options
 from rnnkit.train import EarlyStopping, History, Trainer, distributed
 from rnnkit.train.metrics import accuracy, confusion_matrix, precision_recall_f1_from_confusion
 
@@ -98,28 +96,29 @@ def classification_report(
     }
 
 
-class ClassifierBase(LoadableFromBundle):
+class ClassifierBase(Estimator):
     """Shared estimator logic; subclasses supply the front end.
 
     Subclasses implement ``_fit_pipeline(X)``, ``_loader(X, y, shuffle, batch_size)``,
     ``_network_inputs()`` (the ``RecurrentClassifier`` keyword for the input: ``vocab_size`` or
     ``input_size``), ``_pipeline_state()`` / ``_restore_pipeline(parts)`` and ``_check_inputs(X)``.
+    ``score`` is the accuracy; ``evaluate`` the full :func:`classification_report`.
     """
 
-    task: ClassVar[str] = ""
     #: Constructor arguments that define the network (saved in the bundle's config).
     network_params: ClassVar[tuple[str, ...]] = (
         "cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout",
         "recurrent_activation", "head_hidden",
     )
+    estimator_type = "classifier"
+    requires_y = True
 
-    def __init__(self, **params: Any) -> None:
-        self.params = params
-        self.classes_: list[Label] = []
-        self.model_: RecurrentClassifier | None = None
-        self.history_: History | None = None
-        self.metrics_: dict[str, Any] = {}
-        self._run_options: dict[str, Any] = {}
+    # Fitted state (class-level defaults: ``__init__`` sets only the options).
+    classes_: list[Label] = []
+    model_: RecurrentClassifier | None = None
+    history_: History | None = None
+    metrics_: dict[str, Any] = {}
+    _run_options: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ subclass hooks
     def _fit_pipeline(self, X: Any) -> None:
@@ -182,33 +181,10 @@ class ClassifierBase(LoadableFromBundle):
             verbose=p.get("verbose", 1), **self._run_options,
         )
 
-    def _start_run(
-        self,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        workers: int | None,
-        checkpoint_dir: str | Path | None,
-        resume: bool,
-        checkpoint_every: int | None,
-    ) -> bool:
-        """Set the run options; with ``workers`` > 1 outside a process group, run ``fit`` in that
-        many local processes and adopt rank 0's result (returns True: nothing left to do)."""
-        n = distributed.check_workers(workers)
-        options = {"checkpoint_dir": checkpoint_dir, "resume": resume, "checkpoint_every": checkpoint_every}
-        if n > 1 and distributed.context() is None and not distributed.launched_by_torchrun():
-            fitted = distributed.fit_in_workers(self, args, {**kwargs, **options}, n)
-            params = self.params
-            self.__dict__.update(fitted.__dict__)
-            self.params = params
-            return True
-        distributed.init_from_env()
-        self._run_options = options
-        return False
-
     def fit(
         self,
         X: Any,
-        labels: Sequence[Label],
+        y: Sequence[Label],
         validation_data: tuple[Any, Sequence[Label]] | None = None,
         epochs: int | None = None,
         time_budget: float | None = None,
@@ -218,7 +194,7 @@ class ClassifierBase(LoadableFromBundle):
         resume: bool = False,
         checkpoint_every: int | None = None,
     ) -> ClassifierBase:
-        """Learn the pipeline and the network from ``X`` and ``labels``; returns self.
+        """Learn the pipeline and the network from ``X`` and the labels ``y``; returns self.
 
         Without ``validation_data``, ``validation_split`` (default 0.1) of the data is held out,
         stratified by class, for early stopping. ``time_budget`` (seconds) stops training after
@@ -226,35 +202,36 @@ class ClassifierBase(LoadableFromBundle):
         ``checkpoint_dir``: checkpoint after every epoch (and every ``checkpoint_every``
         batches) there; ``resume``: continue from that checkpoint.
         """
-        check_options(type(self).__name__, self.params)
-        if self._start_run(
-            (X, labels),
+        p = self._validate_params()
+        run = self._start_run(
+            (X, y),
             {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
             workers, checkpoint_dir, resume, checkpoint_every,
-        ):
+        )
+        if run is None:
             return self
+        self._run_options = run
         started = time.perf_counter()
         X = self._check_inputs(X, "X")
-        labels = list(labels)
+        labels = list(y)
         if len(X) != len(labels):
             raise DataError(f"X has {len(X)} examples but labels has {len(labels)}; give one label per example")
         if len(X) == 0:
             raise DataError("X is empty; give at least two examples of two classes")
         self._set_classes(labels)
-        y = self._encode_labels(labels)
-        p = self.params
+        ids = self._encode_labels(labels)
         if validation_data is not None:
             X_val = self._check_inputs(validation_data[0], "validation_data")
             y_val = self._encode_labels(list(validation_data[1]), "validation labels")
-            X_train, y_train = X, y
+            X_train, y_train = X, ids
         elif p.get("validation_split") and len(X) >= 10:
-            train_idx, val_idx = stratified_split(y, p["validation_split"], p.get("seed", 0))
+            train_idx, val_idx = stratified_split(ids, p["validation_split"], p.get("seed", 0))
             if len(val_idx) == 0:
-                raise empty_hold_out_error(y, p["validation_split"], "a validation split")
-            X_train, y_train = self._subset(X, train_idx), y[train_idx]
-            X_val, y_val = self._subset(X, val_idx), y[val_idx]
+                raise empty_hold_out_error(ids, p["validation_split"], "a validation split")
+            X_train, y_train = self._subset(X, train_idx), ids[train_idx]
+            X_val, y_val = self._subset(X, val_idx), ids[val_idx]
         else:
-            X_train, y_train, X_val, y_val = X, y, None, None
+            X_train, y_train, X_val, y_val = X, ids, None, None
         self._fit_pipeline(X_train)
         torch.manual_seed(p.get("seed", 0))
         self.model_ = self._checked_network()
@@ -279,11 +256,6 @@ class ClassifierBase(LoadableFromBundle):
         return RecurrentClassifier(len(self.classes_), **self._network_inputs(), **kwargs)
 
     # ------------------------------------------------------------------ inference
-    def _require_fitted(self) -> RecurrentClassifier:
-        if self.model_ is None:
-            raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
-        return self.model_
-
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(N, C)``, columns in the order of ``classes_``."""
         model = self._require_fitted()
@@ -307,51 +279,29 @@ class ClassifierBase(LoadableFromBundle):
         pred = self.predict_proba(X).argmax(axis=1)
         return classification_report(y, pred, self.classes_)
 
-    def evaluate(self, X: Any, labels: Sequence[Label]) -> dict[str, Any]:
+    def evaluate(self, X: Any, y: Sequence[Label]) -> dict[str, Any]:
         """Accuracy, macro precision/recall/F1, per-class numbers and the confusion matrix."""
         self._require_fitted()
         X = self._check_inputs(X, "X")
-        return self._report(X, self._encode_labels(list(labels)))
+        return self._report(X, self._encode_labels(list(y)))
 
-    def score(self, X: Any, labels: Sequence[Label]) -> float:
-        """Accuracy on ``X`` (scikit-learn's ``score``)."""
-        return float(self.evaluate(X, labels)["accuracy"])
+    def score(self, X: Any, y: Sequence[Label]) -> float:
+        """Accuracy on ``X`` against the labels ``y`` (scikit-learn's ``score``)."""
+        return float(self.evaluate(X, y)["accuracy"])
 
     # ------------------------------------------------------------------ bundles
-    def get_params(self) -> dict[str, Any]:
-        return dict(self.params)
+    def _bundle_config(self) -> dict[str, Any]:
+        return {"classes": self.classes_,
+                "network": {**self._network_inputs(), "num_classes": len(self.classes_)}}
 
-    def save(
-        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True,
-        force: bool = False,
-    ) -> Path:
-        """Write the model bundle directory atomically (see ``rnnkit.io``); ``plots=False``
-        leaves out the PNG figures (faster, e.g. to hand a model between processes).
-
-        Only an empty directory or a bundle of this task is replaced; ``force=True`` also replaces
-        a bundle of another task. Anything else at ``path`` is refused (BundleError)."""
-        model = self._require_fitted()
-        check_bundle_target(path, self.task, force)  # before the figures are drawn
-        metrics = {**self.metrics_, **(extra_metrics or {})}
-        figures = self._figures(metrics) if plots else {}
-        config = {
-            "task": self.task,
-            "params": _jsonable(self.params),
-            "classes": self.classes_,
-            "network": {**self._network_inputs(), "num_classes": len(self.classes_)},
-        }
-        return save_bundle(
-            path, config, model.state_dict(), extra_json=self._pipeline_state(),
-            history=self.history_, metrics=metrics, plots=figures, force=force,
-        )
+    def _bundle_state(self) -> dict[str, Any]:
+        return self._pipeline_state()
 
     def _figures(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """The training curves and the confusion matrix of the test (else validation) report."""
-        from rnnkit.viz import plot_confusion_matrix, plot_history
+        from rnnkit.viz import plot_confusion_matrix
 
-        plots: dict[str, Any] = {}
-        if self.history_ is not None and len(self.history_):
-            plots["curves"] = plot_history(self.history_, title=f"{type(self).__name__} training")
+        plots = super()._figures(metrics)
         report = metrics.get("test") or metrics.get("validation")
         if report and "confusion_matrix" in report:
             plots["confusion_matrix"] = plot_confusion_matrix(
@@ -362,8 +312,7 @@ class ClassifierBase(LoadableFromBundle):
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> ClassifierBase:
-        parts.require_task(cls.task)
-        obj = cls(**cls._params_from(parts))
+        obj = cls._from_bundle_params(parts)
         obj.classes_ = _bundle_classes(parts)
         obj._restore_pipeline(parts)
         obj._restore_network(parts)
@@ -390,7 +339,3 @@ def _normalize_label(label: Label) -> Label:
     if isinstance(label, float) and label.is_integer():
         return int(label)
     return label
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}

@@ -148,7 +148,7 @@ LM_DEFAULTS: dict[str, Any] = {
 #: Defaults: the recipe of the classic PyTorch/TensorFlow attention tutorials, sized for a CPU.
 TRANSLATE_DEFAULTS: dict[str, Any] = {
     "attention": "bahdanau",
-    "score": None,
+    "attention_score": None,
     "cell": "gru",
     "hidden_size": 256,
     "embedding_dim": 256,

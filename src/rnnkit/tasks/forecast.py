@@ -47,20 +47,16 @@ from rnnkit.data.series_transforms import (
     valid_origins,
     windows,
 )
-from rnnkit.errors import BundleError, ConfigError, DataError
-from rnnkit.io import check_bundle_target, register_task, save_bundle
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
+from rnnkit.tasks.base import Estimator
 from rnnkit.tasks.defaults import FORECAST_DEFAULTS, FORECAST_TASK
 from rnnkit.tasks.forecast_auto import resolve_choices
-from rnnkit.tasks.forecast_baselines import (
-    BASELINE_LABELS,
-    LinearAR,
-    baseline_forecasts,
-    error_report,
-)
+from rnnkit.tasks.forecast_baselines import LinearAR, baseline_forecasts, error_report
+from rnnkit.tasks.forecast_bundle import RESOLVED_KEYS, bundle_config, bundle_state, restore_state
 from rnnkit.tasks.forecast_model import ForecastNetwork, forecast_loss
-from rnnkit.tasks.loadable import LoadableFromBundle
-from rnnkit.tasks.options import MAX_WIDTH, Rule, check_options, with_defaults
+from rnnkit.tasks.forecast_plots import fit_figure, future_figure
 from rnnkit.train import EarlyStopping, History, Trainer
 
 MODES = ("direct", "recursive")
@@ -69,7 +65,7 @@ INTERVALS = (None, "quantile", "mc_dropout")
 AUTO_STEPS = 800
 
 
-class Forecaster(LoadableFromBundle):
+class Forecaster(Estimator):
     """A recurrent forecaster with the verbs of a scikit-learn estimator.
 
     Args (keyword, defaults in ``FORECAST_DEFAULTS``):
@@ -93,33 +89,41 @@ class Forecaster(LoadableFromBundle):
 
     task = FORECAST_TASK
 
-    def __init__(self, **params: Any) -> None:
-        self.params = with_defaults("Forecaster", params, FORECAST_DEFAULTS)
-        p = self.params
-        if p["mode"] not in MODES:
-            raise ConfigError(f"mode: expected direct or recursive, got {p['mode']!r}")
-        if p["intervals"] not in INTERVALS:
-            raise ConfigError(f"intervals: expected None, 'quantile' or 'mc_dropout', got {p['intervals']!r}")
-        self.resolved_: dict[str, Any] = {}
-        self.model_: ForecastNetwork | None = None
-        self.history_: History | None = None
-        self.metrics_: dict[str, Any] = {}
-        self.data_: SeriesData | None = None
-        self.split_: tuple[int, int] | None = None
-        self.transform_: SeriesTransform | None = None
-        self.input_scaler_: Scaler | None = None
-        self.target_scaler_: Scaler | None = None
-        self.linear_: LinearAR | None = None
+    choices = {"mode": MODES, "intervals": INTERVALS}
+
+    # Fitted state (class-level defaults: ``__init__`` sets only the options).
+    resolved_: dict[str, Any] = {}
+    model_: ForecastNetwork | None = None
+    history_: History | None = None
+    data_: SeriesData | None = None
+    split_: tuple[int, int] | None = None
+    transform_: SeriesTransform | None = None
+    input_scaler_: Scaler | None = None
+    target_scaler_: Scaler | None = None
+    linear_: LinearAR | None = None
+
+    def __init__(
+        self, *, lookback: Any = "auto", horizon: Any = 1, mode: Any = "direct", stride: Any = 1,
+        season: Any = "auto", log: Any = "auto", differencing: Any = "auto", scaler: Any = "standard",
+        cell: Any = "lstm", hidden_size: Any = 8, num_layers: Any = 1, bidirectional: Any = False,
+        dropout: Any = 0.0, linear_skip: Any = True, ensemble: Any = 5, intervals: Any = None,
+        interval_level: Any = 0.8, mc_samples: Any = 50, batch_size: Any = "auto", epochs: Any = "auto",
+        optimizer: Any = "adam", lr: Any = 0.001, weight_decay: Any = 0.0001, clip_norm: Any = None,
+        validation_size: Any = 0.0, patience: Any = 20, time_budget: Any = None, seed: Any = 0,
+        verbose: Any = 0,
+    ) -> None:
+        self._store_params(locals())
 
     # ------------------------------------------------------------------ properties
     @property
-    def horizon(self) -> int:
+    def _horizon(self) -> int:
+        """``horizon`` as an int (the option is checked by ``fit``)."""
         return int(self.params["horizon"])
 
     @property
     def net_horizon(self) -> int:
         """Steps the network emits: ``horizon`` (direct) or 1 (recursive)."""
-        return 1 if self.params["mode"] == "recursive" else self.horizon
+        return 1 if self.params["mode"] == "recursive" else self._horizon
 
     @property
     def quantile_levels(self) -> tuple[float, float]:
@@ -133,20 +137,50 @@ class Forecaster(LoadableFromBundle):
         return int(self.resolved_["lookback"]) + self.transform_.offset  # type: ignore[union-attr]
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data: Any, test_size: float = 0.33, test_start: Any = None,
-            features: Any = None, dates: Any = None) -> Forecaster:
+    def fit(
+        self,
+        X: Any,
+        y: None = None,
+        validation_data: None = None,
+        epochs: int | None = None,
+        time_budget: float | None = None,
+        *,
+        workers: int | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        checkpoint_every: int | None = None,
+        test_size: float = 0.33,
+        test_start: Any = None,
+        features: Any = None,
+        dates: Any = None,
+    ) -> Forecaster:
         """Train on the series before the test part and report errors on the test part.
 
         Args:
-            data: a :class:`SeriesData`, or an array ``(n,)`` / ``(n, C)`` of target values
-                (then ``features`` ``(n, F)`` and ``dates`` may be given).
+            X: the series: a :class:`SeriesData`, a pandas Series/DataFrame, or an array
+                ``(n,)`` / ``(n, C)`` of target values (then ``features`` ``(n, F)`` and ``dates``
+                may be given).
+            y: unused (scikit-learn's slot; the targets are in ``X``); must be None.
+            validation_data: not supported (ConfigError): the validation part is the
+                ``validation_size`` fraction before the test part, for early stopping.
+            epochs, time_budget: override the options of the same name for this run.
+            workers: 1 only (ConfigError otherwise): the networks are tiny and train fastest in
+                one process. checkpoint_dir, resume, checkpoint_every: as for every estimator.
             test_size: fraction (or row count) of the end held out; 0 trains on everything and
                 reports nothing. test_start: a date or row index instead.
         """
-        check_options(type(self).__name__, self.params)
+        p = self._validate_params()
+        self._check_y_unused(y)
+        if validation_data is not None:
+            raise ConfigError("Forecaster: validation_data is not supported; set validation_size (the "
+                              "fraction before the test part used for early stopping)")
+        if workers not in (None, 1):
+            raise ConfigError(f"Forecaster: workers={workers!r} is not supported; its networks are small "
+                              "enough that one process trains them fastest (use workers=1)")
+        self._run_options: dict[str, Any] = {"checkpoint_dir": checkpoint_dir, "resume": resume,
+                                             "checkpoint_every": checkpoint_every}
         started = time.perf_counter()
-        data = _as_series(data, features, dates)
-        p = self.params
+        data = _as_series(X, features, dates)
         train_end, test_start_row = chronological_split(
             len(data), test_size, float(p["validation_size"]), test_start, data.dates)
         self.data_, self.split_ = data, (train_end, test_start_row)
@@ -156,12 +190,12 @@ class Forecaster(LoadableFromBundle):
             raise DataError(f"{data.source}: only {len(y_train)} training values; give a longer series or a smaller test part")
         choice = resolve_choices(
             y_train, data.frequency, season=p["season"], lookback=p["lookback"], log=p["log"],
-            differencing=p["differencing"], horizon=self.horizon)
-        self.resolved_ = {**choice, "frequency": data.frequency, "horizon": self.horizon, "mode": p["mode"],
+            differencing=p["differencing"], horizon=self._horizon)
+        self.resolved_ = {**choice, "frequency": data.frequency, "horizon": self._horizon, "mode": p["mode"],
                           "test_size": float(test_size), "date_column": date_column,
                           "target_names": list(data.target_names), "feature_names": list(data.feature_names)}
         self.transform_ = SeriesTransform(choice["log"], choice["differencing"], choice["season"])
-        if p["mode"] == "recursive" and data.features.shape[1] and self.horizon > 1:
+        if p["mode"] == "recursive" and data.features.shape[1] and self._horizon > 1:
             raise ConfigError("mode='recursive' cannot use feature columns (their future values are unknown); use mode='direct'")
         lookback, offset = choice["lookback"], self.transform_.offset
         origins = valid_origins(train_end, lookback, offset, self.net_horizon, stride=int(p["stride"]))
@@ -179,10 +213,10 @@ class Forecaster(LoadableFromBundle):
         self.target_scaler_ = Scaler(p["scaler"]).fit(residual.reshape(len(origins), -1))
         x_train = windows(scaled, origins, lookback)
         y_train_scaled = self.target_scaler_.transform(residual.reshape(len(origins), -1)).reshape(residual.shape)
-        self.linear_ = LinearAR(lookback, self.horizon, choice["log"]).fit(y_train)
-        self._train(x_train, y_train_scaled, scaled, z, train_end, test_start_row)
+        self.linear_ = LinearAR(lookback, self._horizon, choice["log"]).fit(y_train)
+        self._train(x_train, y_train_scaled, scaled, z, train_end, test_start_row, epochs, time_budget)
         self.metrics_ = {"train_seconds": time.perf_counter() - started,
-                         "epochs_run": len(self.history_ or []), "resolved": self._resolved_json(),
+                         "epochs_run": len(self.history_ or []), "resolved": {k: self.resolved_.get(k) for k in RESOLVED_KEYS},
                          "split": {"train_end": train_end, "test_start": test_start_row, "rows": len(data)}}
         if test_start_row < len(data):
             self.metrics_.update(self._test_report(data, test_start_row))
@@ -194,13 +228,13 @@ class Forecaster(LoadableFromBundle):
         return targets(z, origins, h) - self.transform_.reference(z, origins, h)
 
     def _train(self, x: np.ndarray, y: np.ndarray, scaled: np.ndarray, z: np.ndarray,
-               train_end: int, test_start: int) -> None:
+               train_end: int, test_start: int, epochs: int | None, time_budget: float | None) -> None:
         p = self.params
         n_windows = len(x)
         batch_size = (16 if n_windows < 500 else 64) if p["batch_size"] == "auto" else int(p["batch_size"])
         batches = math.ceil(n_windows / batch_size)
-        epochs = (min(300, max(10, math.ceil(AUTO_STEPS / batches))) if p["epochs"] == "auto"
-                  else int(p["epochs"]))
+        wanted = p["epochs"] if epochs is None else epochs
+        epochs = min(300, max(10, math.ceil(AUTO_STEPS / batches))) if wanted == "auto" else int(wanted)
         self.resolved_.update({"batch_size": batch_size, "epochs": epochs})
         val_loader = None
         if test_start > train_end:
@@ -219,12 +253,12 @@ class Forecaster(LoadableFromBundle):
         trainer = Trainer(
             loss=forecast_loss(quantiles), optimizer=p["optimizer"], lr=float(p["lr"]),
             weight_decay=float(p["weight_decay"]), clip_norm=p["clip_norm"], metrics=(),
-            callbacks=callbacks, seed=int(p["seed"]), verbose=int(p["verbose"]),
+            callbacks=callbacks, seed=int(p["seed"]), verbose=int(p["verbose"]), **self._run_options,
         )
         loader = WindowLoader(x, y, batch_size, shuffle=True, seed=int(p["seed"]))
         with single_thread():
             self.history_ = trainer.fit(self.model_, loader, validation_data=val_loader, epochs=epochs,
-                                        time_budget=p["time_budget"])
+                                        time_budget=p["time_budget"] if time_budget is None else time_budget)
         self.model_.eval()
 
     def _build_network(self) -> ForecastNetwork:
@@ -255,9 +289,9 @@ class Forecaster(LoadableFromBundle):
 
     # ------------------------------------------------------------------ inference core
     def _require_fitted(self) -> ForecastNetwork:
-        if self.model_ is None or self.transform_ is None:
+        if self.transform_ is None:
             raise ConfigError("this Forecaster is not fitted yet; call fit() or load() first")
-        return self.model_
+        return super()._require_fitted()  # type: ignore[no-any-return]
 
     def _network(self, x: np.ndarray) -> np.ndarray:
         """Scaled residual forecasts ``(N, S, H, C, Q)``: S = members, or samples x members."""
@@ -357,7 +391,7 @@ class Forecaster(LoadableFromBundle):
         self._check_compatible(data)
         if len(data) < self.history_needed:
             raise DataError(f"history: {len(data)} values given, {self.history_needed} needed (lookback + differencing)")
-        out = self._at_origins(data, np.array([len(data)]), self.horizon)["point"][0]
+        out = self._at_origins(data, np.array([len(data)]), self._horizon)["point"][0]
         return out[:, 0] if out.shape[1] == 1 else out
 
     def forecast(self, steps: int | None = None, data: SeriesData | None = None) -> pd.DataFrame:
@@ -372,7 +406,7 @@ class Forecaster(LoadableFromBundle):
         if data is None:
             raise DataError("forecast: no series; pass data=")
         self._check_compatible(data)
-        steps = self.horizon if steps is None else int(steps)
+        steps = self._horizon if steps is None else int(steps)
         if steps < 1:
             raise ConfigError(f"steps: must be >= 1, got {steps}")
         if len(data) < self.history_needed:
@@ -434,27 +468,43 @@ class Forecaster(LoadableFromBundle):
 
     def _test_report(self, data: SeriesData, start: int) -> dict[str, Any]:
         train_rows = self.split_[0] if self.split_ else start
-        report = self._evaluate(data, start, self.horizon, data.values[:train_rows], self.linear_)
+        report = self._evaluate(data, start, self._horizon, data.values[:train_rows], self.linear_)
         self._last_eval = report
         return {
             "test": report["model"],
             "baselines": report["baselines"],
-            "evaluation": "one-step-ahead" if self.horizon == 1 else f"averaged over {self.horizon} steps",
+            "evaluation": "one-step-ahead" if self._horizon == 1 else f"averaged over {self._horizon} steps",
             "test_origins": int(len(report["origins"])),
         }
 
-    def evaluate(self, data: Any = None, test_size: float | None = None) -> dict[str, Any]:
-        """Model and baseline errors over the test part of ``data`` (default: the fitted series)."""
+    def evaluate(self, X: Any = None, y: None = None, *, test_size: float | None = None) -> dict[str, Any]:
+        """Model and baseline errors over the test part of the series ``X`` (default: the fitted
+        series; ``y`` unused): ``{"test": {rmse, mae, mape, smape, mase, ...}, "baselines": {...},
+        "test_origins"}``."""
         self._require_fitted()
-        data = self.data_ if data is None else _as_series(data, None, None)
+        self._check_y_unused(y)
+        data = self.data_ if X is None else _as_series(X, None, None)
         if data is None:
             raise DataError("evaluate: no series; pass data")
         self._check_compatible(data)
         start = chronological_split(len(data), test_size if test_size is not None else self._test_size())[1]
         if test_size is None and self.split_ is not None and self.data_ is not None and len(data) == len(self.data_):
             start = self.split_[1]
-        report = self._evaluate(data, start, self.horizon, data.values[:self._train_rows(data)], self.linear_)
+        report = self._evaluate(data, start, self._horizon, data.values[:self._train_rows(data)], self.linear_)
         return {"test": report["model"], "baselines": report["baselines"], "test_origins": int(len(report["origins"]))}
+
+    def score(self, X: Any, y: None = None) -> float:
+        """Minus the RMSE (original units) of the model's forecasts of ``horizon`` steps from every
+        origin of the series ``X`` that has enough history before it in ``X`` (no refitting; ``y``
+        unused). Higher is better, as scikit-learn's ``GridSearchCV`` and ``cross_val_score``
+        expect; :meth:`evaluate` gives the full report.
+        """
+        self._require_fitted()
+        self._check_y_unused(y)
+        data = _as_series(X, None, None)
+        self._check_compatible(data)
+        report = self._evaluate(data, 0, self._horizon, data.values, None)
+        return -float(report["model"]["rmse"])
 
     def backtest(self, data: Any = None, steps: int | None = None, test_size: float | None = None) -> dict[str, Any]:
         """Rolling-origin evaluation over the test part: one step ahead and ``steps`` ahead.
@@ -468,7 +518,7 @@ class Forecaster(LoadableFromBundle):
         if data is None:
             raise DataError("backtest: no series; pass data")
         self._check_compatible(data)
-        steps = self.horizon if steps is None else int(steps)
+        steps = self._horizon if steps is None else int(steps)
         if test_size is None and self.split_ is not None and self.data_ is not None and len(data) == len(self.data_):
             start = self.split_[1]
         else:
@@ -487,122 +537,32 @@ class Forecaster(LoadableFromBundle):
     # ------------------------------------------------------------------ plots
     def plot(self, data: SeriesData | None = None, baseline: str | None = None) -> Any:
         """The series, the one-step fit on the training part, the test forecasts (and intervals)
-        and the best baseline on the test part, as a matplotlib Figure."""
-        from rnnkit.viz.forecast import plot_forecast
-
-        self._require_fitted()
-        data = data if data is not None else self.data_
-        if data is None or self.split_ is None:
-            raise DataError("plot: no series; fit first or pass data")
-        train_end, test_start = self.split_
-        x_axis = data.dates if data.dates is not None else np.arange(len(data))
-        fit_origins = valid_origins(train_end, 0, 0, 1, start=self.history_needed)
-        fit = self._at_origins(data, fit_origins, 1)["point"][:, 0] if len(fit_origins) else np.zeros((0, 1))
-        parts: dict[str, Any] = {"train_fit": (fit_origins, fit)}
-        title = f"{', '.join(data.target_names)}: {self.params['cell'].upper()} forecaster"
-        if test_start < len(data):
-            report = self._evaluate(data, test_start, 1, data.values[:train_end], LinearAR(
-                int(self.resolved_["lookback"]), 1, bool(self.resolved_["log"])).fit(data.values[:train_end]))
-            origins = report["origins"]
-            model = report["forecasts"]["model"]
-            parts["test"] = (origins, model["point"][:, 0])
-            if "lower" in model:
-                parts["interval"] = (origins, model["lower"][:, 0], model["upper"][:, 0],
-                                     float(self.params["interval_level"]))
-            if baseline is None:
-                baseline = min(report["baselines"], key=lambda k: report["baselines"][k]["rmse"])
-            parts["baseline"] = (origins, report["forecasts"][baseline]["point"][:, 0], baseline)
-            title += (f" - test RMSE {report['model']['rmse']:.4g} vs {BASELINE_LABELS.get(baseline, baseline)} "
-                      f"{report['baselines'][baseline]['rmse']:.4g}")
-        return plot_forecast(x_axis, data.values, data.target_names, split=test_start, title=title, **parts)
+        and the best baseline on the test part, as a matplotlib Figure (see
+        :func:`rnnkit.tasks.forecast_plots.fit_figure`)."""
+        return fit_figure(self, data, baseline)
 
     def plot_future(self, frame: pd.DataFrame, data: SeriesData | None = None, history: int = 500) -> Any:
         """The last ``history`` values of the series and a :meth:`forecast` frame after them."""
-        from rnnkit.viz.forecast import plot_forecast
-
         data = data if data is not None else self.data_
         if data is None:
             raise DataError("plot_future: no series; pass data")
-        part = data.slice(max(0, len(data) - history))
-        x = part.dates if part.dates is not None else np.arange(len(data) - len(part), len(data))
-        name = data.target_names[0]
-        lower = frame[f"{name}_lower"].to_numpy() if f"{name}_lower" in frame else None
-        upper = frame[f"{name}_upper"].to_numpy() if f"{name}_upper" in frame else None
-        future_x = frame.index.to_numpy() if isinstance(frame.index, pd.DatetimeIndex) else np.asarray(frame.index)
-        return plot_forecast(x, part.values, data.target_names,
-                             future=(future_x, frame[name].to_numpy(), lower, upper),
-                             title=f"{name}: forecast of the next {len(frame)} steps")
+        return future_figure(frame, data, history)
 
     # ------------------------------------------------------------------ bundles
-    def get_params(self) -> dict[str, Any]:
-        return dict(self.params)
+    def _bundle_config(self) -> dict[str, Any]:
+        return bundle_config(self)
 
-    def _resolved_json(self) -> dict[str, Any]:
-        keys = ("season", "lookback", "log", "differencing", "horizon", "mode", "frequency", "batch_size", "epochs")
-        return {k: self.resolved_.get(k) for k in keys}
+    def _bundle_state(self) -> dict[str, Any]:
+        return bundle_state(self)
 
-    def save(self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *,
-             force: bool = False) -> Path:
-        """Write the bundle (config, weights, scaler.json, series.json, metrics, plots) atomically.
-        ``force``: replace a bundle of another task (anything that is not a bundle is never
-        replaced)."""
-        from rnnkit.viz import plot_history
-
-        model = self._require_fitted()
-        assert self.data_ is not None and self.split_ is not None
-        check_bundle_target(path, self.task, force)  # before the figures are drawn
-        metrics = {**self.metrics_, **(extra_metrics or {})}
-        plots: dict[str, Any] = {"forecast": self.plot()}
-        if self.history_ is not None and len(self.history_):
-            plots["curves"] = plot_history(self.history_, title="Forecaster training")
-        data = self.data_
-        resolved = {k: v for k, v in self.resolved_.items() if k != "candidates"}
-        config = {
-            "task": self.task,
-            "params": dict(self.params),
-            "resolved": {**resolved, "target_names": data.target_names, "feature_names": data.feature_names,
-                         "test_size": self._test_size()},
-            "network": {"input_size": self.resolved_["input_size"], "members": int(self.params["ensemble"])},
-        }
-        scaler_state = {
-            "transform": self.transform_.to_dict(),  # type: ignore[union-attr]
-            "input": self.input_scaler_.to_dict(),  # type: ignore[union-attr]
-            "target": self.target_scaler_.to_dict(),  # type: ignore[union-attr]
-            "linear_ar": {"lookback": self.linear_.lookback, "horizon": self.linear_.horizon,  # type: ignore[union-attr]
-                          "log": self.linear_.log, "coef": self.linear_.coef_.tolist()},  # type: ignore[union-attr]
-        }
-        series_state = {
-            "values": data.values.tolist(), "features": data.features.tolist(),
-            "dates": None if data.dates is None else [d.isoformat() for d in data.dates],
-            "target_names": data.target_names, "feature_names": data.feature_names,
-            "source": data.source, "split": list(self.split_),
-        }
-        return save_bundle(path, config, model.state_dict(),
-                           extra_json={"scaler": scaler_state, "series": series_state},
-                           history=self.history_, metrics=metrics, plots=plots, force=force)
+    def _figures(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """The forecast plot and the training curves."""
+        return {"forecast": self.plot(), **super()._figures(metrics)}
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> Forecaster:
-        parts.require_task(cls.task)
-        obj = cls(**cls._params_from(parts))
-        obj.resolved_ = dict(parts.section("resolved", dict))
-        obj.resolved_["input_size"] = parts.section("network", dict).get("input_size")
-        check_options("Forecaster", {k: obj.resolved_.get(k) for k in ("lookback", "horizon", "season")})
-        if Rule("int", 1, MAX_WIDTH).problem(obj.resolved_["input_size"]) is not None:
-            raise BundleError(f"bundle {parts.path}: config.json 'network' has no valid input_size; "
-                              "re-save the model")
-        scaler = parts.json("scaler")
-        obj.transform_ = SeriesTransform.from_dict(scaler["transform"])
-        obj.input_scaler_ = Scaler.from_dict(scaler["input"])
-        obj.target_scaler_ = Scaler.from_dict(scaler["target"])
-        lin = scaler["linear_ar"]
-        obj.linear_ = LinearAR(lin["lookback"], lin["horizon"], lin["log"])
-        obj.linear_.coef_ = np.asarray(lin["coef"], dtype=np.float64)
-        series = parts.json("series")
-        dates = None if series["dates"] is None else pd.DatetimeIndex(pd.to_datetime(series["dates"]))
-        obj.data_ = SeriesData(np.asarray(series["values"]), np.asarray(series["features"]),
-                               series["target_names"], series["feature_names"], dates, series["source"])
-        obj.split_ = (int(series["split"][0]), int(series["split"][1]))
+        obj = cls._from_bundle_params(parts)
+        restore_state(obj, parts)
         obj._restore_network(parts)
         return obj
 

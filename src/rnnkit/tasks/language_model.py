@@ -39,30 +39,29 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
 
 from rnnkit.data.streams import StreamLoader, normalize_newlines, read_corpus, split_tail
 from rnnkit.data.text import _CJK_CHAR  # the CJK ranges the "auto" split uses; one definition
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, PAD_ID
-from rnnkit.errors import ConfigError, DataError, ShapeError
-from rnnkit.io import check_bundle_target, register_task, save_bundle
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
-from rnnkit.nn import Linear
-from rnnkit.tasks.classifier_model import recurrent_layer
+from rnnkit.tasks.base import Estimator
 from rnnkit.tasks.defaults import LM_DEFAULTS, LM_TASK
-from rnnkit.tasks.loadable import LoadableFromBundle
-from rnnkit.tasks.options import check_options, with_defaults
+from rnnkit.tasks.lm_model import RecurrentLanguageModel
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
+from rnnkit.train.callbacks import TimeDecay
 from rnnkit.train.metrics import bits_per_character, perplexity
 
 NEWLINE = "\n"
+#: What the language model reads: a text, a file, or a list of texts and files.
+Corpus = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 LEVELS = ("char", "word")
 
 #: Epochs when neither ``epochs`` nor a time budget is given; with a budget training runs until
@@ -70,155 +69,13 @@ LEVELS = ("char", "word")
 DEFAULT_EPOCHS = 20
 EPOCHS_UNDER_BUDGET = 1000
 
-State = Tensor | tuple[Tensor, Tensor]
-
-
-class RecurrentLanguageModel(nn.Module):
-    """Embedding (or one-hot) -> stacked recurrent layers -> dropout -> dense over the vocabulary.
-
-    Args:
-        vocab_size: V, the number of token ids (0 = padding, 1 = OOV included).
-        embedding_dim: E; ``None`` feeds one-hot vectors (fine for small character vocabularies).
-        cell: ``lstm``, ``gru`` or ``rnn`` (``rnnkit.nn`` layers). hidden_size: H. num_layers: L.
-        dropout: on the embeddings, between layers and before the output layer (training only).
-        tie_weights: share the embedding matrix with the output layer (needs E == H).
-
-    ``run(x, state)`` is the pure step: ``x`` (B, T) int64 ids and the state (``h`` (L, B, H), or
-    ``(h, c)`` for LSTM; None = zeros) -> ``(logits (B, T, V), new state)``.
-
-    ``forward(x, reset=None)`` is the stateful call the Trainer makes: it starts from the state the
-    previous call left (detached), zeroed for the rows where ``reset`` (B,) bool is True, and
-    keeps the new state for the next call. :meth:`reset_state` forgets it.
-
-    Example:
-        >>> import torch
-        >>> net = RecurrentLanguageModel(10, embedding_dim=4, hidden_size=8)
-        >>> x = torch.randint(2, 10, (3, 6))
-        >>> full, _ = net.run(x)
-        >>> first = net(x[:, :4], reset=torch.ones(3, dtype=torch.bool))
-        >>> rest = net(x[:, 4:])                     # continues where the first call stopped
-        >>> torch.allclose(torch.cat([first, rest], 1), full, atol=1e-6)
-        True
-    """
-
-    def __init__(
-        self,
-        vocab_size: int,
-        *,
-        embedding_dim: int | None = 64,
-        cell: str = "lstm",
-        hidden_size: int = 256,
-        num_layers: int = 2,
-        dropout: float = 0.0,
-        tie_weights: bool = False,
-    ) -> None:
-        super().__init__()
-        if vocab_size < 3:
-            raise ConfigError(f"vocab_size={vocab_size}: need padding, OOV and at least one token")
-        self.vocab_size = vocab_size
-        if embedding_dim:
-            self.embedding: nn.Embedding | None = nn.Embedding(vocab_size, embedding_dim)
-            width = embedding_dim
-        else:
-            self.embedding = None
-            width = vocab_size
-        options: dict[str, Any] = {"num_layers": num_layers}
-        if num_layers > 1:
-            options["dropout"] = dropout
-        self.rnn = recurrent_layer(cell, width, hidden_size, **options)
-        self.drop = nn.Dropout(dropout)
-        self.decoder = Linear(hidden_size, vocab_size)
-        if tie_weights:
-            if self.embedding is None or embedding_dim != hidden_size:
-                raise ConfigError(
-                    f"tie_weights needs embedding_dim == hidden_size (got {embedding_dim} and "
-                    f"{hidden_size}); set them equal or tie_weights=False"
-                )
-            self.decoder.weight = self.embedding.weight
-        self._carried: State | None = None
-
-    def _inputs(self, x: Tensor) -> Tensor:
-        if self.embedding is not None:
-            return self.drop(self.embedding(x))
-        return nn.functional.one_hot(x, self.vocab_size).to(self.decoder.weight.dtype)
-
-    def run(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
-        """Logits ``(B, T, V)`` and the state after the last step, from ``state`` (None = zeros)."""
-        if x.dim() != 2:
-            raise ShapeError(f"x: expected token ids (B, T), got shape {tuple(x.shape)}")
-        output, new_state = self.rnn(self._inputs(x), initial_state=state)
-        return self.decoder(self.drop(output)), new_state
-
-    def forward(self, x: Tensor, reset: Tensor | None = None) -> Tensor:
-        state = self._carried
-        batch = x.shape[0]
-        if state is not None and _state_batch(state) != batch:
-            if reset is None or not bool(reset.all()):
-                raise ShapeError(
-                    f"x: batch of {batch} rows, but the carried state has {_state_batch(state)}; "
-                    "pass reset=True for every row (or call reset_state()) when the batch changes"
-                )
-            state = None
-        if state is not None and reset is not None and bool(reset.any()):
-            keep = (~reset.to(torch.bool)).to(self.decoder.weight.dtype)[None, :, None]
-            state = _map_state(lambda s: s * keep, state)
-        logits, new_state = self.run(x, state)
-        self._carried = _map_state(lambda s: s.detach(), new_state)
-        return logits
-
-    def reset_state(self) -> None:
-        """Forget the carried state: the next call starts from zeros."""
-        self._carried = None
-
-
-def _map_state(fn: Any, state: State) -> State:
-    if isinstance(state, tuple):
-        return tuple(fn(s) for s in state)  # type: ignore[return-value]
-    return fn(state)
-
-
-def _state_batch(state: State) -> int:
-    return int((state[0] if isinstance(state, tuple) else state).shape[1])
-
-
-class TimeDecay(Callback):
-    """Linear learning-rate decay to ``floor * lr`` over the time budget (or over the epochs).
-
-    Under a time budget the number of epochs is unknown in advance, so the per-epoch schedules of
-    the Trainer cannot end on time; this one looks at the clock after every batch.
-    """
-
-    def __init__(self, time_budget: float | None, epochs: int, batches: int, floor: float = 0.1) -> None:
-        self.time_budget = time_budget
-        self.total = epochs * batches
-        self.floor = floor
-        self.done = 0
-        self.started = 0.0
-        self.base: list[float] = []
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.started = time.perf_counter()
-        self.done = 0
-        assert self.trainer is not None and self.trainer.optimizer is not None
-        self.base = [float(g["lr"]) for g in self.trainer.optimizer.param_groups]
-
-    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self.done += 1
-        if self.time_budget is not None:
-            progress = (time.perf_counter() - self.started) / self.time_budget
-        else:
-            progress = self.done / max(self.total, 1)
-        scale = 1.0 - (1.0 - self.floor) * min(max(progress, 0.0), 1.0)
-        assert self.trainer is not None and self.trainer.optimizer is not None
-        for group, base in zip(self.trainer.optimizer.param_groups, self.base, strict=True):
-            group["lr"] = base * scale
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"done": self.done}
-
-
-class LanguageModel(LoadableFromBundle):
+class LanguageModel(Estimator):
     """A recurrent language model with ``fit`` / ``generate`` / ``stream`` / ``score`` / ``save``.
+
+    ``X`` is text: a ``str``, a file (``os.PathLike``) or a list of them (joined in order; so
+    scikit-learn's splitters see a list of texts); ``y`` is unused. ``score(X)`` is minus the
+    loss in nats per token (higher is better); ``evaluate(X)`` adds perplexity and bits per
+    character.
 
     Args (all keyword; defaults in ``LM_DEFAULTS``):
         level: ``char`` or ``word`` (see the module docstring for how text is split).
@@ -243,20 +100,24 @@ class LanguageModel(LoadableFromBundle):
     task = LM_TASK
     network_params = ("embedding_dim", "cell", "hidden_size", "num_layers", "dropout", "tie_weights")
 
-    def __init__(self, **params: Any) -> None:
-        self.params: dict[str, Any] = with_defaults("LanguageModel", params, LM_DEFAULTS)
-        if self.params["level"] not in LEVELS:
-            raise ConfigError(f"level={self.params['level']!r} is unknown; use 'char' or 'word'")
-        if self.params["lr_decay"] not in ("time", None):
-            raise ConfigError(f"lr_decay={self.params['lr_decay']!r} is unknown; use 'time' or None")
-        self.vectorizer_: TextVectorizer | None = None
-        self.model_: RecurrentLanguageModel | None = None
-        self.history_: History | None = None
-        self.metrics_: dict[str, Any] = {}
+    choices = {"level": LEVELS, "lr_decay": ("time", None), "windows": ("stateful", "random")}
+    level: Any  # the option (set by __init__)
+    vectorizer_: TextVectorizer | None = None
+    model_: RecurrentLanguageModel | None = None
+    history_: History | None = None
 
-    @property
-    def level(self) -> str:
-        return str(self.params["level"])
+    def __init__(
+        self, *, level: Any = "char", cell: Any = "lstm", hidden_size: Any = 256, num_layers: Any = 2,
+        embedding_dim: Any = 64, dropout: Any = 0.1, tie_weights: Any = False, max_tokens: Any = None,
+        min_freq: Any = 1, bptt: Any = 64, batch_size: Any = 32, windows: Any = "stateful",
+        epochs: Any = None, optimizer: Any = "adam", lr: Any = 0.003, weight_decay: Any = 0.0,
+        clip_norm: Any = 1.0, lr_decay: Any = "time", valid_fraction: Any = 0.1, valid_batch_size: Any = 32,
+        patience: Any = 3, time_budget: Any = None, seed: Any = 0, verbose: Any = 1,
+    ) -> None:
+        self._store_params(locals())
+
+    def _input_tags(self, input_tags: Any) -> Any:
+        return input_tags(two_d_array=False, string=True)
 
     # ------------------------------------------------------------------ text <-> ids
     def _new_vectorizer(self) -> TextVectorizer:
@@ -317,8 +178,9 @@ class LanguageModel(LoadableFromBundle):
     # ------------------------------------------------------------------ training
     def fit(
         self,
-        data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-        validation_data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+        X: Corpus,
+        y: None = None,
+        validation_data: Corpus | None = None,
         epochs: int | None = None,
         time_budget: float | None = None,
         *,
@@ -327,9 +189,9 @@ class LanguageModel(LoadableFromBundle):
         resume: bool = False,
         checkpoint_every: int | None = None,
     ) -> LanguageModel:
-        """Learn the vocabulary and the network from text; returns self.
+        """Learn the vocabulary and the network from the text ``X``; returns self (``y``: unused).
 
-        ``data`` (and ``validation_data``): a text (``str``), a file (``pathlib.Path`` or any
+        ``X`` (and ``validation_data``): a text (``str``), a file (``pathlib.Path`` or any
         ``os.PathLike``; gzip/bzip2/xz and BOMs handled), or a list of texts and files, joined in
         order (each followed by a line break). A ``str`` is always text, never a file name. Without ``validation_data`` the last
         ``valid_fraction`` of the text is held out (contiguous; at word level the cut moves to the
@@ -339,22 +201,16 @@ class LanguageModel(LoadableFromBundle):
         of every batch are split between them). ``checkpoint_dir``: checkpoint after every epoch
         (and every ``checkpoint_every`` batches); ``resume``: continue from it.
         """
-        check_options(type(self).__name__, self.params)
-        n_workers = distributed.check_workers(workers)
-        run: dict[str, Any] = {
-            "checkpoint_dir": checkpoint_dir, "resume": resume, "checkpoint_every": checkpoint_every
-        }
-        if n_workers > 1 and distributed.context() is None and not distributed.launched_by_torchrun():
-            kwargs = {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget, **run}
-            fitted = distributed.fit_in_workers(self, (data,), kwargs, n_workers)
-            params = self.params
-            self.__dict__.update(fitted.__dict__)
-            self.params = params
+        p = self._validate_params()
+        self._check_y_unused(y)
+        run = self._start_run(
+            (X,), {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
+            workers, checkpoint_dir, resume, checkpoint_every,
+        )
+        if run is None:
             return self
-        distributed.init_from_env()
         started = time.perf_counter()
-        p = self.params
-        text = gather_text(data, "data")
+        text = gather_text(X, "X")
         if validation_data is not None:
             train_text, valid_text = text, gather_text(validation_data, "validation_data")
         else:
@@ -425,23 +281,24 @@ class LanguageModel(LoadableFromBundle):
             raise ConfigError("this LanguageModel is not fitted yet; call fit() or load() first")
         return self.vectorizer_
 
-    def _require_fitted(self) -> RecurrentLanguageModel:
-        if self.model_ is None:
-            raise ConfigError("this LanguageModel is not fitted yet; call fit() or load() first")
-        return self.model_
-
-    def score(self, data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
-        """Cross entropy of a text under the model: ``{"loss" (nats per token), "perplexity",
-        "bpc" (char level, else None), "tokens"}``.
+    def evaluate(self, X: Corpus, y: None = None) -> dict[str, Any]:
+        """Cross entropy of the text ``X`` under the model: ``{"loss" (nats per token),
+        "perplexity", "bpc" (char level, else None), "tokens"}`` (``y``: unused).
 
         The text is read as ``valid_batch_size`` parallel streams, exactly like validation during
         ``fit``; tokens outside the vocabulary count as ``[UNK]``.
         """
         self._require_fitted()
-        ids = self._encode(gather_text(data, "data"))
+        self._check_y_unused(y)
+        ids = self._encode(gather_text(X, "X"))
         if len(ids) < 2:
-            raise DataError("score: the text needs at least 2 tokens")
+            raise DataError("X: the text needs at least 2 tokens to be scored")
         return self._evaluate(StreamLoader(ids, self.params["valid_batch_size"], self.params["bptt"]))
+
+    def score(self, X: Corpus, y: None = None) -> float:
+        """Minus the loss (nats per token) of the text ``X``: higher is better, as scikit-learn's
+        ``GridSearchCV`` expects (perplexity is ``exp(-score)``); :meth:`evaluate` gives the report."""
+        return -float(self.evaluate(X, y)["loss"])
 
     def stream(
         self,
@@ -512,39 +369,15 @@ class LanguageModel(LoadableFromBundle):
         return prime + text if include_prime else text
 
     # ------------------------------------------------------------------ bundles
-    def get_params(self) -> dict[str, Any]:
-        return dict(self.params)
+    def _bundle_config(self) -> dict[str, Any]:
+        return {"network": {"vocab_size": self._require_vectorizer().vocabulary_size}}
 
-    def save(
-        self, path: str | Path, extra_metrics: dict[str, Any] | None = None, *, plots: bool = True,
-        force: bool = False,
-    ) -> Path:
-        """Write the model bundle directory atomically (config, weights, vectorizer.json, ...);
-        ``plots=False`` leaves out the training-curve PNG. ``force``: replace a bundle of another
-        task (anything that is not a bundle is never replaced)."""
-        model = self._require_fitted()
-        vec = self._require_vectorizer()
-        check_bundle_target(path, self.task, force)  # before the figures are drawn
-        figures: dict[str, Any] = {}
-        if plots and self.history_ is not None and len(self.history_):
-            from rnnkit.viz import plot_history
-
-            figures["curves"] = plot_history(self.history_, title="LanguageModel training")
-        config = {
-            "task": self.task,
-            "params": dict(self.params),
-            "network": {"vocab_size": vec.vocabulary_size},
-        }
-        return save_bundle(
-            path, config, model.state_dict(), extra_json={"vectorizer": json.loads(vec.to_json())},
-            history=self.history_, metrics={**self.metrics_, **(extra_metrics or {})}, plots=figures,
-            force=force,
-        )
+    def _bundle_state(self) -> dict[str, Any]:
+        return {"vectorizer": json.loads(self._require_vectorizer().to_json())}
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> LanguageModel:
-        parts.require_task(cls.task)
-        obj = cls(**cls._params_from(parts))
+        obj = cls._from_bundle_params(parts)
         obj.vectorizer_ = TextVectorizer.from_json(json.dumps(parts.json("vectorizer")))
         obj._restore_network(parts)
         return obj

@@ -7,9 +7,7 @@ One place for the rules, used by ``fit`` (before any data is read) and by ``load
 device before anything is allocated, exceeds :func:`max_parameters`.
 
 Example:
-    >>> from rnnkit.tasks.options import with_defaults, check_options
-    >>> with_defaults("Model", {"lr": 0.1}, {"lr": 1e-3, "epochs": 5})
-    {'lr': 0.1, 'epochs': 5}
+    >>> from rnnkit.tasks.options import check_options
     >>> check_options("TextClassifier", {"lr": float("nan")})
     Traceback (most recent call last):
     ...
@@ -22,7 +20,7 @@ import math
 import numbers
 import operator
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -149,17 +147,15 @@ OVERRIDES: dict[str, dict[str, Rule]] = {
 SIZE_OPTIONS = ("hidden_size", "num_layers", "embedding_dim", "head_hidden", "ensemble", "lookback")
 
 
-def with_defaults(
-    estimator: str, params: Mapping[str, Any], defaults: Mapping[str, Any]
-) -> dict[str, Any]:
-    """``{**defaults, **params}``; a ConfigError naming ``estimator`` for an unknown option."""
-    unknown = set(params) - set(defaults)
+def check_known(estimator: str, params: Mapping[str, Any], known: Sequence[str]) -> None:
+    """A ConfigError naming ``estimator`` for an option of ``params`` not in ``known`` (a bundle's
+    options are untrusted; a Python caller gets the TypeError of ``__init__`` instead)."""
+    unknown = set(params) - set(known)
     if unknown:
         raise ConfigError(
             f"{estimator}: unknown option(s) {', '.join(sorted(map(str, unknown)))}; "
-            f"known: {', '.join(defaults)}"
+            f"known: {', '.join(known)}"
         )
-    return {**defaults, **params}
 
 
 def check_options(estimator: str, params: Mapping[str, Any]) -> None:
@@ -171,6 +167,27 @@ def check_options(estimator: str, params: Mapping[str, Any]) -> None:
         problem = rule.problem(value) if rule is not None else None
         if problem is not None:
             raise ConfigError(f"{estimator}: {name} {problem}")
+
+
+def check_choices(estimator: str, params: Mapping[str, Any],
+                  choices: Mapping[str, tuple[Any, ...]]) -> None:
+    """Raise :class:`ConfigError` naming the first option of ``params`` whose value is not one of
+    ``choices[option]`` (the word options: ``cell``-like names, modes, levels).
+
+    Example:
+        >>> check_choices("LanguageModel", {"level": "byte"}, {"level": ("char", "word")})
+        Traceback (most recent call last):
+        ...
+        rnnkit.errors.ConfigError: LanguageModel: level='byte' is unknown; use one of 'char', 'word'
+    """
+    for name, allowed in choices.items():
+        value = params.get(name)
+        if not any(value is a or (type(value) is type(a) and value == a) for a in allowed):
+            shown = repr(value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise ConfigError(
+                f"{estimator}: {name}={shown} is unknown; use one of {', '.join(map(repr, allowed))}"
+            )
 
 
 def max_parameters() -> int:
@@ -237,6 +254,6 @@ def _is_initialiser(func: Any) -> bool:
 
 
 __all__ = [
-    "MAX_PARAMETERS", "RULES", "Rule", "check_network_size", "check_options", "max_parameters",
-    "meta_network", "with_defaults",
+    "MAX_PARAMETERS", "RULES", "Rule", "check_choices", "check_network_size", "check_options", "max_parameters",
+    "meta_network", "check_known",
 ]

@@ -35,7 +35,6 @@ from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label
 from rnnkit.tasks.defaults import SEQ_DEFAULTS, SEQ_TASK
-from rnnkit.tasks.options import with_defaults
 
 
 class SequenceClassifier(ClassifierBase):
@@ -62,20 +61,27 @@ class SequenceClassifier(ClassifierBase):
 
     task = SEQ_TASK
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**with_defaults("SequenceClassifier", params, SEQ_DEFAULTS))
-        if _scaler_mode(self.params["standardize"]) not in FeatureScaler.MODES:
-            raise ConfigError(
-                f"standardize={self.params['standardize']!r} is unknown; use one of "
-                f"{', '.join(FeatureScaler.MODES)}"
-            )
-        self.scaler_: FeatureScaler | None = None
+    choices = {"standardize": (*FeatureScaler.MODES, True, False, None)}
+    scaler_: FeatureScaler | None = None
+
+    def __init__(
+        self, *, cell: Any = "lstm", bidirectional: Any = True, num_layers: Any = 1, hidden_size: Any = 128,
+        pooling: Any = "max", dropout: Any = 0.3, recurrent_activation: Any = None, head_hidden: Any = None,
+        standardize: Any = "feature", max_length: Any = None, truncation: Any = "post", batch_size: Any = 64,
+        epochs: Any = 30, optimizer: Any = "adam", lr: Any = 0.003, weight_decay: Any = 0.0,
+        clip_norm: Any = 1.0, schedule: Any = "cosine", validation_split: Any = 0.1, patience: Any = 8,
+        time_budget: Any = None, seed: Any = 0, verbose: Any = 1,
+    ) -> None:
+        self._store_params(locals())
+
+    def _input_tags(self, input_tags: Any) -> Any:
+        return input_tags(two_d_array=False, three_d_array=True)
 
     # ------------------------------------------------------------------ padded-array entry points
     def fit(  # type: ignore[override]
         self,
         X: Any,
-        labels: Sequence[Label],
+        y: Sequence[Label],
         validation_data: tuple[Any, ...] | None = None,
         epochs: int | None = None,
         time_budget: float | None = None,
@@ -98,7 +104,7 @@ class SequenceClassifier(ClassifierBase):
         X = as_sequence_list(X, lengths, mask)
         self.scaler_ = None  # a refit may change the feature size
         super().fit(
-            X, labels, validation_data, epochs, time_budget, workers=workers,
+            X, y, validation_data, epochs, time_budget, workers=workers,
             checkpoint_dir=checkpoint_dir, resume=resume, checkpoint_every=checkpoint_every,
         )
         return self
@@ -111,15 +117,15 @@ class SequenceClassifier(ClassifierBase):
         """The most probable class of each sequence."""
         return super().predict(as_sequence_list(X, lengths, mask))
 
-    def evaluate(self, X: Any, labels: Sequence[Label], *, lengths: Any = None,
+    def evaluate(self, X: Any, y: Sequence[Label], *, lengths: Any = None,
                  mask: Any = None) -> dict[str, Any]:
         """Accuracy, macro precision/recall/F1, per-class numbers and the confusion matrix."""
-        return super().evaluate(as_sequence_list(X, lengths, mask), labels)
+        return super().evaluate(as_sequence_list(X, lengths, mask), y)
 
-    def score(self, X: Any, labels: Sequence[Label], *, lengths: Any = None,
+    def score(self, X: Any, y: Sequence[Label], *, lengths: Any = None,
               mask: Any = None) -> float:
-        """Accuracy on ``X``."""
-        return super().score(as_sequence_list(X, lengths, mask), labels)
+        """Accuracy on ``X`` against the labels ``y``."""
+        return super().score(as_sequence_list(X, lengths, mask), y)
 
     # ------------------------------------------------------------------ ClassifierBase hooks
     def _trainer(self, epochs_hint: int, has_validation: bool) -> Any:
@@ -175,3 +181,5 @@ def _scaler_mode(standardize: Any) -> Any:
 
 
 register_task(SequenceClassifier.task, SequenceClassifier._from_parts)
+
+__all__ = ["SequenceClassifier", "SEQ_DEFAULTS"]

@@ -36,7 +36,6 @@ from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label, classification_report
 from rnnkit.tasks.defaults import TEXT_DEFAULTS, TEXT_TASK
-from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.train import distributed
 
 
@@ -61,9 +60,22 @@ class TextClassifier(ClassifierBase):
     task = TEXT_TASK
     network_params = (*ClassifierBase.network_params, "embedding_dim")
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**with_defaults("TextClassifier", params, TEXT_DEFAULTS))
-        self.vectorizer_: TextVectorizer | None = None
+    choices = {"monitor": ("val_accuracy", "val_loss")}
+    vectorizer_: TextVectorizer | None = None
+
+    def __init__(
+        self, *, cell: Any = "lstm", bidirectional: Any = True, num_layers: Any = 1, hidden_size: Any = 64,
+        embedding_dim: Any = 128, pooling: Any = "max", dropout: Any = 0.5, recurrent_activation: Any = None,
+        head_hidden: Any = None, max_tokens: Any = 20000, min_freq: Any = 2, split: Any = "auto",
+        ngrams: Any = None, max_length: Any = 1000, truncation: Any = "post", batch_size: Any = 64,
+        epochs: Any = 15, optimizer: Any = "adam", lr: Any = 0.001, weight_decay: Any = 0.0,
+        clip_norm: Any = 1.0, validation_split: Any = 0.1, patience: Any = 3, monitor: Any = "val_accuracy",
+        time_budget: Any = None, seed: Any = 0, verbose: Any = 1,
+    ) -> None:
+        self._store_params(locals())
+
+    def _input_tags(self, input_tags: Any) -> Any:
+        return input_tags(two_d_array=False, string=True)
 
     def _check_inputs(self, X: Any, name: str) -> list[str]:
         if isinstance(X, str):
@@ -78,7 +90,7 @@ class TextClassifier(ClassifierBase):
     def fit(  # type: ignore[override]
         self,
         X: Any,
-        labels: Sequence[Label] | None = None,
+        y: Sequence[Label] | None = None,
         validation_data: Any = None,
         epochs: int | None = None,
         time_budget: float | None = None,
@@ -88,27 +100,29 @@ class TextClassifier(ClassifierBase):
         resume: bool = False,
         checkpoint_every: int | None = None,
     ) -> TextClassifier:
-        """Fit on texts and labels, or on a :class:`TextShards` stream (labels inside it).
+        """Fit on texts ``X`` and labels ``y``, or on a :class:`TextShards` stream (labels inside it).
 
         With shards, ``validation_data`` may be other shards, ``(texts, labels)`` in memory, or
         None: then ``validation_split`` of the examples is held out by hash (no loading).
         See :meth:`ClassifierBase.fit` for the other arguments.
         """
-        check_options(type(self).__name__, self.params)
-        run: dict[str, Any] = {"workers": workers, "checkpoint_dir": checkpoint_dir, "resume": resume,
-               "checkpoint_every": checkpoint_every}
+        options: dict[str, Any] = {"workers": workers, "checkpoint_dir": checkpoint_dir, "resume": resume,
+                                   "checkpoint_every": checkpoint_every}
         if not isinstance(X, TextShards):
-            if labels is None:
-                raise DataError("labels: give one label per text (or pass TextShards, which carry labels)")
-            super().fit(X, labels, validation_data, epochs, time_budget, **run)
+            if y is None:
+                raise DataError("y: give one label per text (or pass TextShards, which carry labels)")
+            super().fit(X, y, validation_data, epochs, time_budget, **options)
             return self
-        if labels is not None:
-            raise ConfigError("labels: TextShards carry their labels; leave labels=None")
-        if self._start_run(
+        self._validate_params()
+        if y is not None:
+            raise ConfigError("y: TextShards carry their labels; leave y=None")
+        run = self._start_run(
             (X,), {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
             workers, checkpoint_dir, resume, checkpoint_every,
-        ):
+        )
+        if run is None:
             return self
+        self._run_options = run
         return self._fit_stream(X, validation_data, epochs, time_budget)
 
     def _fit_stream(
@@ -190,15 +204,19 @@ class TextClassifier(ClassifierBase):
             raise DataError(f"{shards.source}: no examples to evaluate")
         return classification_report(np.concatenate(truth), np.concatenate(guess), self.classes_)
 
-    def evaluate(self, X: Any, labels: Sequence[Label] | None = None) -> dict[str, Any]:
+    def evaluate(self, X: Any, y: Sequence[Label] | None = None) -> dict[str, Any]:
         """Accuracy, macro precision/recall/F1, per-class numbers and the confusion matrix; ``X``
         may be :class:`TextShards` (scored chunk by chunk, labels from the files)."""
         if isinstance(X, TextShards):
             self._require_fitted()
             return self._report_stream(X)
-        if labels is None:
-            raise DataError("labels: give one label per text (or pass TextShards, which carry labels)")
-        return super().evaluate(X, labels)
+        if y is None:
+            raise DataError("y: give one label per text (or pass TextShards, which carry labels)")
+        return super().evaluate(X, y)
+
+    def score(self, X: Any, y: Sequence[Label] | None = None) -> float:
+        """Accuracy on texts ``X`` against labels ``y`` (or on :class:`TextShards`)."""
+        return float(self.evaluate(X, y)["accuracy"])
 
     def _fit_pipeline(self, X: Sequence[str]) -> None:
         p = self.params
@@ -243,3 +261,5 @@ class TextClassifier(ClassifierBase):
 
 
 register_task(TextClassifier.task, TextClassifier._from_parts)
+
+__all__ = ["TextClassifier", "TEXT_DEFAULTS"]

@@ -7,8 +7,9 @@ Bahdanau attention decoder by default) trained with teacher forcing by the
 :class:`rnnkit.train.Trainer` (token-level cross entropy, optional label smoothing, early stopping
 on validation loss) -> greedy or beam-search decoding that also returns the attention weights.
 
-Verbs: ``fit``, ``translate(texts, beam_size=)``, ``translate_with_attention``, ``score``
-(corpus BLEU via sacrebleu, with its signature, plus exact match, loss and token accuracy),
+Verbs: ``fit(X, y)`` (sources, targets), ``translate(texts, beam_size=)``,
+``translate_with_attention``, ``score(X, y)`` (corpus BLEU via sacrebleu, a float),
+``evaluate(X, y)`` (BLEU with its signature, plus exact match, loss and token accuracy),
 ``save``/``load`` (and ``rnnkit.load``).
 
 Example:
@@ -45,20 +46,20 @@ from rnnkit.data.pairs import (
 )
 from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.errors import BundleError, ConfigError, DataError
-from rnnkit.io import check_bundle_target, register_task, save_bundle
+from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
+from rnnkit.tasks.base import Estimator
 from rnnkit.tasks.decoding import Hypothesis, beam_search, greedy_search
 from rnnkit.tasks.defaults import TRANSLATE_DEFAULTS, TRANSLATE_TASK
-from rnnkit.tasks.loadable import LoadableFromBundle
-from rnnkit.tasks.options import check_options, with_defaults
 from rnnkit.tasks.translation_model import ATTENTIONS, Seq2Seq
-from rnnkit.train import Callback, EarlyStopping, History, Trainer
+from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
+from rnnkit.train.callbacks import TimeDecay
 
 BOS, EOS = "<bos>", "<eos>"
 RESERVED = (BOS, EOS)
 
 NETWORK_PARAMS = (
-    "attention", "score", "cell", "hidden_size", "embedding_dim", "num_layers", "bidirectional",
+    "attention", "cell", "hidden_size", "embedding_dim", "num_layers", "bidirectional",
     "dropout", "teacher_forcing",
 )
 
@@ -81,13 +82,14 @@ class Translation:
     finished: bool = True
 
 
-class Translator(LoadableFromBundle):
+class Translator(Estimator):
     """An encoder-decoder translation model with the verbs of a scikit-learn estimator.
 
     Args (all keyword; defaults in ``TRANSLATE_DEFAULTS``):
         attention: ``bahdanau`` (additive, context fed to the decoder), ``luong`` (general score
             after the decoder; parallel training) or ``none`` (fixed-vector bottleneck).
-        score: override the attention score (``additive``, ``general``, ``dot``).
+        attention_score: override the attention score (``additive``, ``general``, ``dot``);
+            called ``score`` in bundles written before the estimator contract (read as before).
         cell (``gru``/``lstm``), hidden_size, embedding_dim, num_layers, bidirectional, dropout.
         teacher_forcing: probability of feeding the gold previous token in training (1.0 = always).
         label_smoothing: cross-entropy label smoothing (0 = off).
@@ -108,23 +110,31 @@ class Translator(LoadableFromBundle):
 
     task = TRANSLATE_TASK
 
-    def __init__(self, **params: Any) -> None:
-        self.params: dict[str, Any] = with_defaults("Translator", params, TRANSLATE_DEFAULTS)
-        p = self.params
-        if p["attention"] not in ATTENTIONS:
-            raise ConfigError(f"attention={p['attention']!r} is unknown; use one of {', '.join(ATTENTIONS)}")
-        for side in ("source_level", "target_level"):
-            if p[side] not in LEVELS:
-                raise ConfigError(f"{side}={p[side]!r} is unknown; use one of {', '.join(LEVELS)}")
-        if p["lr_decay"] not in ("time", None):
-            raise ConfigError(f"lr_decay={p['lr_decay']!r} is unknown; use 'time' or None")
-        self.source_vocab_: Vocabulary | None = None
-        self.target_vocab_: Vocabulary | None = None
-        self.source_level_: str | None = None
-        self.target_level_: str | None = None
-        self.model_: Seq2Seq | None = None
-        self.history_: History | None = None
-        self.metrics_: dict[str, Any] = {}
+    choices = {"attention": ATTENTIONS, "source_level": LEVELS, "target_level": LEVELS,
+               "lr_decay": ("time", None)}
+    requires_y = True
+    source_vocab_: Vocabulary | None = None
+    target_vocab_: Vocabulary | None = None
+    source_level_: str | None = None
+    target_level_: str | None = None
+    model_: Seq2Seq | None = None
+    history_: History | None = None
+
+    def __init__(
+        self, *, attention: Any = "bahdanau", attention_score: Any = None, cell: Any = "gru",
+        hidden_size: Any = 256, embedding_dim: Any = 256, num_layers: Any = 1, bidirectional: Any = True,
+        dropout: Any = 0.3, teacher_forcing: Any = 1.0, label_smoothing: Any = 0.0, source_level: Any = "auto",
+        target_level: Any = "auto", lowercase: Any = True, min_freq: Any = 2, max_tokens: Any = None,
+        max_source_length: Any = 100, max_target_length: Any = 100, batch_size: Any = 64, epochs: Any = 20,
+        optimizer: Any = "adam", lr: Any = 0.001, weight_decay: Any = 0.0, clip_norm: Any = 1.0,
+        lr_decay: Any = "time", valid_fraction: Any = 0.05, patience: Any = 3, time_budget: Any = None,
+        beam_size: Any = 5, length_penalty: Any = 1.0, max_output_ratio: Any = 2.0, seed: Any = 0,
+        verbose: Any = 1,
+    ) -> None:
+        self._store_params(locals())
+
+    def _input_tags(self, input_tags: Any) -> Any:
+        return input_tags(two_d_array=False, string=True)
 
     # ------------------------------------------------------------------ text <-> ids
     def _tokens(self, texts: Sequence[str], side: str) -> list[list[str]]:
@@ -155,21 +165,34 @@ class Translator(LoadableFromBundle):
     # ------------------------------------------------------------------ training
     def fit(
         self,
-        sources: Sequence[str],
-        targets: Sequence[str],
+        X: Sequence[str],
+        y: Sequence[str],
         validation_data: tuple[Sequence[str], Sequence[str]] | None = None,
         epochs: int | None = None,
         time_budget: float | None = None,
+        *,
+        workers: int | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        checkpoint_every: int | None = None,
     ) -> Translator:
-        """Learn tokenization levels, vocabularies and the network from parallel texts; returns self.
+        """Learn tokenization levels, vocabularies and the network from the source texts ``X``
+        and their translations ``y``; returns self.
 
         Without ``validation_data`` a random ``valid_fraction`` of the pairs is held out for
-        validation loss and early stopping (none when ``valid_fraction`` is 0).
+        validation loss and early stopping (none when ``valid_fraction`` is 0). ``workers``:
+        data-parallel processes on this machine (DDP); ``checkpoint_dir``: checkpoint after every
+        epoch (and every ``checkpoint_every`` batches); ``resume``: continue from it.
         """
-        check_options(type(self).__name__, self.params)
+        p = self._validate_params()
+        run = self._start_run(
+            (X, y), {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
+            workers, checkpoint_dir, resume, checkpoint_every,
+        )
+        if run is None:
+            return self
         started = time.perf_counter()
-        p = self.params
-        sources, targets = _check_pairs(sources, targets, "sources", "targets")
+        sources, targets = _check_pairs(X, y, "X", "y")
         if validation_data is not None:
             valid_src, valid_tgt = _check_pairs(*validation_data, "validation sources", "validation targets")
         elif p["valid_fraction"] and len(sources) >= 20:
@@ -196,13 +219,11 @@ class Translator(LoadableFromBundle):
         if valid_loader is not None and p["patience"]:
             callbacks.append(EarlyStopping("val_loss", patience=p["patience"], restore_best_weights=True))
         if p["lr_decay"] == "time":
-            from rnnkit.tasks.language_model import TimeDecay
-
             callbacks.append(TimeDecay(budget, n_epochs, len(train_loader)))
         trainer = Trainer(
             loss=_make_loss(p["label_smoothing"]), optimizer=p["optimizer"], lr=p["lr"],
             weight_decay=p["weight_decay"], clip_norm=p["clip_norm"], metrics=("accuracy",),
-            callbacks=callbacks, seed=p["seed"], verbose=p["verbose"],
+            callbacks=callbacks, seed=p["seed"], verbose=p["verbose"], **run,
         )
         self.history_ = trainer.fit(
             self.model_, train_loader, validation_data=valid_loader, epochs=n_epochs, time_budget=budget
@@ -219,7 +240,7 @@ class Translator(LoadableFromBundle):
             "source_vocabulary_size": len(self.source_vocab_),
             "target_vocabulary_size": len(self.target_vocab_),
         }
-        if valid_loader is not None:
+        if valid_loader is not None and distributed.is_main_process():
             self.metrics_["validation"] = self._teacher_forced(valid_loader)
         return self
 
@@ -228,7 +249,7 @@ class Translator(LoadableFromBundle):
         src_vocab, tgt_vocab = self._require_vocabs()
         return Seq2Seq(
             len(src_vocab), len(tgt_vocab), bos_id=tgt_vocab.id_of(BOS), eos_id=tgt_vocab.id_of(EOS),
-            **{k: p[k] for k in NETWORK_PARAMS},
+            score=p["attention_score"], **{k: p[k] for k in NETWORK_PARAMS},
         )
 
     def _teacher_forced(self, loader: PairLoader) -> dict[str, float]:
@@ -241,11 +262,6 @@ class Translator(LoadableFromBundle):
         if self.source_vocab_ is None or self.target_vocab_ is None:
             raise ConfigError("this Translator is not fitted yet; call fit() or load() first")
         return self.source_vocab_, self.target_vocab_
-
-    def _require_fitted(self) -> Seq2Seq:
-        if self.model_ is None:
-            raise ConfigError("this Translator is not fitted yet; call fit() or load() first")
-        return self.model_
 
     def translate_with_attention(
         self, texts: Sequence[str], beam_size: int | None = None, max_length: int | None = None,
@@ -293,10 +309,16 @@ class Translator(LoadableFromBundle):
         """Translations of ``texts`` (``beam_size`` 1 = greedy; default from the params)."""
         return [t.text for t in self.translate_with_attention(texts, beam_size=beam_size)]
 
-    def score(
-        self, sources: Sequence[str], references: Sequence[str], beam_size: int | None = None,
+    def score(self, X: Sequence[str], y: Sequence[str], beam_size: int | None = None) -> float:
+        """Corpus BLEU (sacrebleu, 0..100) of the translations of ``X`` against the references
+        ``y``: higher is better; :meth:`evaluate` gives it with the other numbers."""
+        return float(self.evaluate(X, y, beam_size)["bleu"])
+
+    def evaluate(
+        self, X: Sequence[str], y: Sequence[str], beam_size: int | None = None,
     ) -> dict[str, Any]:
-        """Corpus BLEU (sacrebleu) of the translations of ``sources`` against ``references``.
+        """Corpus BLEU (sacrebleu) of the translations of the sources ``X`` against the
+        references ``y``.
 
         Returns ``{"bleu", "signature", "exact_match", "loss", "token_accuracy", "count"}``:
         BLEU is sacrebleu's (``13a`` tokenization, or ``zh`` for a CJK target; case-insensitive
@@ -305,7 +327,7 @@ class Translator(LoadableFromBundle):
         """
         import sacrebleu
 
-        sources, references = _check_pairs(sources, references, "sources", "references")
+        sources, references = _check_pairs(X, y, "X", "y")
         started = time.perf_counter()
         hypotheses = self.translate(sources, beam_size=beam_size)
         decode_seconds = time.perf_counter() - started
@@ -328,45 +350,38 @@ class Translator(LoadableFromBundle):
             "decode_seconds": decode_seconds,
         }
 
-    evaluate = score
-
     # ------------------------------------------------------------------ bundles
-    def get_params(self) -> dict[str, Any]:
-        return dict(self.params)
-
-    def save(self, path: str | Path, extra_metrics: dict[str, Any] | None = None,
-             example: str | None = None, *, force: bool = False) -> Path:
-        """Write the bundle directory atomically; ``example`` adds its attention map as a plot.
-        ``force``: replace a bundle of another task (anything that is not a bundle is never
-        replaced)."""
-        from rnnkit.viz import plot_history
-        from rnnkit.viz.attention import plot_attention
-
-        model = self._require_fitted()
+    def _bundle_config(self) -> dict[str, Any]:
         src_vocab, tgt_vocab = self._require_vocabs()
-        check_bundle_target(path, self.task, force)  # before the figures are drawn
-        plots: dict[str, Any] = {}
-        if self.history_ is not None and len(self.history_):
-            plots["curves"] = plot_history(self.history_, title="Translator training")
-        if example is not None and self.params["attention"] != "none":
-            t = self.translate_with_attention([example])[0]
-            plots["attention"] = plot_attention(t.weights, t.source_tokens, t.target_tokens)
-        config = {
-            "task": self.task,
-            "params": dict(self.params),
+        return {
             "network": {"source_vocab": len(src_vocab), "target_vocab": len(tgt_vocab)},
             "levels": {"source": self.source_level_, "target": self.target_level_},
         }
-        extra = {"source_vocabulary": src_vocab.to_dict(), "target_vocabulary": tgt_vocab.to_dict()}
-        return save_bundle(
-            path, config, model.state_dict(), extra_json=extra, history=self.history_,
-            metrics={**self.metrics_, **(extra_metrics or {})}, plots=plots, force=force,
-        )
+
+    def _bundle_state(self) -> dict[str, Any]:
+        src_vocab, tgt_vocab = self._require_vocabs()
+        return {"source_vocabulary": src_vocab.to_dict(), "target_vocabulary": tgt_vocab.to_dict()}
+
+    def _figures(self, metrics: dict[str, Any], example: str | None = None) -> dict[str, Any]:
+        """The training curves and, for an ``example`` source text, its attention map."""
+        plots = super()._figures(metrics)
+        if example is not None and self.params["attention"] != "none":
+            from rnnkit.viz.attention import plot_attention
+
+            t = self.translate_with_attention([example])[0]
+            plots["attention"] = plot_attention(t.weights, t.source_tokens, t.target_tokens)
+        return plots
+
+    @classmethod
+    def _params_from(cls, parts: BundleParts) -> dict[str, Any]:
+        params = super()._params_from(parts)
+        if "score" in params:  # bundles written before the option was renamed
+            params["attention_score"] = params.pop("score")
+        return params
 
     @classmethod
     def _from_parts(cls, parts: BundleParts) -> Translator:
-        parts.require_task(cls.task)
-        obj = cls(**cls._params_from(parts))
+        obj = cls._from_bundle_params(parts)
         levels = parts.section("levels", dict)
         obj.source_level_, obj.target_level_ = levels.get("source"), levels.get("target")
         if not {obj.source_level_, obj.target_level_} <= {"word", "char"}:

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -199,4 +200,40 @@ class LambdaCallback(Callback):
             setattr(self, name, fn)
 
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "LambdaCallback"]
+class TimeDecay(Callback):
+    """Linear learning-rate decay to ``floor * lr`` over the time budget (or over the epochs).
+
+    Under a time budget the number of epochs is unknown in advance, so the per-epoch schedules of
+    the Trainer cannot end on time; this one looks at the clock after every batch.
+    """
+
+    def __init__(self, time_budget: float | None, epochs: int, batches: int, floor: float = 0.1) -> None:
+        self.time_budget = time_budget
+        self.total = epochs * batches
+        self.floor = floor
+        self.done = 0
+        self.started = 0.0
+        self.base: list[float] = []
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.started = time.perf_counter()
+        self.done = 0
+        assert self.trainer is not None and self.trainer.optimizer is not None
+        self.base = [float(g["lr"]) for g in self.trainer.optimizer.param_groups]
+
+    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self.done += 1
+        if self.time_budget is not None:
+            progress = (time.perf_counter() - self.started) / self.time_budget
+        else:
+            progress = self.done / max(self.total, 1)
+        scale = 1.0 - (1.0 - self.floor) * min(max(progress, 0.0), 1.0)
+        assert self.trainer is not None and self.trainer.optimizer is not None
+        for group, base in zip(self.trainer.optimizer.param_groups, self.base, strict=True):
+            group["lr"] = base * scale
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"done": self.done}
+
+
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "LambdaCallback", "TimeDecay"]

@@ -52,7 +52,8 @@ def plot_forecast(
         split: first row of the test part (a vertical line).
         train_fit, test: ``(rows, predictions)`` -- one-step forecasts at those rows.
         interval: ``(rows, lower, upper, level)`` shaded around the test forecasts.
-        baseline: ``(rows, predictions, name)`` dashed.
+        baseline: ``(rows, predictions, label)`` dashed; ``label`` is shown as given (the caller
+            names it: viz knows nothing of the tasks' baselines).
         future: ``(x_future, point, lower, upper)`` for a forecast past the end.
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
@@ -79,7 +80,7 @@ def plot_forecast(
     if baseline is not None and len(baseline[0]):
         rows, pred, name = baseline
         ax.plot(x[rows], _column(pred, target), color=BASELINE_COLOR, linewidth=1.2, linestyle="--",
-                label=f"baseline: {_label(name)}")
+                label=f"baseline: {name}")
     if future is not None:
         fx, point, lower, upper = future  # type: ignore[assignment]
         fx = np.asarray(fx)
@@ -106,7 +107,7 @@ def plot_forecast(
         if baseline is not None and len(baseline[0]):
             b_rows, b_pred, name = baseline
             err_ax.plot(x[b_rows], np.abs(values[b_rows, target] - _column(b_pred, target)),
-                        color=BASELINE_COLOR, linewidth=1.2, linestyle="--", label=_label(name))
+                        color=BASELINE_COLOR, linewidth=1.2, linestyle="--", label=name)
         err_ax.set_ylabel("|error|, test")
         err_ax.grid(True, alpha=0.3)
         err_ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=2)
@@ -114,12 +115,6 @@ def plot_forecast(
         bottom = err_ax
     bottom.set_xlabel("date" if np.issubdtype(x.dtype, np.datetime64) else "step")
     return fig
-
-
-def _label(name: str) -> str:
-    from rnnkit.tasks.forecast_baselines import BASELINE_LABELS
-
-    return BASELINE_LABELS.get(name, name.replace("_", " "))
 
 
 def _column(array: np.ndarray, target: int) -> np.ndarray:
