@@ -27,8 +27,8 @@ from rnnkit.data.sources import (
     read_table,
     read_text_dataset,
 )
-from rnnkit.data.streaming import StreamingLoader, TextShards
 from rnnkit.data.text import split, standardize
+from rnnkit.data.text_shards import StreamingLoader, TextShards
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, OOV_TOKEN, PAD_ID, PAD_TOKEN, Vocabulary
 

@@ -59,10 +59,9 @@ from typing import Any
 import numpy as np
 
 from rnnkit.data.readers import decode, read_bytes, read_head, strip_compression_suffix
-from rnnkit.data.sources import _column_index, _parse_rows, coerce_labels, sniff_delimiter
+from rnnkit.data.tables import Label, coerce_labels, column_index, parse_rows, sniff_delimiter
 from rnnkit.errors import DataError
 
-Label = str | int
 FORMATS = ("npz", "npy", "ts", "csv", "idx")
 MISSING_POLICIES = ("error", "interpolate")
 IMAGE_STEPS = ("rows", "pixels")
@@ -515,7 +514,7 @@ def read_csv_sequences(
     if not text.strip():
         raise DataError(f"{path} is empty; give one sequence per row")
     delimiter = delimiter or sniff_delimiter(text, path.name)
-    rows, lines = _parse_rows(text, delimiter, path)
+    rows, lines = parse_rows(text, delimiter, path)
     if header is None:
         header = _numeric_header(rows) or isinstance(label_column, str)
     names = [c.strip() for c in rows[0]] if header else None
@@ -525,7 +524,7 @@ def read_csv_sequences(
     width = max([len(names or [])] + [len(r) for r in body[:1000]])
     label_index = None
     if has_labels:
-        label_index = _column_index(path, names, width, label_column, "label_column")
+        label_index = column_index(path, names, width, label_column, "label_column")
         label_index = width - 1 if label_index is None else label_index
         if width < 2:
             raise DataError(f"{path} has a single column: no values besides the label; check the delimiter")
