@@ -59,18 +59,17 @@ import numpy as np
 
 from rnnkit.data.readers import decode, read_bytes, read_head, read_text, strip_compression_suffix
 from rnnkit.data.tables import (
-    SAMPLE_CHARS,
     Column,
     Label,
     TableOptions,
+    TextLayout,
     coerce_labels,
-    iter_rows,
+    detect_layout,
     json_layout,
-    json_lines,
+    json_objects,
     json_text_rows,
+    read_rows,
     sorted_classes,
-    text_layout,
-    text_rows,
 )
 from rnnkit.errors import DataError
 
@@ -144,7 +143,7 @@ def read_text_dataset(
     for path in path_list:
         if path.is_dir():
             parts.append(read_directory(path, split=split, classes=classes, encoding=encoding))
-        elif _is_json_path(path):
+        elif is_json_path(path):
             parts.append(
                 read_jsonl(
                     path, text_column, label_column, has_labels=has_labels, encoding=encoding
@@ -183,7 +182,8 @@ def concat(parts: Sequence[TextDataset]) -> TextDataset:
     return TextDataset(texts, labels, f"{parts[0].source} + {len(parts) - 1} more")
 
 
-def _is_json_path(path: Path) -> bool:
+def is_json_path(path: Path) -> bool:
+    """Whether ``path`` holds JSON (Lines): by its name, else by a first ``{``."""
     name = strip_compression_suffix(path.name).lower()
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return True
@@ -205,17 +205,18 @@ def read_table(
     encoding: str = "utf-8",
 ) -> TextDataset:
     """Read a CSV/TSV/semicolon/pipe-delimited file (see the module docstring)."""
-    path = Path(path)
-    text = read_text(path, encoding)
-    if not text.strip():
-        raise DataError(f"{path} is empty; give a file with at least one row of text")
     options = TableOptions(text_column, label_column, header, delimiter, has_labels)
-    layout = text_layout(text[:SAMPLE_CHARS], path, options, truncated=len(text) > SAMPLE_CHARS)
-    rows = iter_rows(io.StringIO(text, newline=""), layout.delimiter, layout.quoting, path)
-    return _dataset(text_rows(rows, layout, path), layout, path)
+    return _read_labelled_texts(read_text(path, encoding), Path(path), options, "table")
 
 
-def _dataset(rows: Iterable[tuple[str, str | None, int]], layout: Any, path: Path) -> TextDataset:
+def _read_labelled_texts(text: str, path: Path, options: TableOptions, kind: str) -> TextDataset:
+    """The ``text`` of a table or JSON Lines file, read as :class:`rnnkit.data.text_shards.TextShards`
+    streams it: the same layout from the same first characters, the same rows."""
+    layout = detect_layout(io.StringIO(text, newline=""), path, options, kind)
+    return _dataset(read_rows(io.StringIO(text, newline=""), layout, path), layout, path)
+
+
+def _dataset(rows: Iterable[tuple[str, str | None, int]], layout: TextLayout, path: Path) -> TextDataset:
     """The dataset of ``(text, raw label, line)`` rows read by ``layout`` (labels coerced)."""
     texts: list[str] = []
     raw_labels: list[str] = []
@@ -259,24 +260,16 @@ def read_jsonl(
 ) -> TextDataset:
     """Read JSON Lines (one object per line) or a JSON array of objects."""
     path = Path(path)
-    text = read_text(path, encoding)
-    if not text.strip():
-        raise DataError(f"{path} is empty; give a file with at least one JSON object")
-    if text.lstrip().startswith("["):
-        try:
-            records = list(enumerate(json.loads(text), start=1))
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"{path}: invalid JSON at line {err.lineno} ({err.msg}); fix the file"
-            ) from None
-    else:
-        records = list(json_lines(io.StringIO(text, newline=None), path))
-    for number, record in records:
-        if not isinstance(record, dict):
-            raise DataError(
-                f"{path} line {number} is not a JSON object; write one {{...}} per line"
-            )
     options = TableOptions(text_column, label_column, has_labels=has_labels)
+    text = read_text(path, encoding)
+    if not text.lstrip().startswith("["):
+        return _read_labelled_texts(text, path, options, "jsonl")
+    try:
+        records = json_objects(enumerate(json.loads(text), start=1), path)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}: invalid JSON at line {err.lineno} ({err.msg}); fix the file") from None
+    if not records:
+        raise DataError(f"{path} is an empty JSON array; give at least one JSON object")
     layout = json_layout([record for _, record in records], path, options)
     return _dataset(json_text_rows(records, layout, path), layout, path)
 
@@ -355,4 +348,5 @@ __all__ = [
     "concat",
     "require_some_text",
     "empty_texts_error",
+    "is_json_path",
 ]

@@ -42,7 +42,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from rnnkit.data.readers import strip_compression_suffix
 from rnnkit.errors import DataError
@@ -437,6 +437,47 @@ def json_layout(
     return TextLayout("jsonl", text_index=text_index, label_index=label_index, names=tuple(names))
 
 
+def detect_layout(
+    handle: IO[str], source: str | os.PathLike[str], options: TableOptions, kind: str = "table"
+) -> TextLayout:
+    """The layout of a file of labelled texts, from its first :data:`SAMPLE_CHARS` characters.
+
+    ``handle`` is the open file (:func:`rnnkit.data.readers.open_text`, or ``io.StringIO`` over
+    the whole text: both give the same layout); ``kind`` is ``"table"``, ``"jsonl"`` or
+    ``"lines"``. An empty file is a DataError.
+    """
+    sample = handle.read(SAMPLE_CHARS + 1)
+    truncated = len(sample) > SAMPLE_CHARS
+    sample = sample[:SAMPLE_CHARS]
+    if not sample.strip():
+        what = "JSON object" if kind == "jsonl" else "row of text"
+        raise DataError(f"{source} is empty; give a file with at least one {what}")
+    if kind == "lines":
+        return TextLayout("lines")
+    if kind == "jsonl":
+        lines = list(io.StringIO(sample, newline=""))
+        if truncated and len(lines) > 1:
+            lines = lines[:-1]  # perhaps cut
+        records = json_objects(json_lines(lines, source), source)
+        return json_layout([record for _, record in records], source, options)
+    return text_layout(sample, source, options, truncated)
+
+
+def read_rows(
+    handle: IO[str], layout: TextLayout, source: str | os.PathLike[str]
+) -> Iterator[tuple[str, str | None, int]]:
+    """``(text, stripped raw label or None, line)`` of every example of an open file."""
+    if layout.kind == "lines":
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if line.strip():
+                yield line, None, number
+    elif layout.kind == "jsonl":
+        yield from json_text_rows(json_lines(handle, source), layout, source)
+    else:
+        yield from text_rows(iter_rows(handle, layout.delimiter, layout.quoting, source), layout, source)
+
+
 def text_rows(
     rows: Iterable[tuple[list[str], int]], layout: TextLayout, source: str | os.PathLike[str]
 ) -> Iterator[tuple[str, str | None, int]]:
@@ -457,6 +498,18 @@ def text_rows(
             if not label:
                 raise DataError(f"{source} line {line} has an empty label; fill it in or remove the row")
         yield row[layout.text_index], label, line
+
+
+def json_objects(
+    records: Iterable[tuple[int, Any]], source: str | os.PathLike[str]
+) -> list[tuple[int, dict[str, Any]]]:
+    """Numbered JSON records, each checked to be an object."""
+    checked = []
+    for number, record in records:
+        if not isinstance(record, dict):
+            raise DataError(f"{source} line {number} is not a JSON object; write one {{...}} per line")
+        checked.append((number, record))
+    return checked
 
 
 def json_text_rows(
@@ -529,7 +582,10 @@ __all__ = [
     "TextLayout",
     "text_layout",
     "json_layout",
+    "detect_layout",
+    "read_rows",
     "text_rows",
+    "json_objects",
     "json_text_rows",
     "json_lines",
     "json_cell",

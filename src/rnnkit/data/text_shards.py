@@ -42,7 +42,6 @@ Example:
 from __future__ import annotations
 
 import copy
-import io
 import itertools
 import math
 import os
@@ -51,27 +50,21 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 from rnnkit.data.batching import Batch, BucketLoader
 from rnnkit.data.readers import check_file, open_text, strip_compression_suffix
-from rnnkit.data.sources import empty_texts_error
+from rnnkit.data.sources import empty_texts_error, is_json_path
 from rnnkit.data.tables import (
-    SAMPLE_CHARS,
     Column,
     Label,
     TableOptions,
     TextLayout,
     coerce_labels,
-    iter_rows,
-    json_layout,
-    json_lines,
-    json_text_rows,
+    detect_layout,
+    read_rows,
     sorted_classes,
-    text_layout,
-    text_rows,
 )
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import Vocabulary
@@ -197,28 +190,12 @@ class TextShards:
         layout = self._layout(path)
         rows, some_text = 0, False
         with open_text(path, self.encoding) as handle:
-            for text, label in _rows_of(path, handle, layout):
+            for text, label, _ in read_rows(handle, layout, path):
                 rows += 1
                 some_text = some_text or bool(text.strip())
                 yield text, label
         if rows and not some_text:
             raise empty_texts_error(path, rows, layout.text_name)
-
-
-def _rows_of(path: str, handle: IO[str], layout: TextLayout) -> Iterator[tuple[str, str | None]]:
-    """The ``(text, label)`` rows of an open file, read as its layout says."""
-    if layout.kind == "lines":
-        for line in handle:
-            line = line.rstrip("\r\n")
-            if line.strip():
-                yield line, None
-        return
-    if layout.kind == "jsonl":
-        rows = json_text_rows(json_lines(handle, path), layout, path)
-    else:
-        rows = text_rows(iter_rows(handle, layout.delimiter, layout.quoting, path), layout, path)
-    for text, label, _ in rows:
-        yield text, label
 
 
 def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -251,35 +228,16 @@ def _hash_unit(seed: int, path: str, row: int) -> float:
 
 def _detect_layout(shards: TextShards, path: Path) -> TextLayout:
     """The file's layout, decided from its first characters as the in-memory readers decide it."""
-    name = strip_compression_suffix(path.name).lower()
-    with open_text(path, shards.encoding) as handle:
-        sample = handle.read(SAMPLE_CHARS + 1)
-    if not sample.strip():
-        raise DataError(f"{path} is empty; remove it or give a file with rows")
-    truncated = len(sample) > SAMPLE_CHARS
-    sample = sample[:SAMPLE_CHARS]
-    head = sample.lstrip(" \t\r\n")
-    if name.endswith((".jsonl", ".ndjson")) or (not name.endswith(SHARD_SUFFIXES) and head.startswith("{")):
-        return _jsonl_layout(shards, path, sample, truncated)
-    if name.endswith(".txt") and shards.label_column is None:
-        if shards.has_labels:
+    kind = "jsonl" if is_json_path(path) else "table"
+    if kind == "table" and strip_compression_suffix(path.name).lower().endswith(".txt"):
+        if shards.label_column is None and shards.has_labels:
             raise DataError(
                 f"{path} is a plain-text shard (one text per line, no labels); give CSV/TSV/JSONL "
                 "shards with a label column for classification"
             )
-        return TextLayout("lines")
-    return text_layout(sample, path, shards.options, truncated)
-
-
-def _jsonl_layout(shards: TextShards, path: Path, sample: str, truncated: bool) -> TextLayout:
-    lines = list(io.StringIO(sample, newline=""))
-    if truncated and len(lines) > 1:
-        lines = lines[:-1]
-    records = [record for _, record in json_lines(lines, path)]
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict):
-            raise DataError(f"{path} line {number} is not a JSON object; write one {{...}} per line")
-    return json_layout(records, path, shards.options)
+        kind = "table" if shards.label_column is not None else "lines"
+    with open_text(path, shards.encoding) as handle:
+        return detect_layout(handle, path, shards.options, kind)
 
 
 # ---------------------------------------------------------------------------- vocabulary pass
