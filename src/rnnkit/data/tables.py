@@ -15,19 +15,19 @@ sentence pairs, series) asks this module; files are opened by :mod:`rnnkit.data.
   index (negative counts from the end); otherwise by well-known names, then by shape.
 - **Labels** (:func:`coerce_labels`): ints when every label is an integer, otherwise strings.
 
-:func:`text_layout` decides all of this from the first :data:`SAMPLE_CHARS` characters of a file,
-and :func:`text_rows` reads rows by that decision, so the in-memory reader
+:func:`detect_layout` decides all of this from the first :data:`SAMPLE_CHARS` characters of an
+open file (JSON Lines too: its keys are the columns), and :func:`read_rows` reads the examples by
+that decision, so the in-memory reader
 (:func:`rnnkit.data.sources.read_table`) and the streaming one
 (:class:`rnnkit.data.text_shards.TextShards`) give the same texts and labels for the same file.
 
 Example:
-    >>> sample = "review;stars\\r\\nGreat; really\\r\\n;1\\r\\n"
-    >>> layout = text_layout(sample, "reviews.csv", TableOptions())
+    >>> sample = 'review;stars\\r\\n"Great; really";1\\r\\nDull;0\\r\\n'
+    >>> layout = detect_layout(io.StringIO(sample, newline=""), "reviews.csv", TableOptions())
     >>> layout.delimiter, layout.header, layout.names, layout.text_index, layout.label_index
     (';', True, ('review', 'stars'), 0, 1)
-    >>> rows = iter_rows(io.StringIO(sample, newline=""), layout.delimiter, layout.quoting, "reviews.csv")
-    >>> list(text_rows(rows, layout, "reviews.csv"))
-    [('Great', '1', 2)]
+    >>> list(read_rows(io.StringIO(sample, newline=""), layout, "reviews.csv"))
+    [('Great; really', '1', 2), ('Dull', '0', 3)]
     >>> coerce_labels([" 1", "-2"]), coerce_labels(["1", "1-2"]), sorted_classes([2, 1, 2])
     ([1, -2], ['1', '1-2'], [1, 2])
 """
@@ -86,6 +86,20 @@ def label_sort_key(label: Label) -> tuple[int, Any]:
 def sorted_classes(labels: Iterable[Label]) -> list[Label]:
     """The distinct labels, sorted (numerically for ints)."""
     return sorted(set(labels), key=label_sort_key)
+
+
+def label_classes(raw: Iterable[str]) -> tuple[list[Label], dict[str, int]]:
+    """The classes of raw label texts (coerced, sorted) and each raw text's class id.
+
+    Example:
+        >>> label_classes(["10", "9", "+9"])
+        ([9, 10], {'10': 1, '9': 0, '+9': 0})
+    """
+    texts = list(dict.fromkeys(raw))
+    labels = coerce_labels(texts)
+    classes = sorted_classes(labels)
+    index = {label: i for i, label in enumerate(classes)}
+    return classes, {text: index[label] for text, label in zip(texts, labels, strict=True)}
 
 
 # ------------------------------------------------------------------------------------ delimiter
@@ -567,6 +581,7 @@ __all__ = [
     "coerce_labels",
     "sorted_classes",
     "label_sort_key",
+    "label_classes",
     "sniff_delimiter",
     "QuoteError",
     "iter_rows",

@@ -61,10 +61,9 @@ from rnnkit.data.tables import (
     Label,
     TableOptions,
     TextLayout,
-    coerce_labels,
     detect_layout,
+    label_classes,
     read_rows,
-    sorted_classes,
 )
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import Vocabulary
@@ -91,10 +90,10 @@ class TextShards:
         text_column: Column = None,
         label_column: Column = None,
         *,
+        encoding: str = "utf-8",
         header: bool | None = None,
         delimiter: str | None = None,
         has_labels: bool | None = None,
-        encoding: str = "utf-8",
         select: tuple[float, float] = (0.0, 1.0),
         seed: int = 0,
     ) -> None:
@@ -261,19 +260,14 @@ class TextScan:
         self.per_file.update(other.per_file)
         return self
 
-    def coerced_labels(self) -> dict[str, Label]:
-        """Raw label text -> the label the in-memory reader gives it (:func:`coerce_labels`)."""
-        raw = list(self.labels)
-        return dict(zip(raw, coerce_labels(raw), strict=True))
-
     def classes(self) -> list[Label]:
-        """The distinct labels, sorted: ints when every label is an integer, else strings."""
-        return sorted_classes(self.coerced_labels().values())
+        """The distinct labels, sorted: ints when every label is an integer, else strings
+        (:func:`rnnkit.data.tables.coerce_labels`, as the in-memory readers give them)."""
+        return label_classes(self.labels)[0]
 
     def label_index(self) -> dict[str, int]:
         """Raw label text -> class id (position in :meth:`classes`)."""
-        index = {c: i for i, c in enumerate(self.classes())}
-        return {raw: index[label] for raw, label in self.coerced_labels().items()}
+        return label_classes(self.labels)[1]
 
     def vocabulary(
         self, max_tokens: int | None = None, min_freq: int = 1, reserved: Sequence[str] = ()
