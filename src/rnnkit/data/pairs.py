@@ -51,7 +51,14 @@ import torch
 
 from rnnkit.data.batching import IGNORE_INDEX
 from rnnkit.data.readers import read_text, strip_compression_suffix
-from rnnkit.data.tables import Column, column_index, parse_rows, sniff_delimiter
+from rnnkit.data.tables import (
+    Column,
+    column_index,
+    parse_rows,
+    sniff_delimiter,
+    split_header,
+    table_width,
+)
 from rnnkit.data.text import CJK_CHAR, normalize_unicode
 from rnnkit.errors import ConfigError, DataError
 
@@ -153,11 +160,9 @@ def read_pairs(
     if header is None:
         first = {c.strip().lower() for c in rows[0]}
         header = bool(first & _HEADER_NAMES) or isinstance(source_column, str) or isinstance(target_column, str)
-    names = [c.strip() for c in rows[0]] if header else None
-    body, body_lines = (rows[1:], lines[1:]) if header else (rows, lines)
-    if not body:
-        raise DataError(f"{path} has a header but no pairs; add rows below the header")
-    width = max([len(names or [])] + [len(r) for r in body[:1000]])
+    names, body = split_header(rows, header, path)
+    body_lines = lines[1:] if header else lines
+    width = table_width(names, body)
     if width < 2:
         raise DataError(
             f"{path}: rows have one column (delimiter {delimiter!r}); give 'source<TAB>target' "

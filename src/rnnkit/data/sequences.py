@@ -60,7 +60,15 @@ import numpy as np
 
 from rnnkit.data.readers import decode, read_bytes, read_head, strip_compression_suffix
 from rnnkit.data.scaling import Scaler
-from rnnkit.data.tables import Label, coerce_labels, column_index, parse_rows, sniff_delimiter
+from rnnkit.data.tables import (
+    Label,
+    coerce_labels,
+    column_index,
+    parse_rows,
+    sniff_delimiter,
+    split_header,
+    table_width,
+)
 from rnnkit.errors import DataError
 
 FORMATS = ("npz", "npy", "ts", "csv", "idx")
@@ -500,11 +508,9 @@ def read_csv_sequences(
     rows, lines = parse_rows(text, delimiter, path)
     if header is None:
         header = _numeric_header(rows) or isinstance(label_column, str)
-    names = [c.strip() for c in rows[0]] if header else None
-    body, body_lines = (rows[1:], lines[1:]) if header else (rows, lines)
-    if not body:
-        raise DataError(f"{path} has a header but no data rows; add rows below the header")
-    width = max([len(names or [])] + [len(r) for r in body[:1000]])
+    names, body = split_header(rows, header, path)
+    body_lines = lines[1:] if header else lines
+    width = table_width(names, body)
     label_index = None
     if has_labels:
         label_index = column_index(path, names, width, label_column, "label_column")
