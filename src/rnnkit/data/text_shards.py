@@ -1,9 +1,11 @@
 """Streaming labelled texts larger than memory: many shards in, length-bucketed batches out.
 
 :class:`TextShards` names the data: CSV/TSV, JSON Lines or plain-text files (one text per line),
-each plain or gzip/bzip2/xz-compressed (recognised by magic bytes), read row by row with the same
-column and header rules as :func:`rnnkit.data.read_text_dataset` (decided per file from its first
-rows) and the same checks and one-line errors (:func:`rnnkit.data.readers.open_text`: devices and
+each plain or gzip/bzip2/xz-compressed (recognised by magic bytes), read row by row through the
+reader :func:`rnnkit.data.read_text_dataset` uses (:func:`rnnkit.data.tables.detect_layout` decides
+delimiter, quoting, header and columns per file from the same first characters, and
+:func:`rnnkit.data.tables.read_rows` reads the rows), so both give the same texts and labels, with
+the same checks and one-line errors (:func:`rnnkit.data.readers.open_text`: devices and
 FIFOs refused, truncated archives and invalid text named by file, line and byte offset; a stray
 CSV quote named by its line; a file whose texts are all empty refused). Nothing is loaded whole:
 
@@ -15,7 +17,8 @@ CSV quote named by its line; a file whose texts are all empty refused). Nothing 
   examples, shuffles and sorts the buffer by length, cuts it into batches (the same batches as
   :class:`BucketLoader` makes from that buffer) and yields them in shuffled order. Memory holds
   one buffer, so it stays flat however many shards there are.
-- **Workers**: rank ``r`` of ``N`` reads the shards ``r, r + N, ...``; with fewer shards than
+- **Workers**: the caller passes each worker's ``rank`` and ``world_size`` (this module knows
+  nothing of process groups); rank ``r`` of ``N`` reads the shards ``r, r + N, ...``; with fewer shards than
   workers every worker reads all files and keeps every N-th example. The loader says so with
   ``shards_by_rank = True`` and the Trainer does not split its batches again.
 - **Hold-out without loading**: ``shards.select(lo, hi)`` keeps the examples whose hash (of seed,
