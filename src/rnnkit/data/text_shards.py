@@ -18,8 +18,8 @@ CSV quote named by its line; a file whose texts are all empty refused). Nothing 
   :class:`BucketLoader` makes from that buffer) and yields them in shuffled order. Memory holds
   one buffer, so it stays flat however many shards there are.
 - **Workers**: the caller passes each worker's ``rank`` and ``world_size`` (this module knows
-  nothing of process groups); rank ``r`` of ``N`` reads the shards ``r, r + N, ...``; with fewer shards than
-  workers every worker reads all files and keeps every N-th example. The loader says so with
+  nothing of process groups); rank ``r`` of ``N`` reads the shards ``r, r + N, ...``; with fewer
+  shards than workers every worker reads all files and keeps every N-th example. The loader says so with
   ``shards_by_rank = True`` and the Trainer does not split its batches again.
 - **Hold-out without loading**: ``shards.select(lo, hi)`` keeps the examples whose hash (of seed,
   file name and row number) lies in ``[lo, hi)``, so ``select(0, 0.1)`` and ``select(0.1, 1)`` are
