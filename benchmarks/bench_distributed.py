@@ -100,7 +100,7 @@ def throughput(quick: bool) -> tuple[str, list[list[object]]]:
 _PROBE = r"""
 import json, sys, time
 from rnnkit.data import BucketLoader, TextVectorizer, read_text_dataset
-from rnnkit.data.streaming import StreamingLoader, TextShards, scan_texts
+from rnnkit.data.text_shards import StreamingLoader, TextShards, scan_texts
 mode, files = sys.argv[1], sys.argv[2:]
 started = time.perf_counter()
 if mode == "stream":

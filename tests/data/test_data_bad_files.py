@@ -25,7 +25,7 @@ import torch
 from rnnkit.data import TextVectorizer
 from rnnkit.data.readers import check_file, read_text
 from rnnkit.data.sources import read_text_dataset
-from rnnkit.data.streaming import TextShards, scan_texts
+from rnnkit.data.text_shards import TextShards, scan_texts
 from rnnkit.errors import DataError, TrainingError
 from rnnkit.tasks import TextClassifier
 from rnnkit.train import Trainer

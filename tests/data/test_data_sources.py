@@ -9,13 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnkit.data.sources import (
-    TextDataset,
-    detect_header,
-    read_directory,
-    read_text_dataset,
-    sniff_delimiter,
-)
+from rnnkit.data.sources import TextDataset, read_directory, read_text_dataset
+from rnnkit.data.tables import detect_header, sniff_delimiter
 from rnnkit.errors import DataError
 
 ROWS = [("a fine film", "pos"), ("dull, and far too long", "neg"), ("loved it", "pos"),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rnnkit.data import TextVectorizer, read_text_dataset
-from rnnkit.data.streaming import StreamingLoader, TextShards, scan_texts
+from rnnkit.data.text_shards import StreamingLoader, TextShards, scan_texts
 from rnnkit.errors import DataError
 from rnnkit.tasks import TextClassifier
 

@@ -17,7 +17,7 @@ from safetensors import safe_open
 sys.path.insert(0, str(Path(__file__).parent))
 from dist_helpers import train_mlp  # noqa: E402
 
-from rnnkit.data.streaming import TextShards, scan_texts  # noqa: E402
+from rnnkit.data.text_shards import TextShards, scan_texts  # noqa: E402
 from rnnkit.data.vectorizer import TextVectorizer  # noqa: E402
 from rnnkit.errors import DataError  # noqa: E402
 from rnnkit.tasks import LanguageModel, TextClassifier  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rnnkit.data.batching import IGNORE_INDEX
-from rnnkit.data.streams import StreamLoader, read_corpus, split_tail
+from rnnkit.data.lm_streams import StreamLoader, read_corpus, split_tail
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.language_model import RecurrentLanguageModel
 

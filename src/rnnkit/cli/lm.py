@@ -45,7 +45,7 @@ def _corpus(paths: list[Path], encoding: str) -> list[Path] | str:
     existing(paths, "TEXT")
     if codecs.lookup(check_encoding(encoding)).name == "utf-8":
         return list(paths)
-    from rnnkit.data.streams import read_corpus
+    from rnnkit.data.lm_streams import read_corpus
 
     return read_corpus(paths, encoding)
 

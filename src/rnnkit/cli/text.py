@@ -160,7 +160,7 @@ def _train_stream(train_paths: list[Path], out: Path, test: list[Path] | None, v
 
 
 def _shards(paths: list[Path], what: str, options: dict[str, Any], seed: int) -> Any:
-    from rnnkit.data.streaming import TextShards
+    from rnnkit.data.text_shards import TextShards
 
     return TextShards(existing(paths, what), column(options["text_col"]), column(options["label_col"]),
                       header=options["header"], encoding=options["encoding"], seed=seed)

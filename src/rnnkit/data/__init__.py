@@ -11,9 +11,12 @@ Typical use, from files to batches the Trainer consumes:
     (['lengths', 'x'], torch.int64, True)
 
 Modules: ``text`` (standardize/split functions), ``vocabulary`` (Vocabulary), ``vectorizer``
-(TextVectorizer), ``readers`` (bytes, decompression, decoding), ``sources`` (TextDataset, CSV/TSV/
-JSONL/directory readers), ``batching`` (BucketLoader, PaddedLoader, pad_sequences), ``datasets``
-(bundled data).
+(TextVectorizer), ``readers`` (opening files: bytes, decompression, decoding), ``tables``
+(delimited text: delimiter, quoting, header, columns, label coercion, for every reader),
+``sources`` (TextDataset, CSV/TSV/JSONL/directory readers, in memory), ``text_shards``
+(TextShards, StreamingLoader: labelled texts streamed from shards), ``lm_streams`` (token streams
+and truncated-BPTT batches for language models), ``scaling`` (the Scaler), ``batching``
+(BucketLoader, PaddedLoader, pad_sequences), ``datasets`` (bundled data).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from rnnkit.data.sources import (
     read_table,
     read_text_dataset,
 )
-from rnnkit.data.streaming import StreamingLoader, TextShards
 from rnnkit.data.text import split, standardize
+from rnnkit.data.text_shards import StreamingLoader, TextShards
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, OOV_TOKEN, PAD_ID, PAD_TOKEN, Vocabulary
 

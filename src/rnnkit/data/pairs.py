@@ -51,8 +51,15 @@ import torch
 
 from rnnkit.data.batching import IGNORE_INDEX
 from rnnkit.data.readers import read_text, strip_compression_suffix
-from rnnkit.data.sources import Column, _column_index, _parse_rows, sniff_delimiter
-from rnnkit.data.text import _CJK_CHAR, normalize_unicode
+from rnnkit.data.tables import (
+    Column,
+    column_index,
+    parse_rows,
+    sniff_delimiter,
+    split_header,
+    table_width,
+)
+from rnnkit.data.text import CJK_CHAR, normalize_unicode
 from rnnkit.errors import ConfigError, DataError
 
 LEVELS = ("auto", "word", "char")
@@ -107,7 +114,7 @@ def detokenize(tokens: Sequence[str], level: str) -> str:
 
 
 def _is_cjk(char: str) -> bool:
-    return bool(_CJK_CHAR.match(char))
+    return bool(CJK_CHAR.match(char))
 
 
 def cjk_share(texts: Sequence[str], sample: int = 2000) -> float:
@@ -149,23 +156,21 @@ def read_pairs(
     if delimiter is None:
         ext = strip_compression_suffix(path.name).lower().rsplit(".", 1)[-1]
         delimiter = "\t" if ext in ("tsv", "txt", "tab") or "\t" in text[:65536] else sniff_delimiter(text, path.name)
-    rows, lines = _parse_rows(text, delimiter, path)
+    rows, lines = parse_rows(text, delimiter, path)
     if header is None:
         first = {c.strip().lower() for c in rows[0]}
         header = bool(first & _HEADER_NAMES) or isinstance(source_column, str) or isinstance(target_column, str)
-    names = [c.strip() for c in rows[0]] if header else None
-    body, body_lines = (rows[1:], lines[1:]) if header else (rows, lines)
-    if not body:
-        raise DataError(f"{path} has a header but no pairs; add rows below the header")
-    width = max([len(names or [])] + [len(r) for r in body[:1000]])
+    names, body = split_header(rows, header, path)
+    body_lines = lines[1:] if header else lines
+    width = table_width(names, body)
     if width < 2:
         raise DataError(
             f"{path}: rows have one column (delimiter {delimiter!r}); give 'source<TAB>target' "
             "lines (delimiter= in Python) or two line-aligned files (--source-file and "
             "--target-file; read_parallel in Python)"
         )
-    src = _column_index(path, names, width, source_column, "source_column")
-    tgt = _column_index(path, names, width, target_column, "target_column")
+    src = column_index(path, names, width, source_column, "source_column")
+    tgt = column_index(path, names, width, target_column, "target_column")
     assert src is not None and tgt is not None
     if src == tgt:
         raise DataError(f"{path}: source_column and target_column are both column {src}; pick two")

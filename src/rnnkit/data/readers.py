@@ -33,7 +33,6 @@ import os
 import stat
 import zlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from rnnkit.errors import DataError
@@ -42,14 +41,13 @@ from rnnkit.errors import DataError
 class _Compression(NamedTuple):
     magic: bytes
     name: str
-    decompress: Callable[[bytes], bytes]
     open: Callable[..., Any]
 
 
 _MAGIC = (
-    _Compression(b"\x1f\x8b", "gzip", gzip.decompress, gzip.open),
-    _Compression(b"BZh", "bzip2", bz2.decompress, bz2.open),
-    _Compression(b"\xfd7zXZ\x00", "xz", lzma.decompress, lzma.open),
+    _Compression(b"\x1f\x8b", "gzip", gzip.open),
+    _Compression(b"BZh", "bzip2", bz2.open),
+    _Compression(b"\xfd7zXZ\x00", "xz", lzma.open),
 )
 # What the decompressors raise on truncated or corrupt input (gzip.BadGzipFile is an OSError).
 _STREAM_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
@@ -104,35 +102,40 @@ def _decompression_error(path: str | os.PathLike[str], kind: _Compression, err: 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
     """The raw bytes of a file, decompressed when its magic bytes say gzip, bzip2 or xz."""
-    path = Path(path)
-    check_file(path)
-    try:
-        data = path.read_bytes()
-    except PermissionError:
-        raise DataError(f"{path}: permission denied; make the file readable") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot be read ({err.strerror}); check the file") from None
-    kind = _compression(data)
-    if kind is not None:
-        try:
-            return kind.decompress(data)
-        except _DECOMPRESSION_ERRORS as err:
-            raise _decompression_error(path, kind, err) from None
-    return data
+    return _read_decompressed(path, -1)
 
 
 def read_head(path: str | os.PathLike[str], size: int) -> bytes:
     """The first ``size`` bytes of a file (decompressed), without reading the rest of it."""
-    check_file(path)
-    with open(path, "rb") as probe:
-        kind = _compression(probe.read(6))
+    return _read_decompressed(path, size)
+
+
+def _read_decompressed(path: str | os.PathLike[str], size: int) -> bytes:
+    """Up to ``size`` decompressed bytes (-1: all) through the one opener, :func:`_open_binary`."""
+    kind = _probe(path)
     try:
         with _open_binary(path, kind) as binary:
             return bytes(binary.read(size))
-    except _STREAM_ERRORS as err:
-        if kind is None:
-            raise DataError(f"{path}: cannot be read ({err}); check the file") from None
-        raise _decompression_error(path, kind, err) from None
+    except _DECOMPRESSION_ERRORS as err:
+        raise _stream_error(path, kind, err) from None
+
+
+def _probe(path: str | os.PathLike[str]) -> _Compression | None:
+    """Check ``path`` (:func:`check_file`) and tell its compression from its magic bytes."""
+    check_file(path)
+    try:
+        with open(path, "rb") as probe:
+            return _compression(probe.read(6))
+    except PermissionError:
+        raise DataError(f"{path}: permission denied; make the file readable") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror}); check the file") from None
+
+
+def _stream_error(path: str | os.PathLike[str], kind: _Compression | None, err: Exception) -> DataError:
+    if kind is None:
+        return DataError(f"{path}: cannot be read ({err}); check the file")
+    return _decompression_error(path, kind, err)
 
 
 def _encoding_for(head: bytes, encoding: str) -> str:
@@ -183,9 +186,7 @@ def open_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator
     ``encoding``, raise a one-line DataError when the stream reaches them; an invalid byte is
     located by line and byte offset, like :func:`decode` does.
     """
-    check_file(path)
-    with open(path, "rb") as probe:
-        kind = _compression(probe.read(6))
+    kind = _probe(path)
     try:
         binary = _open_binary(path, kind)
         with binary:
@@ -204,9 +205,7 @@ def open_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator
     except UnicodeDecodeError:
         raise _locate_decoding_error(path, kind, encoding) from None
     except _STREAM_ERRORS as err:  # not ValueError: the caller's own code may raise one
-        if kind is None:
-            raise DataError(f"{path}: cannot be read ({err}); check the file") from None
-        raise _decompression_error(path, kind, err) from None
+        raise _stream_error(path, kind, err) from None
 
 
 def _open_binary(path: str | os.PathLike[str], kind: _Compression | None) -> Any:

@@ -59,10 +59,18 @@ from typing import Any
 import numpy as np
 
 from rnnkit.data.readers import decode, read_bytes, read_head, strip_compression_suffix
-from rnnkit.data.sources import _column_index, _parse_rows, coerce_labels, sniff_delimiter
+from rnnkit.data.scaling import Scaler
+from rnnkit.data.tables import (
+    Label,
+    coerce_labels,
+    column_index,
+    parse_rows,
+    sniff_delimiter,
+    split_header,
+    table_width,
+)
 from rnnkit.errors import DataError
 
-Label = str | int
 FORMATS = ("npz", "npy", "ts", "csv", "idx")
 MISSING_POLICIES = ("error", "interpolate")
 IMAGE_STEPS = ("rows", "pixels")
@@ -167,21 +175,15 @@ def as_sequence_list(
     return out
 
 
-class FeatureScaler:
-    """Standardization fitted on real time steps only (padding never counts).
+class FeatureScaler(Scaler):
+    """The scaler (:class:`rnnkit.data.scaling.Scaler`) fitted on real time steps only (padding
+    never counts), for variable-length sequences.
 
-    Modes:
-        ``"feature"`` (default): per feature, ``(x - mean) / scale`` with ``scale`` the standard
-        deviation, but at least a tenth of the feature's range (max - min). The floor leaves a
-        spread-out feature alone (a normal sample's range is 6-8 standard deviations) and keeps an
-        almost constant feature with rare large values -- MNIST's border pixels: std 0.5, values up
-        to 255 -- within about +-10 instead of +-500. A constant feature gets scale 1.
-        ``"global"``: one mean and standard deviation over all features (pixels, same units).
-        ``"none"``: values are kept as they are.
-
-    ``fit`` takes a list of ``(T_i, F)`` arrays (or ``(N, T, F)`` with ``lengths``/``mask``, see
-    :func:`as_sequence_list`). ``transform`` returns float32 arrays. ``to_dict``/``from_dict``
-    give plain JSON.
+    Modes: ``"feature"`` (default; per feature, the standard deviation floored at a tenth of the
+    range, see :mod:`rnnkit.data.scaling`), ``"global"`` (one mean and scale for all features) or
+    ``"none"``. ``fit`` takes a list of ``(T_i, F)`` arrays (or ``(N, T, F)`` with
+    ``lengths``/``mask``, see :func:`as_sequence_list`). ``transform`` returns float32 arrays.
+    ``to_dict``/``from_dict`` give plain JSON (``from_dict`` reads both spellings of scaler.json).
 
     Example:
         >>> s = FeatureScaler().fit([np.array([[1.0], [3.0]]), np.array([[5.0]])])
@@ -189,66 +191,54 @@ class FeatureScaler:
         ([3.0], [1.633], [[0.0]])
     """
 
-    MODES = ("feature", "global", "none")
+    KINDS = MODES = ("feature", "global", "none")
 
     def __init__(self, mode: str = "feature") -> None:
-        if mode not in self.MODES:
-            raise DataError(f"standardize={mode!r} is unknown; use one of {', '.join(self.MODES)}")
-        self.mode = mode
-        self.mean_: np.ndarray | None = None
-        self.scale_: np.ndarray | None = None
+        super().__init__(mode)
+
+    def _unknown_kind(self, kind: str) -> Exception:
+        return DataError(f"standardize={kind!r} is unknown; use one of {', '.join(self.MODES)}")
+
+    def _not_fitted(self) -> Exception:
+        return DataError("FeatureScaler is not fitted; call fit() first")
+
+    @property
+    def mode(self) -> str:
+        return self.kind
+
+    @property
+    def mean_(self) -> np.ndarray | None:
+        return self.shift
+
+    @property
+    def scale_(self) -> np.ndarray | None:
+        return self.scale
 
     @property
     def feature_size(self) -> int:
-        if self.mean_ is None:
-            raise DataError("FeatureScaler is not fitted; call fit() first")
-        return len(self.mean_)
+        return len(self.fitted()[0])
 
-    def fit(self, sequences: Any, lengths: Any = None, mask: Any = None) -> FeatureScaler:
+    def fit(self, sequences: Any, lengths: Any = None, mask: Any = None) -> FeatureScaler:  # type: ignore[override]
+        """Fit on the time steps of ``sequences`` (list of ``(T_i, F)``, or padded with lengths)."""
         seqs = as_sequence_list(sequences, lengths, mask)
-        steps = np.concatenate([s.astype(np.float64) for s in seqs]) if seqs else np.zeros((0, 0))
-        if len(steps) == 0:
+        if not seqs or not sum(len(s) for s in seqs):
             raise DataError("cannot fit the scaler: the sequences hold no time steps")
-        features = steps.shape[1]
-        if self.mode == "feature":
-            self.mean_ = steps.mean(axis=0)
-            spread = np.maximum(steps.std(axis=0), 0.1 * (steps.max(axis=0) - steps.min(axis=0)))
-        elif self.mode == "global":
-            self.mean_ = np.full(features, steps.mean())
-            spread = np.full(features, steps.std())
-        else:
-            self.mean_ = np.zeros(features)
-            spread = np.ones(features)
-        self.scale_ = np.where(spread > 1e-12, spread, 1.0)
+        super().fit(np.concatenate([s.astype(np.float64) for s in seqs]))
         return self
 
-    def transform(self, sequences: Any, lengths: Any = None, mask: Any = None) -> list[np.ndarray]:
+    def transform(self, sequences: Any, lengths: Any = None, mask: Any = None) -> list[np.ndarray]:  # type: ignore[override]
+        """The sequences scaled, each ``(T_i, F)`` float32."""
         seqs = as_sequence_list(sequences, lengths, mask)
-        features = self.feature_size
-        mean = self.mean_.astype(np.float32)  # type: ignore[union-attr]
-        scale = self.scale_.astype(np.float32)  # type: ignore[union-attr]
+        shift, scale = (a.astype(np.float32) for a in self.fitted())
         out = []
         for i, s in enumerate(seqs):
-            if s.shape[1] != features:
+            if s.shape[1] != len(shift):
                 raise DataError(
                     f"sequence {i} has {s.shape[1]} features but the model was trained on "
-                    f"{features}; give data shaped like the training data"
+                    f"{len(shift)}; give data shaped like the training data"
                 )
-            out.append((s.astype(np.float32, copy=False) - mean) / scale)
+            out.append((s.astype(np.float32, copy=False) - shift) / scale)
         return out
-
-    def to_dict(self) -> dict[str, Any]:
-        assert self.mean_ is not None and self.scale_ is not None
-        return {"mode": self.mode, "mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeatureScaler:
-        scaler = cls(data.get("mode", "feature"))
-        scaler.mean_ = np.asarray(data["mean"], dtype=np.float64)
-        scaler.scale_ = np.asarray(data["scale"], dtype=np.float64)
-        if scaler.mean_.shape != scaler.scale_.shape or scaler.mean_.ndim != 1:
-            raise DataError("scaler.json: mean and scale must be lists of the same length")
-        return scaler
 
 
 # ------------------------------------------------------------------------------ dispatch
@@ -515,17 +505,15 @@ def read_csv_sequences(
     if not text.strip():
         raise DataError(f"{path} is empty; give one sequence per row")
     delimiter = delimiter or sniff_delimiter(text, path.name)
-    rows, lines = _parse_rows(text, delimiter, path)
+    rows, lines = parse_rows(text, delimiter, path)
     if header is None:
         header = _numeric_header(rows) or isinstance(label_column, str)
-    names = [c.strip() for c in rows[0]] if header else None
-    body, body_lines = (rows[1:], lines[1:]) if header else (rows, lines)
-    if not body:
-        raise DataError(f"{path} has a header but no data rows; add rows below the header")
-    width = max([len(names or [])] + [len(r) for r in body[:1000]])
+    names, body = split_header(rows, header, path)
+    body_lines = lines[1:] if header else lines
+    width = table_width(names, body)
     label_index = None
     if has_labels:
-        label_index = _column_index(path, names, width, label_column, "label_column")
+        label_index = column_index(path, names, width, label_column, "label_column")
         label_index = width - 1 if label_index is None else label_index
         if width < 2:
             raise DataError(f"{path} has a single column: no values besides the label; check the delimiter")

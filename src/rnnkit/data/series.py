@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data.readers import read_text
+from rnnkit.data.tables import sniff_delimiter
 from rnnkit.errors import ConfigError, DataError
 
 FILL_METHODS = ("interpolate", "ffill", "drop")
@@ -273,7 +274,7 @@ def _read_frame(path: str | os.PathLike[str], delimiter: str | None) -> pd.DataF
     name = Path(path).name
     if not text.strip():
         raise DataError(f"{name} is empty; give a CSV/TSV file with a header row")
-    sep = delimiter or _sniff(text)
+    sep = delimiter or sniff_delimiter(text, name)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, dtype=str,
                             keep_default_na=False, skip_blank_lines=True)
@@ -281,14 +282,6 @@ def _read_frame(path: str | os.PathLike[str], delimiter: str | None) -> pd.DataF
         raise DataError(f"{name}: cannot parse as CSV/TSV ({str(err).splitlines()[0]}); check the delimiter") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
-
-
-def _sniff(text: str) -> str:
-    sample = "\n".join(text.split("\n", 20)[:20])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
 
 
 def _resolve(columns: list[str], key: str | int, name: str, option: str) -> str:

@@ -15,8 +15,8 @@ first value to forecast; the history is rows ``[0, T)``. A window for origin ``T
   For one step ahead these are exactly the differenced values; for several steps they keep every
   step's target relative to a known number, so quantiles invert exactly.
 
-Scalers (``standard``, ``minmax``, ``none``) are fitted on the training rows only and serialise to
-JSON.
+Scalers (:class:`rnnkit.data.scaling.Scaler`: ``standard``, ``minmax``, ``none``) are fitted on the
+training rows only and serialise to JSON.
 
 Example:
     >>> y = np.arange(1.0, 41.0)[:, None]                     # a straight line
@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnkit.data.scaling import Scaler
 from rnnkit.errors import ConfigError, DataError
 
 DIFFERENCING = ("none", "first", "seasonal", "both")
@@ -49,65 +50,6 @@ FREQUENCY_PERIODS: dict[str, tuple[int, ...]] = {
     "H": (24, 168), "h": (24, 168), "D": (7, 365), "B": (5, 260), "W": (52,),
     "M": (12,), "MS": (12,), "ME": (12,), "Q": (4,), "QS": (4,), "QE": (4,),
 }
-
-
-# --------------------------------------------------------------------------------------- scalers
-
-
-class Scaler:
-    """Column-wise affine scaler ``(x - shift) / scale``; ``kind`` standard, minmax or none.
-
-    Example:
-        >>> s = Scaler("minmax").fit(np.array([[0.0], [10.0]]))
-        >>> s.transform(np.array([[5.0]])).tolist(), s.inverse_transform(np.array([[1.0]])).tolist()
-        ([[0.5]], [[10.0]])
-    """
-
-    def __init__(self, kind: str = "standard") -> None:
-        if kind not in SCALERS:
-            raise ConfigError(f"scaler: expected one of {', '.join(SCALERS)}, got {kind!r}")
-        self.kind = kind
-        self.shift: np.ndarray | None = None
-        self.scale: np.ndarray | None = None
-
-    def fit(self, x: np.ndarray) -> Scaler:
-        """Learn the shift and scale of every column of ``x (N, C)`` (NaN rows ignored)."""
-        x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-        x = x[np.all(np.isfinite(x), axis=1)]
-        if len(x) == 0:
-            raise DataError("scaler: no finite training values to fit on; give a longer training part")
-        if self.kind == "standard":
-            shift, scale = x.mean(axis=0), x.std(axis=0)
-        elif self.kind == "minmax":
-            shift, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
-        else:
-            shift, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
-        self.shift, self.scale = shift, np.where(scale > 1e-12, scale, 1.0)
-        return self
-
-    def _check(self) -> tuple[np.ndarray, np.ndarray]:
-        if self.shift is None or self.scale is None:
-            raise ConfigError("scaler: call fit() first")
-        return self.shift, self.scale
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        shift, scale = self._check()
-        return (np.asarray(x, dtype=np.float64) - shift) / scale
-
-    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
-        shift, scale = self._check()
-        return np.asarray(x, dtype=np.float64) * scale + shift
-
-    def to_dict(self) -> dict[str, Any]:
-        shift, scale = self._check()
-        return {"kind": self.kind, "shift": shift.tolist(), "scale": scale.tolist()}
-
-    @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> Scaler:
-        obj = cls(state["kind"])
-        obj.shift = np.asarray(state["shift"], dtype=np.float64)
-        obj.scale = np.asarray(state["scale"], dtype=np.float64)
-        return obj
 
 
 # ------------------------------------------------------------------------------------ transform

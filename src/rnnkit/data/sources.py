@@ -46,13 +46,11 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,22 +58,20 @@ from typing import Any
 import numpy as np
 
 from rnnkit.data.readers import decode, read_bytes, read_head, read_text, strip_compression_suffix
+from rnnkit.data.tables import (
+    Column,
+    Label,
+    TableOptions,
+    TextLayout,
+    coerce_labels,
+    detect_layout,
+    json_layout,
+    json_objects,
+    json_text_rows,
+    read_rows,
+    sorted_classes,
+)
 from rnnkit.errors import DataError
-
-Label = str | int
-Column = str | int | None
-
-# Header names recognised as the text / label column, in priority order (case-insensitive).
-TEXT_NAMES = ("text", "sentence", "review", "content", "document", "comment", "body", "tweet",
-              "message", "utterance", "question", "title")  # fmt: skip
-LABEL_NAMES = ("label", "labels", "sentiment", "class", "category", "score", "target", "polarity",
-               "y", "rating", "stars", "topic")  # fmt: skip
-_OTHER_HEADER_NAMES = ("id", "idx", "index", "name", "date", "source", "split", "url", "lang")
-_HEADER_NAMES = frozenset(TEXT_NAMES + LABEL_NAMES + _OTHER_HEADER_NAMES)
-DELIMITERS = ("\t", ",", ";", "|")
-_SNIFF_CHARS = 1 << 16
-_INT = re.compile(r"[+-]?\d+")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 @dataclass
@@ -100,7 +96,7 @@ class TextDataset:
         """Sorted distinct labels (numeric order for ints); empty when unlabelled."""
         if self.labels is None:
             return []
-        return sorted(set(self.labels), key=_label_sort_key)
+        return sorted_classes(self.labels)
 
     def label_ids(self, classes: Sequence[Label] | None = None) -> np.ndarray:
         """Labels as int64 class ids (n,), the index of each label in ``classes`` (default: own).
@@ -118,18 +114,6 @@ class TextDataset:
                 f"{self.source}: label {err.args[0]!r} is not one of the classes {classes}; "
                 "train with data that contains every class"
             ) from None
-
-
-def _label_sort_key(label: Label) -> tuple[int, Any]:
-    return (0, label) if isinstance(label, int) else (1, str(label))
-
-
-def coerce_labels(raw: list[str]) -> list[Label]:
-    """Ints when every label is an integer string, otherwise the stripped strings."""
-    stripped = [r.strip() for r in raw]
-    if stripped and all(_INT.fullmatch(s) for s in stripped):
-        return [int(s) for s in stripped]
-    return list(stripped)
 
 
 # ------------------------------------------------------------------------------------ dispatch
@@ -159,7 +143,7 @@ def read_text_dataset(
     for path in path_list:
         if path.is_dir():
             parts.append(read_directory(path, split=split, classes=classes, encoding=encoding))
-        elif _is_json_path(path):
+        elif is_json_path(path):
             parts.append(
                 read_jsonl(
                     path, text_column, label_column, has_labels=has_labels, encoding=encoding
@@ -198,7 +182,8 @@ def concat(parts: Sequence[TextDataset]) -> TextDataset:
     return TextDataset(texts, labels, f"{parts[0].source} + {len(parts) - 1} more")
 
 
-def _is_json_path(path: Path) -> bool:
+def is_json_path(path: Path) -> bool:
+    """Whether ``path`` holds JSON (Lines): by its name, else by a first ``{``."""
     name = strip_compression_suffix(path.name).lower()
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return True
@@ -220,44 +205,27 @@ def read_table(
     encoding: str = "utf-8",
 ) -> TextDataset:
     """Read a CSV/TSV/semicolon/pipe-delimited file (see the module docstring)."""
-    path = Path(path)
-    text = read_text(path, encoding)
-    if not text.strip():
-        raise DataError(f"{path} is empty; give a file with at least one row of text")
-    if delimiter is None:
-        delimiter = sniff_delimiter(text, path.name)
-    rows, line_numbers = _parse_rows(text, delimiter, path)
-    if header is None:
-        header = detect_header(rows)
-        if not header and any(isinstance(c, str) for c in (text_column, label_column)):
-            header = True  # a column asked for by name implies a header row
-    names = [c.strip() for c in rows[0]] if header else None
-    body, body_lines = (rows[1:], line_numbers[1:]) if header else (rows, line_numbers)
-    if not body:
-        raise DataError(f"{path} has a header but no data rows; add rows below the header")
-    width = max([len(names or [])] + [len(r) for r in body[:1000]])
-    text_index, label_index = _resolve_columns(
-        path, names, width, body, text_column, label_column, has_labels
-    )
-    needed = max(text_index, -1 if label_index is None else label_index) + 1
+    options = TableOptions(text_column, label_column, header, delimiter, has_labels)
+    return _read_labelled_texts(read_text(path, encoding), Path(path), options, "table")
+
+
+def _read_labelled_texts(text: str, path: Path, options: TableOptions, kind: str) -> TextDataset:
+    """The ``text`` of a table or JSON Lines file, read as :class:`rnnkit.data.text_shards.TextShards`
+    streams it: the same layout from the same first characters, the same rows."""
+    layout = detect_layout(io.StringIO(text, newline=""), path, options, kind)
+    return _dataset(read_rows(io.StringIO(text, newline=""), layout, path), layout, path)
+
+
+def _dataset(rows: Iterable[tuple[str, str | None, int]], layout: TextLayout, path: Path) -> TextDataset:
+    """The dataset of ``(text, raw label, line)`` rows read by ``layout`` (labels coerced)."""
     texts: list[str] = []
     raw_labels: list[str] = []
-    for row, line in zip(body, body_lines, strict=True):
-        if len(row) < needed:
-            raise DataError(
-                f"{path} line {line} has {len(row)} field(s) but {needed} are needed; "
-                f"fix that row or the delimiter (read as {delimiter!r}; delimiter= in Python)"
-            )
-        texts.append(row[text_index])
-        if label_index is not None:
-            label = row[label_index]
-            if not label.strip():
-                raise DataError(
-                    f"{path} line {line} has an empty label; fill it in or remove the row"
-                )
+    for text, label, _ in rows:
+        texts.append(text)
+        if label is not None:
             raw_labels.append(label)
-    require_some_text(texts, path, names[text_index] if names else text_index)
-    labels = coerce_labels(raw_labels) if label_index is not None else None
+    require_some_text(texts, path, layout.text_name)
+    labels = coerce_labels(raw_labels) if layout.label_index is not None else None
     return TextDataset(texts, labels, str(path))
 
 
@@ -281,235 +249,6 @@ def empty_texts_error(source: str | os.PathLike[str], count: int, column: Column
     )
 
 
-def sniff_delimiter(text: str, name: str = "") -> str:
-    """The delimiter among tab, comma, semicolon and pipe that splits the first rows most evenly.
-
-    A candidate scores by the share of rows with its most common field count (which must be >= 2);
-    ties go to the one the file extension suggests, then to the order tab, comma, semicolon, pipe.
-    A file where none splits (one column) gets a comma.
-    """
-    _allow_long_fields()
-    sample = text[:_SNIFF_CHARS]
-    truncated = len(text) > _SNIFF_CHARS
-    ext = strip_compression_suffix(name).lower().rsplit(".", 1)[-1]
-    preferred = {"tsv": "\t", "tab": "\t", "csv": ",", "psv": "|"}.get(ext)
-    best: tuple[float, int, int] | None = None
-    choice = ","
-    for order, delim in enumerate(DELIMITERS):
-        try:
-            rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delim) if r]
-        except csv.Error:
-            continue
-        if truncated and len(rows) > 1:
-            rows = rows[:-1]
-        counts = Counter(len(r) for r in rows[:200])
-        if not counts:
-            continue
-        width, hits = counts.most_common(1)[0]
-        if width < 2:
-            continue
-        score = (hits / sum(counts.values()), int(delim == preferred), -order)
-        if best is None or score > best:
-            best, choice = score, delim
-    return choice
-
-
-class QuoteError(DataError):
-    """A quote that RFC 4180 cannot parse (the message names the line where its field starts)."""
-
-
-def _parse_rows(
-    text: str, delimiter: str, source: str | os.PathLike[str] = "the file"
-) -> tuple[list[list[str]], list[int]]:
-    """All non-blank rows and the line number each ends on, RFC 4180 quoting.
-
-    A quote that breaks RFC 4180 is a QuoteError naming its line, except in tab-separated text,
-    where quotes are often plain characters (e.g. ``" Great opener.``): that is re-read with quotes
-    as text, as is a TSV whose quoted field would swallow a tab and a line break.
-    """
-    try:
-        rows, lines = _collect_rows(text, delimiter, csv.QUOTE_MINIMAL, source)
-    except QuoteError:
-        if delimiter != "\t":
-            raise
-        return _collect_rows(text, delimiter, csv.QUOTE_NONE, source)
-    if delimiter == "\t" and _quotes_swallowed_rows(rows):
-        return _collect_rows(text, delimiter, csv.QUOTE_NONE, source)
-    return rows, lines
-
-
-def _collect_rows(
-    text: str, delimiter: str, quoting: Any, source: str | os.PathLike[str]
-) -> tuple[list[list[str]], list[int]]:
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    for row, line in iter_rows(io.StringIO(text, newline=""), delimiter, quoting, source):
-        rows.append(row)
-        lines.append(line)
-    return rows, lines
-
-
-def iter_rows(
-    lines: Iterable[str], delimiter: str, quoting: Any, source: str | os.PathLike[str]
-) -> Iterator[tuple[list[str], int]]:
-    """The non-blank rows of delimited text (lines with their endings) and the line each ends on.
-
-    With ``csv.QUOTE_MINIMAL`` quoting is strict RFC 4180: a quote that is never closed, or text
-    after a closing quote, is a one-line QuoteError naming the line where that field starts.
-    """
-    _allow_long_fields()
-    reader = csv.reader(
-        lines, delimiter=delimiter, quoting=quoting, strict=quoting == csv.QUOTE_MINIMAL
-    )
-    previous_end = 0
-    try:
-        for row in reader:
-            if row and any(row):
-                yield row, reader.line_num
-            previous_end = reader.line_num
-    except csv.Error as err:
-        raise QuoteError(_quote_message(source, previous_end + 1, reader.line_num, err)) from None
-
-
-def _quote_message(source: str | os.PathLike[str], start: int, end: int, err: csv.Error) -> str:
-    """Why RFC 4180 parsing failed, told from the line where the failing field's row starts."""
-    fix = 'close it, write a quote inside a quoted field as two ("") or remove the stray quote'
-    if "end of data" in str(err):
-        return f"{source} line {start}: a quote opened here is never closed; {fix}"
-    if "expected after" in str(err) and end > start:
-        return (
-            f"{source} line {start}: a quote opened here is not closed properly (the quoted "
-            f"field runs on to line {end} and breaks off there); {fix}"
-        )
-    if "expected after" in str(err):
-        return f"{source} line {end}: text follows a closing quote ({err}); {fix}"
-    return f"{source} line {end}: {err}; check the file's quoting and delimiter"
-
-
-def _allow_long_fields() -> None:
-    # The csv default (128 KiB per field) would reject a long document. The limit is process-wide.
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
-
-
-def _quotes_swallowed_rows(rows: list[list[str]]) -> bool:
-    """True when a quoted field holds a tab or a newline followed by a tab: a stray quote."""
-    return any(("\n" in cell and "\t" in cell) for row in rows for cell in row)
-
-
-def detect_header(rows: list[list[str]]) -> bool:
-    """Guess whether the first row is a header (see the module docstring)."""
-    first = [c.strip() for c in rows[0]]
-    if not any(first):
-        return False
-    lowered = [c.lower() for c in first]
-    if all(c and len(c) <= 40 and not _NUMBER.fullmatch(c) for c in lowered) and any(
-        c in _HEADER_NAMES for c in lowered
-    ):
-        return True
-    rest = rows[1:1001]
-    if not rest:
-        return False
-    for j, cell in enumerate(first):
-        column = [r[j].strip() for r in rest if len(r) > j]
-        if len(column) < len(rest) * 0.9 or not column:
-            continue
-        if not _NUMBER.fullmatch(cell) and all(_NUMBER.fullmatch(v) for v in column):
-            return True
-        distinct = set(column)
-        if len(column) >= 4 and len(distinct) <= max(2, min(20, len(column) // 4)):
-            if cell not in distinct:
-                return True
-    return False
-
-
-def _resolve_columns(
-    path: Path,
-    names: list[str] | None,
-    width: int,
-    body: list[list[str]],
-    text_column: Column,
-    label_column: Column,
-    has_labels: bool | None,
-) -> tuple[int, int | None]:
-    text_index = _column_index(path, names, width, text_column, "text_column")
-    label_index = _column_index(path, names, width, label_column, "label_column")
-    if text_index is None and names is not None:
-        text_index = _find_name(names, TEXT_NAMES, exclude=label_index)
-    if text_index is None:
-        text_index = _longest_text_column(body, width, exclude=label_index)
-    if has_labels is False:
-        return text_index, None
-    if label_index is None and names is not None:
-        label_index = _find_name(names, LABEL_NAMES, exclude=text_index)
-    if label_index is None:
-        others = [j for j in range(width) if j != text_index]
-        if not others:
-            if has_labels:
-                raise DataError(
-                    f"{path} has a single column, so there is no label column; "
-                    "add a label column (has_labels=False in Python reads texts alone)"
-                )
-            return text_index, None
-        label_index = others[-1]
-    if label_index == text_index:
-        raise DataError(
-            f"{path}: text_column and label_column are the same column ({text_index}); "
-            "choose two different columns"
-        )
-    return text_index, label_index
-
-
-def _column_index(
-    path: Path, names: list[str] | None, width: int, column: Column, arg: str
-) -> int | None:
-    if column is None:
-        return None
-    if isinstance(column, bool):
-        raise DataError(f"{arg}={column!r} is not a column; give a name or a 0-based index")
-    if isinstance(column, int):
-        index = column + width if column < 0 else column
-        if not 0 <= index < width:
-            raise DataError(
-                f"{arg}={column} is out of range: {path} has {width} column(s) "
-                f"(indices 0..{width - 1}); pick an index in that range"
-            )
-        return index
-    if names is None:
-        raise DataError(
-            f"{arg}={column!r} is a name but {path} has no header row; "
-            "pass a 0-based index or header=True"
-        )
-    if column in names:
-        return names.index(column)
-    lowered = [n.lower() for n in names]
-    if column.lower() in lowered:
-        return lowered.index(column.lower())
-    raise DataError(
-        f"{arg}={column!r} is not a column of {path}; available columns: {', '.join(names)}"
-    )
-
-
-def _find_name(names: list[str], wanted: Sequence[str], exclude: int | None = None) -> int | None:
-    lowered = [n.strip().lower() for n in names]
-    for name in wanted:
-        for j, have in enumerate(lowered):
-            if have == name and j != exclude:
-                return j
-    return None
-
-
-def _longest_text_column(body: list[list[str]], width: int, exclude: int | None) -> int:
-    sample = body[:1000]
-    best, best_len = 0, -1.0
-    for j in range(width):
-        if j == exclude:
-            continue
-        mean = sum(len(r[j]) for r in sample if len(r) > j) / max(1, len(sample))
-        if mean > best_len:
-            best, best_len = j, mean
-    return best
-
-
 # ------------------------------------------------------------------------------------ JSON
 def read_jsonl(
     path: str | os.PathLike[str],
@@ -521,64 +260,18 @@ def read_jsonl(
 ) -> TextDataset:
     """Read JSON Lines (one object per line) or a JSON array of objects."""
     path = Path(path)
+    options = TableOptions(text_column, label_column, has_labels=has_labels)
     text = read_text(path, encoding)
-    if not text.strip():
-        raise DataError(f"{path} is empty; give a file with at least one JSON object")
-    records: list[tuple[int, Any]] = []
-    if text.lstrip().startswith("["):
-        try:
-            records = list(enumerate(json.loads(text), start=1))
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"{path}: invalid JSON at line {err.lineno} ({err.msg}); fix the file"
-            ) from None
-    else:
-        for number, line in enumerate(io.StringIO(text, newline=None), start=1):
-            if line.strip():
-                try:
-                    records.append((number, json.loads(line)))
-                except json.JSONDecodeError as err:
-                    raise DataError(
-                        f"{path} line {number} is not valid JSON ({err.msg}); one object per line"
-                    ) from None
-    for number, record in records:
-        if not isinstance(record, dict):
-            raise DataError(
-                f"{path} line {number} is not a JSON object; write one {{...}} per line"
-            )
-    names = list(records[0][1])
-    rows = [[_json_cell(r.get(k)) for k in names] for _, r in records]
-    text_index, label_index = _resolve_columns(
-        path, names, len(names), rows, text_column, label_column, has_labels
-    )
-    texts: list[str] = []
-    raw_labels: list[str] = []
-    for number, record in records:
-        for index in (text_index, label_index):
-            if index is not None and names[index] not in record:
-                raise DataError(f"{path} line {number} has no key {names[index]!r}; add it")
-        value = record[names[text_index]]
-        if not isinstance(value, str):
-            raise DataError(
-                f"{path} line {number}: {names[text_index]!r} is {type(value).__name__}, not text"
-            )
-        texts.append(value)
-        if label_index is not None:
-            label = _json_cell(record[names[label_index]])
-            if not label.strip():
-                raise DataError(f"{path} line {number} has an empty label; fill it in or remove it")
-            raw_labels.append(label)
-    require_some_text(texts, path, names[text_index])
-    labels = coerce_labels(raw_labels) if label_index is not None else None
-    return TextDataset(texts, labels, str(path))
-
-
-def _json_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(int(value))
-    return value if isinstance(value, str) else json.dumps(value)
+    if not text.lstrip().startswith("["):
+        return _read_labelled_texts(text, path, options, "jsonl")
+    try:
+        records = json_objects(enumerate(json.loads(text), start=1), path)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}: invalid JSON at line {err.lineno} ({err.msg}); fix the file") from None
+    if not records:
+        raise DataError(f"{path} is an empty JSON array; give at least one JSON object")
+    layout = json_layout([record for _, record in records], path, options)
+    return _dataset(json_text_rows(records, layout, path), layout, path)
 
 
 # ------------------------------------------------------------------------------------ directory
@@ -652,13 +345,8 @@ __all__ = [
     "read_table",
     "read_jsonl",
     "read_directory",
-    "sniff_delimiter",
-    "detect_header",
-    "coerce_labels",
     "concat",
     "require_some_text",
-    "iter_rows",
-    "QuoteError",
-    "TEXT_NAMES",
-    "LABEL_NAMES",
+    "empty_texts_error",
+    "is_json_path",
 ]

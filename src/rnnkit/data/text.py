@@ -57,7 +57,10 @@ _CJK_RANGES = (
     "\uff66-\uff9f"  # half-width katakana
     "\U00020000-\U0003134f"  # CJK extensions B-G
 )
-_CJK_CHAR = re.compile(f"([{_CJK_RANGES}])")
+#: One CJK character (ideographs, kana, CJK punctuation; the ranges above) as group 1. Splitting
+#: (``split="auto"``), translation tokenizers and attention plots use it to tell CJK text, which
+#: has no spaces between words, from space-separated text.
+CJK_CHAR = re.compile(f"([{_CJK_RANGES}])")
 
 
 # ASCII punctuation and symbols, deleted with bytes.translate (UTF-8 multi-byte sequences never
@@ -154,7 +157,7 @@ def split_cjk(text: str) -> list[str]:
     """Whitespace tokens, with every CJK ideograph/kana split off as its own token."""
     if text.isascii():
         return text.split()
-    return _CJK_CHAR.sub(r" \1 ", text).split()
+    return CJK_CHAR.sub(r" \1 ", text).split()
 
 
 _SPLITTERS: dict[str, Callable[[str], list[str]]] = {
@@ -199,6 +202,7 @@ def add_ngrams(tokens: list[str], ngrams: tuple[int, ...]) -> list[str]:
 
 
 __all__ = [
+    "CJK_CHAR",
     "STANDARDIZE_MODES",
     "SPLIT_MODES",
     "standardize",

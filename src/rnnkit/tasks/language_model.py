@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit.data.streams import StreamLoader, normalize_newlines, read_corpus, split_tail
-from rnnkit.data.text import _CJK_CHAR  # the CJK ranges the "auto" split uses; one definition
+from rnnkit.data.lm_streams import StreamLoader, normalize_newlines, read_corpus, split_tail
+from rnnkit.data.text import CJK_CHAR  # the CJK ranges the "auto" split uses; one definition
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, PAD_ID
 from rnnkit.errors import ConfigError, DataError
@@ -404,7 +404,7 @@ class _Joiner:
 
 
 def _is_cjk(char: str) -> bool:
-    return bool(_CJK_CHAR.match(char))
+    return bool(CJK_CHAR.match(char))
 
 
 def _word_tokens(vec: TextVectorizer, text: str) -> list[str]:

@@ -14,7 +14,7 @@ Example:
     ['pos', 'pos']
 
 Data larger than memory: ``clf.fit(TextShards(["part-000.csv.gz", ...]))`` streams the shards
-(vocabulary in one pass, then one read of every shard per epoch; see :mod:`rnnkit.data.streaming`)
+(vocabulary in one pass, then one read of every shard per epoch; see :mod:`rnnkit.data.text_shards`)
 and ``clf.evaluate(TextShards([...]))`` scores them chunk by chunk. ``workers=N`` trains with N
 data-parallel processes (each reads its own shards when streaming).
 """
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from rnnkit.data import BucketLoader, TextVectorizer
-from rnnkit.data.streaming import StreamingLoader, TextShards, iter_chunks, scan_all
+from rnnkit.data.text_shards import StreamingLoader, TextShards, iter_chunks, scan_all
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts

@@ -21,7 +21,7 @@ seed, same epoch) and keeps its contiguous slice of rows, so N workers see exact
 worker would. The Trainer scales each rank's mean loss by ``N * local_weight / global_weight``, so
 DDP's average of the gradients is the gradient of the mean over the global batch, even when the
 slices differ in size (a batch of 5 rows on 2 workers). Loaders that are already rank-local (the
-streaming loader of :mod:`rnnkit.data.streaming` reads different files on each rank) set
+streaming loader of :mod:`rnnkit.data.text_shards` reads different files on each rank) set
 ``shards_by_rank = True`` and are left alone; a rank that runs out of batches first takes
 zero-weight steps until all are done, so every rank joins every all-reduce.
 

@@ -88,9 +88,9 @@ _warned = False
 
 
 def _has_cjk(labels: Sequence[str]) -> bool:
-    from rnnkit.data.text import _CJK_CHAR
+    from rnnkit.data.text import CJK_CHAR
 
-    return any(_CJK_CHAR.search(label) for label in labels)
+    return any(CJK_CHAR.search(label) for label in labels)
 
 
 def label_fonts(labels: Sequence[str]) -> list[str]:

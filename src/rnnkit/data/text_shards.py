@@ -1,9 +1,11 @@
 """Streaming labelled texts larger than memory: many shards in, length-bucketed batches out.
 
 :class:`TextShards` names the data: CSV/TSV, JSON Lines or plain-text files (one text per line),
-each plain or gzip/bzip2/xz-compressed (recognised by magic bytes), read row by row with the same
-column and header rules as :func:`rnnkit.data.read_text_dataset` (decided per file from its first
-rows) and the same checks and one-line errors (:func:`rnnkit.data.readers.open_text`: devices and
+each plain or gzip/bzip2/xz-compressed (recognised by magic bytes), read row by row through the
+reader :func:`rnnkit.data.read_text_dataset` uses (:func:`rnnkit.data.tables.detect_layout` decides
+delimiter, quoting, header and columns per file from the same first characters, and
+:func:`rnnkit.data.tables.read_rows` reads the rows), so both give the same texts and labels, with
+the same checks and one-line errors (:func:`rnnkit.data.readers.open_text`: devices and
 FIFOs refused, truncated archives and invalid text named by file, line and byte offset; a stray
 CSV quote named by its line; a file whose texts are all empty refused). Nothing is loaded whole:
 
@@ -15,8 +17,9 @@ CSV quote named by its line; a file whose texts are all empty refused). Nothing 
   examples, shuffles and sorts the buffer by length, cuts it into batches (the same batches as
   :class:`BucketLoader` makes from that buffer) and yields them in shuffled order. Memory holds
   one buffer, so it stays flat however many shards there are.
-- **Workers**: rank ``r`` of ``N`` reads the shards ``r, r + N, ...``; with fewer shards than
-  workers every worker reads all files and keeps every N-th example. The loader says so with
+- **Workers**: the caller passes each worker's ``rank`` and ``world_size`` (this module knows
+  nothing of process groups); rank ``r`` of ``N`` reads the shards ``r, r + N, ...``; with fewer
+  shards than workers every worker reads all files and keeps every N-th example. The loader says so with
   ``shards_by_rank = True`` and the Trainer does not split its batches again.
 - **Hold-out without loading**: ``shards.select(lo, hi)`` keeps the examples whose hash (of seed,
   file name and row number) lies in ``[lo, hi)``, so ``select(0, 0.1)`` and ``select(0.1, 1)`` are
@@ -42,10 +45,7 @@ Example:
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import itertools
-import json
 import math
 import os
 import zlib
@@ -53,41 +53,26 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
 
 import numpy as np
 
 from rnnkit.data.batching import Batch, BucketLoader
 from rnnkit.data.readers import check_file, open_text, strip_compression_suffix
-from rnnkit.data.sources import (
-    _INT,
+from rnnkit.data.sources import empty_texts_error, is_json_path
+from rnnkit.data.tables import (
     Column,
     Label,
-    QuoteError,
-    _quotes_swallowed_rows,
-    _resolve_columns,
-    detect_header,
-    empty_texts_error,
-    iter_rows,
-    sniff_delimiter,
+    TableOptions,
+    TextLayout,
+    detect_layout,
+    label_classes,
+    read_rows,
 )
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.errors import ConfigError, DataError
 
-_SAMPLE_BYTES = 1 << 18
 SHARD_SUFFIXES = (".csv", ".tsv", ".tab", ".psv", ".jsonl", ".ndjson", ".txt")
-
-
-@dataclass(frozen=True)
-class _Layout:
-    kind: str  # "table", "jsonl" or "lines"
-    delimiter: str = ","
-    quoting: Any = csv.QUOTE_MINIMAL
-    header: bool = False
-    text_index: int = 0
-    label_index: int | None = None
-    names: tuple[str, ...] = ()
 
 
 class TextShards:
@@ -108,10 +93,10 @@ class TextShards:
         text_column: Column = None,
         label_column: Column = None,
         *,
+        encoding: str = "utf-8",
         header: bool | None = None,
         delimiter: str | None = None,
         has_labels: bool | None = None,
-        encoding: str = "utf-8",
         select: tuple[float, float] = (0.0, 1.0),
         seed: int = 0,
     ) -> None:
@@ -127,7 +112,7 @@ class TextShards:
         self.encoding = encoding
         self.select_range = (lo, hi)
         self.seed = seed
-        self._layouts: dict[str, _Layout] = {}
+        self._layouts: dict[str, TextLayout] = {}
 
     def select(self, lo: float, hi: float) -> TextShards:
         """The examples whose hash is in ``[lo, hi)`` of the current selection (a new object).
@@ -189,7 +174,14 @@ class TextShards:
         """Every text, in the canonical order (e.g. to fit a vectorizer by streaming)."""
         return (text for text, _, _ in self.records())
 
-    def _layout(self, path: str) -> _Layout:
+    @property
+    def options(self) -> TableOptions:
+        """The column, header and delimiter choices, as the table reader takes them."""
+        return TableOptions(
+            self.text_column, self.label_column, self.header, self.delimiter, self.has_labels
+        )
+
+    def _layout(self, path: str) -> TextLayout:
         if path not in self._layouts:
             self._layouts[path] = _detect_layout(self, Path(path))
         return self._layouts[path]
@@ -200,26 +192,12 @@ class TextShards:
         layout = self._layout(path)
         rows, some_text = 0, False
         with open_text(path, self.encoding) as handle:
-            for text, label in _rows_of(path, handle, layout):
+            for text, label, _ in read_rows(handle, layout, path):
                 rows += 1
                 some_text = some_text or bool(text.strip())
                 yield text, label
         if rows and not some_text:
-            names = layout.names
-            raise empty_texts_error(path, rows, names[layout.text_index] if names else layout.text_index)
-
-
-def _rows_of(path: str, handle: IO[str], layout: _Layout) -> Iterator[tuple[str, str | None]]:
-    """The ``(text, label)`` rows of an open file, read as its layout says."""
-    if layout.kind == "lines":
-        for line in handle:
-            line = line.rstrip("\r\n")
-            if line.strip():
-                yield line, None
-    elif layout.kind == "jsonl":
-        yield from _read_jsonl(path, handle, layout)
-    else:
-        yield from _read_table(path, handle, layout)
+            raise empty_texts_error(path, rows, layout.text_name)
 
 
 def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -250,138 +228,18 @@ def _hash_unit(seed: int, path: str, row: int) -> float:
     return zlib.crc32(key) / 4294967296.0
 
 
-def _detect_layout(shards: TextShards, path: Path) -> _Layout:
-    name = strip_compression_suffix(path.name).lower()
-    with open_text(path, shards.encoding) as handle:
-        sample = handle.read(_SAMPLE_BYTES)
-    if not sample.strip():
-        raise DataError(f"{path} is empty; remove it or give a file with rows")
-    truncated = len(sample) >= _SAMPLE_BYTES
-    head = sample.lstrip(" \t\r\n")
-    if name.endswith((".jsonl", ".ndjson")) or (not name.endswith(SHARD_SUFFIXES) and head.startswith("{")):
-        return _jsonl_layout(shards, path, sample, truncated)
-    if name.endswith(".txt") and shards.label_column is None:
-        if shards.has_labels:
+def _detect_layout(shards: TextShards, path: Path) -> TextLayout:
+    """The file's layout, decided from its first characters as the in-memory readers decide it."""
+    kind = "jsonl" if is_json_path(path) else "table"
+    if kind == "table" and strip_compression_suffix(path.name).lower().endswith(".txt"):
+        if shards.label_column is None and shards.has_labels:
             raise DataError(
                 f"{path} is a plain-text shard (one text per line, no labels); give CSV/TSV/JSONL "
                 "shards with a label column for classification"
             )
-        return _Layout("lines")
-    delimiter = shards.delimiter or sniff_delimiter(sample, path.name)
-    quoting = _choose_quoting(sample, delimiter, truncated)
-    rows = _sample_rows(sample, delimiter, quoting, truncated)
-    if not rows:
-        raise DataError(f"{path} has no rows of text; check the file")
-    header = shards.header
-    if header is None:
-        header = detect_header(rows)
-        if not header and any(isinstance(c, str) for c in (shards.text_column, shards.label_column)):
-            header = True
-    names = [c.strip() for c in rows[0]] if header else None
-    body = rows[1:] if header else rows
-    if not body:
-        raise DataError(f"{path} has a header but no data rows; add rows below the header")
-    width = max([len(names or [])] + [len(r) for r in body[:1000]])
-    text_index, label_index = _resolve_columns(
-        path, names, width, body, shards.text_column, shards.label_column, shards.has_labels
-    )
-    return _Layout(
-        "table", delimiter, quoting, bool(header), text_index, label_index, tuple(names or ())
-    )
-
-
-def _choose_quoting(sample: str, delimiter: str, truncated: bool) -> Any:
-    """RFC 4180 quoting, except for a TSV whose quotes are plain characters (as the in-memory
-    reader decides, from the sample); in other files a bad quote is an error naming its line."""
-    if delimiter != "\t":
-        return csv.QUOTE_MINIMAL
-    text = sample[: sample.rfind("\n") + 1] if truncated and "\n" in sample else sample
-    try:
-        rows = [row for row, _ in iter_rows(io.StringIO(text, newline=""), delimiter, csv.QUOTE_MINIMAL, "")]
-    except QuoteError:
-        return csv.QUOTE_NONE
-    return csv.QUOTE_NONE if _quotes_swallowed_rows(rows) else csv.QUOTE_MINIMAL
-
-
-def _sample_rows(sample: str, delimiter: str, quoting: Any, truncated: bool) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quoting=quoting)
-    rows = []
-    try:
-        for row in reader:
-            if row and any(row):
-                rows.append(row)
-    except csv.Error:
-        pass  # a quoted field cut by the end of the sample
-    return rows[:-1] if truncated and len(rows) > 1 else rows
-
-
-def _read_table(path: str, handle: IO[str], layout: _Layout) -> Iterator[tuple[str, str | None]]:
-    needed = max(layout.text_index, -1 if layout.label_index is None else layout.label_index) + 1
-    rows = iter_rows(handle, layout.delimiter, layout.quoting, path)
-    if layout.header:
-        next(rows, None)
-    for row, line in rows:
-        if len(row) < needed:
-            raise DataError(
-                f"{path} line {line} has {len(row)} field(s) but {needed} are needed; "
-                f"fix that row or the delimiter (read as {layout.delimiter!r}; delimiter= in Python)"
-            )
-        label = None
-        if layout.label_index is not None:
-            label = row[layout.label_index].strip()
-            if not label:
-                raise DataError(f"{path} line {line} has an empty label; fill it in or remove the row")
-        yield row[layout.text_index], label
-
-
-def _jsonl_layout(shards: TextShards, path: Path, sample: str, truncated: bool) -> _Layout:
-    lines = [ln for ln in sample.splitlines() if ln.strip()]
-    if truncated and len(lines) > 1:
-        lines = lines[:-1]
-    records = []
-    for number, line in enumerate(lines[:1000], start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path} line {number} is not valid JSON ({err.msg}); one object per line") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{path} line {number} is not a JSON object; write one {{...}} per line")
-        records.append(record)
-    names = list(records[0])
-    rows = [[_cell(r.get(k)) for k in names] for r in records]
-    text_index, label_index = _resolve_columns(
-        path, names, len(names), rows, shards.text_column, shards.label_column, shards.has_labels
-    )
-    return _Layout("jsonl", text_index=text_index, label_index=label_index, names=tuple(names))
-
-
-def _read_jsonl(path: str, handle: IO[str], layout: _Layout) -> Iterator[tuple[str, str | None]]:
-    text_key = layout.names[layout.text_index]
-    label_key = layout.names[layout.label_index] if layout.label_index is not None else None
-    for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path} line {number} is not valid JSON ({err.msg}); one object per line") from None
-        text = record.get(text_key) if isinstance(record, dict) else None
-        if not isinstance(text, str):
-            raise DataError(f"{path} line {number}: {text_key!r} is missing or not text")
-        label = None
-        if label_key is not None:
-            label = _cell(record.get(label_key)).strip()
-            if not label:
-                raise DataError(f"{path} line {number} has an empty label; fill it in or remove it")
-        yield text, label
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(int(value))
-    return value if isinstance(value, str) else json.dumps(value)
+        kind = "table" if shards.label_column is not None else "lines"
+    with open_text(path, shards.encoding) as handle:
+        return detect_layout(handle, path, shards.options, kind)
 
 
 # ---------------------------------------------------------------------------- vocabulary pass
@@ -406,18 +264,13 @@ class TextScan:
         return self
 
     def classes(self) -> list[Label]:
-        """The distinct labels, sorted: ints when every label is an integer, else strings."""
-        raw = list(self.labels)
-        if raw and all(_INT.fullmatch(r) for r in raw):  # the rule of coerce_labels
-            return sorted({int(r) for r in raw})
-        return sorted(raw)
+        """The distinct labels, sorted: ints when every label is an integer, else strings
+        (:func:`rnnkit.data.tables.coerce_labels`, as the in-memory readers give them)."""
+        return label_classes(self.labels)[0]
 
     def label_index(self) -> dict[str, int]:
         """Raw label text -> class id (position in :meth:`classes`)."""
-        classes = self.classes()
-        index = {c: i for i, c in enumerate(classes)}
-        ints = bool(classes) and isinstance(classes[0], int)
-        return {raw: index[int(raw) if ints else raw] for raw in self.labels}
+        return label_classes(self.labels)[1]
 
     def vocabulary(
         self, max_tokens: int | None = None, min_freq: int = 1, reserved: Sequence[str] = ()
@@ -460,17 +313,24 @@ def scan_texts(
     return scan
 
 
-def scan_all(shards: TextShards, tokenize: Callable[[str], list[str]] | None) -> TextScan:
-    """:func:`scan_texts` split over the ranks of the current process group and merged (every
-    rank gets the same totals); a plain scan outside a group."""
-    from rnnkit.train import distributed
+def scan_all(
+    shards: TextShards,
+    tokenize: Callable[[str], list[str]] | None,
+    rank: int = 0,
+    world_size: int = 1,
+    gather: Callable[[TextScan], list[TextScan]] | None = None,
+) -> TextScan:
+    """The scan of all examples, shared out over ``world_size`` workers.
 
-    ctx = distributed.context()
-    if ctx is None:
+    Worker ``rank`` scans its part (:func:`scan_texts`) and ``gather`` (e.g.
+    :func:`rnnkit.train.distributed.gather_objects`) collects every worker's part, so every rank
+    gets the same totals. Without ``gather`` (or with ``world_size=1``) this worker scans all the
+    examples itself: the same totals, one worker's time.
+    """
+    if gather is None or world_size <= 1:
         return scan_texts(shards, tokenize)
-    mine = scan_texts(shards, tokenize, ctx.rank, ctx.world_size)
     total = TextScan()
-    for part in distributed.gather_objects(mine):
+    for part in gather(scan_texts(shards, tokenize, rank, world_size)):
         total.merge(part)
     return total
 
@@ -491,7 +351,8 @@ class StreamingLoader:
         shuffle: shuffle files, buffers and batch order per epoch; False reads in file order.
         seed: with the epoch (``set_epoch``) and rank, fixes the shuffle.
         max_length, truncation: as for :class:`BucketLoader`.
-        rank, world_size: this worker's place (default: from the process group, if any).
+        rank, world_size: this worker's place among the data-parallel workers (the caller
+            knows it, e.g. from :func:`rnnkit.train.distributed.context`); default: the only one.
         examples: examples this worker reads per epoch (:meth:`TextScan.examples_for`); gives
             ``len()`` exactly. Without it, ``len()`` is only known after the first full pass.
     """
@@ -509,8 +370,8 @@ class StreamingLoader:
         seed: int = 0,
         max_length: int | None = None,
         truncation: str = "post",
-        rank: int | None = None,
-        world_size: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
         examples: int | None = None,
     ) -> None:
         if batch_size < 1:
@@ -518,11 +379,8 @@ class StreamingLoader:
         buffer = buffer_size if buffer_size is not None else 50 * batch_size
         if buffer < 1:
             raise ConfigError(f"buffer_size={buffer_size} must be >= 1")
-        if rank is None or world_size is None:
-            from rnnkit.train import distributed
-
-            ctx = distributed.context()
-            rank, world_size = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
+        if not 0 <= rank < world_size:
+            raise ConfigError(f"rank={rank} must lie in 0..world_size-1 (world_size={world_size})")
         self.shards = shards
         self.vectorizer = vectorizer
         self.label_index = label_index
