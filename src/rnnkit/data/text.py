@@ -34,6 +34,7 @@ import sys
 import unicodedata
 from collections.abc import Callable
 
+from rnnkit.charsets import CJK_CHAR  # re-exported: tokenizers and plots share one definition
 from rnnkit.errors import ConfigError
 
 STANDARDIZE_MODES = ("lower_and_strip_punctuation", "lower", "strip_punctuation", None)
@@ -44,23 +45,6 @@ _KERAS_ASCII_SYMBOLS = "$+<=>^`|~"
 
 # A tag is "<" + optional "/" + a letter + anything up to ">" (so "a < b > c" is left alone).
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
-
-# CJK ideographs (incl. extensions and compatibility), kana, CJK symbols, half-width katakana.
-_CJK_RANGES = (
-    "\u2e80-\u2fdf"  # CJK radicals, Kangxi radicals
-    "\u3000-\u303f"  # CJK symbols and punctuation
-    "\u3040-\u30ff"  # hiragana, katakana
-    "\u3190-\u31ff"  # kanbun, bopomofo ext, strokes, katakana ext
-    "\u3400-\u4dbf"  # CJK extension A
-    "\u4e00-\u9fff"  # CJK unified ideographs
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\uff66-\uff9f"  # half-width katakana
-    "\U00020000-\U0003134f"  # CJK extensions B-G
-)
-#: One CJK character (ideographs, kana, CJK punctuation; the ranges above) as group 1. Splitting
-#: (``split="auto"``), translation tokenizers and attention plots use it to tell CJK text, which
-#: has no spaces between words, from space-separated text.
-CJK_CHAR = re.compile(f"([{_CJK_RANGES}])")
 
 
 # ASCII punctuation and symbols, deleted with bytes.translate (UTF-8 multi-byte sequences never

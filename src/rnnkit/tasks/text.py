@@ -141,14 +141,15 @@ class TextClassifier(ClassifierBase):
         vectorizer = TextVectorizer(
             max_tokens=p["max_tokens"], min_freq=p["min_freq"], split=p["split"], ngrams=p["ngrams"]
         )
-        scan = scan_all(train_shards, vectorizer.tokenize)
+        ctx = distributed.context()
+        rank, world = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
+        # Each worker scans its share of the files; the counts are gathered, not re-read.
+        scan = scan_all(train_shards, vectorizer.tokenize, rank, world, distributed.gather_objects)
         if scan.examples == 0:
             raise DataError(f"{shards.source}: no training examples found; check the files")
         self._set_classes(scan.classes())
         vectorizer.vocab = scan.vocabulary(p["max_tokens"], p["min_freq"])
         self.vectorizer_ = vectorizer
-        ctx = distributed.context()
-        rank, world = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
         train_loader = StreamingLoader(
             train_shards, vectorizer, scan.label_index(), batch_size=p["batch_size"], seed=p["seed"],
             max_length=p["max_length"], truncation=p["truncation"], rank=rank, world_size=world,
@@ -156,7 +157,7 @@ class TextClassifier(ClassifierBase):
         )
         val_loader: Any = None
         if val_shards is not None:
-            val_scan = scan_all(val_shards, None)
+            val_scan = scan_all(val_shards, None, rank, world, distributed.gather_objects)
             if val_scan.examples:
                 index = {raw: int(self._encode_labels([self._label_from_text(raw)])[0]) for raw in val_scan.labels}
                 val_loader = StreamingLoader(

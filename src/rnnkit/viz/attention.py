@@ -28,6 +28,7 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from rnnkit.charsets import CJK_CHAR
 from rnnkit.errors import ShapeError
 from rnnkit.viz.figures import new_figure
 
@@ -88,8 +89,6 @@ _warned = False
 
 
 def _has_cjk(labels: Sequence[str]) -> bool:
-    from rnnkit.data.text import CJK_CHAR
-
     return any(CJK_CHAR.search(label) for label in labels)
 
 
