@@ -5,8 +5,8 @@ reviews, training seconds, and the seconds each needed to first reach 85% test a
 accuracy is measured after every epoch by a callback that does not influence training; the time
 spent measuring is excluded).
 
-    python -m benchmarks.bench_text [--data ../shared/data/imdb_aclImdb] [--only
-    defaults,keras_book]
+    python -m benchmarks.bench_text [--data ../shared/data/imdb_aclImdb]
+        [--only defaults,keras_book]
 
 Recipes:
 - ``keras_book``: vocabulary 10,000, the last 500 tokens, Embedding 32 + SimpleRNN 32, RMSprop,

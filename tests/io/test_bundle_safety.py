@@ -1,6 +1,5 @@
 """Issue 19: saving never destroys what is not a bundle, a failed save keeps the old bundle, a
-bundle
-is untrusted input, and a bad option is one line before anything big is allocated."""
+bundle is untrusted input, and a bad option is one line before anything big is allocated."""
 
 from __future__ import annotations
 

@@ -206,8 +206,9 @@ def test_forecast_panel_draws_points_band_and_table(browser, server, five, shots
     fill(browser, "steps", "9")
     by_id(browser, "forecast").click()
     wait_for(browser, lambda d: shown(d, "forecast-result"))
-    points = browser.execute_script("return document.querySelectorAll('#chart "
-                                    "circle.forecast-point').length")
+    points = browser.execute_script(
+        "return document.querySelectorAll('#chart circle.forecast-point').length"
+    )
     assert points == 9
     expected = five["wave"].forecast(9)
     rows = browser.execute_script(TOKENS_JS, "#forecast-table tr")
@@ -258,8 +259,9 @@ def test_translate_panel_shows_translation_and_attention(browser, server, five, 
     targets = browser.execute_script(TOKENS_JS, "#attention .target-token")
     assert sources == ["a", "b", "c", "d"]
     assert targets == [*result.target_tokens, "<eos>"][: len(result.weights)]
-    cells = browser.execute_script("return document.querySelectorAll('#attention "
-                                   "rect.attention-cell').length")
+    cells = browser.execute_script(
+        "return document.querySelectorAll('#attention rect.attention-cell').length"
+    )
     assert cells == len(sources) * len(targets) == np.size(result.weights)
     browser.save_screenshot(str(shots / "page_translate.png"))
 

@@ -14,10 +14,9 @@ format    file
           refused (store ragged data padded, with ``lengths``).
 ``ts``    sktime / UEA ``.ts`` text: ``@`` header lines, then one case per line, dimensions
           separated by ``:``, values by ``,``, the class label last. Variable length and
-          multivariate.
-          Missing values ``?``: refused (``missing="error"``, the default) or
-          ``missing="interpolate"`` (linear in time within each dimension, the nearest value at the
-          ends; an all-missing dimension becomes 0).
+          multivariate. Missing values ``?``: refused (``missing="error"``, the default) or
+          ``missing="interpolate"`` (linear in time within each dimension, the nearest value at
+          the ends; an all-missing dimension becomes 0).
 ``csv``   one sequence per row (delimiter sniffed; header auto-detected or ``header=``). The label
           column is given by name or 0-based index (default: the last); the other values, in order,
           are reshaped to ``(timesteps, features)`` row-major (``features`` defaults to 1). Rows may
@@ -329,8 +328,8 @@ def read_npz(
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3 or x.dtype.kind not in "fiub":
-        raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; expected numbers (N, "
-                        "T, F)")
+        raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; "
+                        "expected numbers (N, T, F)")
     try:
         seqs = as_sequence_list(x.astype(np.float32), arrays.get("lengths"), name="x")
     except DataError as err:
@@ -676,8 +675,8 @@ def read_idx(
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3:
-        raise DataError(f"{images}: idx array has shape {x.shape}; expected images (N, rows, "
-                        "columns)")
+        raise DataError(f"{images}: idx array has shape {x.shape}; "
+                        "expected images (N, rows, columns)")
     x = x.astype(np.float32)
     if image_steps == "pixels":
         x = x.reshape(len(x), -1, 1)

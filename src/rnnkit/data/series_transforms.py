@@ -142,8 +142,8 @@ class SeriesTransform:
 
 def valid_origins(n: int, lookback: int, offset: int, horizon: int, start: int = 0,
                   stop: int | None = None, stride: int = 1) -> np.ndarray:
-    """Origins T with a full window (``T - lookback >= offset``) and all targets in ``[start,
-    stop)``.
+    """Origins T with a full window (``T - lookback >= offset``) and all targets in
+    ``[start, stop)``.
 
     Example:
         >>> valid_origins(20, lookback=4, offset=1, horizon=2, start=10).tolist()

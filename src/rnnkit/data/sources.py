@@ -211,8 +211,8 @@ def read_table(
 
 def _read_labelled_texts(text: str, path: Path, options: TableOptions, kind: str) -> TextDataset:
     """The ``text`` of a table or JSON Lines file, read as
-    :class:`rnnkit.data.text_shards.TextShards`
-    streams it: the same layout from the same first characters, the same rows."""
+    :class:`rnnkit.data.text_shards.TextShards` streams it: the same layout from the same first
+    characters, the same rows."""
     layout = detect_layout(io.StringIO(text, newline=""), path, options, kind)
     return _dataset(read_rows(io.StringIO(text, newline=""), layout, path), layout, path)
 

@@ -246,9 +246,8 @@ def _foreign_entries(directory: Path, entries: list[str]) -> list[str]:
 
 def _reason(err: BaseException) -> str:
     """The OS's words for an error (``No space left on device``), without errno and path noise."""
-    return (err.strerror if isinstance(err, OSError) and err.strerror else str(err)) or type(
-        err
-    ).__name__
+    return ((err.strerror if isinstance(err, OSError) and err.strerror else str(err))
+            or type(err).__name__)
 
 
 # --------------------------------------------------------------------------------------- saving
@@ -367,9 +366,9 @@ def _check_name(name: str) -> None:
 
 def _json_bytes(obj: Any) -> bytes:
     try:
-        return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=True) + "\n").encode(
-            "utf-8"
-        )
+        return (
+            json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=True) + "\n"
+        ).encode("utf-8")
     except TypeError as err:
         raise BundleError(
             f"save_bundle: value is not JSON-serializable ({err}); convert it first"

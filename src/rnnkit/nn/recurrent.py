@@ -109,8 +109,8 @@ def check_sequence_input(x: object, input_size: int | None = None) -> torch.Tens
 
 
 class Recurrent(nn.Module):
-    """Run a cell over sequences: ``Recurrent(cell)(x, lengths=None, mask=None,
-    initial_state=None)``.
+    """Run a cell over sequences:
+    ``Recurrent(cell)(x, lengths=None, mask=None, initial_state=None)``.
 
     Returns ``(output, state)``: output (B, T, H_out) with zeros at padded steps, and the cell's
     state after each sequence's last real step. ``reverse=True`` reads each sequence from its last

@@ -218,9 +218,8 @@ class Forecaster(Estimator):
         residual = self._residual_targets(z, origins)
         self.target_scaler_ = Scaler(p["scaler"]).fit(residual.reshape(len(origins), -1))
         x_train = windows(scaled, origins, lookback)
-        y_train_scaled = self.target_scaler_.transform(residual.reshape(len(origins), -1)).reshape(
-            residual.shape
-        )
+        y_train_scaled = self.target_scaler_.transform(
+            residual.reshape(len(origins), -1)).reshape(residual.shape)
         self.linear_ = LinearAR(lookback, self._horizon, choice["log"]).fit(y_train)
         self._train(x_train, y_train_scaled, scaled, z, train_end, test_start_row, epochs,
                     time_budget)
@@ -356,7 +355,7 @@ class Forecaster(Estimator):
                     module.train()
         with torch.inference_mode(), single_thread():
             chunks = [
-                model(tensor[i : i + 1024]).double().numpy() for i in range(0, len(tensor), 1024)
+                model(tensor[i:i + 1024]).double().numpy() for i in range(0, len(tensor), 1024)
             ]
         model.eval()
         return np.concatenate(chunks) if chunks else np.zeros((0,))

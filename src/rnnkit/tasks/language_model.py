@@ -3,8 +3,8 @@
 The char-rnn recipe with the verbs of a scikit-learn estimator:
 
     text --TextVectorizer--> ids (N,) --StreamLoader--> B streams x bptt-step windows
-    ids (B, T) --Embedding (or one-hot)--> stacked LSTM/GRU/RNN --dropout--> Linear --> logits (B,
-    T, V)
+    ids (B, T) --Embedding (or one-hot)--> stacked LSTM/GRU/RNN --dropout--> Linear
+        --> logits (B, T, V)
 
 Training is truncated BPTT: the network keeps its hidden state between calls (detached, so
 gradients stop at the window boundary) and the loader's ``reset`` flags zero it at the start of

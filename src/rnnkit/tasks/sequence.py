@@ -4,8 +4,8 @@ The numeric twin of :class:`rnnkit.tasks.TextClassifier`: the same :class:`Class
 hold-out, training, metrics, bundles) and the same :class:`RecurrentClassifier` network, with float
 features instead of an embedding in front:
 
-    (T_i, F) floats --FeatureScaler--> length-bucketed (B, T, F) --> LSTM/GRU/RNN --> pooling -->
-    head
+    (T_i, F) floats --FeatureScaler--> length-bucketed (B, T, F) --> LSTM/GRU/RNN --> pooling
+        --> head
 
 Inputs are a float array ``(N, T, F)`` (with ``lengths=`` or ``mask=`` when padded) or a list of
 ``(T_i, F)`` arrays of any lengths. The scaler standardizes each feature with statistics of the real

@@ -467,8 +467,7 @@ def run_workers(
     ``scratch_dirs`` (and their own report directory) and exit; they keep ``held_fds`` (e.g. a
     checkpoint lock) open until then. ``preload`` names modules the fork server imports once for
     all workers (``fit_in_workers`` passes the estimator's module). SIGTERM/SIGHUP to this process
-    raise
-    :class:`~rnnkit.train.lifeline.Interrupted` after the workers were stopped.
+    raise :class:`~rnnkit.train.lifeline.Interrupted` after the workers were stopped.
 
     Raises:
         TrainingError: a worker died (e.g. SIGKILL) or exited with an error; every other worker is
