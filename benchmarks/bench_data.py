@@ -147,8 +147,8 @@ def run(quick: bool = False, data: Path | None = None) -> str:
             table(["batching", "B*T cells", "padding share", "cells vs fixed"], pad_rows),
             "",
             f"Bucketing cuts the padded cells by {ratio[1]} against padding to {FIXED_LENGTH} "
-            f"(the ceiling, zero padding, is {pad_rows[3][3]}), so a recurrent layer runs that many "
-            "times fewer time steps per epoch; the wall-clock training speed-up is measured "
+            f"(the ceiling, zero padding, is {pad_rows[3][3]}), so a recurrent layer runs that "
+            "many times fewer time steps per epoch; the wall-clock training speed-up is measured "
             "separately.",
             "",
             f"Machine: {machine()}",

@@ -15,7 +15,8 @@
 3. The multi-machine recipe (torchrun), for the record.
 
 Run: ``.venv/bin/python -m benchmarks.bench_distributed [--quick]`` (prints the section and writes
-``benchmarks/results/distributed.md``). ``--quick``: 1,000 reviews for throughput, 1x only for memory.
+``benchmarks/results/distributed.md``). ``--quick``: 1,000 reviews for throughput, 1x only for
+memory.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ CONFIGS = (("1 process, 1 thread", 1, 1), ("1 process, 2 threads", 1, 2),
            ("2 workers (DDP), 1 thread each", 2, 1))
 
 
-def _fit_once(texts: list[str], labels: list[int], workers: int, threads: int) -> tuple[float, float, float]:
+def _fit_once(
+    texts: list[str], labels: list[int], workers: int, threads: int
+) -> tuple[float, float, float]:
     """(epoch seconds, fit wall seconds, loss) of one epoch of the default TextClassifier."""
     import torch
 
@@ -90,8 +93,8 @@ def throughput(quick: bool) -> tuple[str, list[list[object]]]:
         epoch, wall, loss = min(runs[name])  # best of the repeats
         rows.append([name, workers, threads, f"{len(texts) / epoch:,.1f}", f"{epoch:.1f}",
                      f"{wall:.1f}", f"{loss:.4f}"])
-    header = ["run", "workers", "threads/worker", "samples/s (epoch, best)", "epoch s", "fit wall s",
-              "loss"]
+    header = ["run", "workers", "threads/worker", "samples/s (epoch, best)", "epoch s",
+              "fit wall s", "loss"]
     return table(header, rows), rows
 
 
@@ -149,7 +152,11 @@ def memory(quick: bool) -> tuple[str, list[list[object]]]:
         for label, chosen in sizes.items():
             for mode in ("stream", "memory"):
                 r = _probe(mode, chosen)
-                name = "streaming (TextShards + StreamingLoader)" if mode == "stream" else "in-memory (read_text_dataset + BucketLoader)"
+                name = (
+                    "streaming (TextShards + StreamingLoader)"
+                    if mode == "stream"
+                    else "in-memory (read_text_dataset + BucketLoader)"
+                )
                 rows.append([label, name, f"{int(r['examples']):,}", f"{int(r['batches']):,}",
                              f"{r['peak_mb']:,.0f}", f"{r['seconds']:.1f}"])
     finally:
@@ -185,8 +192,8 @@ def run(quick: bool = False) -> str:
     lines = [
         "## Distributed training and streaming data (PyTorch DDP, gloo)",
         "",
-        f"### Throughput on IMDB, 1 vs 2 workers ({'1,000' if quick else '4,000'} reviews, one epoch, "
-        "default TextClassifier)",
+        f"### Throughput on IMDB, 1 vs 2 workers ({'1,000' if quick else '4,000'} reviews, "
+        "one epoch, default TextClassifier)",
         "",
         speed_table,
         "",
@@ -208,9 +215,9 @@ def run(quick: bool = False) -> str:
     ]
     if len(mem) >= 4:
         lines.append(
-            f"Streaming peak RSS: {mem[0][4]} MB for 1x, {mem[2][4]} MB for 10x (flat: one buffer of "
-            f"3,200 reviews plus the token counts); in-memory: {mem[1][4]} MB for 1x, {mem[3][4]} MB for "
-            "10x (grows with the data)."
+            f"Streaming peak RSS: {mem[0][4]} MB for 1x, {mem[2][4]} MB for 10x (flat: "
+            "one buffer of 3,200 reviews plus the token counts); in-memory: "
+            f"{mem[1][4]} MB for 1x, {mem[3][4]} MB for 10x (grows with the data)."
         )
         lines.append("")
     lines += [

@@ -321,8 +321,9 @@ def run(quick: bool = False) -> str:
             "",
             "Training step of a Multi30k-size translation model (BiGRU 256 encoder, GRU 256 "
             "decoder, Luong attention, batch 128, 16 tokens a side) with those products on "
-            f"oneDNN: {step_best['onednn'] * 1e3:.0f} ms, against {step_best['torch'] * 1e3:.0f} ms "
-            f"with every one forced onto `F.linear`: {step_ratio:.2f}x (median of paired rounds).",
+            f"oneDNN: {step_best['onednn'] * 1e3:.0f} ms, against {step_best['torch'] * 1e3:.0f} "
+            f"ms with every one forced onto `F.linear`: {step_ratio:.2f}x "
+            "(median of paired rounds).",
             "",
             "Fresh process, first forward+backward of all three kernels (float32), after "
             f"`import torch, rnnkit.nn`: {cold:.1f} s with an empty numba cache (compiles), "

@@ -115,9 +115,11 @@ def run(quick: bool = False, data: Path = DEFAULT_DATA, budget: float | None = N
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Tiny Shakespeare input.txt")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="Tiny Shakespeare input.txt")
     parser.add_argument("--budget", type=float, default=None, help="training seconds (default 900)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's)")
     parser.add_argument("--quick", action="store_true", help="60-second budget")
     args = parser.parse_args(argv)
     section = run(quick=args.quick, data=args.data, budget=args.budget, threads=args.threads)

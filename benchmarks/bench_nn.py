@@ -243,7 +243,8 @@ def run(quick: bool = False) -> str:
     speedup = onednn_speedup()
     overhead = call_overhead()
     overhead_text = "; ".join(
-        f"{name}: rnnkit {ours:.0f} us, torch {ref:.0f} us" for name, (ours, ref) in overhead.items()
+        f"{name}: rnnkit {ours:.0f} us, torch {ref:.0f} us"
+        for name, (ours, ref) in overhead.items()
     )
     header = ["config", "torch.nn seq/s", "rnnkit.nn seq/s", "ratio rnnkit/torch", "GEMM fraction"]
     command = ".venv/bin/python -m benchmarks.bench_nn" + (" --quick" if quick else "")
@@ -253,7 +254,8 @@ def run(quick: bool = False) -> str:
             "",
             f"Same weights in both models; {rounds} interleaved rounds. seq/s from each model's "
             "best round; ratio = median over rounds of the in-round ratio (robust to bursts of "
-            "load from other processes). Ratio >= 0.95 on the LSTM rows means the layer around torch's kernel costs nothing.",
+            "load from other processes). Ratio >= 0.95 on the LSTM rows means the layer around "
+            "torch's kernel costs nothing.",
             "",
             table(header, rows),
             "",
@@ -270,9 +272,9 @@ def run(quick: bool = False) -> str:
             "Fractions above 1 are real: torch's CPU LSTM runs oneDNN's fused RNN primitive, which "
             "outruns torch.mm's GEMM here (disabling oneDNN makes config d's forward "
             f"{speedup:.1f}x slower in this run), so the torch.mm rate is not a ceiling for the "
-            "LSTM configs with large H. The small-H configs (a, b, c1) reach a small fraction: each "
-            "time step is a tiny (B, H) x (H, G*H) product, so they are bound by per-step latency "
-            "and memory traffic rather than by arithmetic.",
+            "LSTM configs with large H. The small-H configs (a, b, c1) reach a small fraction: "
+            "each time step is a tiny (B, H) x (H, G*H) product, so they are bound by per-step "
+            "latency and memory traffic rather than by arithmetic.",
             "",
             f"Machine: {machine()}; 1-min load average {load_before:.1f} before, "
             f"{os.getloadavg()[0]:.1f} after (on a busy machine two-thread torch steps stall, "

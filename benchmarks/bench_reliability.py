@@ -36,11 +36,16 @@ def _cases(quick: bool) -> list[tuple[str, Callable[..., faults.Outcome], int]]:
         cases += [
             ("disk full while saving (tmpfs)", faults.disk_full_while_saving, few or 12),
             ("disk full after `text train` (tmpfs)", faults.disk_full_cli_training, few or 4),
-            ("disk full for the checkpoints of `text train` (tmpfs)", faults.disk_full_checkpoint, few or 3),
+            (
+                "disk full for the checkpoints of `text train` (tmpfs)",
+                faults.disk_full_checkpoint,
+                few or 3,
+            ),
         ]
     for name in faults.CORRUPTIONS:
         flips = "flipped bit" in name
-        cases.append((f"bundle {name} (`text predict`)", faults.corrupted_bundle_cli(name), 1 if quick else (3 if flips else 1)))
+        cases.append((f"bundle {name} (`text predict`)", faults.corrupted_bundle_cli(name),
+                      1 if quick else (3 if flips else 1)))
     cases += [
         ("SIGKILL to the parent of --workers 2", faults.workers_die_with_parent, few or 3),
         ("SIGTERM to the parent of --workers 2",
@@ -63,7 +68,8 @@ def run(quick: bool = False) -> str:
                 root = workspace / f"case{index}-{seed}"
                 root.mkdir()
                 outcomes.append(case(root, random.Random(seed)))
-                print(f"{name} #{seed}: {'held' if outcomes[-1] else 'BROKE'}: {outcomes[-1].detail}", flush=True)
+                print(f"{name} #{seed}: {'held' if outcomes[-1] else 'BROKE'}: "
+                      f"{outcomes[-1].detail}", flush=True)
             ok = sum(bool(o) for o in outcomes)
             tried += trials
             held += ok
@@ -74,15 +80,16 @@ def run(quick: bool = False) -> str:
     return "\n".join([
         "## Reliability: faults injected into real runs",
         "",
-        f"**{held} of {tried} trials held** ({len(rows)} fault cases, {minutes:.1f} min). A trial holds"
-        " when the promise in `tests/reliability/faults.py` is kept: the bundle loads (or is the old one,"
-        " byte-identical), a user error is one stderr line with exit status 2, nothing hangs, no worker or"
-        " temporary directory outlives its parent. The last column is the message a user saw (or what broke).",
+        f"**{held} of {tried} trials held** ({len(rows)} fault cases, {minutes:.1f} min). "
+        "A trial holds when the promise in `tests/reliability/faults.py` is kept: the bundle loads "
+        "(or is the old one, byte-identical), a user error is one stderr line with exit status 2, "
+        "nothing hangs, no worker or temporary directory outlives its parent. "
+        "The last column is the message a user saw (or what broke).",
         "",
         table(["fault", "trials", "held", "what the user saw"], rows),
         "",
-        f"Machine: {machine()}; 1-min load average {load:.2f} before the run. It counts outcomes, not"
-        " speed: load changes only how long it takes.",
+        f"Machine: {machine()}; 1-min load average {load:.2f} before the run. It counts outcomes, "
+        "not speed: load changes only how long it takes.",
         "",
         "Command: `.venv/bin/python -m benchmarks.bench_reliability`",
     ])

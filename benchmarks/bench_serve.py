@@ -58,7 +58,8 @@ class Server:
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"rnnkit serve exited: {self.proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError("rnnkit serve exited: "
+                                   f"{self.proc.stderr.read().decode()[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return self
@@ -84,7 +85,8 @@ async def load_test(url: str, texts: list[str], requests: int) -> dict[str, floa
             for i in counter:
                 started = time.perf_counter()
                 try:
-                    response = await client.post("/models/uci/predict", json={"texts": [texts[i % len(texts)]]})
+                    response = await client.post("/models/uci/predict",
+                                                 json={"texts": [texts[i % len(texts)]]})
                     ok = response.status_code == 200 and len(response.json()["predictions"]) == 1
                 except Exception:  # noqa: BLE001 - counted as an error
                     ok = False
@@ -125,11 +127,19 @@ def run(quick: bool = False, requests: int | None = None) -> str:
                 asyncio.run(load_test(server.url, texts, min(200, requests)))  # warm-up
                 result = asyncio.run(load_test(server.url, texts, requests))
                 single[batching] = single_latency(server.url, "A fine film.", 50 if quick else 200)
-            rows.append([
-                "micro-batching (default: group queued requests)" if batching else "one request per model call",
-                requests, f"{result['rps']:.0f}", f"{result['p50']:.1f}", f"{result['p99']:.1f}",
-                int(result["errors"]), f"{single[batching]:.2f}",
-            ])
+            rows.append(
+                [
+                    "micro-batching (default: group queued requests)"
+                    if batching
+                    else "one request per model call",
+                    requests,
+                    f"{result['rps']:.0f}",
+                    f"{result['p50']:.1f}",
+                    f"{result['p99']:.1f}",
+                    int(result["errors"]),
+                    f"{single[batching]:.2f}",
+                ]
+            )
     speedup = float(rows[0][2]) / max(1.0, float(rows[1][2]))
     return "\n".join([
         "## Serving (`rnnkit serve`, loopback)",

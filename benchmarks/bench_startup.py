@@ -27,7 +27,14 @@ def _commands(root: Path) -> dict[str, list[str]]:
         "`python -c 'import torch'` (reference)": [sys.executable, "-c", "import torch"],
         "`rnnkit --help`": [*rnnkit, "--help"],
         "`rnnkit text train --help`": [*rnnkit, "text", "train", "--help"],
-        "`rnnkit text train missing.csv --out m` (exit 2)": [*rnnkit, "text", "train", str(root / "missing.csv"), "--out", str(root / "m")],
+        "`rnnkit text train missing.csv --out m` (exit 2)": [
+            *rnnkit,
+            "text",
+            "train",
+            str(root / "missing.csv"),
+            "--out",
+            str(root / "m"),
+        ],
     }
 
 
@@ -43,12 +50,15 @@ def run(quick: bool = False) -> str:
                 samples[name].append(time.perf_counter() - start)
     medians = {name: sorted(s)[len(s) // 2] for name, s in samples.items()}
     reference = next(iter(medians.values()))
-    rows = [(name, f"{seconds:.2f}", f"{seconds / reference:.2f}") for name, seconds in medians.items()]
+    rows = [
+        (name, f"{seconds:.2f}", f"{seconds / reference:.2f}") for name, seconds in medians.items()
+    ]
     return "\n".join([
         "## CLI start-up",
         "",
-        f"Median of {ROUNDS} fresh interpreters per command. Before this change every command imported"
-        " torch through the task modules, so none could start faster than the reference row.",
+        f"Median of {ROUNDS} fresh interpreters per command. Before this change every command "
+        "imported torch through the task modules, so none could start faster than the reference "
+        "row.",
         "",
         table(["command", "seconds", "x import torch"], rows),
         "",

@@ -5,7 +5,8 @@ reviews, training seconds, and the seconds each needed to first reach 85% test a
 accuracy is measured after every epoch by a callback that does not influence training; the time
 spent measuring is excluded).
 
-    python -m benchmarks.bench_text [--data ../shared/data/imdb_aclImdb] [--only defaults,keras_book]
+    python -m benchmarks.bench_text [--data ../shared/data/imdb_aclImdb]
+        [--only defaults,keras_book]
 
 Recipes:
 - ``keras_book``: vocabulary 10,000, the last 500 tokens, Embedding 32 + SimpleRNN 32, RMSprop,
@@ -66,7 +67,8 @@ def load_imdb(root: Path) -> tuple[Any, Any]:
 
 
 def _tracker(clf: Any, test: Any, target: float) -> Any:
-    """A callback recording test accuracy after each epoch and the training seconds to ``target``."""
+    """A callback recording test accuracy after each epoch and the training seconds to ``target``.
+    """
     from rnnkit.train import Callback
 
     class TestAccuracy(Callback):
@@ -190,8 +192,8 @@ def run(quick: bool = False, data: Path | None = None, only: list[str] | None = 
     speed = ""
     if bucketing:
         speed_table, _ = bucketing_speed(train)
-        speed = ("\n\nTraining speed of the defaults' network by batching (epochs interleaved, median "
-                 "of 3):\n\n" + speed_table)
+        speed = ("\n\nTraining speed of the defaults' network by batching (epochs interleaved, "
+                 "median of 3):\n\n" + speed_table)
     names = only if only is not None else list(LABELS)
     results = [run_recipe(n, train, test) for n in names]
     rows = []
@@ -199,8 +201,11 @@ def run(quick: bool = False, data: Path | None = None, only: list[str] | None = 
         to = r["to_target"]
         accuracy = "diverged" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}%"
         rows.append([LABELS[r["name"]], accuracy, f"{r['seconds']:.0f}",
-                     r["epochs"], "-" if r["name"] == "bag_of_words" else (f"{to:.0f}" if to else "never")])
-    failures = "".join(f"\n\n{LABELS[r['name']]}: {r['failed']}" for r in results if r.get("failed"))
+                     r["epochs"],
+                     "-" if r["name"] == "bag_of_words" else (f"{to:.0f}" if to else "never")])
+    failures = "".join(
+        f"\n\n{LABELS[r['name']]}: {r['failed']}" for r in results if r.get("failed")
+    )
     fixed = [r for r in results
              if RECIPES.get(r["name"], {}).get("patience") == 0 and len(r.get("curve", [])) > 1]
     if fixed:
@@ -214,29 +219,40 @@ def run(quick: bool = False, data: Path | None = None, only: list[str] | None = 
                      f"five) the test accuracy moved within: {spans}. A single run's final "
                      "number is one draw from that range.")
     curves = "\n".join(
-        f"- {LABELS[r['name']]}: " + ", ".join(f"{s:.0f}s {100 * a:.1f}%" for s, a in r.get("curve", []))
-        for r in results if r.get("curve")
+        f"- {LABELS[r['name']]}: "
+        + ", ".join(f"{s:.0f}s {100 * a:.1f}%" for s, a in r.get("curve", []))
+        for r in results
+        if r.get("curve")
     )
-    return "\n".join([
-        "## IMDB sentiment (25k train / 25k test)",
-        "",
-        table(["model", "test accuracy", "train seconds", "epochs", "seconds to 85% test acc."], rows),
-        "",
-        "Test accuracy after each epoch (training seconds, accuracy):",
-        "",
-        curves + failures + speed,
-        "",
-        f"Machine: {machine()}",
-        "",
-        "Reproduce: `.venv/bin/python -m benchmarks.bench_text --only " + ",".join(names)
-        + (" --bucketing" if bucketing else "") + "`",
-    ])
+    return "\n".join(
+        [
+            "## IMDB sentiment (25k train / 25k test)",
+            "",
+            table(
+                ["model", "test accuracy", "train seconds", "epochs", "seconds to 85% test acc."],
+                rows,
+            ),
+            "",
+            "Test accuracy after each epoch (training seconds, accuracy):",
+            "",
+            curves + failures + speed,
+            "",
+            f"Machine: {machine()}",
+            "",
+            "Reproduce: `.venv/bin/python -m benchmarks.bench_text --only "
+            + ",".join(names)
+            + (" --bucketing" if bucketing else "")
+            + "`",
+        ]
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="IMDB sentiment benchmark")
-    parser.add_argument("--data", type=Path, default=None, help="folder with imdb_{train,test}_*.csv.gz")
-    parser.add_argument("--only", default=None, help="comma-separated: bag_of_words,defaults,keras_book,bb_reviews")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder with imdb_{train,test}_*.csv.gz")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated: bag_of_words,defaults,keras_book,bb_reviews")
     parser.add_argument("--bucketing", action="store_true",
                         help="also time bucketed vs fixed-length batches")
     args = parser.parse_args()

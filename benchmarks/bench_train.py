@@ -42,7 +42,9 @@ class SmallGRU(torch.nn.Module):
         return self.head(h[-1])
 
 
-def _optimizer(kind: str, implementation: str, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+def _optimizer(
+    kind: str, implementation: str, params: list[torch.nn.Parameter]
+) -> torch.optim.Optimizer:
     cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
     if implementation == "fused":
         return cls(params, lr=1e-3, fused=True)
@@ -61,8 +63,11 @@ def _step_rows(sizes: list[tuple[str, int, int, int]], repeats: int) -> list[lis
             for p in params:
                 p.grad = torch.randn_like(p) * 1e-3
             n_params = sum(p.numel() for p in params)
-            optimizers = {impl: _optimizer(kind, impl, params) for impl in ("for-loop", "foreach", "fused")}
-            times = interleaved({impl: opt.step for impl, opt in optimizers.items()}, repeats=repeats, warmup=3)
+            optimizers = {
+                impl: _optimizer(kind, impl, params) for impl in ("for-loop", "foreach", "fused")
+            }
+            times = interleaved({impl: opt.step for impl, opt in optimizers.items()},
+                                repeats=repeats, warmup=3)
             base = times["for-loop"]
             rows.append(
                 [
@@ -148,7 +153,14 @@ def run(quick: bool = False) -> str:
     repeats = 20 if quick else 100
     sizes = [("GRU 16->32, vocab 1k", 1_000, 16, 32), ("GRU 32->64, vocab 20k", 20_000, 32, 64)]
     step_table = table(
-        ["model", "optimizer", "for-loop step (µs)", "foreach (µs)", "fused (µs)", "fused speed-up"],
+        [
+            "model",
+            "optimizer",
+            "for-loop step (µs)",
+            "foreach (µs)",
+            "fused (µs)",
+            "fused speed-up",
+        ],
         _step_rows(sizes, repeats),
     )
     train_table = table(

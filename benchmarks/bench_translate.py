@@ -57,9 +57,12 @@ def reversal_short(quick: bool) -> list[list[Any]]:
 
     src, tgt = reversal_pairs(3000, 3, 8, vocab=8, seed=0)
     tsrc, ttgt = reversal_pairs(500, 3, 8, vocab=8, seed=1)
-    model, seconds = _fit(src, tgt, hidden_size=64, embedding_dim=16, epochs=6, lr=5e-3, batch_size=32)
+    model, seconds = _fit(
+        src, tgt, hidden_size=64, embedding_dim=16, epochs=6, lr=5e-3, batch_size=32
+    )
     ok = _exact(model.translate(tsrc, beam_size=1), ttgt)
-    return [["reversal 3-8 symbols", "bahdanau", "GRU 64 (bi)", 3000, 6, f"{ok.mean():.3f}", "", f"{seconds:.0f}"]]
+    return [["reversal 3-8 symbols", "bahdanau", "GRU 64 (bi)", 3000, 6, f"{ok.mean():.3f}", "",
+             f"{seconds:.0f}"]]
 
 
 def reversal_long(quick: bool) -> list[list[Any]]:
@@ -74,8 +77,8 @@ def reversal_long(quick: bool) -> list[list[Any]]:
         model, seconds = _fit(src, tgt, attention=attention, hidden_size=64, embedding_dim=32,
                               epochs=epochs, lr=3e-3, batch_size=64)
         ok = _exact(model.translate(tsrc, beam_size=1), ttgt)
-        rows.append(["reversal 10-30 symbols", attention, "GRU 64 (bi)", n, epochs, f"{ok.mean():.3f}",
-                     f"{ok[long].mean():.3f}", f"{seconds:.0f}"])
+        rows.append(["reversal 10-30 symbols", attention, "GRU 64 (bi)", n, epochs,
+                     f"{ok.mean():.3f}", f"{ok[long].mean():.3f}", f"{seconds:.0f}"])
     return rows
 
 
@@ -87,12 +90,23 @@ def addition(quick: bool) -> list[list[Any]]:
     tsrc, ttgt = addition_pairs(1000, 3, seed=1)
     rows = []
     for attention, bidirectional in (("luong", True), ("none", True), ("none", False)):
-        model, seconds = _fit(src, tgt, attention=attention, cell="lstm", bidirectional=bidirectional,
-                              hidden_size=128, embedding_dim=32, epochs=epochs, lr=3e-3, batch_size=128)
+        model, seconds = _fit(
+            src,
+            tgt,
+            attention=attention,
+            cell="lstm",
+            bidirectional=bidirectional,
+            hidden_size=128,
+            embedding_dim=32,
+            epochs=epochs,
+            lr=3e-3,
+            batch_size=128,
+        )
         ok = _exact(model.translate(tsrc, beam_size=1), ttgt)
         network = "LSTM 128 " + ("(bi)" if bidirectional else "(one direction)")
         note = f"'535+61' -> '{model.translate(['535+61'], beam_size=1)[0]}'"
-        rows.append(["addition 3+3 digits", attention, network, n, epochs, f"{ok.mean():.3f}", note, f"{seconds:.0f}"])
+        rows.append(["addition 3+3 digits", attention, network, n, epochs, f"{ok.mean():.3f}", note,
+                     f"{seconds:.0f}"])
     return rows
 
 
@@ -147,7 +161,8 @@ def multi30k(budget: float) -> str:
         patience=3, source_level="word", target_level="word", verbose=1, seed=0,
     )
     started = time.perf_counter()
-    model.fit(train.sources, train.targets, validation_data=(valid.sources, valid.targets), time_budget=budget)
+    model.fit(train.sources, train.targets, validation_data=(valid.sources, valid.targets),
+              time_budget=budget)
     train_seconds = time.perf_counter() - started
     greedy = model.score(test.sources, test.targets, beam_size=1)
     beam = model.score(test.sources, test.targets, beam_size=5)
@@ -158,8 +173,10 @@ def multi30k(budget: float) -> str:
     for i, index in enumerate((0, 4, 11)):
         t = model.translate_with_attention([test.sources[index]], beam_size=5)[0]
         name = f"translate_attention_{i + 1}.png"
-        save_figure(plot_attention(t.weights, t.source_tokens, t.target_tokens, title=test.sources[index]),
-                    RESULTS / name)
+        save_figure(
+            plot_attention(t.weights, t.source_tokens, t.target_tokens, title=test.sources[index]),
+            RESULTS / name,
+        )
         examples.append([test.sources[index], test.targets[index], t.text, f"![attention]({name})"])
     m = model.metrics_
     history = model.history_.records if model.history_ is not None else []
@@ -173,27 +190,41 @@ def multi30k(budget: float) -> str:
     }
     (RESULTS / "translate_multi30k.json").write_text(json.dumps(summary, indent=1))
     rows = [
-        ["greedy", f"{greedy['bleu']:.2f}", f"{greedy['loss']:.3f}", f"{greedy['token_accuracy']:.3f}", f"{greedy['decode_seconds']:.0f}"],
-        ["beam 5 (length-normalized)", f"{beam['bleu']:.2f}", "", "", f"{beam['decode_seconds']:.0f}"],
+        [
+            "greedy",
+            f"{greedy['bleu']:.2f}",
+            f"{greedy['loss']:.3f}",
+            f"{greedy['token_accuracy']:.3f}",
+            f"{greedy['decode_seconds']:.0f}",
+        ],
+        [
+            "beam 5 (length-normalized)",
+            f"{beam['bleu']:.2f}",
+            "",
+            "",
+            f"{beam['decode_seconds']:.0f}",
+        ],
     ]
     return "\n\n".join([
         "## Multi30k German -> English (test 2016 flickr, 1000 sentences)",
         f"Recipe: `Translator(attention='luong', cell='gru', hidden_size=256, embedding_dim=256, "
         f"bidirectional=True, dropout=0.2, min_freq=2, batch_size=128, lr=2e-3, lr_decay='time')`, "
         f"time budget {budget:.0f} s, validation = val 2014 (early stopping, patience 3). "
-        f"Vocabularies: {m['source_vocabulary_size']} German, {m['target_vocabulary_size']} English tokens. "
-        f"Training ran {m['epochs_run']} epoch(s), {m['steps']} optimizer steps, in {train_seconds:.0f} s "
-        f"(stopped: {m['stopped_reason']}); "
-        f"validation loss per epoch: {summary['val_loss_per_epoch']}. Total with evaluation {total:.0f} s. "
-        f"1-min load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (the run itself "
-        "adds about 2 on this 2-core machine; more before it means other jobs shared the CPU).",
+        f"Vocabularies: {m['source_vocabulary_size']} German, {m['target_vocabulary_size']} "
+        f"English tokens. Training ran {m['epochs_run']} epoch(s), {m['steps']} optimizer steps, "
+        f"in {train_seconds:.0f} s (stopped: {m['stopped_reason']}); "
+        f"validation loss per epoch: {summary['val_loss_per_epoch']}. "
+        f"Total with evaluation {total:.0f} s. 1-min load average before/after: "
+        f"{load_before[0]:.1f} / {load_after[0]:.1f} (the run itself adds about 2 on this 2-core "
+        "machine; more before it means other jobs shared the CPU).",
         table(["decoding", "BLEU", "test loss (nats/token)", "token accuracy", "decode s"], rows),
         f"sacreBLEU signature: `{beam['signature']}` (hypotheses are the lowercased, detokenized "
         "outputs; references are the raw test sentences, compared case-insensitively).",
         "Attention maps (beam 5):",
         table(["source", "reference", "translation", "attention"], examples),
         machine(),
-        f"Reproduce: `OMP_NUM_THREADS=2 nice -n 5 python -m benchmarks.bench_translate --part multi30k --budget {budget:.0f}`",
+        "Reproduce: `OMP_NUM_THREADS=2 nice -n 5 python -m benchmarks.bench_translate --part "
+        f"multi30k --budget {budget:.0f}`",
     ])
 
 

@@ -1,7 +1,7 @@
 """Helpers shared by the benchmark modules: machine facts, interleaved timing, markdown tables.
 
-Each ``bench_<area>.py`` exposes ``run(quick: bool) -> str`` returning a markdown section; ``run.py``
-collects the sections into ``benchmarks/RESULTS.md``.
+Each ``bench_<area>.py`` exposes ``run(quick: bool) -> str`` returning a markdown section;
+``run.py`` collects the sections into ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ PAGES = {
     "tutorials/sentiment_in_practice.md": ["sentiment_curves.png"],
 }
 EXTRA = ["gradient_flow_trained.png"]
-#: pictures a guide shows that a benchmark draws (run the benchmark to redraw them), copied as they are.
+#: pictures a guide shows that a benchmark draws (run the benchmark to redraw them), copied as they
+#: are.
 FROM_BENCHMARKS = {
     "translate_attention_dates.png": "benchmarks/results/translate_attention_dates.png",
     "translate_attention_1.png": "benchmarks/results/translate_attention_1.png",
@@ -51,7 +52,8 @@ BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTA
 
 
 def python_blocks(text: str) -> list[str]:
-    """The runnable ```python blocks of a page (a block right after the no-run marker is skipped)."""
+    """The runnable ```python blocks of a page (a block right after the no-run marker is skipped).
+    """
     blocks = []
     for match in BLOCK.finditer(text):
         before = text[: match.start()].rstrip().splitlines()
@@ -126,10 +128,14 @@ def serve_models(work: Path) -> dict[str, object]:
     yelp = load_uci_sentiment("yelp")
     labels = ["negative" if y == 0 else "positive" for y in yelp.labels]
     print("  text classifier (yelp sentences)")
-    reviews = TextClassifier(hidden_size=16, embedding_dim=16, epochs=10, verbose=0).fit(yelp.texts, labels)
+    reviews = TextClassifier(hidden_size=16, embedding_dim=16, epochs=10, verbose=0).fit(
+        yelp.texts, labels
+    )
     print("  sequence classifier (synthetic waveforms)")
     waves = make_waveforms(400, seed=0)
-    shapes = SequenceClassifier(hidden_size=16, epochs=30, verbose=0).fit(waves.sequences, waves.labels)
+    shapes = SequenceClassifier(hidden_size=16, epochs=30, verbose=0).fit(
+        waves.sequences, waves.labels
+    )
     print("  forecaster (airline passengers, quantile intervals)")
     airline = Forecaster(ensemble=1, epochs=60, intervals="quantile", verbose=0).fit(
         load_airline_passengers(), test_size=0.2)
@@ -138,10 +144,13 @@ def serve_models(work: Path) -> dict[str, object]:
                        epochs=12, verbose=0).fit("\n".join(yelp.texts))
     print("  translator (reversal)")
     src, tgt = reversal_pairs(1500, 4, 7, vocab=8, seed=0)
-    reverse = Translator(hidden_size=32, embedding_dim=16, epochs=8, lr=1e-2, min_freq=1, verbose=0).fit(src, tgt)
+    reverse = Translator(
+        hidden_size=32, embedding_dim=16, epochs=8, lr=1e-2, min_freq=1, verbose=0
+    ).fit(src, tgt)
     square = next(s for s, y in zip(waves.sequences, waves.labels, strict=True) if y == "square")
     np.save(work / "square.npy", np.asarray(square, dtype=np.float32))
-    return {"reviews": reviews, "shapes": shapes, "airline": airline, "yelp-chars": lm, "reverse": reverse}
+    return {"reviews": reviews, "shapes": shapes, "airline": airline, "yelp-chars": lm,
+            "reverse": reverse}
 
 
 def _optimised_png(raw: bytes, target: Path) -> Path:
@@ -156,7 +165,9 @@ def _optimised_png(raw: bytes, target: Path) -> Path:
     return target
 
 
-def serve_pages(names: Collection[str] = SERVE_IMAGES, width: int = 1000, height: int = 700) -> list[Path]:
+def serve_pages(
+    names: Collection[str] = SERVE_IMAGES, width: int = 1000, height: int = 700
+) -> list[Path]:
     """Photograph panels of the page with a result shown: docs/img/serve-<task>.png (``names``)."""
     import sys
     import threading
@@ -202,7 +213,8 @@ def serve_pages(names: Collection[str] = SERVE_IMAGES, width: int = 1000, height
 
         def text() -> None:
             open_model("reviews")
-            fill("text", "The staff were friendly and the pasta was delicious, but the dessert was bland.")
+            fill("text",
+                 "The staff were friendly and the pasta was delicious, but the dessert was bland.")
             driver.find_element(By.ID, "classify").click()
             result_shown("result")
 
@@ -222,8 +234,8 @@ def serve_pages(names: Collection[str] = SERVE_IMAGES, width: int = 1000, height
         def generate() -> None:
             open_model("yelp-chars")
             fill("prime", "The food was")
-            driver.execute_script("const s = document.getElementById('temperature'); s.value = '0.6';"
-                                  "s.dispatchEvent(new Event('input'));")
+            driver.execute_script("const s = document.getElementById('temperature'); "
+                                  "s.value = '0.6';s.dispatchEvent(new Event('input'));")
             fill("length", "300")
             driver.find_element(By.ID, "generate").click()
             wait(lambda d: d.find_element(By.ID, "output").get_attribute("data-done") == "1")
@@ -237,7 +249,9 @@ def serve_pages(names: Collection[str] = SERVE_IMAGES, width: int = 1000, height
 
         written = []
         try:
-            for task, show in zip(SERVE_TASKS, (text, sequence, forecast, generate, translate), strict=True):
+            for task, show in zip(
+                SERVE_TASKS, (text, sequence, forecast, generate, translate), strict=True
+            ):
                 target = IMAGES / f"serve-{task}.png"
                 if target.name not in names:
                     continue
@@ -280,7 +294,8 @@ def main() -> None:
         size = path.stat().st_size
         print(f"{path.relative_to(DOCS.parent)}  {size / 1000:.0f} KB")
         if size > MAX_BYTES:
-            raise SystemExit(f"{path} is {size} bytes; keep pictures under {MAX_BYTES} (smaller figure)")
+            raise SystemExit(f"{path} is {size} bytes; keep pictures under {MAX_BYTES} "
+                             "(smaller figure)")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ examples = ["The food was not good at all.", "What a wonderful, moving film.",
             "I would not recommend this phone, the battery died after a day."]
 for text in examples:
     e = clf.explain(text)
-    print(f"{e.label:>8} p={e.probability:.2f}  " + "  ".join(f"{t}:{s:+.2f}" for t, s in e.pairs()))
+    print(
+        f"{e.label:>8} p={e.probability:.2f}  " + "  ".join(f"{t}:{s:+.2f}" for t, s in e.pairs())
+    )
 (out / "examples.txt").write_text("\n".join(examples) + "\n", encoding="utf-8")
 for path in inspect_bundle(bundle, str(out / "examples.txt"), out):
     print("wrote", path)

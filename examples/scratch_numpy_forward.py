@@ -66,8 +66,9 @@ def main(timesteps: int = 100, input_features: int = 32, output_features: int = 
     lengths = np.array([timesteps, timesteps // 2])  # the second sequence is half padding
     padded_output, padded_h = rnn(batch, lengths)
     print(
-        f"with lengths {lengths.tolist()}: last real outputs {last_step(padded_output, lengths).shape}"
-        f", padded steps are zero: {bool(np.all(padded_output[1, timesteps // 2 :] == 0))}"
+        f"with lengths {lengths.tolist()}: "
+        f"last real outputs {last_step(padded_output, lengths).shape}, padded steps are zero: "
+        f"{bool(np.all(padded_output[1, timesteps // 2 :] == 0))}"
     )
     return {
         "sequence": sequence,

@@ -25,10 +25,12 @@ data = load_airline_passengers()
 y = data.values[:, 0]
 lo, span = y.min(), y.max() - y.min()
 
-# 1. As published: scale with the minimum and maximum of all 144 months, then train on the scaled values.
+# 1. As published: scale with the minimum and maximum of all 144 months, then train on the scaled
+# values.
 scaled = SeriesData.from_arrays((y - lo) / span)
 published = Forecaster(**{**RECIPE, "scaler": "none"}).fit(scaled, test_size=0.33)
-print(f"as published (whole-series MinMax): test RMSE {published.metrics_['test']['rmse'] * span:.2f}")
+print("as published (whole-series MinMax): "
+      f"test RMSE {published.metrics_['test']['rmse'] * span:.2f}")
 
 # 2. The same recipe, scaler fitted on the training part only.
 clean = Forecaster(**RECIPE).fit(data, test_size=0.33)

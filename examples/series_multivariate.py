@@ -23,5 +23,6 @@ with_x = Forecaster().fit(data, test_size=0.33)
 target_only = Forecaster().fit(y, test_size=0.33)
 print(f"with the feature column: test RMSE {with_x.metrics_['test']['rmse']:.3f}")
 print(f"target only:             test RMSE {target_only.metrics_['test']['rmse']:.3f}")
-print(f"persistence:             test RMSE {with_x.metrics_['baselines']['persistence']['rmse']:.3f}")
+print("persistence: "
+      f"            test RMSE {with_x.metrics_['baselines']['persistence']['rmse']:.3f}")
 print("next value:", with_x.forecast(1).round(3).to_dict("records"))

@@ -15,9 +15,13 @@ from pathlib import Path
 from rnnkit.data.series import read_series
 from rnnkit.tasks import Forecaster
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/daily_min_temperatures_melbourne/daily-min-temperatures.csv"
+DEFAULT = (
+    Path(__file__).resolve().parents[2]
+    / "shared/data/daily_min_temperatures_melbourne/daily-min-temperatures.csv"
+)
 data = read_series(sys.argv[1] if len(sys.argv) > 1 else DEFAULT, target="Temp", date_column="Date")
 model = Forecaster().fit(data, test_size=0.33)
 print("choices:", {k: model.resolved_[k] for k in ("season", "lookback", "log", "differencing")})
 for name, m in {"model": model.metrics_["test"], **model.metrics_["baselines"]}.items():
-    print(f"{name:16s} RMSE {m['rmse']:.3f}  MAE {m['mae']:.3f}  sMAPE {m['smape']:.2f}%  MASE {m['mase']:.3f}")
+    print(f"{name:16s} RMSE {m['rmse']:.3f}  MAE {m['mae']:.3f}  sMAPE {m['smape']:.2f}%  MASE "
+          f"{m['mase']:.3f}")

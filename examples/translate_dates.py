@@ -1,4 +1,5 @@
-"""Date normalization with attention: "Tuesday, March 5, 2021" -> "2021-03-05", and its attention map.
+"""Date normalization with attention: "Tuesday, March 5, 2021" -> "2021-03-05", and its attention
+map.
 
 The classic attention toy: six human date formats go in character by character, the ISO date
 comes out character by character. The attention map shows each output digit looking at the

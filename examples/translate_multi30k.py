@@ -1,4 +1,5 @@
-"""German -> English on Multi30k with ``Translator``: train under a time budget, score BLEU, translate.
+"""German -> English on Multi30k with ``Translator``: train under a time budget, score BLEU,
+translate.
 
 Expects the Multi30k raw files (``train.de.gz``, ``train.en.gz``, ``val.*``, ``test_2016_flickr.*``)
 in DATA (default: /work/shared/data/multi30k/raw). The recipe is the one in
@@ -24,7 +25,8 @@ def main(data: str = "/work/shared/data/multi30k/raw", seconds: float = 1800) ->
     test = read_parallel(root / "test_2016_flickr.de.gz", root / "test_2016_flickr.en.gz")
     model = Translator(
         attention="luong", hidden_size=256, embedding_dim=256, dropout=0.2, min_freq=2,
-        batch_size=128, lr=2e-3, lr_decay="time", epochs=1000, source_level="word", target_level="word",
+        batch_size=128, lr=2e-3, lr_decay="time", epochs=1000, source_level="word",
+        target_level="word",
     )
     model.fit(train.sources, train.targets, validation_data=(valid.sources, valid.targets),
               time_budget=float(seconds))

@@ -35,7 +35,9 @@ def test_layering_contracts_hold() -> None:
         capture_output=True, text=True, check=False, cwd=root,
     )
     assert run.returncode == 0, (
-        "an import breaks the layering (see docs/architecture.md):\n" + run.stdout[-3000:] + run.stderr[-2000:]
+        "an import breaks the layering (see docs/architecture.md):\n"
+        + run.stdout[-3000:]
+        + run.stderr[-2000:]
     )
 
 
@@ -62,7 +64,9 @@ def test_every_dependency_is_pinned_in_constraints() -> None:
         line = line.split("#", 1)[0].strip()
         if line:
             name, sep, version = line.partition("==")
-            assert sep and version.strip(), f"constraints.txt: {line!r} is not an exact pin (name==version)"
+            assert sep and version.strip(), (
+                f"constraints.txt: {line!r} is not an exact pin (name==version)"
+            )
             pins[_canonical(name)] = version.strip()
     missing = sorted(wanted - set(pins))
     assert not missing, f"constraints.txt has no pin for {missing}; refresh it (see its header)"
@@ -77,11 +81,16 @@ def test_architecture_page_draws_the_contracted_layers() -> None:
     root = Path(__file__).resolve().parents[1]
     config = configparser.ConfigParser()
     config.read(root / ".importlinter", encoding="utf-8")
-    contracted = [line.replace(" ", "") for line in config["importlinter:contract:layers"]["layers"].split("\n")
-                  if line.strip()]
+    contracted = [
+        line.replace(" ", "")
+        for line in config["importlinter:contract:layers"]["layers"].split("\n")
+        if line.strip()
+    ]
     page = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
     diagram = re.search(r"## The arrows.*?```text\n(.*?)```", page, re.S)
     assert diagram is not None, "docs/architecture.md: no ```text diagram under '## The arrows'"
     drawn = [re.split(r"\s{2,}", line.strip())[0].replace(" ", "")
              for line in diagram.group(1).splitlines() if line.strip()]
-    assert drawn == contracted, f"docs/architecture.md draws {drawn}, .importlinter says {contracted}"
+    assert drawn == contracted, (
+        f"docs/architecture.md draws {drawn}, .importlinter says {contracted}"
+    )

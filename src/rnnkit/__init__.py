@@ -5,7 +5,8 @@ and by ``tests/test_package.py``, check it; docs/architecture.md draws the house
 
 - ``rnnkit.cli`` (the ``rnnkit`` command), then ``rnnkit.serve`` (HTTP) and ``rnnkit.demo``.
 - ``rnnkit.tasks``: estimators such as ``TextClassifier``; beside it ``rnnkit.inspect``.
-- ``rnnkit.train``, ``rnnkit.data``, ``rnnkit.nn``, ``rnnkit.viz``: trainer, pipelines, layers, plots.
+- ``rnnkit.train``, ``rnnkit.data``, ``rnnkit.nn``, ``rnnkit.viz``: trainer, pipelines, layers,
+  plots.
 - ``rnnkit.io``: bundles on disk and atomic writes; ``rnnkit.errors`` at the bottom.
 - ``rnnkit.scratch``: NumPy cells with hand-written backpropagation through time; stands alone.
 """

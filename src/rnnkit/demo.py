@@ -51,11 +51,17 @@ def run_demo(out: str | Path = "demo-bundle", seed: int = 0, verbose: int = 1) -
     clf = TextClassifier(seed=seed, verbose=verbose, time_budget=90)
     clf.fit(train_texts, train_labels)
     report = clf.evaluate(test_texts, test_labels)
-    bundle = clf.save(out, extra_metrics={"test": report,
-                                          "baseline": {"bag_of_words_logreg": {"accuracy": baseline_accuracy}}})
+    bundle = clf.save(
+        out,
+        extra_metrics={
+            "test": report,
+            "baseline": {"bag_of_words_logreg": {"accuracy": baseline_accuracy}},
+        },
+    )
 
     print()
-    print(f"test accuracy  {report['accuracy']:.3f}  bidirectional LSTM ({clf.params['hidden_size']} units)")
+    print(f"test accuracy  {report['accuracy']:.3f}  bidirectional LSTM "
+          f"({clf.params['hidden_size']} units)")
     print(f"               {baseline_accuracy:.3f}  bag-of-words logistic regression (baseline)")
     print(f"macro F1       {report['macro_f1']:.3f}")
     print()

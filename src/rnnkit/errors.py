@@ -1,8 +1,8 @@
 """The exceptions rnnkit raises for mistakes a user can make.
 
 Every error a user can cause (a bad file, a wrong column, a tensor of the wrong shape, a bundle from
-another version) is a subclass of :class:`RnnkitError` whose message says, on one line, what is wrong
-and what to do. The CLI prints that line and exits with status 2.
+another version) is a subclass of :class:`RnnkitError` whose message says, on one line, what is
+wrong and what to do. The CLI prints that line and exits with status 2.
 
 Example:
     >>> from rnnkit import RnnkitError

@@ -38,7 +38,9 @@ def fingerprint(root: Path) -> dict[str, str]:
     if root.is_file():
         return {root.name: hashlib.sha256(root.read_bytes()).hexdigest()}
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        if p.is_file()
+        else "dir"
         for p in sorted(root.rglob("*"))
     }
 
@@ -62,7 +64,8 @@ def write_reviews(path: Path, n: int, start: int = 0, encoding: str = "utf-8") -
 
 
 def write_ts(path: Path, n: int, seed: int = 0) -> Path:
-    """A sktime ``.ts`` file of ``n`` two-dimensional sequences of classes 1 and 2 (class 2 rises)."""
+    """A sktime ``.ts`` file of ``n`` two-dimensional sequences of classes 1 and 2 (class 2 rises).
+    """
     import numpy as np
 
     rng = np.random.default_rng(seed)

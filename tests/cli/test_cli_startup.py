@@ -1,7 +1,8 @@
 """The command line starts without torch: ``--help`` and the user errors found before any data is
 read (missing file, ``--out`` on a user's directory, overlapping files) cost no torch import.
 
-Each check runs ``rnnkit.cli.main`` in a fresh interpreter and reports which heavy modules it loaded.
+Each check runs ``rnnkit.cli.main`` in a fresh interpreter and reports which heavy modules it
+loaded.
 """
 
 from __future__ import annotations
@@ -119,5 +120,6 @@ def test_tasks_package_is_lazy_and_load_still_knows_every_task(tmp_path: Path) -
     assert run.returncode == 0, run.stderr
     torch_loaded, message = run.stdout.strip().splitlines()
     assert torch_loaded == "False"
-    for task in ["forecaster", "language_model", "sequence_classifier", "text_classifier", "translation"]:
+    for task in ["forecaster", "language_model", "sequence_classifier", "text_classifier",
+                 "translation"]:
         assert task in message, message

@@ -12,7 +12,8 @@ def test_the_encoding_hint_names_an_option_that_reads_the_file(tmp_path: Path) -
     data.write_bytes(data.read_bytes().replace(b"fun", "très drôle".encode("latin-1")))
     refused = rnnkit("text", "train", data, "--out", tmp_path / "m", *FAST_TEXT)
     assert_one_line_error(refused, "avis.csv", "--encoding")
-    read = rnnkit("text", "train", data, "--out", tmp_path / "m", "--encoding", "latin-1", *FAST_TEXT)
+    read = rnnkit("text", "train", data, "--out", tmp_path / "m", "--encoding", "latin-1",
+                  *FAST_TEXT)
     assert read.returncode == 0, read.stderr
     assert "read 30 training texts" in read.stderr
 
@@ -20,7 +21,8 @@ def test_the_encoding_hint_names_an_option_that_reads_the_file(tmp_path: Path) -
 def test_an_unknown_encoding_is_one_line_before_reading(tmp_path: Path) -> None:
     data = write_reviews(tmp_path / "data.csv", 30)
     before = fingerprint(tmp_path)
-    run = rnnkit("text", "train", data, "--out", tmp_path / "m", "--encoding", "klingon", *FAST_TEXT)
+    run = rnnkit("text", "train", data, "--out", tmp_path / "m", "--encoding", "klingon",
+                 *FAST_TEXT)
     assert_one_line_error(run, "--encoding", "klingon")
     assert fingerprint(tmp_path) == before
 

@@ -27,7 +27,8 @@ from rnnkit.cli.argv import FILE_LIST_OPTIONS, spread_file_lists
 def test_a_file_list_option_takes_every_following_file() -> None:
     words = ["text", "train", "a.csv", "--test", "t1", "t2", "t3", "--out", "m", "--json"]
     assert spread_file_lists(app, words) == [
-        "text", "train", "a.csv", "--test", "t1", "--test", "t2", "--test", "t3", "--out", "m", "--json"
+        "text", "train", "a.csv", "--test", "t1", "--test", "t2", "--test", "t3", "--out", "m",
+        "--json"
     ]
 
 
@@ -72,8 +73,12 @@ def test_every_test_and_valid_file_option_is_a_list() -> None:
 
 # --------------------------------------------------------------------------------- end to end
 def test_text_train_reads_every_test_and_valid_shard(tmp_path: Path) -> None:
-    train = [write_reviews(tmp_path / f"imdb_train_0{i}.csv.gz", 20 + 2 * i, 100 * i) for i in range(2)]
-    test = [write_reviews(tmp_path / f"imdb_test_0{i}.csv.gz", 5 + i, 1000 + 100 * i) for i in range(3)]
+    train = [
+        write_reviews(tmp_path / f"imdb_train_0{i}.csv.gz", 20 + 2 * i, 100 * i) for i in range(2)
+    ]
+    test = [
+        write_reviews(tmp_path / f"imdb_test_0{i}.csv.gz", 5 + i, 1000 + 100 * i) for i in range(3)
+    ]
     valid = [write_reviews(tmp_path / f"valid_0{i}.csv", 4, 2000 + 100 * i) for i in range(2)]
     run = rnnkit("text", "train", *train, "--test", *test, "--valid", *valid,
                  "--out", tmp_path / "m", "--json", *FAST_TEXT)

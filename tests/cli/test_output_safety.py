@@ -38,7 +38,9 @@ TRAIN_COMMANDS = {
 
 
 @pytest.mark.parametrize("task", sorted(TRAIN_COMMANDS))
-def test_every_train_command_refuses_a_user_directory_before_reading(tmp_path: Path, task: str) -> None:
+def test_every_train_command_refuses_a_user_directory_before_reading(
+    tmp_path: Path, task: str
+) -> None:
     project = _user_dir(tmp_path)
     before = fingerprint(tmp_path)
     run = rnnkit(*TRAIN_COMMANDS[task], "--out", project, cwd=tmp_path)
@@ -68,7 +70,9 @@ def test_a_bundle_of_another_task_is_replaced_only_with_force(tmp_path: Path) ->
     assert fingerprint(bundle) == before
     forced = rnnkit("lm", "train", text, "--out", bundle, "--force", *fast)
     assert forced.returncode == 0, forced.stderr
-    assert json.loads((bundle / "config.json").read_text(encoding="utf-8"))["task"] == "language_model"
+    assert (
+        json.loads((bundle / "config.json").read_text(encoding="utf-8"))["task"] == "language_model"
+    )
 
 
 def _checkpoint_case(root: Path, case: str) -> list[str | Path]:

@@ -59,7 +59,8 @@ def _imdb_shards(kind: str, sizes: tuple[int, ...]) -> Callable[[Path], None]:
 
 
 def _tsv_reviews(path: Path) -> None:
-    path.write_text("\n".join(["text\tlabel", *(r.replace(",", "\t") for r in review_rows(12, 300))])
+    path.write_text("\n".join(["text\tlabel",
+                               *(r.replace(",", "\t") for r in review_rows(12, 300))])
                     + "\n", encoding="utf-8")
 
 
@@ -148,7 +149,9 @@ def _is_path(word: str) -> bool:
 
 def unmapped(command: Command, made: set[str]) -> list[str]:
     """What the tables cannot supply for ``command``: its subcommand or data files."""
-    missing = [] if command.key in FAST else [f"subcommand {' '.join(command.key)} (add it to FAST)"]
+    missing = (
+        [] if command.key in FAST else [f"subcommand {' '.join(command.key)} (add it to FAST)"]
+    )
     for word in command.words[2:]:
         if _is_path(word) and word not in DATA and word not in _outputs(command) | made:
             missing.append(f"file {word} (add it to DATA)")
@@ -190,7 +193,8 @@ def _serve(command: Command, work: Path) -> subprocess.CompletedProcess[str]:
     port = _free_port()
     words[words.index("--port") + 1] = str(port)
     proc = subprocess.Popen([sys.executable, "-m", "rnnkit", *words], cwd=work, text=True,
-                            env={**os.environ, **QUIET}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env={**os.environ, **QUIET}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     names: list[str] = []
     try:
         deadline = time.monotonic() + 120
@@ -232,7 +236,9 @@ def chains(commands: list[Command]) -> tuple[list[list[Command]], list[Command]]
     return groups, last
 
 
-def _run_in_order(commands: list[Command], work: Path) -> dict[int, subprocess.CompletedProcess[str]]:
+def _run_in_order(
+    commands: list[Command], work: Path
+) -> dict[int, subprocess.CompletedProcess[str]]:
     results = {}
     for command in commands:
         for name, stand_in in PROVIDED.items():
@@ -261,9 +267,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, subprocess.Compl
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[f"line{c.line}" for c in COMMANDS])
-def test_readme_command_runs(runs: dict[int, subprocess.CompletedProcess[str]], command: Command) -> None:
+def test_readme_command_runs(
+    runs: dict[int, subprocess.CompletedProcess[str]], command: Command
+) -> None:
     run = runs[command.line]
-    assert run.returncode == 0, f"README.md line {command.line}: {command.text}\n{run.stderr[-3000:]}"
+    assert run.returncode == 0, (
+        f"README.md line {command.line}: {command.text}\n{run.stderr[-3000:]}"
+    )
     assert "Traceback" not in run.stderr
 
 

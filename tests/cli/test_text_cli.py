@@ -26,7 +26,8 @@ def write_reviews(path: Path, n: int = 60, header: bool = True, sep: str = ",") 
     rows = [f"text{sep}label"] if header else []
     for i in range(n):
         good = i % 2 == 0
-        rows.append(f"{'a truly great and fun film' if good else 'a dull and boring mess'} number {i}{sep}{'pos' if good else 'neg'}")
+        rows.append(f"{'a truly great and fun film' if good else 'a dull and boring mess'} number "
+                    f"{i}{sep}{'pos' if good else 'neg'}")
     path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8-sig")
     return path
 
@@ -86,7 +87,8 @@ def test_label_by_index_with_separate_test_file(tmp_path) -> None:
     data = write_reviews(tmp_path / "train.csv", header=False)
     test = write_reviews(tmp_path / "test.csv", n=10, header=False)
     run = rnnkit("text", "train", str(data), "--test", str(test), "--text-column", "0",
-                 "--label-column", "1", "--no-header", "--out", str(tmp_path / "b"), "--json", *FAST)
+                 "--label-column", "1", "--no-header", "--out", str(tmp_path / "b"), "--json",
+                 *FAST)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1])["test"]["count"] == 10
 
@@ -101,8 +103,12 @@ def _error(run: subprocess.CompletedProcess[str], fragment: str) -> None:
 def test_user_errors_exit_2_with_one_line(trained, tmp_path) -> None:
     root, out, _ = trained
     data = root / "reviews.csv"
-    _error(rnnkit("text", "train", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "x")), "does not exist")
-    _error(rnnkit("text", "train", str(data), "--label-column", "stars", "--out", str(tmp_path / "x")), "stars")
+    _error(rnnkit("text", "train", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "x")),
+           "does not exist")
+    _error(
+        rnnkit("text", "train", str(data), "--label-column", "stars", "--out", str(tmp_path / "x")),
+        "stars",
+    )
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
     _error(rnnkit("text", "train", str(empty), "--out", str(tmp_path / "x")), "empty")

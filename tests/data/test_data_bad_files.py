@@ -2,7 +2,8 @@
 
 Stray CSV quotes, truncated compressed files, invalid UTF-8 past the streaming sample, devices and
 FIFOs, all-empty texts, hold-outs that cannot be made, and labels such as ``"1-2"``. Every case is
-checked in-process and through the CLI (exit status 2, one ``error:`` line, files left as they were).
+checked in-process and through the CLI (exit status 2, one ``error:`` line, files left as they
+were).
 """
 
 from __future__ import annotations
@@ -154,7 +155,9 @@ COMPRESSORS = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
 
 
 @pytest.mark.parametrize("suffix", sorted(COMPRESSORS))
-def test_truncated_archive_streamed_gives_the_in_memory_message(tmp_path: Path, suffix: str) -> None:
+def test_truncated_archive_streamed_gives_the_in_memory_message(
+    tmp_path: Path, suffix: str
+) -> None:
     packed = COMPRESSORS[suffix](big_csv_bytes())
     path = tmp_path / f"data.csv.{suffix}"
     path.write_bytes(packed[: len(packed) // 2])
@@ -168,11 +171,15 @@ def bad_utf8_files(root: Path) -> list[Path]:
     """CSV, JSONL and plain-text files whose only invalid byte lies past the first 256 KiB."""
     csv_path = root / "bad.csv"
     csv_path.write_bytes(big_csv_bytes() + b"caf\xe9 film,1\n")
-    records = "".join(json.dumps({"text": f"good film {i}", "label": i % 2}) + "\n" for i in range(BIG_ROWS))
+    records = "".join(
+        json.dumps({"text": f"good film {i}", "label": i % 2}) + "\n" for i in range(BIG_ROWS)
+    )
     jsonl_path = root / "bad.jsonl"
     jsonl_path.write_bytes(records.encode() + b'{"text": "caf\xe9", "label": 1}\n')
     txt_path = root / "bad.txt"
-    txt_path.write_bytes("".join(f"line {i} of text\n" for i in range(BIG_ROWS * 2)).encode() + b"caf\xe9\n")
+    txt_path.write_bytes(
+        "".join(f"line {i} of text\n" for i in range(BIG_ROWS * 2)).encode() + b"caf\xe9\n"
+    )
     for path in (csv_path, jsonl_path, txt_path):
         assert path.stat().st_size > 1 << 18
     return [csv_path, jsonl_path, txt_path]
@@ -230,7 +237,9 @@ def test_devices_fifos_and_sockets_are_refused_before_opening(tmp_path: Path) ->
 
 @pytest.mark.parametrize(("target", "options"), [("pipe.csv", ["--stream"]), ("pipe.csv", []),
                                                  ("/dev/zero", [])])
-def test_cli_refuses_fifo_and_dev_zero_promptly(tmp_path: Path, target: str, options: list[str]) -> None:
+def test_cli_refuses_fifo_and_dev_zero_promptly(
+    tmp_path: Path, target: str, options: list[str]
+) -> None:
     if target == "pipe.csv":
         os.mkfifo(tmp_path / target)  # without the check: blocks until the timeout
     line = train_fails(tmp_path, target, *options, timeout=60)
@@ -249,7 +258,9 @@ def test_all_empty_texts_are_refused_by_every_reader(tmp_path: Path) -> None:
         f"{path}: all 30 texts (text column 'text') are empty"
     )
     assert "all 30 texts" in error_of(lambda: stream_scan(path))
-    assert "all 8 texts (text column 'text') are empty" in error_of(lambda: read_text_dataset(jsonl))
+    assert "all 8 texts (text column 'text') are empty" in error_of(
+        lambda: read_text_dataset(jsonl)
+    )
     assert "all 8 texts" in error_of(lambda: stream_scan(jsonl))
     assert "all 2 texts are empty" in error_of(lambda: read_text_dataset(tmp_path / "tree"))
 
@@ -289,7 +300,10 @@ def test_trainer_refuses_an_empty_validation_loader_before_training() -> None:
 @pytest.mark.parametrize("labels", ["unique", "pairs"])
 def test_cli_impossible_validation_split_is_one_line_exit_2(tmp_path: Path, labels: str) -> None:
     n = 30 if labels == "unique" else 12
-    rows = [f"{WORDS[i % 10]} film {i},{'c' + str(i if labels == 'unique' else i // 2)}" for i in range(n)]
+    rows = [
+        f"{WORDS[i % 10]} film {i},{'c' + str(i if labels == 'unique' else i // 2)}"
+        for i in range(n)
+    ]
     write_csv(tmp_path / "f.csv", rows)
     line = train_fails(tmp_path, "f.csv")
     assert "cannot hold out a validation split" in line and "--valid" in line
@@ -298,16 +312,19 @@ def test_cli_impossible_validation_split_is_one_line_exit_2(tmp_path: Path, labe
 
 # ----------------------------------------------------- 6. labels such as "1-2" when streamed
 def test_streamed_dash_labels_are_strings_like_in_memory(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "d.csv", [f"film {i},{['1-2', '3-4', '10'][i % 3]}" for i in range(12)])
+    path = write_csv(tmp_path / "d.csv",
+                     [f"film {i},{['1-2', '3-4', '10'][i % 3]}" for i in range(12)])
     scan = stream_scan(path)
     assert scan.classes() == read_text_dataset(path).classes == ["1-2", "10", "3-4"]
     assert scan.label_index() == {"1-2": 0, "10": 1, "3-4": 2}
-    ints = write_csv(tmp_path / "i.csv", [f"film {i},{['-1', '+2', '03'][i % 3]}" for i in range(6)])
+    ints = write_csv(tmp_path / "i.csv",
+                     [f"film {i},{['-1', '+2', '03'][i % 3]}" for i in range(6)])
     assert stream_scan(ints).classes() == read_text_dataset(ints).classes == [-1, 2, 3]
 
 
 def test_cli_stream_dash_labels_are_read_then_an_unseen_one_is_named(tmp_path: Path) -> None:
-    write_csv(tmp_path / "d.csv", [f"{WORDS[i % 10]} film {i},{['1-2', '3-4'][i % 2]}" for i in range(20)])
+    write_csv(tmp_path / "d.csv",
+              [f"{WORDS[i % 10]} film {i},{['1-2', '3-4'][i % 2]}" for i in range(20)])
     write_csv(tmp_path / "v.csv", ["good film,1-2", "bad film,5-6"])
     line = train_fails(tmp_path, "d.csv", "--stream", "--valid", "v.csv")
     assert "'5-6'" in line  # before the fix: a ValueError traceback from int('1-2')

@@ -1,4 +1,6 @@
-"""Loaders: bucketing covers every example once, pads to the batch max, and shuffles by (seed, epoch)."""
+"""Loaders: bucketing covers every example once, pads to the batch max, and shuffles by (seed,
+epoch).
+"""
 
 from __future__ import annotations
 

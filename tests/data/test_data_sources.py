@@ -1,4 +1,5 @@
-"""Sources: delimited files in their many dialects, JSON Lines, directory trees, and their errors."""
+"""Sources: delimited files in their many dialects, JSON Lines, directory trees, and their errors.
+"""
 
 from __future__ import annotations
 

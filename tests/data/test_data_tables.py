@@ -63,7 +63,11 @@ def table_files(draw: Any) -> dict[str, Any]:
 def write_table(root: Path, spec: dict[str, Any]) -> Path:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=spec["delimiter"], lineterminator=spec["newline"])
-    order = (lambda text, label: (label, text)) if spec["label_first"] else (lambda text, label: (text, label))
+    order = (
+        (lambda text, label: (label, text))
+        if spec["label_first"]
+        else (lambda text, label: (text, label))
+    )
     if spec["header"]:
         writer.writerow(order(*spec["header"]))
     for text, label in spec["rows"]:
@@ -95,7 +99,11 @@ def streamed(path: Path, options: dict[str, Any]) -> tuple[list[str], list[Any],
     scan = scan_texts(shards, None)
     classes, index = scan.classes(), scan.label_index()
     records = list(shards.records())
-    return [text for text, _, _ in records], [classes[index[str(raw)]] for _, raw, _ in records], classes
+    return (
+        [text for text, _, _ in records],
+        [classes[index[str(raw)]] for _, raw, _ in records],
+        classes,
+    )
 
 
 def typed(values: list[Any]) -> list[tuple[type, Any]]:
@@ -126,7 +134,8 @@ def test_streamed_and_in_memory_readers_agree(spec: dict[str, Any]) -> None:
     assert typed(s_labels) == typed(labels)
     assert typed(s_classes) == typed(classes)
     if spec["options"] == "explicit" and spec["delimiter"] != "\t":
-        # explicit dialect and columns: the rows come back as written (a TSV may read quotes as text)
+        # explicit dialect and columns: the rows come back as written (a TSV may read quotes as
+        # text)
         assert texts == [text for text, _ in spec["rows"]]
         assert labels == coerce_labels([label for _, label in spec["rows"]])
 
@@ -162,7 +171,12 @@ def test_columns_by_name_or_index_and_errors_list_the_columns() -> None:
 def test_layout_and_rows_from_a_stream_or_a_whole_text() -> None:
     text = 'review;stars\r\n"Great; really";1\r\nDull;0\r\n'
     layout = detect_layout(io.StringIO(text, newline=""), "r.csv", TableOptions())
-    assert (layout.delimiter, layout.header, layout.text_index, layout.label_index) == (";", True, 0, 1)
+    assert (layout.delimiter, layout.header, layout.text_index, layout.label_index) == (
+        ";",
+        True,
+        0,
+        1,
+    )
     assert list(read_rows(io.StringIO(text, newline=""), layout, "r.csv")) == [
         ("Great; really", "1", 2), ("Dull", "0", 3)
     ]
@@ -192,6 +206,9 @@ def test_streaming_loader_takes_its_rank_as_arguments(tmp_path: Path) -> None:
     shards = TextShards([path])
     scan = scan_texts(shards, TextVectorizer().tokenize)
     vec = TextVectorizer(vocabulary=scan.vocabulary())
-    assert (StreamingLoader(shards, vec, scan.label_index()).rank, StreamingLoader(shards, vec, None).world_size) == (0, 1)
+    assert (
+        StreamingLoader(shards, vec, scan.label_index()).rank,
+        StreamingLoader(shards, vec, None).world_size,
+    ) == (0, 1)
     with pytest.raises(ConfigError, match="rank=2"):
         StreamingLoader(shards, vec, None, rank=2, world_size=2)

@@ -49,8 +49,8 @@ def train_mlp(out: str, epochs: int = 3) -> None:
     ).double()
     trainer = Trainer(lr=0.05, metrics=("accuracy", "f1", "auc"), clip_norm=1.0, verbose=0, seed=0)
     history = trainer.fit(
-        model, ShuffledLoader(x, y, 16), validation_data=ShuffledLoader(x[:33], y[:33], 7, shuffle=False),
-        epochs=epochs,
+        model, ShuffledLoader(x, y, 16),
+        validation_data=ShuffledLoader(x[:33], y[:33], 7, shuffle=False), epochs=epochs,
     )
     if is_main_process():
         ctx = context()

@@ -1,6 +1,6 @@
-"""``python slow_cli.py ARGS`` = ``python -m rnnkit ARGS`` with every epoch ``RNNKIT_TEST_EPOCH_SLEEP``
-seconds longer (a sleep after each checkpoint, on every rank), so that a test has time to kill a
-run mid-training without burning CPU.
+"""``python slow_cli.py ARGS`` = ``python -m rnnkit ARGS`` with every epoch
+``RNNKIT_TEST_EPOCH_SLEEP`` seconds longer (a sleep after each checkpoint, on every rank), so that a
+test has time to kill a run mid-training without burning CPU.
 
 multiprocessing re-runs this file as ``__mp_main__`` in every worker it starts (spawn and
 forkserver), so the slowdown reaches the workers too.

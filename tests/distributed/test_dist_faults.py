@@ -23,11 +23,17 @@ TRAIN = ["--hidden-size", "8", "--batch-size", "8", "--max-tokens", "100", "--se
 
 def write_reviews(path: Path, n: int) -> Path:
     rng = np.random.default_rng(0)
-    good, bad = ["great", "fun", "fine", "moving", "superb"], ["dull", "bad", "boring", "awful", "weak"]
+    good, bad = (
+        ["great", "fun", "fine", "moving", "superb"],
+        ["dull", "bad", "boring", "awful", "weak"],
+    )
     rows = ["text,label"]
     for i in range(n):
         positive = i % 2 == 0
-        words = rng.choice(good + bad, size=6).tolist() + rng.choice(good if positive else bad, size=3).tolist()
+        words = (
+            rng.choice(good + bad, size=6).tolist()
+            + rng.choice(good if positive else bad, size=3).tolist()
+        )
         rows.append(" ".join(words) + ("," + ("pos" if positive else "neg")))
     path.write_text("\n".join(rows) + "\n")
     return path
@@ -51,7 +57,8 @@ def test_killed_worker_stops_the_job_naming_its_rank_and_resume_finishes(tmp_pat
     out = tmp_path / "model"
     command = [sys.executable, "-m", "rnnkit", "text", "train", str(data), "--out", str(out),
                "--workers", "2", "--epochs", "5", *TRAIN]
-    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=_env())
     checkpoint = tmp_path / "model.checkpoints" / "checkpoint.safetensors"
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
@@ -82,13 +89,16 @@ def test_killed_worker_stops_the_job_naming_its_rank_and_resume_finishes(tmp_pat
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_torchrun_runs_the_same_command_with_rank_zero_reporting(tmp_path: Path, stream: bool) -> None:
+def test_torchrun_runs_the_same_command_with_rank_zero_reporting(
+    tmp_path: Path, stream: bool
+) -> None:
     data = write_reviews(tmp_path / "reviews.csv", 300)
     out = tmp_path / "model"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-               "-m", "rnnkit", "text", "train", str(data), "--out", str(out), "--epochs", "2", "--json",
-               *TRAIN, *(["--stream"] if stream else [])]
-    run = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=180, check=False)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+               "2", "-m", "rnnkit", "text", "train", str(data), "--out", str(out), "--epochs", "2",
+               "--json", *TRAIN, *(["--stream"] if stream else [])]
+    run = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=180,
+                         check=False)
     assert run.returncode == 0, run.stderr[-3000:]
     json_lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
     assert len(json_lines) == 1 and json.loads(json_lines[0])["bundle"] == str(out)

@@ -37,7 +37,8 @@ def _write_reviews(path: Path, n: int = 48) -> Path:
     rows = ["text,label"]
     for i in range(n):
         words = good if i % 2 == 0 else bad
-        rows.append(f"{words[i % 4]} film {words[(i + 1) % 4]} plot,{'pos' if i % 2 == 0 else 'neg'}")
+        rows.append(f"{words[i % 4]} film {words[(i + 1) % 4]} "
+                    f"plot,{'pos' if i % 2 == 0 else 'neg'}")
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -103,13 +104,18 @@ def _kill_all(job: subprocess.Popen[str], pids: list[int]) -> None:
 # ------------------------------------------------------------------------------ whole runs
 
 
-def test_sigkill_of_the_main_process_ends_its_workers_and_removes_its_temp_dirs(tmp_path: Path) -> None:
+def test_sigkill_of_the_main_process_ends_its_workers_and_removes_its_temp_dirs(
+    tmp_path: Path,
+) -> None:
     job = _start(tmp_path)
     family: list[int] = []
     try:
         _wait_for_first_epoch(job, tmp_path)
         family = _descendants(job.pid)
-        assert len(_workers(job.pid, family)) == 2 and len(_run_dirs(tmp_path)) == 2, (family, _run_dirs(tmp_path))
+        assert len(_workers(job.pid, family)) == 2 and len(_run_dirs(tmp_path)) == 2, (
+            family,
+            _run_dirs(tmp_path),
+        )
         job.send_signal(signal.SIGKILL)
         job.wait(timeout=30)
         assert _wait_gone(family, 15) == []  # workers, fork server and resource tracker
@@ -129,8 +135,8 @@ def test_a_second_run_on_the_checkpoint_is_refused_and_sigterm_ends_the_first_cl
         workers = _workers(job.pid, family)
         assert len(workers) == 2
         second = subprocess.run(
-            [sys.executable, "-m", "rnnkit", "text", "train", str(tmp_path / "reviews.csv"), "--out",
-             str(tmp_path / "model"), *TRAIN, "--resume"],
+            [sys.executable, "-m", "rnnkit", "text", "train", str(tmp_path / "reviews.csv"),
+             "--out", str(tmp_path / "model"), *TRAIN, "--resume"],
             capture_output=True, text=True, timeout=120, cwd=tmp_path,
             env={**os.environ, "TMPDIR": str(tmp_path / "tmp"), "OMP_NUM_THREADS": "1"},
         )
@@ -160,7 +166,9 @@ def test_stopped_means_stopped_when_the_fork_server_dies(tmp_path: Path) -> None
     try:
         _wait_for_first_epoch(job, tmp_path)
         family = _descendants(job.pid)
-        server = next(pid for pid in family if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes())
+        server = next(
+            pid for pid in family if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        )
         workers = _workers(job.pid, family)
         assert len(workers) == 2 and {parent_pids()[pid] for pid in workers} == {server}
         os.kill(server, signal.SIGKILL)
@@ -183,7 +191,8 @@ def test_checkpoint_lock_is_exclusive_and_leaves_no_trace(tmp_path: Path) -> Non
     directory = tmp_path / "new" / "run.checkpoints"
     with lifeline.CheckpointLock(directory) as lock:
         assert lock.fds and (directory / lifeline.LOCK_NAME).read_text() == f"{os.getpid()}\n"
-        with pytest.raises(TrainingError, match=rf"in use by another training run \(pid {os.getpid()}\)"):
+        with pytest.raises(TrainingError,
+                           match=rf"in use by another training run \(pid {os.getpid()}\)"):
             lifeline.CheckpointLock(directory).__enter__()
     assert not (tmp_path / "new").exists()  # created for the run, nothing checkpointed: removed
     with lifeline.CheckpointLock(directory):  # free again
@@ -194,8 +203,8 @@ def test_stale_temp_dirs_of_dead_runs_are_removed_and_live_ones_kept(tmp_path: P
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True, check=True)
     dead = int(finished.stdout)
-    names = [f"rnnkit-fit-{dead}-abc", f"rnnkit-workers-{dead}-def", f"rnnkit-fit-{os.getpid()}-ghi",
-             "rnnkit-fit-xyz", "other-123-x"]
+    names = [f"rnnkit-fit-{dead}-abc", f"rnnkit-workers-{dead}-def",
+             f"rnnkit-fit-{os.getpid()}-ghi", "rnnkit-fit-xyz", "other-123-x"]
     for name in names:
         (tmp_path / name).mkdir()
     (tmp_path / names[0] / "bundle").mkdir()
@@ -216,7 +225,9 @@ def test_sigterm_raises_interrupted_and_the_handler_is_restored() -> None:
 def test_a_tmpdir_too_deep_for_the_fork_server_socket_falls_back_to_spawn(tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 90)
     deep.mkdir()
-    code = "from rnnkit.train.distributed import _process_context as c; print(c().get_start_method())"
+    code = (
+        "from rnnkit.train.distributed import _process_context as c; print(c().get_start_method())"
+    )
     methods = [
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        env={**os.environ, "TMPDIR": str(tmpdir)}).stdout.strip()
@@ -239,7 +250,9 @@ print("exists" if os.path.isdir(sys.argv[1]) else "gone")
 
 
 @pytest.mark.parametrize("end", ["die", "exit"])
-def test_the_reaper_removes_the_dirs_only_when_the_main_process_dies(tmp_path: Path, end: str) -> None:
+def test_the_reaper_removes_the_dirs_only_when_the_main_process_dies(
+    tmp_path: Path, end: str
+) -> None:
     scratch = tmp_path / "rnnkit-fit-1-x"
     (scratch / "bundle").mkdir(parents=True)
     (scratch / "bundle" / "weights").write_bytes(b"w")

@@ -57,7 +57,8 @@ def test_sharded_loader_splits_every_global_batch_across_ranks() -> None:
 
 
 def test_sharded_loader_yields_empty_shard_when_rows_are_fewer_than_ranks() -> None:
-    batches = [({"x": torch.arange(3)[:, None], "reset": torch.ones(3, dtype=torch.bool)}, torch.arange(3))]
+    batches = [({"x": torch.arange(3)[:, None], "reset": torch.ones(3, dtype=torch.bool)},
+                torch.arange(3))]
     out = list(ShardedLoader(batches, rank=3, world_size=4))
     assert len(out) == 1 and isinstance(out[0], EmptyShard)
     template_inputs, template_target = out[0].template
@@ -68,7 +69,9 @@ def test_slice_batch_keeps_values_without_batch_axis_and_token_targets_aligned()
     x = torch.tensor([[1, 2, 0, 0], [3, 0, 0, 0], [4, 5, 6, 7]])
     lengths = torch.tensor([2, 1, 4])
     target = torch.tensor([[1, 1, -100, -100], [2, -100, -100, -100], [3, 3, 3, 3]])
-    inputs, y = slice_batch(({"x": x, "lengths": lengths, "scale": torch.tensor(2.0)}, target), 0, 2)
+    inputs, y = slice_batch(
+        ({"x": x, "lengths": lengths, "scale": torch.tensor(2.0)}, target), 0, 2
+    )
     assert inputs["x"].tolist() == [[1, 2], [3, 0]] and y.tolist() == [[1, 1], [2, -100]]
     assert float(inputs["scale"]) == 2.0
 

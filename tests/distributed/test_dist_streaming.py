@@ -105,7 +105,9 @@ def test_ranks_read_disjoint_parts_that_cover_the_data(shards: list[Path], files
         per_rank.append(set(tokens))
     assert not per_rank[0] & per_rank[1]
     assert len(per_rank[0] | per_rank[1]) == scan.examples
-    expected = ([str(p) for p in shards[1:files:2]], False) if files >= 2 else ([str(shards[0])], True)
+    expected = (
+        ([str(p) for p in shards[1:files:2]], False) if files >= 2 else ([str(shards[0])], True)
+    )
     assert stream.files_for(1, 2) == expected
 
 
@@ -125,12 +127,17 @@ def test_directories_expand_and_bad_inputs_fail_clearly(shards: list[Path], tmp_
         TextShards([tmp_path / "missing.csv"])
     lines = tmp_path / "lines.txt"
     lines.write_text("one text\nanother\n")
-    assert [t for t, _, _ in TextShards([lines], has_labels=False).records()] == ["one text", "another"]
+    assert [t for t, _, _ in TextShards([lines], has_labels=False).records()] == [
+        "one text",
+        "another",
+    ]
     with pytest.raises(DataError, match="plain-text shard"):
         list(TextShards([lines], has_labels=True).records())
 
 
-def test_text_classifier_trains_and_evaluates_from_shards(shards: list[Path], tmp_path: Path) -> None:
+def test_text_classifier_trains_and_evaluates_from_shards(
+    shards: list[Path], tmp_path: Path
+) -> None:
     clf = TextClassifier(epochs=2, hidden_size=8, embedding_dim=8, batch_size=16, verbose=0)
     clf.fit(TextShards(shards[:3]), validation_data=TextShards(shards[3:]))
     assert clf.classes_ == ["neg", "pos"] and len(clf.history_) == 2
@@ -139,7 +146,9 @@ def test_text_classifier_trains_and_evaluates_from_shards(shards: list[Path], tm
     report = clf.evaluate(TextShards(shards[3:]))
     assert report["count"] == 30
     assert report["accuracy"] == pytest.approx(clf.score(*_texts_labels(shards[3])))
-    held = TextClassifier(epochs=1, hidden_size=8, embedding_dim=8, verbose=0).fit(TextShards(shards))
+    held = TextClassifier(epochs=1, hidden_size=8, embedding_dim=8, verbose=0).fit(
+        TextShards(shards)
+    )
     assert 0 < held.metrics_["validation"]["count"] < held.metrics_["train_examples"]
 
 

@@ -81,7 +81,9 @@ def test_language_model_streams_split_between_workers_match_one_worker() -> None
     two = LanguageModel(**options).fit(text, workers=2)
     for key, value in one.model_.state_dict().items():
         torch.testing.assert_close(two.model_.state_dict()[key], value, rtol=1e-5, atol=1e-5)
-    assert two.metrics_["validation"]["loss"] == pytest.approx(one.metrics_["validation"]["loss"], rel=1e-5)
+    assert two.metrics_["validation"]["loss"] == pytest.approx(
+        one.metrics_["validation"]["loss"], rel=1e-5
+    )
 
 
 def test_streaming_shards_are_split_between_workers(tmp_path: Path) -> None:
@@ -99,5 +101,7 @@ def test_streaming_shards_are_split_between_workers(tmp_path: Path) -> None:
     assert clf.vectorizer_.vocab == scan_texts(shards, vec.tokenize).vocabulary(20000, 2)
     assert len(clf.history_) == 2 and clf.metrics_["train_examples"] == 120
     assert clf.evaluate(shards)["count"] == 120
-    with pytest.raises(DataError, match="worker rank"):  # a user error inside a worker keeps its class
-        TextClassifier(verbose=0).fit(TextShards([tmp_path / "part0.csv.gz"], label_column="nope"), workers=2)
+    # a user error inside a worker keeps its class
+    with pytest.raises(DataError, match="worker rank"):
+        TextClassifier(verbose=0).fit(TextShards([tmp_path / "part0.csv.gz"], label_column="nope"),
+                                      workers=2)

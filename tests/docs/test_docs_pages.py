@@ -30,7 +30,8 @@ def _page_id(path: Path) -> str:
 def _run_block(block: Block, namespace: dict, page: Path) -> None:
     name = f"{_page_id(page)}:{block.line}"
     if block.is_doctest:
-        test = doctest.DocTestParser().get_doctest(block.code, namespace, name, str(page), block.line - 1)
+        test = doctest.DocTestParser().get_doctest(block.code, namespace, name, str(page),
+                                                   block.line - 1)
         runner = doctest.DocTestRunner(
             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
         )
@@ -60,7 +61,9 @@ def test_docs_chinese_page_has_the_english_code(page: Path) -> None:
         f"{_page_id(page)} has {len(chinese)} Python blocks, {_page_id(twin)} has {len(english)}"
     )
     for index, (zh_block, en_block) in enumerate(zip(chinese, english, strict=True), start=1):
-        assert zh_block == en_block, f"Python block {index} of {_page_id(page)} differs from the English page"
+        assert zh_block == en_block, (
+            f"Python block {index} of {_page_id(page)} differs from the English page"
+        )
 
 
 def test_docs_block_finder_sees_markers_and_fences() -> None:

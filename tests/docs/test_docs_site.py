@@ -55,7 +55,9 @@ def test_docs_site_loads_no_external_assets(site: Path) -> None:
     offenders = []
     for path in site.rglob("*"):
         if path.suffix in {".html", ".css"}:
-            for match in EXTERNAL_ASSET.finditer(path.read_text(encoding="utf-8", errors="replace")):
+            for match in EXTERNAL_ASSET.finditer(
+                path.read_text(encoding="utf-8", errors="replace")
+            ):
                 offenders.append(f"{path.relative_to(site)}: {match.group(0)}")
     assert not offenders, "\n".join(offenders[:20])
 
@@ -64,7 +66,9 @@ def test_docs_images_exist_are_small_and_used() -> None:
     shown = set()
     for page in DOCS.rglob("*.md"):
         for target in IMAGE_LINK.findall(page.read_text(encoding="utf-8")):
-            assert not target.startswith(("http:", "https:", "//")), f"{page}: external image {target}"
+            assert not target.startswith(("http:", "https:", "//")), (
+                f"{page}: external image {target}"
+            )
             path = (page.parent / target).resolve()
             assert path.is_file(), f"{page.relative_to(DOCS)} shows {target}, which does not exist"
             shown.add(path)
@@ -77,7 +81,8 @@ def test_docs_images_exist_are_small_and_used() -> None:
 
 
 def test_docs_make_images_runs_the_same_blocks_as_the_tests() -> None:
-    """docs/make_images.py draws the pictures by running the pages: the same blocks the tests run."""
+    """docs/make_images.py draws the pictures by running the pages: the same blocks the tests run.
+    """
     import importlib.util
 
     from docs_blocks import python_blocks

@@ -31,7 +31,8 @@ def test_record_shapes_and_output_match_layer(kind: str) -> None:
             assert np.all(values[1, 4:] == 0) and np.all(values[2, 1:] == 0)
     torch.testing.assert_close(rec.output, expected, rtol=0, atol=1e-12)
     # hidden of the last layer's forward direction is the first half of the output
-    np.testing.assert_allclose(rec.states["l1"]["hidden"], expected[..., :5].detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(rec.states["l1"]["hidden"], expected[..., :5].detach().numpy(),
+                               atol=1e-12)
 
 
 def test_gates_are_probabilities_and_lstm_cell_follows_equation() -> None:

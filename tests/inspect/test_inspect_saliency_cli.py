@@ -83,7 +83,8 @@ def test_integrated_gradients_completeness(clf: TextClassifier) -> None:
 
 
 def test_explanation_html_escapes_and_colours() -> None:
-    e = Explanation("x", ["<b>", "good", "bad"], np.array([0.0, 1.0, -0.5]), "pos", 0.9, "occlusion")
+    e = Explanation("x", ["<b>", "good", "bad"], np.array([0.0, 1.0, -0.5]), "pos", 0.9,
+                    "occlusion")
     html = explanation_html(e)
     assert "<b>" not in html.replace("<b>pos</b>", "") and "&lt;b&gt;" in html
     assert html.count('class="tok"') == 3

@@ -1,5 +1,5 @@
-"""Issue 19: saving never destroys what is not a bundle, a failed save keeps the old bundle, a bundle
-is untrusted input, and a bad option is one line before anything big is allocated."""
+"""Issue 19: saving never destroys what is not a bundle, a failed save keeps the old bundle, a
+bundle is untrusted input, and a bad option is one line before anything big is allocated."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def _user_project(tmp_path: Path) -> Path:
     (project / "src").mkdir(parents=True)
     (project / "notes.txt").write_text("my notes\n")
     (project / "src" / "main.py").write_text("print('hi')\n")
-    (project / "config.json").write_text('{"name": "my app"}\n')  # a config.json rnnkit did not write
+    # a config.json rnnkit did not write
+    (project / "config.json").write_text('{"name": "my app"}\n')
     return project
 
 
@@ -152,17 +153,20 @@ def test_check_bundle_target_refuses_unwritable_places_and_writes_nothing(tmp_pa
         one_line(err)
     deep = tmp_path / "new" / "deeper" / "model"
     assert check_bundle_target(deep, "text_classifier") == deep.resolve()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]  # no parent made, no probe left
+    # no parent made, no probe left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
 
 
 def test_check_bundle_target_accepts_what_save_replaces(text_bundle, tmp_path):
     assert check_bundle_target(text_bundle, "text_classifier") == text_bundle.resolve()
     with pytest.raises(BundleError, match="not a 'series_forecaster' one"):
         check_bundle_target(text_bundle, "series_forecaster")
-    assert check_bundle_target(text_bundle, "series_forecaster", force=True) == text_bundle.resolve()
+    assert (
+        check_bundle_target(text_bundle, "series_forecaster", force=True) == text_bundle.resolve()
+    )
 
 
-# ------------------------------------------------------------------ 2. a failed write keeps the old bundle
+# ----------------------------------------------------------- 2. a failed write keeps the old bundle
 
 
 def _disk_full_on(call: int):
@@ -180,7 +184,9 @@ def _disk_full_on(call: int):
 
 
 @pytest.mark.parametrize("call", [1, 3])
-def test_disk_full_while_saving_is_one_line_and_keeps_the_previous_bundle(bundle_copy, monkeypatch, call):
+def test_disk_full_while_saving_is_one_line_and_keeps_the_previous_bundle(
+    bundle_copy, monkeypatch, call
+):
     before = tree_digest(bundle_copy)
     clf = TextClassifier.load(bundle_copy)
     monkeypatch.setattr(bundle_module, "_write_synced", _disk_full_on(call))
@@ -246,11 +252,19 @@ TAMPERED = {
     "no_params": (_drop("params"), "has no 'params' object"),
     "no_classes": (_drop("classes"), "has no 'classes' list"),
     "classes_text": (lambda c: c.__setitem__("classes", "posneg"), "has no 'classes' list"),
-    "one_class": (lambda c: c.__setitem__("classes", ["pos", "pos"]), "two or more distinct labels"),
+    "one_class": (
+        lambda c: c.__setitem__("classes", ["pos", "pos"]),
+        "two or more distinct labels",
+    ),
     "files_list": (lambda c: c.__setitem__("files", []), "malformed 'files'"),
-    "files_escape": (lambda c: c["files"].__setitem__("../../etc/passwd", {"bytes": 1, "sha256": "0"}),
-                     "malformed 'files' entry"),
-    "files_entry_text": (lambda c: c["files"].__setitem__("vectorizer.json", "ok"), "malformed 'files' entry"),
+    "files_escape": (
+        lambda c: c["files"].__setitem__("../../etc/passwd", {"bytes": 1, "sha256": "0"}),
+        "malformed 'files' entry",
+    ),
+    "files_entry_text": (
+        lambda c: c["files"].__setitem__("vectorizer.json", "ok"),
+        "malformed 'files' entry",
+    ),
     "params_list": (lambda c: c.__setitem__("params", [1, 2]), "has no 'params' object"),
 }
 
@@ -287,7 +301,8 @@ def test_bundle_without_config_checksum_still_loads_with_the_other_checks(bundle
 def test_deeply_nested_config_is_one_line(bundle_copy):
     text = (bundle_copy / "config.json").read_text()
     nested = "[" * 200_000 + "]" * 200_000
-    (bundle_copy / "config.json").write_text(text.replace('"params": {', f'"deep": {nested}, "params": {{', 1))
+    (bundle_copy / "config.json").write_text(text.replace('"params": {',
+                                                          f'"deep": {nested}, "params": {{', 1))
     with pytest.raises(BundleError) as err:
         rnnkit.load(bundle_copy)
     assert "config.json is not valid JSON (nested too deeply)" in one_line(err)
@@ -304,7 +319,8 @@ def test_nan_weights_are_refused_naming_the_tensor(bundle_copy):
     data = weights.read_bytes()
 
     def refresh_manifest(config):
-        config["files"]["weights.safetensors"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        config["files"]["weights.safetensors"] = {"bytes": len(data),
+                                                  "sha256": hashlib.sha256(data).hexdigest()}
 
     rewrite_config(bundle_copy, refresh_manifest)
     with pytest.raises(BundleError) as err:
@@ -329,7 +345,7 @@ def test_cli_predict_on_a_tampered_bundle_exits_2_with_one_line(bundle_copy, cas
     assert tree_digest(bundle_copy) == before
 
 
-# ------------------------------------------------------------------ every estimator: round trip and tampering
+# -------------------------------------------------------- every estimator: round trip and tampering
 
 
 def _fit_tiny(name: str):
@@ -342,7 +358,9 @@ def _fit_tiny(name: str):
         return SequenceClassifier(hidden_size=4, epochs=1, verbose=0).fit(X, y)
     if name == "forecast":
         y = np.sin(np.arange(60) / 3.0) + 2.0
-        return Forecaster(hidden_size=4, ensemble=1, epochs=1, lookback=6, season=1).fit(y, test_size=0.2)
+        return Forecaster(hidden_size=4, ensemble=1, epochs=1, lookback=6, season=1).fit(
+            y, test_size=0.2
+        )
     if name == "lm":
         return LanguageModel(hidden_size=4, embedding_dim=4, num_layers=1, epochs=1, bptt=8,
                              batch_size=4, verbose=0).fit("abcabcabd " * 30)
@@ -377,7 +395,7 @@ def test_forecaster_bundle_with_a_huge_resolved_lookback_is_refused(tmp_path):
     assert "lookback must be an integer" in one_line(err)
 
 
-# ------------------------------------------------------------------ 4. options are checked before any allocation
+# ----------------------------------------------------- 4. options are checked before any allocation
 
 
 BAD_OPTIONS = [
@@ -411,7 +429,11 @@ def _fit_call(name: str, params: dict):
 
 
 @pytest.mark.parametrize("name", ESTIMATORS)
-@pytest.mark.parametrize("params,expected", BAD_OPTIONS, ids=[next(iter(p)) + "=" + str(next(iter(p.values()))) for p, _ in BAD_OPTIONS])
+@pytest.mark.parametrize(
+    "params,expected",
+    BAD_OPTIONS,
+    ids=[next(iter(p)) + "=" + str(next(iter(p.values()))) for p, _ in BAD_OPTIONS],
+)
 def test_bad_numeric_option_is_one_line_config_error(name, params, expected):
     started = time.perf_counter()
     with pytest.raises(ConfigError) as err:
@@ -434,13 +456,17 @@ def test_parameter_count_is_measured_on_meta_without_memory():
     from rnnkit.tasks.classifier_model import RecurrentClassifier
 
     started = time.perf_counter()
-    net = meta_network(lambda: RecurrentClassifier(2, vocab_size=100, embedding_dim=8, hidden_size=50_000))
+    net = meta_network(lambda: RecurrentClassifier(2, vocab_size=100, embedding_dim=8,
+                                                   hidden_size=50_000))
     assert time.perf_counter() - started < 2  # no initialiser ran, no compiler imported
     with pytest.raises(ConfigError, match="hidden_size=50000"):
         check_network_size("TextClassifier", net, {"hidden_size": 50_000}, limit=10**9)
-    small = meta_network(lambda: RecurrentClassifier(2, vocab_size=10, embedding_dim=2, hidden_size=3))
+    small = meta_network(lambda: RecurrentClassifier(2, vocab_size=10, embedding_dim=2,
+                                                     hidden_size=3))
     real = RecurrentClassifier(2, vocab_size=10, embedding_dim=2, hidden_size=3)
-    assert {k: v.shape for k, v in small.state_dict().items()} == {k: v.shape for k, v in real.state_dict().items()}
+    assert {k: v.shape for k, v in small.state_dict().items()} == {
+        k: v.shape for k, v in real.state_dict().items()
+    }
     assert 10**6 <= max_parameters() <= 2_000_000_000
 
 
@@ -451,9 +477,14 @@ def test_check_options_accepts_the_defaults_of_every_estimator():
     from rnnkit.tasks.text import TEXT_DEFAULTS
     from rnnkit.tasks.translation import TRANSLATE_DEFAULTS
 
-    for estimator, defaults in [("TextClassifier", TEXT_DEFAULTS), ("SequenceClassifier", SEQ_DEFAULTS),
-                                ("Forecaster", FORECAST_DEFAULTS), ("LanguageModel", LM_DEFAULTS),
-                                ("Translator", TRANSLATE_DEFAULTS)]:
+    for estimator, defaults in [
+        ("TextClassifier", TEXT_DEFAULTS),
+        ("SequenceClassifier", SEQ_DEFAULTS),
+        ("Forecaster", FORECAST_DEFAULTS),
+        ("LanguageModel", LM_DEFAULTS),
+        ("Translator", TRANSLATE_DEFAULTS),
+    ]:
         check_options(estimator, defaults)
     check_options("LanguageModel", {"embedding_dim": None})
-    check_options("Forecaster", {"lr": np.float32(0.01), "hidden_size": np.int64(8), "epochs": "auto"})
+    check_options("Forecaster",
+                  {"lr": np.float32(0.01), "hidden_size": np.int64(8), "epochs": "auto"})

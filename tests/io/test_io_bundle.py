@@ -51,7 +51,11 @@ def figure():
 
 def save_full(path, **overrides):
     kwargs = dict(
-        config={"task": "text_classifier", "model": {"hidden": 6, "cell": "gru"}, "labels": ["neg", "pos"]},
+        config={
+            "task": "text_classifier",
+            "model": {"hidden": 6, "cell": "gru"},
+            "labels": ["neg", "pos"],
+        },
         state_dict=state(),
         extra_json={"vocab": {"<pad>": 0, "<unk>": 1, "héllo": 2}, "scaler.json": {"mean": 1.5}},
         history=FakeHistory(),
@@ -66,7 +70,8 @@ def test_round_trip_of_every_field(tmp_path):
     path = save_full(tmp_path / "m")
     names = sorted(p.name for p in path.iterdir())
     assert names == sorted(
-        ["config.json", "weights.safetensors", "vocab.json", "scaler.json", "metrics.json", "history.csv", "curves.png", "raw.png"]
+        ["config.json", "weights.safetensors", "vocab.json", "scaler.json", "metrics.json",
+         "history.csv", "curves.png", "raw.png"]
     )
     parts = load_bundle_parts(path, expect=state())
     assert parts.task == "text_classifier"
@@ -75,7 +80,10 @@ def test_round_trip_of_every_field(tmp_path):
     assert parts.config["schema_version"] == SCHEMA_VERSION
     assert parts.config["rnnkit_version"]
     for key, tensor in state().items():
-        assert torch.equal(parts.state_dict[key], tensor) and parts.state_dict[key].dtype == tensor.dtype
+        assert (
+            torch.equal(parts.state_dict[key], tensor)
+            and parts.state_dict[key].dtype == tensor.dtype
+        )
     assert parts.json("vocab") == {"<pad>": 0, "<unk>": 1, "héllo": 2}
     assert parts.json("scaler.json") == {"mean": 1.5}
     assert parts.metrics == {"accuracy": 0.875, "loss": 0.3}
@@ -121,7 +129,8 @@ def _rewrite_config(path, **changes):
 def test_newer_schema_is_refused(tmp_path):
     path = save_full(tmp_path / "m")
     _rewrite_config(path, schema_version=SCHEMA_VERSION + 1, rnnkit_version="9.0")
-    with pytest.raises(BundleError, match=r"schema version 2 \(rnnkit 9.0\) is newer.*upgrade rnnkit"):
+    with pytest.raises(BundleError,
+                       match=r"schema version 2 \(rnnkit 9.0\) is newer.*upgrade rnnkit"):
         load_bundle_parts(path)
 
 
@@ -150,7 +159,8 @@ def test_mismatched_tensors(tmp_path):
     assert "missing head.weight" in message
     assert "unexpected steps" in message
     assert "gru.weight_ih_l0 has shape (6, 2), expected (9, 2)" in message
-    check_state_dict(state(), {k: tuple(v.shape) for k, v in state().items()})  # shapes as tuples ok
+    # shapes as tuples ok
+    check_state_dict(state(), {k: tuple(v.shape) for k, v in state().items()})
 
 
 def test_truncated_weights(tmp_path):

@@ -43,7 +43,8 @@ def test_every_unit_runs_once_on_up_to_n_threads(spread: str) -> None:
 def test_one_thread_runs_in_order_on_the_caller() -> None:
     seen: list[tuple[int, int]] = []
     threads.run_units(lambda u: seen.append((u, threading.get_ident())), [3, 1, 2], threads=1)
-    assert seen == [(3, threading.get_ident()), (1, threading.get_ident()), (2, threading.get_ident())]
+    assert seen == [(3, threading.get_ident()), (1, threading.get_ident()),
+                    (2, threading.get_ident())]
 
 
 def test_a_failing_unit_raises_on_the_caller(spread: str) -> None:

@@ -76,10 +76,15 @@ def _error(run: subprocess.CompletedProcess[str], fragment: str) -> None:
 
 def test_user_errors_exit_2_with_one_line(trained, tmp_path) -> None:
     root, out, _ = trained
-    _error(rnnkit("lm", "train", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "x")), "does not exist")
+    _error(rnnkit("lm", "train", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "x")),
+           "does not exist")
     (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
-    _error(rnnkit("lm", "train", str(tmp_path / "empty.txt"), "--out", str(tmp_path / "x")), "empty")
-    _error(rnnkit("lm", "train", str(root / "a.txt"), "--level", "byte", "--out", str(tmp_path / "x")), "level")
+    _error(rnnkit("lm", "train", str(tmp_path / "empty.txt"), "--out", str(tmp_path / "x")),
+           "empty")
+    _error(
+        rnnkit("lm", "train", str(root / "a.txt"), "--level", "byte", "--out", str(tmp_path / "x")),
+        "level",
+    )
     _error(rnnkit("lm", "generate", str(out), "--prime", "xyz€", "--length", "5"), "vocabulary")
     _error(rnnkit("lm", "generate", str(out), "--temperature", "-1"), "temperature")
     _error(rnnkit("lm", "generate", str(tmp_path / "nobundle")), "nobundle")

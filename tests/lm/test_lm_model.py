@@ -76,7 +76,9 @@ def test_chinese_characters(chinese) -> None:
     assert chinese.metrics_["validation"]["bpc"] == pytest.approx(
         chinese.metrics_["validation"]["loss"] / math.log(2))
     greedy = chinese.generate("举头望", length=5, temperature=0)
-    assert greedy.startswith("举头望明月") and greedy == chinese.generate("举头望", length=5, temperature=0)
+    assert greedy.startswith("举头望明月") and greedy == chinese.generate(
+        "举头望", length=5, temperature=0
+    )
 
 
 def test_word_level_keeps_lines_and_joins_with_spaces() -> None:
@@ -99,7 +101,9 @@ def test_score_and_bundle_round_trip(chinese, tmp_path) -> None:
         assert loaded.vectorizer_.vocabulary == chinese.vectorizer_.vocabulary
         assert loaded.generate("春眠", length=30, temperature=1.0, seed=3) == chinese.generate(
             "春眠", length=30, temperature=1.0, seed=3)
-        assert loaded.evaluate(CHINESE)["loss"] == pytest.approx(chinese.evaluate(CHINESE)["loss"], rel=1e-6)
+        assert loaded.evaluate(CHINESE)["loss"] == pytest.approx(
+            chinese.evaluate(CHINESE)["loss"], rel=1e-6
+        )
     assert loaded.metrics_["validation"] == pytest.approx(chinese.metrics_["validation"])
     assert len(loaded.history_) == len(chinese.history_)
 
@@ -117,7 +121,9 @@ def test_random_windows_tied_weights_and_gru_train() -> None:
 def test_time_budget_and_seed_repeatability() -> None:
     a = LanguageModel(**TINY, epochs=3, seed=5).fit(WORDS)
     b = LanguageModel(**TINY, epochs=3, seed=5).fit(WORDS)
-    for (name, x), (_, y) in zip(a.model_.state_dict().items(), b.model_.state_dict().items(), strict=True):
+    for (name, x), (_, y) in zip(
+        a.model_.state_dict().items(), b.model_.state_dict().items(), strict=True
+    ):
         assert torch.equal(x, y), name
     # No early stopping, so only the budget can end this run however fast the machine is.
     timed = LanguageModel(**TINY, time_budget=0.3, patience=0).fit(WORDS * 5)

@@ -24,7 +24,8 @@ def positions(loader: StreamLoader) -> list[tuple[int, int, int, int]]:
     return out
 
 
-@pytest.mark.parametrize(("n", "batch_size", "bptt"), [(101, 4, 7), (50, 3, 5), (64, 8, 8), (9, 4, 1)])
+@pytest.mark.parametrize(("n", "batch_size", "bptt"),
+                         [(101, 4, 7), (50, 3, 5), (64, 8, 8), (9, 4, 1)])
 def test_stateful_every_pair_once_in_order(n: int, batch_size: int, bptt: int) -> None:
     ids = np.arange(1000, 1000 + n)  # the id tells the position
     loader = StreamLoader(ids, batch_size=batch_size, bptt=bptt)
@@ -108,7 +109,11 @@ def test_carried_state_is_detached_and_batch_change_needs_reset() -> None:
     assert not net._carried.requires_grad
     with pytest.raises(Exception, match="reset"):
         net(torch.randint(2, 10, (3, 4)))
-    assert net(torch.randint(2, 10, (3, 4)), reset=torch.ones(3, dtype=torch.bool)).shape == (3, 4, 10)
+    assert net(torch.randint(2, 10, (3, 4)), reset=torch.ones(3, dtype=torch.bool)).shape == (
+        3,
+        4,
+        10,
+    )
 
 
 def test_read_corpus_and_split_tail(tmp_path) -> None:

@@ -1,4 +1,5 @@
-"""Variable-length batches: masks (left/right padding), lengths, zero-length sequences, last_step."""
+"""Variable-length batches: masks (left/right padding), lengths, zero-length sequences, last_step.
+"""
 
 from __future__ import annotations
 

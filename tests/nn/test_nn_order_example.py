@@ -1,4 +1,6 @@
-"""examples/nn_order_task.py: its task needs order, and a tiny run prints both paths and an accuracy."""
+"""examples/nn_order_task.py: its task needs order, and a tiny run prints both paths and an
+accuracy.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TimePooling: padded steps never count, and ``last`` read off the outputs equals the final state."""
+"""TimePooling: padded steps never count, and ``last`` read off the outputs equals the final state.
+"""
 
 from __future__ import annotations
 

@@ -26,9 +26,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def trial(workspace: Path, request: pytest.FixtureRequest):
-    """``trial(case, seed)`` runs one trial of a fault case in a fresh directory; returns its Outcome."""
+    """``trial(case, seed)`` runs one trial of a fault case in a fresh directory; returns its
+    Outcome.
+    """
+
     def run(case, seed: int = 0):
-        root = workspace / f"{request.node.name}-{seed}".replace("/", "_").replace("[", "-").replace("]", "")
+        root = workspace / f"{request.node.name}-{seed}".replace("/", "_").replace(
+            "[", "-"
+        ).replace("]", "")
         root.mkdir()
         return case(root, random.Random(seed))
     return run

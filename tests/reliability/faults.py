@@ -8,8 +8,8 @@ promise held. The promises:
   user's other files are untouched.
 - SIGKILL during training: the previous bundle is byte-identical or replaced by a complete one;
   ``--resume`` finishes the run.
-- A full disk while saving a bundle or a checkpoint: one line on stderr, exit status 2, the previous bundle byte-identical,
-  no temporary directory left.
+- A full disk while saving a bundle or a checkpoint: one line on stderr, exit status 2, the
+  previous bundle byte-identical, no temporary directory left.
 - A corrupted or tampered bundle: one line, exit status 2 (``RnnkitError`` in Python), within
   seconds; never a hang, a traceback or a NaN prediction.
 - SIGKILL of the parent of ``--workers 2``: every worker exits within seconds and no temporary
@@ -72,7 +72,8 @@ def write_reviews(path: Path, n: int = 60, seed: int = 0) -> Path:
     for i in range(n):
         good = i % 2 == 0
         words = ["a truly great and fun film"] if good else ["a dull and boring mess"]
-        rows.append(f"{words[0]} {rng.choice(['indeed', 'really', 'so'])} {i},{'pos' if good else 'neg'}")
+        rows.append(f"{words[0]} {rng.choice(['indeed', 'really', 'so'])} "
+                    f"{i},{'pos' if good else 'neg'}")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
@@ -211,7 +212,10 @@ def trained_bundle(root: Path) -> Path:
         return bundle
     from rnnkit.tasks import TextClassifier
 
-    texts = [f"{'a truly great and fun film' if i % 2 == 0 else 'a dull and boring mess'} {i}" for i in range(40)]
+    texts = [
+        f"{'a truly great and fun film' if i % 2 == 0 else 'a dull and boring mess'} {i}"
+        for i in range(40)
+    ]
     labels = ["pos" if i % 2 == 0 else "neg" for i in range(40)]
     clf = TextClassifier(hidden_size=8, embedding_dim=8, epochs=1, seed=0, verbose=0)
     clf.fit(texts, labels)
@@ -300,7 +304,8 @@ def disk_full_while_saving(root: Path, rng: random.Random) -> Outcome:
             "    print(f'error: {err}', file=sys.stderr); sys.exit(2)\n"
         )
         run = subprocess.run([sys.executable, "-c", code, str(source), str(target)],
-                             capture_output=True, text=True, timeout=120, env=child_env(), check=False)
+                             capture_output=True, text=True, timeout=120, env=child_env(),
+                             check=False)
         left = sorted(p.name for p in disk.iterdir())
         now = tree_digest(target)
     if run.returncode == 0:
@@ -394,7 +399,10 @@ def _weights_header(edit: Callable[[dict], None]) -> Callable[[Path], None]:
         header = json.loads(raw[8:8 + n])
         edit(header)
         blob = json.dumps(header).encode()
-        (bundle / "weights.safetensors").write_bytes(len(blob).to_bytes(8, "little") + blob + raw[8 + n:])
+        (bundle / "weights.safetensors").write_bytes(
+            len(blob).to_bytes(8, "little") + blob + raw[8 + n :]
+        )
+
     return apply
 
 
@@ -433,7 +441,8 @@ def _resigned(corruption: Callable[[Path], None]) -> Callable[[Path], None]:
         for name in config.get("files", {}) if isinstance(config.get("files"), dict) else {}:
             if (bundle / name).is_file():
                 data = (bundle / name).read_bytes()
-                config["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                config["files"][name] = {"bytes": len(data),
+                                         "sha256": hashlib.sha256(data).hexdigest()}
         config[CONFIG_DIGEST_KEY] = _config_digest(config)
         (bundle / "config.json").write_text(json.dumps(config), encoding="utf-8")
     return apply
@@ -519,8 +528,8 @@ def workers_die_with_parent(root: Path, rng: random.Random, sig: int = signal.SI
     # slow_cli.py is `python -m rnnkit` with a one-second sleep after each epoch's checkpoint
     # (no CPU), so early stopping cannot end the run before the kill lands in it.
     slow = [sys.executable, str(HERE.parent / "distributed" / "slow_cli.py")]
-    proc = subprocess.Popen([*slow, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=child_env(TMPDIR=str(tmp), RNNKIT_TEST_EPOCH_SLEEP="1"))
+    proc = subprocess.Popen([*slow, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=child_env(TMPDIR=str(tmp), RNNKIT_TEST_EPOCH_SLEEP="1"))
     workers: set[int] = set()
     try:
         if wait_for_line(proc, "stderr", lambda line: line.startswith("Epoch 1/"), 120) is None:
@@ -537,7 +546,9 @@ def workers_die_with_parent(root: Path, rng: random.Random, sig: int = signal.SI
         survivors = [p for p in workers if alive(p)]
         left = sorted(p.name for p in tmp.iterdir() if p.name.startswith("rnnkit-"))
         if survivors:
-            return Outcome(False, f"{len(survivors)} of {len(workers)} processes alive 20 s after the kill")
+            return Outcome(
+                False, f"{len(survivors)} of {len(workers)} processes alive 20 s after the kill"
+            )
         if left:
             return Outcome(False, f"temporary directories left: {left}")
         return Outcome(True, f"{len(workers)} processes gone, no temporary directory left")

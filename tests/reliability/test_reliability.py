@@ -30,12 +30,16 @@ def mountable(workspace: Path) -> None:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_disk_full_while_saving_is_one_line_and_keeps_the_old_bundle(trial, mountable, seed: int) -> None:
+def test_disk_full_while_saving_is_one_line_and_keeps_the_old_bundle(
+    trial, mountable, seed: int
+) -> None:
     outcome = trial(faults.disk_full_while_saving, seed)
     assert outcome, outcome.detail
 
 
-def test_disk_full_after_cli_training_is_one_line_and_keeps_the_old_bundle(trial, mountable) -> None:
+def test_disk_full_after_cli_training_is_one_line_and_keeps_the_old_bundle(
+    trial, mountable
+) -> None:
     outcome = trial(faults.disk_full_cli_training, 0)
     assert outcome, outcome.detail
     assert "no fault injected" not in outcome.detail
@@ -52,7 +56,8 @@ def test_corrupted_bundle_is_refused_in_one_line(trial, name: str) -> None:
     assert outcome, outcome.detail
 
 
-@pytest.mark.parametrize("name", ["config: num_layers 1000000", "weights: NaN", "config: deeply nested"])
+@pytest.mark.parametrize("name",
+                         ["config: num_layers 1000000", "weights: NaN", "config: deeply nested"])
 def test_corrupted_bundle_from_the_cli_exits_2_quickly(trial, name: str) -> None:
     outcome = trial(faults.corrupted_bundle_cli(name), 0)
     assert outcome, outcome.detail

@@ -30,7 +30,9 @@ def padded(seqs: list[np.ndarray], extra: int = 0) -> tuple[np.ndarray, np.ndarr
 
 
 def test_one_model_two_front_ends() -> None:
-    assert issubclass(SequenceClassifier, ClassifierBase) and issubclass(TextClassifier, ClassifierBase)
+    assert issubclass(SequenceClassifier, ClassifierBase) and issubclass(
+        TextClassifier, ClassifierBase
+    )
     assert SequenceClassifier.network_params == ClassifierBase.network_params
 
 
@@ -131,7 +133,8 @@ def test_float_batches_from_bucket_loader() -> None:
 
 def test_bundle_round_trip_gives_identical_predictions(fitted, tmp_path) -> None:
     clf, test_seqs, test_labels = fitted
-    path = clf.save(tmp_path / "model", extra_metrics={"test": clf.evaluate(test_seqs, test_labels)})
+    path = clf.save(tmp_path / "model",
+                    extra_metrics={"test": clf.evaluate(test_seqs, test_labels)})
     for name in ["config.json", "weights.safetensors", "scaler.json", "history.csv", "curves.png",
                  "confusion_matrix.png"]:
         assert (path / name).is_file(), name

@@ -40,7 +40,9 @@ def level_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, y, lengths
 
 
-def write_ts(path: Path, x: np.ndarray, y: np.ndarray, lengths: np.ndarray, gap: bool = False) -> Path:
+def write_ts(
+    path: Path, x: np.ndarray, y: np.ndarray, lengths: np.ndarray, gap: bool = False
+) -> Path:
     lines = ["@problemName level", "@dimensions 2", "@classLabel true 0 1", "@data"]
     for seq, label, n in zip(x, y, lengths, strict=True):
         dims = [",".join(f"{v:.5f}" for v in seq[:n, d]) for d in range(2)]
@@ -96,8 +98,8 @@ def test_idx_train_with_holdout_split(tmp_path) -> None:
     for name, array in (("toy-images-idx3-ubyte.gz", images), ("toy-labels-idx1-ubyte.gz", y)):
         head = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
         (tmp_path / name).write_bytes(gzip.compress(head + array.astype(np.uint8).tobytes()))
-    run = rnnkit("seq", "train", str(tmp_path / "toy-images-idx3-ubyte.gz"), "--image-steps", "pixels",
-                 "--out", str(tmp_path / "b"), "--json", *FAST)
+    run = rnnkit("seq", "train", str(tmp_path / "toy-images-idx3-ubyte.gz"), "--image-steps",
+                 "pixels", "--out", str(tmp_path / "b"), "--json", *FAST)
     result = last_json(run)
     assert result["test"]["count"] == 8 and "held out 8" in run.stderr
     assert json.loads((tmp_path / "b" / "config.json").read_text())["network"]["input_size"] == 1
@@ -113,10 +115,16 @@ def _error(run: subprocess.CompletedProcess[str], fragment: str) -> None:
 def test_user_errors_exit_2_with_one_line(trained, tmp_path) -> None:
     root, out, _ = trained
     gappy = write_ts(tmp_path / "gappy.ts", *level_data(12, seed=3), gap=True)
-    _error(rnnkit("seq", "train", str(gappy), "--out", str(tmp_path / "x"), *FAST), "--missing interpolate")
-    _error(rnnkit("seq", "train", str(tmp_path / "nope.npz"), "--out", str(tmp_path / "x")), "does not exist")
-    _error(rnnkit("seq", "train", str(root / "train.npz"), "--format", "xls", "--out", str(tmp_path / "x")),
-           "format='xls' is unknown")
+    _error(rnnkit("seq", "train", str(gappy), "--out", str(tmp_path / "x"), *FAST),
+           "--missing interpolate")
+    _error(rnnkit("seq", "train", str(tmp_path / "nope.npz"), "--out", str(tmp_path / "x")),
+           "does not exist")
+    _error(
+        rnnkit(
+            "seq", "train", str(root / "train.npz"), "--format", "xls", "--out", str(tmp_path / "x")
+        ),
+        "format='xls' is unknown",
+    )
     wide = tmp_path / "wide.npz"
     np.savez(wide, x=np.zeros((4, 5, 3)), y=np.array([0, 1, 0, 1]))
     _error(rnnkit("seq", "evaluate", str(out), str(wide)), "trained on 2")

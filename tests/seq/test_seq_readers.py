@@ -90,10 +90,12 @@ def test_ts_variable_length_multivariate(tmp_path) -> None:
 def test_ts_missing_values_refused_by_default_or_interpolated(tmp_path) -> None:
     path = tmp_path / "gaps.ts"
     path.write_text(TS_HEADER.replace("@missing", "") + "1,?,3,?:?,?,?,?:up\n1,2:3,4:down\n")
-    with pytest.raises(DataError, match=r"line 9 dimension 0 has a missing value '\?'.*interpolate"):
+    with pytest.raises(DataError,
+                       match=r"line 9 dimension 0 has a missing value '\?'.*interpolate"):
         read_ts(path)
     ds = read_sequences(path, missing="interpolate")
-    np.testing.assert_allclose(ds.sequences[0][:, 0], [1, 2, 3, 3])  # linear inside, carried at the end
+    # linear inside, carried at the end
+    np.testing.assert_allclose(ds.sequences[0][:, 0], [1, 2, 3, 3])
     np.testing.assert_allclose(ds.sequences[0][:, 1], [0, 0, 0, 0])  # all missing -> 0
     with pytest.raises(DataError, match="missing='sometimes' is unknown"):
         read_ts(path, missing="sometimes")
@@ -180,7 +182,10 @@ def test_idx_gzip_images_as_rows_or_pixels_with_labels_found_beside(tmp_path) ->
     images = rng.integers(0, 256, size=(5, 4, 3))
     write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([7, 2, 1, 0, 4]))
-    assert idx_labels_path(tmp_path / "t10k-images-idx3-ubyte.gz") == tmp_path / "t10k-labels-idx1-ubyte.gz"
+    assert (
+        idx_labels_path(tmp_path / "t10k-images-idx3-ubyte.gz")
+        == tmp_path / "t10k-labels-idx1-ubyte.gz"
+    )
     ds = read_sequences(tmp_path / "t10k-images-idx3-ubyte.gz")
     assert len(ds) == 5 and ds.sequences[0].shape == (4, 3) and ds.labels == [7, 2, 1, 0, 4]
     np.testing.assert_array_equal(ds.sequences[2], images[2])
@@ -234,4 +239,7 @@ def test_japanese_vowels_from_shared_data(shared_data) -> None:
     train = read_sequences(root / "JapaneseVowels_TRAIN.ts")
     test = read_sequences(root / "JapaneseVowels_TEST.ts")
     assert (len(train), len(test), train.feature_size) == (270, 370, 12)
-    assert train.classes == list(range(1, 10)) and 7 <= train.lengths.min() <= train.lengths.max() <= 29
+    assert (
+        train.classes == list(range(1, 10))
+        and 7 <= train.lengths.min() <= train.lengths.max() <= 29
+    )

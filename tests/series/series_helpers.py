@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def seasonal_series(n: int = 120, season: int = 12, seed: int = 0, noise: float = 0.5) -> np.ndarray:
+def seasonal_series(
+    n: int = 120, season: int = 12, seed: int = 0, noise: float = 0.5
+) -> np.ndarray:
     """Trend + sine season + a little noise, all positive."""
     rng = np.random.default_rng(seed)
     t = np.arange(n)

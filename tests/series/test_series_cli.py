@@ -44,7 +44,8 @@ def test_train_json_contract_and_table(trained) -> None:
     _, _, out, run = trained
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert set(result["test"]) >= {"rmse", "mae", "mape", "smape", "mase"}
-    assert set(result["baselines"]) == {"persistence", "seasonal_naive", "seasonal_drift", "linear_ar"}
+    assert set(result["baselines"]) == {"persistence", "seasonal_naive", "seasonal_drift",
+                                        "linear_ar"}
     assert all("rmse" in b for b in result["baselines"].values())
     assert Path(result["bundle"]) == out and result["seconds"] > 0
     assert result["resolved"]["season"] == 12

@@ -74,13 +74,19 @@ def test_fill_methods(tmp_path, fill, expected) -> None:
 def test_leading_gap_is_filled_backward(tmp_path) -> None:
     path = write_csv(tmp_path / "g.csv", "t,y", ["1,", "2,2", "3,3"])
     assert read_series(path, target="y", fill="ffill").values[:, 0].tolist() == [2.0, 2.0, 3.0]
-    assert read_series(path, target="y", fill="interpolate").values[:, 0].tolist() == [2.0, 2.0, 3.0]
+    assert read_series(path, target="y", fill="interpolate").values[:, 0].tolist() == [
+        2.0,
+        2.0,
+        3.0,
+    ]
 
 
 @pytest.mark.parametrize("rows, fragment", [
-    (["2020-01,1", "2020-02,abc", "2020-03,3"], "column 'y' has non-numeric values at line 3 ('abc')"),
+    (["2020-01,1", "2020-02,abc", "2020-03,3"], "column 'y' has non-numeric values at line 3 "
+                                                "('abc')"),
     (["2020-01,1", "2020-02,2", "2020-02,3"], "repeats 2020-02-01 (line 4); keep one row per date"),
-    (["2020-01,1", "2020-03,2", "2020-02,3"], "is not sorted: 2020-02-01 (line 4) comes after 2020-03-01"),
+    (["2020-01,1", "2020-03,2", "2020-02,3"], "is not sorted: 2020-02-01 "
+                                              "(line 4) comes after 2020-03-01"),
     (["2020-01,1", "someday,2", "2020-03,3"], "not dates at line 3 ('someday')"),
 ])
 def test_bad_input_messages(tmp_path, rows, fragment) -> None:
@@ -125,7 +131,8 @@ def test_detect_season_from_autocorrelation_and_frequency(make_seasonal) -> None
     assert detect_season(make_seasonal(120, 12)) == 12
     assert detect_season(make_seasonal(200, 7, noise=0.2)) == 7
     rng = np.random.default_rng(0)
-    assert detect_season(rng.standard_normal(100)) in range(1, 51)  # white noise: whatever, no crash
+    # white noise: whatever, no crash
+    assert detect_season(rng.standard_normal(100)) in range(1, 51)
     assert detect_season(np.ones(3), "MS") == 1
     # a peak at 350 in daily data snaps to the yearly period
     t = np.arange(1500)

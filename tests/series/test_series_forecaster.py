@@ -42,7 +42,9 @@ def test_forecast_from_the_end_has_future_dates(seasonal_model) -> None:
     model, _ = seasonal_model
     frame = model.forecast(14)
     assert list(frame.columns) == ["sales"] and len(frame) == 14
-    assert frame.index[0] == pd.Timestamp("2010-01-01") and frame.index[-1] == pd.Timestamp("2011-02-01")
+    assert frame.index[0] == pd.Timestamp("2010-01-01") and frame.index[-1] == pd.Timestamp(
+        "2011-02-01"
+    )
     # the seasonal shape continues: the forecast follows next year's sine
     t = np.arange(120, 134)
     expected = 50 + 0.3 * t + 8 * np.sin(2 * np.pi * t / 12)
@@ -56,7 +58,10 @@ def test_bundle_round_trip_and_rnnkit_load(seasonal_model) -> None:
     history = model.data_.values[:100]
     np.testing.assert_allclose(loaded.predict(history), model.predict(history), rtol=1e-6)
     pd.testing.assert_frame_equal(loaded.forecast(5), model.forecast(5))
-    assert loaded.resolved_["season"] == 12 and loaded.metrics_["test"]["rmse"] == model.metrics_["test"]["rmse"]
+    assert (
+        loaded.resolved_["season"] == 12
+        and loaded.metrics_["test"]["rmse"] == model.metrics_["test"]["rmse"]
+    )
     scaler = (path / "scaler.json").read_text()
     assert '"transform"' in scaler and '"shift"' in scaler  # scaler state is JSON, not pickle
     assert (path / "forecast.png").read_bytes().startswith(PNG)
@@ -97,7 +102,9 @@ def test_multivariate_feature_column_carries_the_signal() -> None:
 def test_direct_and_recursive_horizons_and_backtest(make_seasonal) -> None:
     y = make_seasonal(100)
     direct = Forecaster(horizon=3, ensemble=1, epochs=20, verbose=0).fit(y, test_size=0.3)
-    recursive = Forecaster(horizon=3, mode="recursive", ensemble=1, epochs=20, verbose=0).fit(y, test_size=0.3)
+    recursive = Forecaster(horizon=3, mode="recursive", ensemble=1, epochs=20, verbose=0).fit(
+        y, test_size=0.3
+    )
     for model in (direct, recursive):
         assert model.predict(y[:70]).shape == (3,)
         assert len(model.metrics_["test"]["rmse_by_step"]) == 3
@@ -107,13 +114,16 @@ def test_direct_and_recursive_horizons_and_backtest(make_seasonal) -> None:
     result = direct.backtest(steps=5)
     assert result["one_step"]["steps"] == 1 and result["multi_step"]["steps"] == 5
     assert result["one_step"]["origins"] == 30 and result["multi_step"]["origins"] == 26
-    assert set(result["multi_step"]["baselines"]) == {"persistence", "seasonal_naive", "seasonal_drift", "linear_ar"}
+    assert set(result["multi_step"]["baselines"]) == {"persistence", "seasonal_naive",
+                                                      "seasonal_drift", "linear_ar"}
 
 
 @pytest.mark.parametrize("intervals", ["quantile", "mc_dropout"])
 def test_prediction_intervals_and_coverage(make_seasonal, intervals) -> None:
     y = make_seasonal(100, noise=1.0)
-    model = Forecaster(intervals=intervals, ensemble=1, epochs=30, mc_samples=20, verbose=0).fit(y, test_size=0.3)
+    model = Forecaster(intervals=intervals, ensemble=1, epochs=30, mc_samples=20, verbose=0).fit(
+        y, test_size=0.3
+    )
     test = model.metrics_["test"]
     assert 0.0 <= test["coverage"] <= 1.0 and test["interval_level"] == 0.8
     frame = model.forecast(4)

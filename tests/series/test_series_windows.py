@@ -22,13 +22,16 @@ from rnnkit.tasks import Forecaster
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(5, 80), lookback=st.integers(1, 10), offset=st.integers(0, 13),
        horizon=st.integers(1, 5), stride=st.integers(1, 4), data=st.data())
-def test_valid_origins_keep_windows_and_targets_inside(n, lookback, offset, horizon, stride, data) -> None:
+def test_valid_origins_keep_windows_and_targets_inside(
+    n, lookback, offset, horizon, stride, data
+) -> None:
     start = data.draw(st.integers(0, n))
     stop = data.draw(st.integers(start, n))
     origins = valid_origins(n, lookback, offset, horizon, start=start, stop=stop, stride=stride)
     if origins.size:
         assert origins.min() - lookback >= offset  # the whole window has differenced values
-        assert origins.min() >= start and origins.max() + horizon <= stop  # targets in [start, stop)
+        # targets in [start, stop)
+        assert origins.min() >= start and origins.max() + horizon <= stop
         assert origins.max() == stop - horizon  # the most recent data is always used
         assert np.all(np.diff(origins) == stride)
     else:
@@ -58,7 +61,8 @@ def test_one_step_target_is_the_differenced_value_and_inverts(differencing, log)
         np.testing.assert_allclose(ref, 0.0)
     else:  # one step ahead, target - reference is exactly the differenced value
         np.testing.assert_allclose(z[origins] - ref[:, 0], w[origins], atol=1e-12)
-    np.testing.assert_allclose(tf.inverse(ref[:, 0] + (z[origins] - ref[:, 0])), y[origins], rtol=1e-12)
+    np.testing.assert_allclose(tf.inverse(ref[:, 0] + (z[origins] - ref[:, 0])), y[origins],
+                               rtol=1e-12)
 
 
 def test_reference_over_several_steps_uses_only_the_history() -> None:
@@ -115,7 +119,9 @@ def test_no_test_value_leaks_into_training_or_scaling(make_seasonal) -> None:
     assert a.input_scaler_.to_dict() == b.input_scaler_.to_dict()
     assert a.target_scaler_.to_dict() == b.target_scaler_.to_dict()
     np.testing.assert_array_equal(a.linear_.coef_, b.linear_.coef_)
-    for (name, pa), pb in zip(a.model_.state_dict().items(), b.model_.state_dict().values(), strict=True):
+    for (name, pa), pb in zip(
+        a.model_.state_dict().items(), b.model_.state_dict().values(), strict=True
+    ):
         assert np.array_equal(pa.numpy(), pb.numpy()), name
     # ... while the test errors do change
     assert a.metrics_["test"]["rmse"] != b.metrics_["test"]["rmse"]

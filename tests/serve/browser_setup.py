@@ -29,12 +29,14 @@ def ensure_chromium() -> None:
         pytest.fail("the page tests need Debian's chromium and chromium-driver: run "
                     "`apt-get update && apt-get install -y chromium chromium-driver` as root")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium", "chromium-driver"]):
+    for command in (["apt-get", "update"],
+                    ["apt-get", "install", "-y", "chromium", "chromium-driver"]):
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
         if done.returncode != 0:
             pytest.fail(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.fail("apt-get installed chromium but /usr/bin/chromium or /usr/bin/chromedriver is missing")
+        pytest.fail("apt-get installed chromium but /usr/bin/chromium or /usr/bin/chromedriver is "
+                    "missing")
 
 
 def start_browser(width: int = 1100, height: int = 900):

@@ -33,15 +33,19 @@ def test_predict_matches_the_classifier(client, loaded):
     clf = loaded["reviews"]
     proba = clf.predict_proba(texts)
     assert [p["label"] for p in body["predictions"]] == clf.predict(texts)
-    got = np.array([[p["probabilities"]["neg"], p["probabilities"]["pos"]] for p in body["predictions"]])
+    got = np.array(
+        [[p["probabilities"]["neg"], p["probabilities"]["pos"]] for p in body["predictions"]]
+    )
     np.testing.assert_allclose(got, proba, atol=1e-6)
     assert body["predictions"][0]["label"] == "pos" and body["predictions"][1]["label"] == "neg"
     assert body["predictions"][0]["saliency"] is None
 
 
 def test_saliency_marks_the_sentiment_word(client):
-    body = client.post("/models/reviews/predict",
-                       json={"texts": ["the plot was superb", "the cast was awful"], "explain": True}).json()
+    body = client.post(
+        "/models/reviews/predict",
+        json={"texts": ["the plot was superb", "the cast was awful"], "explain": True},
+    ).json()
     for pred, word in zip(body["predictions"], ["superb", "awful"], strict=True):
         weights = {t["token"]: t["weight"] for t in pred["saliency"]}
         assert list(weights) == ["the", "plot" if word == "superb" else "cast", "was", word]

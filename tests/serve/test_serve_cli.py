@@ -22,12 +22,17 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 def test_loopback_detection():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
+    assert (
+        not is_loopback("0.0.0.0")
+        and not is_loopback("192.168.1.5")
+        and not is_loopback("example.org")
+    )
 
 
 def test_remote_host_needs_allow_remote(bundles):
     done = subprocess.run([sys.executable, "-m", "rnnkit", "serve", str(bundles["reviews"]),
-                           "--host", "0.0.0.0"], capture_output=True, text=True, env=ENV, timeout=60)
+                           "--host", "0.0.0.0"], capture_output=True, text=True, env=ENV,
+                          timeout=60)
     assert done.returncode == 2 and "--allow-remote" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -89,7 +94,8 @@ def test_host_check_is_off_only_with_allow_remote_alone():
 
 def test_serve_command_answers_http(bundles):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rnnkit", "serve", f"films={bundles['reviews']}", str(bundles["wave"]),
+        [sys.executable, "-m", "rnnkit", "serve", f"films={bundles['reviews']}",
+         str(bundles["wave"]),
          "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     try:
         announced = proc.stderr.readline()  # printed once the socket listens
@@ -103,7 +109,9 @@ def test_serve_command_answers_http(bundles):
                     break
             except httpx.TransportError:
                 pass
-            assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() else "slow"
+            assert proc.poll() is None and time.time() < deadline, (
+                proc.stderr.read() if proc.poll() else "slow"
+            )
             time.sleep(0.2)
         names = [m["name"] for m in httpx.get(f"{url}/models").json()["models"]]
         assert names == ["films", "wave"]
@@ -111,7 +119,8 @@ def test_serve_command_answers_http(bundles):
         assert pred["predictions"][0]["label"] == "pos"
         rebound = httpx.get(f"{url}/models", headers={"host": "evil.example"})
         assert rebound.status_code == 400 and "DNS rebinding" in rebound.json()["error"]
-        named = httpx.get(f"{url}/health", headers={"host": url.split("//")[1].replace("127.0.0.1", "localhost")})
+        named = httpx.get(f"{url}/health",
+                          headers={"host": url.split("//")[1].replace("127.0.0.1", "localhost")})
         assert named.status_code == 200
     finally:
         proc.terminate()

@@ -97,7 +97,8 @@ def test_a_model_slower_than_the_read_timeout_still_answers(loaded):
     real = served.batcher.fn
     served.batcher.fn = lambda items: (time.sleep(0.8), real(items))[1]
     with LiveServer(app, limits) as server:
-        answer = httpx.post(f"{server.url}/models/reviews/predict", json={"texts": ["fine"]}, timeout=10)
+        answer = httpx.post(f"{server.url}/models/reviews/predict", json={"texts": ["fine"]},
+                            timeout=10)
     assert answer.status_code == 200 and answer.json()["predictions"][0]["label"] in ("neg", "pos")
 
 

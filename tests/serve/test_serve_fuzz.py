@@ -14,12 +14,16 @@ from hypothesis import strategies as st
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 PLAUSIBLE = {
     "texts": st.lists(st.text(max_size=60), max_size=5),
-    "sequences": st.lists(st.lists(st.lists(st.floats(width=32), max_size=3), max_size=4), max_size=3),
+    "sequences": st.lists(
+        st.lists(st.lists(st.floats(width=32), max_size=3), max_size=4), max_size=3
+    ),
     "explain": st.booleans(),
     "steps": st.integers(-5, 40),
     "history": st.lists(st.floats(-1e6, 1e6), max_size=80),
@@ -70,10 +74,12 @@ def test_fuzzed_json_bodies_never_5xx(client, operations, data):
     path, fields = data.draw(st.sampled_from(operations))
     verb = path.rsplit("/", 1)[1]
     # Half the time the model that answers this verb, so that valid requests reach inference.
-    name = data.draw(st.sampled_from([OWNER.get(verb, "missing")]) | MODELS)  # translate: see test_serve_translate
+    # translate: see test_serve_translate
+    name = data.draw(st.sampled_from([OWNER.get(verb, "missing")]) | MODELS)
     url = path.replace("{name}", name)
     body = body_for(data, fields)
-    response = client.post(url, content=json.dumps(body), headers={"content-type": "application/json"})
+    response = client.post(url, content=json.dumps(body),
+                           headers={"content-type": "application/json"})
     assert response.status_code < 500, (url, body, response.text)
     SEEN.add(response.status_code)
     if response.status_code >= 400:
@@ -81,7 +87,8 @@ def test_fuzzed_json_bodies_never_5xx(client, operations, data):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(raw=st.binary(max_size=300), name=MODELS, verb=st.sampled_from(["predict", "forecast", "generate"]))
+@given(raw=st.binary(max_size=300), name=MODELS,
+       verb=st.sampled_from(["predict", "forecast", "generate"]))
 def test_fuzzed_raw_bodies_never_5xx(client, raw, name, verb):
     response = client.post(f"/models/{name}/{verb}", content=raw,
                            headers={"content-type": "application/json"})

@@ -88,12 +88,14 @@ def shown(driver, element_id: str) -> bool:
 
 def visible_panels(driver) -> list[str]:
     return driver.execute_script(
-        "return [...document.querySelectorAll('section.panel')].filter(s => !s.hidden).map(s => s.id)")
+        "return [...document.querySelectorAll('section.panel')].filter(s => !s.hidden).map(s => "
+        "s.id)")
 
 
 def panel_error(driver, panel: str) -> str:
     return str(driver.execute_script(
-        "const e = document.querySelector(`#${arguments[0]} .panel-error`); return e.hidden ? '' : e.textContent",
+        "const e = document.querySelector(`#${arguments[0]} .panel-error`); return e.hidden ? '' : "
+        "e.textContent",
         panel))
 
 
@@ -112,7 +114,8 @@ def test_text_panel_shows_label_and_saliency(browser, server, five, shots):
 
     fill(browser, "text", "这部电影很好看")  # Chinese: one token per character
     by_id(browser, "classify").click()
-    wait_for(browser, lambda d: d.execute_script(TOKENS_JS, "#saliency .token") == list("这部电影很好看"))
+    wait_for(browser,
+             lambda d: d.execute_script(TOKENS_JS, "#saliency .token") == list("这部电影很好看"))
     assert by_id(browser, "label").text in ("pos", "neg")
 
 
@@ -122,7 +125,9 @@ def test_sequence_panel_paste_upload_and_errors(browser, server, five, shots, tm
     assert visible_panels(browser) == ["sequence-view"]
     assert "2 features" in by_id(browser, "sequence-hint").text  # from GET /models: feature_size
     assert browser.execute_script("return models.find(m => m.name === 'sensors').feature_size") == 2
-    assert browser.execute_script("return models.find(m => m.name === 'reviews').feature_size") is None
+    assert (
+        browser.execute_script("return models.find(m => m.name === 'reviews').feature_size") is None
+    )
     rows = [[2.1, 1.9], [2.3, 2.2], [1.8, 2.0], [2.2, 1.7]]
     fill(browser, "sequence", "\n".join(f"{a}, {b}" for a, b in rows[:2]) + "\n"
          + "\n".join(f"{a} {b}" for a, b in rows[2:]))  # commas or spaces
@@ -137,7 +142,10 @@ def test_sequence_panel_paste_upload_and_errors(browser, server, five, shots, tm
     np.save(tmp_path / "walk.npy", array)
     by_id(browser, "sequence-file").send_keys(str(tmp_path / "walk.npy"))
     wait_for(browser, lambda d: "walk.npy: 7 steps" in by_id(d, "sequence-file-info").text)
-    values = [[float(v) for v in line.split(",")] for line in by_id(browser, "sequence").get_attribute("value").splitlines()]
+    values = [
+        [float(v) for v in line.split(",")]
+        for line in by_id(browser, "sequence").get_attribute("value").splitlines()
+    ]
     np.testing.assert_allclose(values, array, rtol=1e-6)
     by_id(browser, "classify-sequence").click()
     wait_for(browser, lambda d: by_id(d, "sequence-shape").text == "7 steps × 2 features")
@@ -175,8 +183,9 @@ def test_npy_files_are_read_in_the_browser(browser, server):
             np.save(buffer, array_or_bytes)
             raw = buffer.getvalue()
         return browser.execute_script(
-            "try { return parseNpy(Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0)).buffer); }"
-            " catch (err) { return 'error: ' + err.message; }", base64.b64encode(raw).decode())
+            "try { return parseNpy(Uint8Array.from(atob(arguments[0]), "
+            "c => c.charCodeAt(0)).buffer); } catch (err) { return 'error: ' + err.message; }",
+            base64.b64encode(raw).decode())
 
     grid = np.arange(6).reshape(3, 2)
     assert parsed(grid.astype(np.float64)) == grid.tolist()
@@ -197,13 +206,18 @@ def test_forecast_panel_draws_points_band_and_table(browser, server, five, shots
     fill(browser, "steps", "9")
     by_id(browser, "forecast").click()
     wait_for(browser, lambda d: shown(d, "forecast-result"))
-    points = browser.execute_script("return document.querySelectorAll('#chart circle.forecast-point').length")
+    points = browser.execute_script(
+        "return document.querySelectorAll('#chart circle.forecast-point').length"
+    )
     assert points == 9
     expected = five["wave"].forecast(9)
     rows = browser.execute_script(TOKENS_JS, "#forecast-table tr")
     assert len(rows) == 1 + 9
     has_band = any(str(c).endswith("_lower") for c in expected.columns)
-    assert bool(browser.execute_script("return !!document.getElementById('forecast-band')")) == has_band
+    assert (
+        bool(browser.execute_script("return !!document.getElementById('forecast-band')"))
+        == has_band
+    )
     assert panel_error(browser, "forecast-view") == ""
     browser.save_screenshot(str(shots / "page_forecast.png"))
 
@@ -245,7 +259,9 @@ def test_translate_panel_shows_translation_and_attention(browser, server, five, 
     targets = browser.execute_script(TOKENS_JS, "#attention .target-token")
     assert sources == ["a", "b", "c", "d"]
     assert targets == [*result.target_tokens, "<eos>"][: len(result.weights)]
-    cells = browser.execute_script("return document.querySelectorAll('#attention rect.attention-cell').length")
+    cells = browser.execute_script(
+        "return document.querySelectorAll('#attention rect.attention-cell').length"
+    )
     assert cells == len(sources) * len(targets) == np.size(result.weights)
     browser.save_screenshot(str(shots / "page_translate.png"))
 
@@ -285,8 +301,14 @@ def test_phone_width_has_no_horizontal_scroll(browser, server, shots):
         "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
     try:
         for name, fill_and_submit in [
-            ("reviews", lambda: (fill(browser, "text", "a fine film"), by_id(browser, "classify").click())),
-            ("rev", lambda: (fill(browser, "source", "a b c d e"), by_id(browser, "translate").click())),
+            (
+                "reviews",
+                lambda: (fill(browser, "text", "a fine film"), by_id(browser, "classify").click()),
+            ),
+            (
+                "rev",
+                lambda: (fill(browser, "source", "a b c d e"), by_id(browser, "translate").click()),
+            ),
             ("wave", lambda: by_id(browser, "forecast").click()),
         ]:
             open_model(browser, server.url, name)
@@ -295,7 +317,8 @@ def test_phone_width_has_no_horizontal_scroll(browser, server, shots):
             wait_for(browser, lambda d: d.execute_script(
                 "return [...document.querySelectorAll('.result')].some(r => !r.hidden)"))
             overflow = browser.execute_script(
-                "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
             assert overflow <= 0, name
         browser.save_screenshot(str(shots / "page_phone.png"))
     finally:

@@ -29,8 +29,13 @@ def test_foreign_host_header_is_refused(guarded, host):
     response = guarded.get("/health", headers={"host": host})
     assert response.status_code == 400
     body = response.json()
-    assert body["status"] == 400 and "DNS rebinding" in body["error"] and "--allowed-host" in body["error"]
-    refused = guarded.post("/models/reviews/predict", json={"texts": ["fine"]}, headers={"host": host})
+    assert (
+        body["status"] == 400
+        and "DNS rebinding" in body["error"]
+        and "--allowed-host" in body["error"]
+    )
+    refused = guarded.post("/models/reviews/predict", json={"texts": ["fine"]},
+                           headers={"host": host})
     assert refused.status_code == 400 and "predictions" not in refused.json()
 
 
@@ -39,7 +44,8 @@ def test_foreign_host_header_is_refused(guarded, host):
                                   "models.example", "models.example:443"])
 def test_loopback_and_allowed_host_headers_are_answered(guarded, host):
     assert guarded.get("/health", headers={"host": host}).status_code == 200
-    answer = guarded.post("/models/reviews/predict", json={"texts": ["fine"]}, headers={"host": host})
+    answer = guarded.post("/models/reviews/predict", json={"texts": ["fine"]},
+                          headers={"host": host})
     assert answer.status_code == 200 and answer.json()["predictions"][0]["label"] in ("neg", "pos")
 
 
@@ -69,8 +75,9 @@ def test_other_fields_are_strict_too(client, path, body, field):
 
 
 def test_integers_are_still_accepted_as_floats(client):
-    response = client.post("/models/hello/generate", json={"prime": "he", "length": 3, "temperature": 1,
-                                                           "seed": 1})
+    response = client.post(
+        "/models/hello/generate", json={"prime": "he", "length": 3, "temperature": 1, "seed": 1}
+    )
     assert response.status_code == 200
 
 
@@ -92,7 +99,8 @@ def test_non_utf8_body_is_422_as_documented(client, raw):
 
 
 def test_wrong_method_and_unknown_path_are_json(client):
-    assert client.get("/models/reviews/predict").json() == {"error": "Method Not Allowed", "status": 405}
+    assert client.get("/models/reviews/predict").json() == {"error": "Method Not Allowed",
+                                                            "status": 405}
     assert client.get("/static/../app.py").json()["status"] == 404
     assert client.get("/nowhere").json() == {"error": "Not Found", "status": 404}
 

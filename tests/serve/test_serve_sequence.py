@@ -46,6 +46,10 @@ def test_sequence_onnx_matches_pytorch(seq_clf, tmp_path):
         lengths[0] = steps
         x[np.arange(steps)[None, :] >= lengths[:, None]] = 0.0
         with torch.no_grad():
-            ref = ProbabilityHead(seq_clf.model_).eval()(torch.from_numpy(x), torch.from_numpy(lengths)).numpy()
+            ref = (
+                ProbabilityHead(seq_clf.model_)
+                .eval()(torch.from_numpy(x), torch.from_numpy(lengths))
+                .numpy()
+            )
         got = session.run(None, {"features": x, "lengths": lengths})[0]
         np.testing.assert_allclose(got, ref, atol=1e-5, rtol=0)

@@ -15,17 +15,25 @@ from rnnkit.tasks.translation_toys import reversal_pairs
 @pytest.fixture(scope="module")
 def client() -> TestClient:
     src, tgt = reversal_pairs(300, 3, 5, vocab=5, seed=0)
-    model = Translator(hidden_size=16, embedding_dim=8, epochs=4, lr=1e-2, min_freq=1, verbose=0, dropout=0.0).fit(src, tgt)
+    model = Translator(
+        hidden_size=16, embedding_dim=8, epochs=4, lr=1e-2, min_freq=1, verbose=0, dropout=0.0
+    ).fit(src, tgt)
     with TestClient(create_app({"rev": model})) as test_client:
         yield test_client
 
 
 def test_translate_returns_one_translation_per_text(client: TestClient) -> None:
-    response = client.post("/models/rev/translate", json={"texts": ["a b c", "d e"], "beam_size": 2})
+    response = client.post("/models/rev/translate",
+                           json={"texts": ["a b c", "d e"], "beam_size": 2})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["model"] == "rev" and [t["source"] for t in body["translations"]] == ["a b c", "d e"]
-    assert all(isinstance(t["translation"], str) and "attention" not in t for t in body["translations"])
+    assert body["model"] == "rev" and [t["source"] for t in body["translations"]] == [
+        "a b c",
+        "d e",
+    ]
+    assert all(
+        isinstance(t["translation"], str) and "attention" not in t for t in body["translations"]
+    )
     info = client.get("/models/rev").json()
     assert info["task"] == "translation" and info["endpoints"] == ["translate"]
 
@@ -40,7 +48,10 @@ def test_attention_on_request(client: TestClient) -> None:
 
 def test_limits_and_wrong_verb(client: TestClient) -> None:
     assert client.post("/models/rev/translate", json={"texts": []}).status_code == 422
-    assert client.post("/models/rev/translate", json={"texts": ["a"], "beam_size": 99}).status_code == 422
+    assert (
+        client.post("/models/rev/translate", json={"texts": ["a"], "beam_size": 99}).status_code
+        == 422
+    )
     too_long = client.post("/models/rev/translate", json={"texts": ["a " * 3000]})
     assert too_long.status_code == 422 and "5000" in too_long.json()["error"]  # as documented
     wrong = client.post("/models/rev/predict", json={"texts": ["a"]})

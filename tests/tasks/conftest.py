@@ -20,7 +20,11 @@ def negation_pairs(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
         words = list(rng.choice(FILLER, size=int(rng.integers(3, 7))))
         at = int(rng.integers(0, len(words) + 1))
         neg = words[:at] + ["not", "good"] + words[at:]
-        pos = words[:at] + ["good"] + words[at:] + ["not"] if at < len(words) else ["good"] + words + ["not"]
+        pos = (
+            words[:at] + ["good"] + words[at:] + ["not"]
+            if at < len(words)
+            else ["good"] + words + ["not"]
+        )
         texts += [" ".join(neg), " ".join(pos)]
         labels += ["neg", "pos"]
     return texts, labels

@@ -67,15 +67,46 @@ def _pairs() -> tuple[list[str], list[str]]:
 
 #: (estimator, data, the option GridSearchCV varies)
 CASES: dict[str, tuple[Any, Any, str]] = {
-    "TextClassifier": (TextClassifier(**TINY_CLS, embedding_dim=4, min_freq=1), _texts, "hidden_size"),
+    "TextClassifier": (
+        TextClassifier(**TINY_CLS, embedding_dim=4, min_freq=1),
+        _texts,
+        "hidden_size",
+    ),
     "SequenceClassifier": (SequenceClassifier(**TINY_CLS), _sequences, "hidden_size"),
-    "Forecaster": (Forecaster(hidden_size=4, epochs=1, ensemble=1, lookback=6, season=12, verbose=0),
-                   _series, "hidden_size"),
-    "LanguageModel": (LanguageModel(hidden_size=4, num_layers=1, embedding_dim=4, epochs=1, bptt=8,
-                                    batch_size=2, valid_batch_size=2, valid_fraction=0, verbose=0),
-                      _corpus, "hidden_size"),
-    "Translator": (Translator(hidden_size=4, embedding_dim=4, epochs=1, min_freq=1, valid_fraction=0,
-                              beam_size=1, batch_size=8, verbose=0), _pairs, "hidden_size"),
+    "Forecaster": (
+        Forecaster(hidden_size=4, epochs=1, ensemble=1, lookback=6, season=12, verbose=0),
+        _series,
+        "hidden_size",
+    ),
+    "LanguageModel": (
+        LanguageModel(
+            hidden_size=4,
+            num_layers=1,
+            embedding_dim=4,
+            epochs=1,
+            bptt=8,
+            batch_size=2,
+            valid_batch_size=2,
+            valid_fraction=0,
+            verbose=0,
+        ),
+        _corpus,
+        "hidden_size",
+    ),
+    "Translator": (
+        Translator(
+            hidden_size=4,
+            embedding_dim=4,
+            epochs=1,
+            min_freq=1,
+            valid_fraction=0,
+            beam_size=1,
+            batch_size=8,
+            verbose=0,
+        ),
+        _pairs,
+        "hidden_size",
+    ),
 }
 DEFAULTS = {
     "TextClassifier": defaults.TEXT_DEFAULTS, "SequenceClassifier": defaults.SEQ_DEFAULTS,

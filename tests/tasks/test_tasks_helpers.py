@@ -13,7 +13,8 @@ from rnnkit.tasks.classification import classification_report, stratified_split
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.integers(0, 3), min_size=2, max_size=200), st.floats(0.05, 0.95), st.integers(0, 9))
+@given(st.lists(st.integers(0, 3), min_size=2, max_size=200), st.floats(0.05, 0.95),
+       st.integers(0, 9))
 def test_stratified_split_partitions_and_keeps_every_class(labels, fraction, seed) -> None:
     y = np.array(labels)
     train, held = stratified_split(y, fraction, seed)
@@ -31,7 +32,8 @@ def test_stratified_split_rejects_bad_fraction() -> None:
 
 
 def test_classification_report_by_hand() -> None:
-    report = classification_report(np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 0]), ["a", "b", "c"])
+    report = classification_report(np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 0]),
+                                   ["a", "b", "c"])
     assert report["accuracy"] == pytest.approx(3 / 5)
     assert report["per_class"]["b"] == {"precision": pytest.approx(2 / 3), "recall": 1.0,
                                         "f1": pytest.approx(0.8), "support": 2}

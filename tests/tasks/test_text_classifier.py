@@ -56,7 +56,8 @@ def test_evaluate_reports_per_class_and_confusion(fitted) -> None:
 def test_bundle_round_trip_gives_identical_predictions(fitted, tmp_path) -> None:
     clf, test_texts, _ = fitted
     path = clf.save(tmp_path / "model")
-    for name in ["config.json", "weights.safetensors", "vectorizer.json", "history.csv", "curves.png"]:
+    for name in ["config.json", "weights.safetensors", "vectorizer.json", "history.csv",
+                 "curves.png"]:
         assert (path / name).is_file(), name
     loaded = rnnkit.load(path)
     assert isinstance(loaded, TextClassifier)

@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     history = trainer.fit(model, train, validation_data=val, epochs=args.epochs)
     state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "ballast"}
-    save_file(state, args.out, metadata={"loss": repr(history["loss"]), "epochs": str(len(history))})
+    save_file(state, args.out,
+              metadata={"loss": repr(history["loss"]), "epochs": str(len(history))})
     print("done", flush=True)
 
 

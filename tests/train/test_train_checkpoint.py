@@ -95,7 +95,9 @@ def test_truncated_checkpoint_is_reported(tmp_path):
     path = tmp_path / CHECKPOINT_NAME
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(TrainingError, match="unreadable"):
-        Trainer(verbose=0, checkpoint_dir=tmp_path, resume=True).fit(MLP(), TensorLoader(x, y), epochs=2)
+        Trainer(verbose=0, checkpoint_dir=tmp_path, resume=True).fit(
+            MLP(), TensorLoader(x, y), epochs=2
+        )
 
 
 class Crash(Callback):
@@ -135,13 +137,17 @@ def _resume_run(tmp_path, crash_at, every):
         )
 
     reference = build()
-    ref_history = trainer([], tmp_path / "ref").fit(reference, TensorLoader(x, y, batch_size=10), val, epochs=4)
+    ref_history = trainer([], tmp_path / "ref").fit(reference, TensorLoader(x, y, batch_size=10),
+                                                    val, epochs=4)
 
     model = build()
     with pytest.raises(KeyboardInterrupt):
-        trainer([Crash(*crash_at)], tmp_path / "run").fit(model, TensorLoader(x, y, batch_size=10), val, epochs=4)
+        trainer([Crash(*crash_at)], tmp_path / "run").fit(model, TensorLoader(x, y, batch_size=10),
+                                                          val, epochs=4)
     resumed = build()  # a fresh process would rebuild the model from scratch
-    history = trainer([], tmp_path / "run", resume=True).fit(resumed, TensorLoader(x, y, batch_size=10), val, epochs=4)
+    history = trainer([], tmp_path / "run", resume=True).fit(
+        resumed, TensorLoader(x, y, batch_size=10), val, epochs=4
+    )
     assert same_weights(weights(resumed), weights(reference))
     assert history["loss"] == ref_history["loss"]
     assert history["val_f1"] == ref_history["val_f1"]
@@ -161,10 +167,14 @@ def test_resume_of_finished_run_and_more_epochs(tmp_path):
     torch.manual_seed(0)
     a = MLP()
     Trainer(verbose=0, checkpoint_dir=tmp_path / "a").fit(a, TensorLoader(x, y), epochs=2)
-    again = Trainer(verbose=0, checkpoint_dir=tmp_path / "a", resume=True).fit(MLP(), TensorLoader(x, y), epochs=2)
+    again = Trainer(verbose=0, checkpoint_dir=tmp_path / "a", resume=True).fit(
+        MLP(), TensorLoader(x, y), epochs=2
+    )
     assert len(again) == 2 and again.stopped_reason == "completed"
     longer = MLP()
-    Trainer(verbose=0, checkpoint_dir=tmp_path / "a", resume=True).fit(longer, TensorLoader(x, y), epochs=3)
+    Trainer(verbose=0, checkpoint_dir=tmp_path / "a", resume=True).fit(
+        longer, TensorLoader(x, y), epochs=3
+    )
     torch.manual_seed(0)
     b = MLP()
     Trainer(verbose=0).fit(b, TensorLoader(x, y), epochs=3)
@@ -173,7 +183,9 @@ def test_resume_of_finished_run_and_more_epochs(tmp_path):
 
 def test_resume_without_checkpoint_starts_fresh(tmp_path):
     x, y = blobs(n=32)
-    history = Trainer(verbose=0, checkpoint_dir=tmp_path / "none", resume=True).fit(MLP(), TensorLoader(x, y), epochs=1)
+    history = Trainer(verbose=0, checkpoint_dir=tmp_path / "none", resume=True).fit(
+        MLP(), TensorLoader(x, y), epochs=1
+    )
     assert len(history) == 1
 
 
@@ -243,7 +255,9 @@ def reference_weights(tmp_path_factory):
     [(None, "epoch 1"), (3, "batch 2:4")],
     ids=["between-epochs", "mid-epoch"],
 )
-def test_sigkill_then_resume_gives_identical_weights(tmp_path, every, kill_after, reference_weights):
+def test_sigkill_then_resume_gives_identical_weights(
+    tmp_path, every, kill_after, reference_weights
+):
     common = ["--epochs", "4"] + (["--every", str(every)] if every else [])
     victim = _child([tmp_path / "run", tmp_path / "run.safetensors", *common])
     _read_until(victim, lambda line: line == kill_after)
@@ -262,7 +276,10 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path, every, kill_after
     assert same_weights(ref_w, run_w)
     from safetensors import safe_open
 
-    with safe_open(str(reference_weights), "pt") as a, safe_open(str(tmp_path / "run.safetensors"), "pt") as b:
+    with (
+        safe_open(str(reference_weights), "pt") as a,
+        safe_open(str(tmp_path / "run.safetensors"), "pt") as b,
+    ):
         assert a.metadata()["loss"] == b.metadata()["loss"]
 
 
@@ -277,8 +294,10 @@ def test_sigkill_during_checkpoint_writes_never_corrupts(tmp_path):
     left_temps = 0
     last_epoch_batch = None
     for _ in range(3):
-        proc = _child([ckpt_dir, tmp_path / "out.safetensors", "--every", "1", "--big", "6000000", "--delay", "0", "--epochs", "50", "--slow-fsync", "0.15"])
-        _read_until(proc, lambda line: line.startswith("batch") and (ckpt_dir / CHECKPOINT_NAME).exists())
+        proc = _child([ckpt_dir, tmp_path / "out.safetensors", "--every", "1", "--big", "6000000",
+                       "--delay", "0", "--epochs", "50", "--slow-fsync", "0.15"])
+        _read_until(proc,
+                    lambda line: line.startswith("batch") and (ckpt_dir / CHECKPOINT_NAME).exists())
         time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -288,7 +307,8 @@ def test_sigkill_during_checkpoint_writes_never_corrupts(tmp_path):
         meta, tensors = load_checkpoint(ckpt_dir / CHECKPOINT_NAME)  # must never raise
         state = unflatten_state(meta["state"], tensors)
         assert state["model"]["ballast"].shape == (6_000_000,)
-        assert torch.equal(state["model"]["ballast"][-3:], torch.tensor([5999997.0, 5999998.0, 5999999.0]))
+        assert torch.equal(state["model"]["ballast"][-3:],
+                           torch.tensor([5999997.0, 5999998.0, 5999999.0]))
         model = MLP(dropout=0.3)
         model.load_state_dict({k: v for k, v in state["model"].items() if k != "ballast"})
         last_epoch_batch = (meta["epoch"], meta["batch"])

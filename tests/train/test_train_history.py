@@ -10,9 +10,12 @@ from rnnkit.train import History
 
 def make_history():
     h = History(stopped_reason="early_stopping")
-    h.append({"epoch": 1, "loss": 0.9, "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": 0.55, "seconds": 1.25, "lr": 0.001})
-    h.append({"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.7, "val_accuracy": 0.75, "seconds": 1.5, "lr": 0.001})
-    h.append({"epoch": 3, "loss": 0.3, "accuracy": 0.9, "val_loss": 0.8, "val_accuracy": 0.8, "seconds": 1.0, "lr": 0.0005})
+    h.append({"epoch": 1, "loss": 0.9, "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": 0.55,
+              "seconds": 1.25, "lr": 0.001})
+    h.append({"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.7, "val_accuracy": 0.75,
+              "seconds": 1.5, "lr": 0.001})
+    h.append({"epoch": 3, "loss": 0.3, "accuracy": 0.9, "val_loss": 0.8, "val_accuracy": 0.8,
+              "seconds": 1.0, "lr": 0.0005})
     return h
 
 

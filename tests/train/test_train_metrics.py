@@ -118,7 +118,8 @@ def test_bleu_through_sacrebleu():
     partial = M.bleu(["the cat sat on a mat"], ["the cat sat on the mat"])
     assert 0.0 < partial < 100.0
     # token lists and multiple references
-    multi = M.bleu([["the", "cat", "sat", "on", "a", "mat"]], [["the cat sat on the mat", "the cat sat on a mat"]])
+    multi = M.bleu([["the", "cat", "sat", "on", "a", "mat"]],
+                   [["the cat sat on the mat", "the cat sat on a mat"]])
     assert multi == pytest.approx(100.0)
     with pytest.raises(ShapeError):
         M.bleu(["a"], ["a", "b"])
@@ -149,10 +150,14 @@ def test_streaming_binary_logits_and_auc():
     logits = torch.randn(40, generator=gen)
     target = (torch.rand(40, generator=gen) < 0.5).float()
     batches = [(logits[:25], target[:25]), (logits[25:], target[25:])]
-    assert _stream("accuracy", batches) == pytest.approx(M.accuracy(target.long().numpy(), (logits > 0).long().numpy()))
+    assert _stream("accuracy", batches) == pytest.approx(
+        M.accuracy(target.long().numpy(), (logits > 0).long().numpy())
+    )
     assert _stream("auc", batches) == pytest.approx(M.roc_auc(target.numpy(), logits.numpy()))
     two_class = torch.stack([torch.zeros(40), logits], dim=1)
-    assert _stream("roc_auc", [(two_class, target.long())]) == pytest.approx(M.roc_auc(target.numpy(), logits.numpy()))
+    assert _stream("roc_auc", [(two_class, target.long())]) == pytest.approx(
+        M.roc_auc(target.numpy(), logits.numpy())
+    )
 
 
 def test_streaming_regression_and_tokens():
@@ -165,7 +170,9 @@ def test_streaming_regression_and_tokens():
     logits = torch.randn(2, 5, 7, generator=gen)
     tokens = torch.randint(0, 7, (2, 5), generator=gen)
     tokens[1, 3:] = -100
-    nats = torch.nn.functional.cross_entropy(logits.reshape(-1, 7), tokens.reshape(-1), ignore_index=-100).item()
+    nats = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, 7), tokens.reshape(-1), ignore_index=-100
+    ).item()
     assert _stream("perplexity", [(logits, tokens)]) == pytest.approx(math.exp(nats), rel=1e-5)
     assert _stream("bpc", [(logits, tokens)]) == pytest.approx(nats / math.log(2), rel=1e-5)
     acc = (logits.argmax(-1) == tokens)[tokens != -100].float().mean().item()

@@ -32,7 +32,8 @@ from rnnkit.train.optim import OPTIMIZER_NAMES, make_optimizer, optimizer_is_fus
 def seq_loaders(seed=0):
     x, lengths, y = sequence_task(n=256, seed=seed)
     train = TensorLoader(x[:192], y[:192], batch_size=32, extra={"lengths": lengths[:192]})
-    val = TensorLoader(x[192:], y[192:], batch_size=64, shuffle=False, extra={"lengths": lengths[192:]})
+    val = TensorLoader(x[192:], y[192:], batch_size=64, shuffle=False,
+                       extra={"lengths": lengths[192:]})
     return train, val
 
 
@@ -46,7 +47,8 @@ def test_gru_reaches_low_loss_on_sequence_task():
     assert len(history) == 25
     assert history["loss"][-1] < 0.25, history["loss"]
     assert history["val_accuracy"][-1] >= 0.85
-    assert set(history.columns) >= {"epoch", "loss", "accuracy", "f1", "val_loss", "val_accuracy", "seconds", "lr"}
+    assert set(history.columns) >= {"epoch", "loss", "accuracy", "f1", "val_loss", "val_accuracy",
+                                    "seconds", "lr"}
     # evaluate gives the validation numbers of the final weights
     ev = trainer.evaluate(model, val)
     assert ev["loss"] == pytest.approx(history["val_loss"][-1])
@@ -65,13 +67,16 @@ def test_epoch_loss_is_token_weighted_mean_for_padded_token_targets():
     emb = torch.nn.Embedding(5, 5)
     t1 = torch.tensor([[1, 2, -100, -100]])
     t2 = torch.tensor([[1, 2, 3, 4], [0, 1, 2, 3]])
-    loader = [({"input": torch.tensor([[1, 2, 3, 4]])}, t1), ({"input": torch.tensor([[1, 2, 3, 4], [0, 1, 2, 3]])}, t2)]
+    loader = [({"input": torch.tensor([[1, 2, 3, 4]])}, t1),
+              ({"input": torch.tensor([[1, 2, 3, 4], [0, 1, 2, 3]])}, t2)]
     trainer = Trainer(metrics=("perplexity", "accuracy"), verbose=0)
     ev = trainer.evaluate(emb, loader)
     with torch.no_grad():
-        logits = torch.cat([emb(torch.tensor([[1, 2, 3, 4]])), emb(torch.tensor([[1, 2, 3, 4], [0, 1, 2, 3]]))])
+        logits = torch.cat([emb(torch.tensor([[1, 2, 3, 4]])),
+                            emb(torch.tensor([[1, 2, 3, 4], [0, 1, 2, 3]]))])
         targets = torch.cat([t1, t2])
-        nats = torch.nn.functional.cross_entropy(logits.reshape(-1, 5), targets.reshape(-1), ignore_index=-100)
+        nats = torch.nn.functional.cross_entropy(logits.reshape(-1, 5), targets.reshape(-1),
+                                                 ignore_index=-100)
     assert ev["loss"] == pytest.approx(float(nats), rel=1e-6)
     assert ev["perplexity"] == pytest.approx(math.exp(float(nats)), rel=1e-5)
 
@@ -87,7 +92,9 @@ def test_early_stopping_restores_best_weights():
     recorder = LambdaCallback(on_epoch_end=lambda epoch, logs: snapshots.append(weights(model)))
     model = MLP(classes=2, dropout=0.0)
     stopper = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
-    history = Trainer(lr=0.05, callbacks=[recorder, stopper], verbose=0).fit(model, train, val, epochs=30)
+    history = Trainer(lr=0.05, callbacks=[recorder, stopper], verbose=0).fit(
+        model, train, val, epochs=30
+    )
     assert history.stopped_reason == "early_stopping"
     assert len(history) == 3
     best = history.best("val_loss")["epoch"]
@@ -198,7 +205,8 @@ def test_unknown_names_are_config_errors():
 
 def test_step_schedule():
     x, y = blobs(n=32)
-    trainer = Trainer(optimizer="sgd", lr=0.1, schedule={"name": "step", "step_size": 2, "gamma": 0.5}, verbose=0)
+    trainer = Trainer(optimizer="sgd", lr=0.1,
+                      schedule={"name": "step", "step_size": 2, "gamma": 0.5}, verbose=0)
     history = trainer.fit(MLP(), TensorLoader(x, y), epochs=5)
     assert history["lr"] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
 
@@ -214,7 +222,9 @@ def test_plateau_schedule_reduces_when_monitor_stalls():
     x, y = blobs(n=32)
     # lr so small that the loss cannot improve by the relative threshold: every epoch is a plateau
     trainer = Trainer(
-        optimizer="sgd", lr=1e-9, schedule={"name": "plateau", "patience": 0, "factor": 0.5, "eps": 0.0, "monitor": "loss"}, verbose=0
+        optimizer="sgd", lr=1e-9,
+        schedule={"name": "plateau", "patience": 0, "factor": 0.5, "eps": 0.0, "monitor": "loss"},
+        verbose=0
     )
     history = trainer.fit(MLP(dropout=0.0), TensorLoader(x, y, shuffle=False), epochs=4)
     assert history["lr"] == pytest.approx([1e-9, 1e-9, 5e-10, 2.5e-10])
@@ -226,14 +236,17 @@ def test_gradient_clipping(mode):
     torch.nn.init.zeros_(model.weight)
     loader = [({"input": torch.ones(4, 1)}, torch.full((4,), 100.0))]  # gradient -200
     kwargs = {"clip_norm": 0.5} if mode == "norm" else {"clip_value": 0.5}
-    Trainer(loss="mse", optimizer="sgd", lr=1.0, metrics=(), verbose=0, **kwargs).fit(model, loader, epochs=1)
+    Trainer(loss="mse", optimizer="sgd", lr=1.0, metrics=(), verbose=0, **kwargs).fit(
+        model, loader, epochs=1
+    )
     assert float(model.weight.detach()) == pytest.approx(0.5)
 
 
 def test_amp_bfloat16_runs():
     torch.manual_seed(0)
     x, y = blobs(n=64)
-    history = Trainer(amp=True, lr=0.02, verbose=0).fit(MLP(dropout=0.0), TensorLoader(x, y), epochs=6)
+    history = Trainer(amp=True, lr=0.02, verbose=0).fit(MLP(dropout=0.0), TensorLoader(x, y),
+                                                        epochs=6)
     assert history["loss"][-1] < history["loss"][0]
 
 
@@ -259,7 +272,9 @@ def test_callback_hooks_order_and_request_stop():
         def on_train_end(self, logs=None):
             events.append(f"train_end {logs['stopped_reason']}")
 
-    history = Trainer(callbacks=[Recorder()], verbose=0).fit(MLP(), TensorLoader(x, y, batch_size=16), epochs=5)
+    history = Trainer(callbacks=[Recorder()], verbose=0).fit(
+        MLP(), TensorLoader(x, y, batch_size=16), epochs=5
+    )
     assert history.stopped_reason == "enough"
     assert events == [
         "train_begin",
@@ -282,8 +297,14 @@ def test_model_checkpoint_and_csv_logger(tmp_path):
         CSVLogger(tmp_path / "log.csv"),
     ]
     val = TensorLoader(x, y, shuffle=False, batch_size=64)
-    history = Trainer(lr=0.02, callbacks=callbacks, verbose=0).fit(model, TensorLoader(x, y), val, epochs=3)
-    assert sorted(p.name for p in (tmp_path / "every").iterdir()) == ["e01.safetensors", "e02.safetensors", "e03.safetensors"]
+    history = Trainer(lr=0.02, callbacks=callbacks, verbose=0).fit(
+        model, TensorLoader(x, y), val, epochs=3
+    )
+    assert sorted(p.name for p in (tmp_path / "every").iterdir()) == [
+        "e01.safetensors",
+        "e02.safetensors",
+        "e03.safetensors",
+    ]
     last = load_file(str(tmp_path / "every" / "e03.safetensors"))
     assert same_weights(last, weights(model))
     assert set(load_file(str(best_file))) == set(model.state_dict())
@@ -294,10 +315,16 @@ def test_model_checkpoint_and_csv_logger(tmp_path):
 
 def test_plain_log_lines_when_not_a_terminal(capsys):
     x, y = blobs(n=32)
-    Trainer(verbose=1, metrics=("accuracy",)).fit(MLP(), TensorLoader(x, y), TensorLoader(x, y), epochs=2)
+    Trainer(verbose=1, metrics=("accuracy",)).fit(MLP(), TensorLoader(x, y), TensorLoader(x, y),
+                                                  epochs=2)
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("Epoch")]
     assert len(lines) == 2
-    assert "samples/s" in lines[0] and "loss:" in lines[0] and "val_accuracy:" in lines[0] and "lr:" in lines[0]
+    assert (
+        "samples/s" in lines[0]
+        and "loss:" in lines[0]
+        and "val_accuracy:" in lines[0]
+        and "lr:" in lines[0]
+    )
     Trainer(verbose=0).fit(MLP(), TensorLoader(x, y), epochs=1)
     assert capsys.readouterr().err == ""
 
@@ -317,7 +344,8 @@ def test_progress_bar_on_a_terminal():
     progress.epoch_begin(0, num_batches=4)
     for done in range(1, 5):
         progress.batch_end(done, lambda: {"loss": 0.5, "samples_per_second": 1000.0})
-    progress.epoch_end({"epoch": 1, "loss": 0.5, "seconds": 0.2, "lr": 0.001, "samples_per_second": 1000.0})
+    progress.epoch_end({"epoch": 1, "loss": 0.5, "seconds": 0.2, "lr": 0.001,
+                        "samples_per_second": 1000.0})
     assert "Epoch 1/3" in stream.getvalue()
     assert not Progress(verbose=2, epochs=3, stream=stream).use_bar
 
@@ -329,7 +357,8 @@ def test_empty_loader_is_a_training_error():
 
 def test_predict_pads_variable_length_token_outputs():
     emb = torch.nn.Embedding(4, 3)
-    loader = [{"input": torch.zeros(2, 5, dtype=torch.long)}, {"input": torch.zeros(1, 3, dtype=torch.long)}]
+    loader = [{"input": torch.zeros(2, 5, dtype=torch.long)},
+              {"input": torch.zeros(1, 3, dtype=torch.long)}]
     out = Trainer(verbose=0).predict(emb, loader)
     assert out.shape == (3, 5, 3)
     assert torch.equal(out[2, 3:], torch.zeros(2, 3))
@@ -355,6 +384,8 @@ def test_request_stop_immediately_from_a_batch():
             if batch == 1:
                 self.request_stop("user", immediately=True)
 
-    history = Trainer(callbacks=[StopAtBatch()], verbose=0).fit(MLP(), TensorLoader(x, y, batch_size=8), epochs=3)
+    history = Trainer(callbacks=[StopAtBatch()], verbose=0).fit(
+        MLP(), TensorLoader(x, y, batch_size=8), epochs=3
+    )
     assert seen == [0, 1]
     assert history.stopped_reason == "user" and len(history) == 1

@@ -71,7 +71,8 @@ class GRUClassifier(torch.nn.Module):
         self.head = torch.nn.Linear(hidden, classes)
 
     def forward(self, x, lengths):
-        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                         enforce_sorted=False)
         _, h = self.gru(packed)
         return self.head(h[-1])
 

@@ -14,7 +14,8 @@ LENGTHS = torch.tensor([5, 3, 1])
 
 def _modules() -> list[torch.nn.Module]:
     torch.manual_seed(0)
-    return [AdditiveAttention(6, 6, units=4), GeneralAttention(6, 6), DotAttention(), DotAttention(scaled=True)]
+    return [AdditiveAttention(6, 6, units=4), GeneralAttention(6, 6), DotAttention(),
+            DotAttention(scaled=True)]
 
 
 @pytest.mark.parametrize("index", range(4))
@@ -24,7 +25,11 @@ def test_padded_positions_get_exactly_zero_weight(index: int, steps: int | None)
     keys = torch.randn(3, 5, 6, dtype=torch.float64) * 3
     keys[1, 3:] = 1e6  # huge padded keys must still get no weight
     mask = torch.arange(5)[None, :] < LENGTHS[:, None]
-    query = torch.randn(3, 6, dtype=torch.float64) if steps is None else torch.randn(3, steps, 6, dtype=torch.float64)
+    query = (
+        torch.randn(3, 6, dtype=torch.float64)
+        if steps is None
+        else torch.randn(3, steps, 6, dtype=torch.float64)
+    )
     context, weights = attn(query, keys, mask=mask)
     w = weights if steps is not None else weights.unsqueeze(1)
     padded = ~mask[:, None, :].expand_as(w)
@@ -72,4 +77,5 @@ def test_errors_name_the_problem() -> None:
     with pytest.raises(ConfigError, match="unknown"):
         make_attention("cosine", 4, 4)
     with pytest.raises(ShapeError, match="mask"):
-        DotAttention()(torch.randn(2, 4), torch.randn(2, 3, 4), mask=torch.ones(2, 5, dtype=torch.bool))
+        DotAttention()(torch.randn(2, 4), torch.randn(2, 3, 4),
+                       mask=torch.ones(2, 5, dtype=torch.bool))

@@ -1,4 +1,5 @@
-"""`rnnkit translate` end to end in subprocesses: train (pairs file / parallel files), run, errors."""
+"""`rnnkit translate` end to end in subprocesses: train (pairs file / parallel files), run, errors.
+"""
 
 from __future__ import annotations
 
@@ -28,9 +29,16 @@ def trained(tmp_path_factory) -> tuple[Path, Path, dict]:
     root = tmp_path_factory.mktemp("translate_cli")
     src, tgt = reversal_pairs(600, 3, 6, vocab=6, seed=0)
     pairs = root / "pairs.tsv"
-    pairs.write_text("".join(f"{s}\t{t}\tCC-BY attribution #{i}\n" for i, (s, t) in enumerate(zip(src, tgt, strict=True))), encoding="utf-8")
+    pairs.write_text(
+        "".join(
+            f"{s}\t{t}\tCC-BY attribution #{i}\n"
+            for i, (s, t) in enumerate(zip(src, tgt, strict=True))
+        ),
+        encoding="utf-8",
+    )
     out = root / "bundle"
-    run = rnnkit("translate", "train", str(pairs), "--out", str(out), "--beam-size", "2", "--json", *FAST)
+    run = rnnkit("translate", "train", str(pairs), "--out", str(out), "--beam-size", "2", "--json",
+                 *FAST)
     assert run.returncode == 0, run.stderr
     return root, out, json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -60,25 +68,45 @@ def test_run_translates_and_plots_attention(trained) -> None:
 def test_parallel_gzip_files_with_test_files(tmp_path: Path) -> None:
     src, tgt = reversal_pairs(80, 3, 5, vocab=5, seed=2)
     files = {}
-    for name, lines in (("train.src.gz", src[:60]), ("train.tgt.gz", tgt[:60]), ("test.src", src[60:]), ("test.tgt", tgt[60:])):
+    for name, lines in (
+        ("train.src.gz", src[:60]),
+        ("train.tgt.gz", tgt[:60]),
+        ("test.src", src[60:]),
+        ("test.tgt", tgt[60:]),
+    ):
         path = tmp_path / name
         data = ("\n".join(lines) + "\n").encode()
         path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
         files[name] = str(path)
-    run = rnnkit("translate", "train", "--source-file", files["train.src.gz"], "--target-file", files["train.tgt.gz"],
-                 "--test-source", files["test.src"], "--test-target", files["test.tgt"], "--attention", "none",
-                 "--epochs", "1", "--hidden-size", "8", "--embedding-dim", "4", "--out", str(tmp_path / "m"), "--json")
+    run = rnnkit("translate", "train", "--source-file", files["train.src.gz"], "--target-file",
+                 files["train.tgt.gz"], "--test-source", files["test.src"], "--test-target",
+                 files["test.tgt"], "--attention", "none", "--epochs", "1", "--hidden-size", "8",
+                 "--embedding-dim", "4", "--out", str(tmp_path / "m"), "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1])["test"]["count"] == 20
 
 
-def test_user_errors_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_errors_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from rnnkit.cli import main
 
     for argv, message in (
-        (["translate", "train", str(tmp_path / "missing.tsv"), "--out", str(tmp_path / "m")], "does not exist"),
-        (["translate", "train", "--source-file", str(tmp_path / "a"), "--out", str(tmp_path / "m")],
-         "both a source file and a target file"),
+        (
+            ["translate", "train", str(tmp_path / "missing.tsv"), "--out", str(tmp_path / "m")],
+            "does not exist",
+        ),
+        (
+            [
+                "translate",
+                "train",
+                "--source-file",
+                str(tmp_path / "a"),
+                "--out",
+                str(tmp_path / "m"),
+            ],
+            "both a source file and a target file",
+        ),
     ):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)

@@ -1,4 +1,6 @@
-"""Pair readers (TSV with extra columns, headers, CSV, parallel plain/gzip files, CJK), tokenization."""
+"""Pair readers (TSV with extra columns, headers, CSV, parallel plain/gzip files, CJK),
+tokenization.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ def test_tsv_with_attribution_column_is_read_as_source_target(tmp_path: Path) ->
 
 def test_header_names_and_csv_quotes(tmp_path: Path) -> None:
     path = tmp_path / "pairs.csv"
-    path.write_text('id,en,de\n1,"A man, smiling.",Ein Mann lächelt.\n2,A dog.,Ein Hund.\n', encoding="utf-8")
+    path.write_text('id,en,de\n1,"A man, smiling.",Ein Mann lächelt.\n2,A dog.,Ein Hund.\n',
+                    encoding="utf-8")
     ds = read_pairs(path, source_column="de", target_column="en")
     assert ds.sources == ["Ein Mann lächelt.", "Ein Hund."]
     assert ds.targets == ["A man, smiling.", "A dog."]
@@ -74,7 +77,8 @@ def test_word_tokens_keep_contractions_and_split_punctuation() -> None:
 def test_pair_loader_shifts_targets_and_pads_with_ignore() -> None:
     import numpy as np
 
-    loader = PairLoader([np.array([5, 6, 7]), np.array([8])], [np.array([9, 10]), np.array([11, 12, 13])],
+    loader = PairLoader([np.array([5, 6, 7]), np.array([8])],
+                        [np.array([9, 10]), np.array([11, 12, 13])],
                         bos_id=2, eos_id=3, batch_size=2)
     (inputs, target), = list(loader)
     assert inputs["x"].tolist() == [[8, 0, 0], [5, 6, 7]] and inputs["lengths"].tolist() == [1, 3]

@@ -1,4 +1,5 @@
-"""Greedy and beam search: beam 1 is greedy, beam finds the best hypothesis, scores are consistent."""
+"""Greedy and beam search: beam 1 is greedy, beam finds the best hypothesis, scores are consistent.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def tiny(attention: str, seed: int, vocab: int = 7, scale: float = 3.0) -> Seq2S
     return net
 
 
-def teacher_forced_score(net: Seq2Seq, x: torch.Tensor, lengths: torch.Tensor, tokens: list[int], finished: bool) -> float:
+def teacher_forced_score(
+    net: Seq2Seq, x: torch.Tensor, lengths: torch.Tensor, tokens: list[int], finished: bool
+) -> float:
     """Sum of log-probabilities of ``tokens`` (+ <eos> when finished), pad and <bos> banned."""
     seq = tokens + ([EOS] if finished else [])
     y_in = torch.tensor([[BOS] + seq[:-1]])
@@ -46,7 +49,8 @@ def test_beam_of_one_equals_greedy(attention: str) -> None:
         assert g.score == pytest.approx(b.score, abs=1e-9)
         assert g.weights.shape == b.weights.shape
         if attention != "none":
-            assert g.weights.shape == (len(g.tokens) + (1 if g.finished else 0), 6 if g is greedy[0] else g.weights.shape[1])
+            assert g.weights.shape == (len(g.tokens) + (1 if g.finished else 0),
+                                       6 if g is greedy[0] else g.weights.shape[1])
             assert (g.weights.sum(-1) == pytest.approx(1.0))
 
 
@@ -54,8 +58,11 @@ def test_beam_of_one_equals_greedy(attention: str) -> None:
 def test_scores_are_the_model_log_probabilities(attention: str) -> None:
     net = tiny(attention, seed=4)
     x, lengths = torch.randint(4, 9, (3, 5)), torch.tensor([5, 2, 4])
-    for hyp, row in zip(beam_search(net, x, lengths, beam_size=3, max_length=6), range(3), strict=True):
-        expected = teacher_forced_score(net, x[row : row + 1, : int(lengths[row])], lengths[row : row + 1], hyp.tokens, hyp.finished)
+    for hyp, row in zip(
+        beam_search(net, x, lengths, beam_size=3, max_length=6), range(3), strict=True
+    ):
+        expected = teacher_forced_score(net, x[row : row + 1, : int(lengths[row])],
+                                        lengths[row : row + 1], hyp.tokens, hyp.finished)
         assert hyp.score == pytest.approx(expected, abs=1e-9)
 
 

@@ -1,4 +1,6 @@
-"""Translator: the reversal toy reaches 99% quickly, bundles round-trip, options work, errors are clear."""
+"""Translator: the reversal toy reaches 99% quickly, bundles round-trip, options work, errors are
+clear.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from rnnkit.tasks.translation_toys import addition_pairs, date_pairs, reversal_p
 @pytest.fixture(scope="module")
 def reversal_model() -> tuple[Translator, list[str], list[str]]:
     src, tgt = reversal_pairs(3000, 3, 8, vocab=8, seed=0)
-    model = Translator(hidden_size=64, embedding_dim=16, epochs=6, lr=5e-3, batch_size=32, dropout=0.0,
+    model = Translator(hidden_size=64, embedding_dim=16, epochs=6, lr=5e-3, batch_size=32,
+                       dropout=0.0,
                        min_freq=1, valid_fraction=0.05, patience=0, verbose=0).fit(src, tgt)
     test_src, test_tgt = reversal_pairs(200, 3, 8, vocab=8, seed=1)
     return model, test_src, test_tgt
@@ -53,15 +56,30 @@ def test_bundle_round_trip_and_rnnkit_load(reversal_model, tmp_path: Path) -> No
     assert (path / "attention.png").is_file() and (path / "curves.png").is_file()
     again = rnnkit.load(path)
     assert isinstance(again, Translator)
-    assert again.translate(test_src[:20], beam_size=2) == model.translate(test_src[:20], beam_size=2)
-    assert again.source_level_ == "word" and again.metrics_["epochs_run"] == model.metrics_["epochs_run"]
+    assert again.translate(test_src[:20], beam_size=2) == model.translate(
+        test_src[:20], beam_size=2
+    )
+    assert (
+        again.source_level_ == "word"
+        and again.metrics_["epochs_run"] == model.metrics_["epochs_run"]
+    )
 
 
 @pytest.mark.parametrize("attention", ["luong", "none"])
 def test_parallel_teacher_forcing_equals_stepwise(attention: str) -> None:
     torch.manual_seed(0)
-    net = Seq2Seq(12, 15, attention=attention, hidden_size=8, embedding_dim=5, num_layers=2, cell="lstm").double().eval()
-    x, lengths, y_in = torch.randint(4, 12, (3, 6)), torch.tensor([6, 2, 4]), torch.randint(4, 15, (3, 5))
+    net = (
+        Seq2Seq(
+            12, 15, attention=attention, hidden_size=8, embedding_dim=5, num_layers=2, cell="lstm"
+        )
+        .double()
+        .eval()
+    )
+    x, lengths, y_in = (
+        torch.randint(4, 12, (3, 6)),
+        torch.tensor([6, 2, 4]),
+        torch.randint(4, 15, (3, 5)),
+    )
     with torch.no_grad():
         full = net(x, lengths, y_in)
         carry, steps = net.start(x, lengths), []
@@ -73,8 +91,9 @@ def test_parallel_teacher_forcing_equals_stepwise(attention: str) -> None:
 
 def test_other_options_train_a_few_steps() -> None:
     src, tgt = addition_pairs(200, digits=2, seed=0)
-    model = Translator(attention="luong", attention_score="dot", cell="lstm", hidden_size=16, embedding_dim=8,
-                       bidirectional=False, num_layers=2, teacher_forcing=0.5, label_smoothing=0.1,
+    model = Translator(attention="luong", attention_score="dot", cell="lstm", hidden_size=16,
+                       embedding_dim=8, bidirectional=False, num_layers=2, teacher_forcing=0.5,
+                       label_smoothing=0.1,
                        epochs=2, min_freq=1, verbose=0, lr_decay="time", beam_size=2).fit(src, tgt)
     assert model.source_level_ == "char" and model.target_level_ == "char"
     out = model.translate(["12+34", ""])

@@ -25,7 +25,8 @@ def png_size(data: bytes) -> tuple[int, int]:
 def history():
     h = History()
     for e in range(1, 9):
-        h.append({"epoch": e, "loss": 1 / e, "accuracy": 1 - 0.4 / e, "val_loss": 1.2 / e + 0.02 * e,
+        h.append({"epoch": e, "loss": 1 / e, "accuracy": 1 - 0.4 / e,
+                  "val_loss": 1.2 / e + 0.02 * e,
                   "val_accuracy": 0.9 - 0.4 / e, "seconds": 0.5, "lr": 1e-3})
     return h
 
@@ -49,7 +50,8 @@ def test_training_curves_png(tmp_path):
 
 
 def test_training_curves_from_dict_and_metric_selection():
-    fig = plot_history({"loss": [0.5, 0.4], "rmse": [2.0, 1.0], "val_rmse": [2.5, 1.5]}, metrics=["rmse"])
+    fig = plot_history({"loss": [0.5, 0.4], "rmse": [2.0, 1.0], "val_rmse": [2.5, 1.5]},
+                       metrics=["rmse"])
     assert [ax.get_title() for ax in fig.axes] == ["RMSE"]
     with pytest.raises(ConfigError, match="nothing to plot"):
         plot_history({"loss": [1.0]}, metrics=["accuracy"])
@@ -57,7 +59,8 @@ def test_training_curves_from_dict_and_metric_selection():
 
 def test_confusion_matrix_png_counts_and_normalized(tmp_path):
     cm = np.array([[50, 3, 2], [4, 40, 6], [1, 9, 35]])
-    fig = plot_confusion_matrix(cm, class_names=["World", "Sports", "Business"], path=tmp_path / "cm.png")
+    fig = plot_confusion_matrix(cm, class_names=["World", "Sports", "Business"],
+                                path=tmp_path / "cm.png")
     data = (tmp_path / "cm.png").read_bytes()
     assert len(data) > 5_000 and png_size(data)[0] > 300
     ax = fig.axes[0]
@@ -68,7 +71,8 @@ def test_confusion_matrix_png_counts_and_normalized(tmp_path):
     assert len(fig.axes) == 2  # the colour bar
     norm = plot_confusion_matrix(cm, normalize=True)
     cells = [float(t.get_text()) for t in norm.axes[0].texts]
-    np.testing.assert_allclose(np.array(cells).reshape(3, 3), cm / cm.sum(1, keepdims=True), atol=0.005)
+    np.testing.assert_allclose(np.array(cells).reshape(3, 3), cm / cm.sum(1, keepdims=True),
+                               atol=0.005)
     assert "normalized" in norm.axes[0].get_title()
 
 

@@ -1,7 +1,8 @@
 """The ``rnnkit`` command: a thin face over ``rnnkit.tasks``.
 
 User errors (:class:`rnnkit.RnnkitError`) are printed on one line to stderr with exit status 2;
-progress goes to stderr, results to stdout, and ``--json`` makes the last stdout line one JSON object.
+progress goes to stderr, results to stdout, and ``--json`` makes the last stdout line one JSON
+object.
 """
 
 from __future__ import annotations

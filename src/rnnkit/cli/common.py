@@ -30,7 +30,8 @@ def existing(paths: list[Path], what: str) -> list[Path]:
 
 
 def info(message: str) -> None:
-    """A progress or status line: stderr, so stdout stays for results (rank 0 only under torchrun)."""
+    """A progress or status line: stderr, so stdout stays for results (rank 0 only under torchrun).
+    """
     if os.environ.get("RANK", "0") != "0":
         return
     typer.echo(message, err=True)
@@ -56,11 +57,16 @@ CheckpointDir = Annotated[
 ]
 Resume = Annotated[
     bool,
-    typer.Option("--resume", help="Continue from the checkpoint of an interrupted run (same options)."),
+    typer.Option(
+        "--resume", help="Continue from the checkpoint of an interrupted run (same options)."
+    ),
 ]
 Force = Annotated[
     bool,
-    typer.Option("--force", help="Replace a bundle of another task at --out (other files there are never replaced)."),
+    typer.Option(
+        "--force",
+        help="Replace a bundle of another task at --out (other files there are never replaced).",
+    ),
 ]
 Encoding = Annotated[
     str,
@@ -110,13 +116,21 @@ def metrics_table(title: str, report: dict[str, Any]) -> str:
     """Per-class precision/recall/F1 and the summary, as aligned plain text."""
     rows = [("class", "precision", "recall", "f1", "support")]
     for name, m in report["per_class"].items():
-        rows.append((name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])))
+        rows.append((name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
+                     str(m["support"])))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [title]
     for row in rows:
-        lines.append("  " + "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  "
+            + "  ".join(
+                cell.rjust(w) if i else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     lines.append(
-        f"  accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   ({report['count']} examples)"
+        f"  accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   "
+        f"({report['count']} examples)"
     )
     return "\n".join(lines)
 
@@ -147,8 +161,14 @@ def finish_training(
     typer.echo(metrics_table("test", report))
     typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
     if as_json:
-        emit_json({
-            "test": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"]},
-            "bundle": str(bundle),
-            "seconds": round(seconds, 3),
-        })
+        emit_json(
+            {
+                "test": {
+                    "accuracy": report["accuracy"],
+                    "macro_f1": report["macro_f1"],
+                    "count": report["count"],
+                },
+                "bundle": str(bundle),
+                "seconds": round(seconds, 3),
+            }
+        )

@@ -47,8 +47,17 @@ def describe(status: dict[str, Any], version: str) -> list[str]:
 
 
 def info(
-    compile_kernels: Annotated[bool, typer.Option("--compile", help="Compile (or load from numba's disk cache) every kernel for float32 and float64 now, and time it.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+    compile_kernels: Annotated[
+        bool,
+        typer.Option(
+            "--compile",
+            help="Compile (or load from numba's disk cache) every kernel for float32 and float64 "
+                 "now, and time it.",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+    ] = False,
 ) -> None:
     """Versions, threads and which kernels run the recurrent layers here (--compile: build them)."""
     from rnnkit import __version__

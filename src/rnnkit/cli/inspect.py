@@ -22,16 +22,28 @@ inspect_app = typer.Typer(help="Seeing inside: memory benchmark, heat maps, sali
 
 @inspect_app.command("memory")
 def memory(
-    out: Annotated[Path, typer.Option("--out", help="Directory for memory.png, memory.json, memory.md.")],
-    cells: Annotated[str, typer.Option(help="Comma-separated cells: rnn, lstm, gru.")] = "rnn,lstm,gru",
-    lengths: Annotated[str, typer.Option(help="Comma-separated sequence lengths T.")] = "25,50,100,200",
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for memory.png, memory.json, memory.md.")
+    ],
+    cells: Annotated[
+        str, typer.Option(help="Comma-separated cells: rnn, lstm, gru.")
+    ] = "rnn,lstm,gru",
+    lengths: Annotated[
+        str, typer.Option(help="Comma-separated sequence lengths T.")
+    ] = "25,50,100,200",
     tasks: Annotated[str, typer.Option(help="Comma-separated tasks: adding, copy.")] = "adding",
-    time_budget: Annotated[float, typer.Option("--time-budget", help="Training seconds per cell and length.")] = 20.0,
+    time_budget: Annotated[
+        float, typer.Option("--time-budget", help="Training seconds per cell and length.")
+    ] = 20.0,
     hidden_size: Annotated[int, typer.Option(help="Units of every cell.")] = 64,
     seed: Annotated[int, typer.Option()] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+    ] = False,
 ) -> None:
-    """Train each cell on the adding problem (and/or copy task) for each length; plot solved vs T."""
+    """Train each cell on the adding problem (and/or copy task) for each length; plot solved
+    vs T.
+    """
     from rnnkit.inspect.gradients import trained_gradient_flow_figures
     from rnnkit.inspect.memory import memory_benchmark, parse_list, results_table
     from rnnkit.viz.figures import save_figure
@@ -41,7 +53,9 @@ def memory(
     length_list = parse_list(lengths, "--lengths", int)
     task_list = parse_list(tasks, "--tasks")
     if time_budget <= 0:
-        raise ConfigError(f"--time-budget: expected a positive number of seconds, got {time_budget}")
+        raise ConfigError(
+            f"--time-budget: expected a positive number of seconds, got {time_budget}"
+        )
     check_output_dir(out, "--out")
     results = memory_benchmark(
         cell_list, length_list, task_list, time_budget=time_budget, hidden_size=hidden_size,
@@ -66,9 +80,18 @@ def memory(
 @inspect_app.command("inspect")
 def inspect(
     bundle: Annotated[Path, typer.Argument(help="A saved model bundle directory.")],
-    value: Annotated[str, typer.Argument(metavar="INPUT", help="Text (or a file of texts) for a text model; a .npy/CSV sequence for a sequence model.")],
+    value: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="Text (or a file of texts) for a text model; a .npy/CSV sequence for a sequence "
+                 "model.",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the pictures to.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+    ] = False,
 ) -> None:
     """Hidden-state and gate heat maps (and saliency for text) for one input."""
     from rnnkit.inspect.views import inspect_bundle
@@ -85,9 +108,17 @@ def inspect(
 @inspect_app.command("report")
 def report(
     bundle: Annotated[Path, typer.Argument(help="A saved model bundle directory.")],
-    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default: <bundle name>_report.html).")] = None,
-    examples: Annotated[list[str] | None, typer.Option("--example", help="A text to explain (repeatable; text classifiers).")] = None,
-    input_file: Annotated[Path | None, typer.Option("--input", help="A file of example texts, one per line.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: <bundle name>_report.html)."),
+    ] = None,
+    examples: Annotated[
+        list[str] | None,
+        typer.Option("--example", help="A text to explain (repeatable; text classifiers)."),
+    ] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", help="A file of example texts, one per line.")
+    ] = None,
     encoding: Encoding = "utf-8",
 ) -> None:
     """One self-contained HTML page: configuration, metrics, plots, examples with saliency."""

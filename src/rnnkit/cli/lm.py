@@ -1,4 +1,5 @@
-"""``rnnkit lm``: train a character- or word-level language model on text files and generate from it.
+"""``rnnkit lm``: train a character- or word-level language model on text files and generate from
+it.
 
     rnnkit lm train input.txt --out shakespeare --time-budget 900 --json
     rnnkit lm generate shakespeare --prime "ROMEO:" --length 300 --temperature 0.8 --seed 1
@@ -36,7 +37,9 @@ from rnnkit.tasks.defaults import LM_TASK
 lm_app = typer.Typer(help="Language models: learn a text, generate from it.", no_args_is_help=True)
 
 Bundle = Annotated[Path, typer.Argument(help="A bundle written by `rnnkit lm train`.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+]
 
 
 def _corpus(paths: list[Path], encoding: str) -> list[Path] | str:
@@ -59,25 +62,62 @@ def _unescape(value: str | None) -> str | None:
 
 @lm_app.command("train")
 def train(
-    text_paths: Annotated[list[Path], typer.Argument(help="Plain-text files (UTF-8; gzip/bz2/xz ok), read in order.", metavar="TEXT...")],
+    text_paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Plain-text files (UTF-8; gzip/bz2/xz ok), read in order.", metavar="TEXT..."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
     level: Annotated[str, typer.Option(help="char or word.")] = "char",
     cell: Annotated[str | None, typer.Option(help="lstm (default), gru or rnn.")] = None,
     hidden_size: Annotated[int | None, typer.Option(help="Units per layer (default 256).")] = None,
-    layers: Annotated[int | None, typer.Option(help="Stacked recurrent layers (default 2).")] = None,
-    embedding_dim: Annotated[int | None, typer.Option(help="Embedding width; 0 = one-hot input (default 64).")] = None,
-    dropout: Annotated[float | None, typer.Option(help="Dropout between layers (default 0.1).")] = None,
-    tie_weights: Annotated[bool, typer.Option("--tie-weights", help="Share embedding and output weights (needs embedding-dim = hidden-size).")] = False,
-    bptt: Annotated[int | None, typer.Option(help="Steps per truncated-BPTT window (default 64).")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Parallel streams per batch (default 32).")] = None,
-    random_windows: Annotated[bool, typer.Option("--random-windows", help="Shuffled windows with state reset, instead of stateful streams.")] = False,
-    epochs: Annotated[int | None, typer.Option(help="Passes over the text (default 20, or until --time-budget).")] = None,
+    layers: Annotated[
+        int | None, typer.Option(help="Stacked recurrent layers (default 2).")
+    ] = None,
+    embedding_dim: Annotated[
+        int | None, typer.Option(help="Embedding width; 0 = one-hot input (default 64).")
+    ] = None,
+    dropout: Annotated[
+        float | None, typer.Option(help="Dropout between layers (default 0.1).")
+    ] = None,
+    tie_weights: Annotated[
+        bool,
+        typer.Option(
+            "--tie-weights",
+            help="Share embedding and output weights (needs embedding-dim = hidden-size).",
+        ),
+    ] = False,
+    bptt: Annotated[
+        int | None, typer.Option(help="Steps per truncated-BPTT window (default 64).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Parallel streams per batch (default 32).")
+    ] = None,
+    random_windows: Annotated[
+        bool,
+        typer.Option(
+            "--random-windows",
+            help="Shuffled windows with state reset, instead of stateful streams.",
+        ),
+    ] = False,
+    epochs: Annotated[
+        int | None, typer.Option(help="Passes over the text (default 20, or until --time-budget).")
+    ] = None,
     lr: Annotated[float | None, typer.Option(help="Learning rate, Adam (default 3e-3).")] = None,
-    valid_fraction: Annotated[float, typer.Option(help="Contiguous tail of the text held out for validation.")] = 0.1,
-    max_tokens: Annotated[int | None, typer.Option(help="Vocabulary size cap (useful at word level).")] = None,
-    time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
+    valid_fraction: Annotated[
+        float, typer.Option(help="Contiguous tail of the text held out for validation.")
+    ] = 0.1,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Vocabulary size cap (useful at word level).")
+    ] = None,
+    time_budget: Annotated[
+        float | None, typer.Option(help="Stop training after this many seconds.")
+    ] = None,
     seed: Annotated[int, typer.Option()] = 0,
-    sample_length: Annotated[int, typer.Option(help="Tokens in the sample printed after training.")] = 200,
+    sample_length: Annotated[
+        int, typer.Option(help="Tokens in the sample printed after training.")
+    ] = 200,
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
@@ -93,7 +133,8 @@ def train(
 
     chosen: dict[str, Any] = {
         "cell": cell, "hidden_size": hidden_size, "num_layers": layers, "dropout": dropout,
-        "bptt": bptt, "batch_size": batch_size, "epochs": epochs, "lr": lr, "max_tokens": max_tokens,
+        "bptt": bptt, "batch_size": batch_size, "epochs": epochs, "lr": lr,
+        "max_tokens": max_tokens,
     }
     params = {k: v for k, v in chosen.items() if v is not None}
     if embedding_dim is not None:
@@ -104,8 +145,8 @@ def train(
         params["windows"] = "random"
     from rnnkit.tasks import LanguageModel  # torch: only after the checks that need none
 
-    lm = LanguageModel(level=level, valid_fraction=valid_fraction, time_budget=time_budget, seed=seed,
-                       verbose=1, **params)
+    lm = LanguageModel(level=level, valid_fraction=valid_fraction, time_budget=time_budget,
+                       seed=seed, verbose=1, **params)
     lm.fit(corpus, **run)
     if not is_main_process():
         return  # torchrun: rank 0 samples, saves and reports
@@ -117,7 +158,8 @@ def train(
          f"({lm.metrics_['stopped_reason']}); vocabulary {lm.metrics_['vocabulary_size']}")
     if valid:
         bpc = f"   bpc {valid['bpc']:.4f}" if valid["bpc"] is not None else ""
-        typer.echo(f"validation: loss {valid['loss']:.4f} nats/token   perplexity {valid['perplexity']:.2f}{bpc}")
+        typer.echo(f"validation: loss {valid['loss']:.4f} nats/token   perplexity "
+                   f"{valid['perplexity']:.2f}{bpc}")
     typer.echo(f"sample:\n{sample}")
     typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
     if as_json:
@@ -132,15 +174,32 @@ def train(
 @lm_app.command("generate")
 def generate(
     bundle: Bundle,
-    prime: Annotated[str, typer.Option(help="Text to continue (\\n = line break); empty = start of a line.")] = "",
+    prime: Annotated[
+        str, typer.Option(help="Text to continue (\\n = line break); empty = start of a line.")
+    ] = "",
     length: Annotated[int, typer.Option(help="Tokens to generate (characters or words).")] = 200,
-    temperature: Annotated[float, typer.Option(help="0 = greedy; lower = safer, higher = wilder.")] = 1.0,
-    top_k: Annotated[int | None, typer.Option(help="Sample among the k most likely tokens only.")] = None,
-    top_p: Annotated[float | None, typer.Option(help="Sample within the smallest set of probability >= p.")] = None,
-    stop: Annotated[str | None, typer.Option(help="Stop before this string (\\n = line break).")] = None,
+    temperature: Annotated[
+        float, typer.Option(help="0 = greedy; lower = safer, higher = wilder.")
+    ] = 1.0,
+    top_k: Annotated[
+        int | None, typer.Option(help="Sample among the k most likely tokens only.")
+    ] = None,
+    top_p: Annotated[
+        float | None, typer.Option(help="Sample within the smallest set of probability >= p.")
+    ] = None,
+    stop: Annotated[
+        str | None, typer.Option(help="Stop before this string (\\n = line break).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Makes the sample repeatable.")] = None,
-    oov: Annotated[bool, typer.Option("--oov", help="Read unknown characters/words of the prime as [UNK] instead of failing.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object (no streaming).")] = False,
+    oov: Annotated[
+        bool,
+        typer.Option(
+            "--oov", help="Read unknown characters/words of the prime as [UNK] instead of failing."
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only one JSON object (no streaming).")
+    ] = False,
 ) -> None:
     """Generate text, printed as it is sampled."""
     from rnnkit.tasks import LanguageModel
@@ -166,7 +225,9 @@ def generate(
 @lm_app.command("score")
 def score(
     bundle: Bundle,
-    text_paths: Annotated[list[Path], typer.Argument(help="Text files to score.", metavar="TEXT...")],
+    text_paths: Annotated[
+        list[Path], typer.Argument(help="Text files to score.", metavar="TEXT...")
+    ],
     encoding: Encoding = "utf-8",
     as_json: AsJson = False,
 ) -> None:

@@ -121,7 +121,8 @@ def check_writable(path: Path, option: str) -> None:
     while not os.path.lexists(existing) and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise ConfigError(f"{option} {path}: {existing} is a file, not a directory; choose another path")
+        raise ConfigError(f"{option} {path}: {existing} is a file, not a directory; "
+                          "choose another path")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{option} {path}: cannot write in {existing} (permission denied); "
                           "choose another path")
@@ -133,5 +134,7 @@ def check_encoding(encoding: str) -> str:
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise ConfigError(f"--encoding {encoding!r} is unknown; use e.g. utf-8, latin-1 or cp1252") from None
+        raise ConfigError(
+            f"--encoding {encoding!r} is unknown; use e.g. utf-8, latin-1 or cp1252"
+        ) from None
     return encoding

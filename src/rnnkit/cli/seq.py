@@ -44,15 +44,53 @@ seq_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Format = Annotated[str | None, typer.Option("--format", help="npz, npy, ts, csv or idx (default: detect).")]
-Labels = Annotated[Path | None, typer.Option("--labels", help="Labels file for idx images or a .npy of x (idx default: the *-labels-idx1-ubyte file beside the images).")]
-LabelColumn = Annotated[str | None, typer.Option("--label-column", help="CSV label column: name or 0-based index (default: the last).")]
-Header = Annotated[bool | None, typer.Option("--header/--no-header", help="CSV: whether the file has a header row (default: detect).")]
-Timesteps = Annotated[int | None, typer.Option("--timesteps", help="CSV: time steps per row (values are reshaped row-major to timesteps x features).")]
-Features = Annotated[int | None, typer.Option("--features", help="CSV: features per time step (default 1, or the model's for evaluate/predict).")]
-Missing = Annotated[str, typer.Option("--missing", help="ts: what to do with '?' values: error or interpolate.")]
-ImageSteps = Annotated[str, typer.Option("--image-steps", help="idx: rows (28 steps of 28) or pixels (784 steps of 1).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")]
+Format = Annotated[
+    str | None, typer.Option("--format", help="npz, npy, ts, csv or idx (default: detect).")
+]
+Labels = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels",
+        help="Labels file for idx images or a .npy of x (idx default: "
+        "the *-labels-idx1-ubyte file beside the images).",
+    ),
+]
+LabelColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--label-column", help="CSV label column: name or 0-based index (default: the last)."
+    ),
+]
+Header = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header", help="CSV: whether the file has a header row (default: detect)."
+    ),
+]
+Timesteps = Annotated[
+    int | None,
+    typer.Option(
+        "--timesteps",
+        help="CSV: time steps per row (values are reshaped row-major to timesteps x features).",
+    ),
+]
+Features = Annotated[
+    int | None,
+    typer.Option(
+        "--features",
+        help="CSV: features per time step (default 1, or the model's for evaluate/predict).",
+    ),
+]
+Missing = Annotated[
+    str, typer.Option("--missing", help="ts: what to do with '?' values: error or interpolate.")
+]
+ImageSteps = Annotated[
+    str,
+    typer.Option("--image-steps", help="idx: rows (28 steps of 28) or pixels (784 steps of 1)."),
+]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+]
 
 
 def _read(path: Path, what: str, fmt: str | None, *, labels: Path | None = None,
@@ -83,13 +121,33 @@ def _column(value: str | None) -> str | int | None:
 
 @seq_app.command("train")
 def train(
-    train_path: Annotated[Path, typer.Argument(help="Training file: .npz/.npy, .ts, .csv or idx images (plain or gzip).", metavar="TRAIN")],
+    train_path: Annotated[
+        Path,
+        typer.Argument(
+            help="Training file: .npz/.npy, .ts, .csv or idx images (plain or gzip).",
+            metavar="TRAIN",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
-    test: Annotated[list[Path] | None, typer.Option("--test", help="Test file(s), every file up to the next option; default: hold out a stratified 20%.")] = None,
+    test: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--test",
+            help="Test file(s), every file up to the next option; default: "
+                 "hold out a stratified 20%.",
+        ),
+    ] = None,
     fmt: Format = None,
-    test_format: Annotated[str | None, typer.Option("--test-format", help="Format of --test (default: detect).")] = None,
+    test_format: Annotated[
+        str | None, typer.Option("--test-format", help="Format of --test (default: detect).")
+    ] = None,
     labels: Labels = None,
-    test_labels: Annotated[list[Path] | None, typer.Option("--test-labels", help="Labels file(s) for --test (idx or .npy), one per --test file.")] = None,
+    test_labels: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--test-labels", help="Labels file(s) for --test (idx or .npy), one per --test file."
+        ),
+    ] = None,
     label_column: LabelColumn = None,
     header: Header = None,
     timesteps: Timesteps = None,
@@ -97,15 +155,28 @@ def train(
     missing: Missing = "error",
     image_steps: ImageSteps = "rows",
     cell: Annotated[str | None, typer.Option(help="lstm, gru or rnn (default lstm).")] = None,
-    bidirectional: Annotated[bool | None, typer.Option("--bidirectional/--unidirectional", help="Default: bidirectional.")] = None,
-    hidden_size: Annotated[int | None, typer.Option(help="Units per direction (default 64).")] = None,
-    layers: Annotated[int | None, typer.Option(help="Stacked recurrent layers (default 1).")] = None,
-    pooling: Annotated[str | None, typer.Option(help="max, mean, last or attention (default max).")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs (default 30; early stopping may end sooner).")] = None,
+    bidirectional: Annotated[
+        bool | None,
+        typer.Option("--bidirectional/--unidirectional", help="Default: bidirectional."),
+    ] = None,
+    hidden_size: Annotated[
+        int | None, typer.Option(help="Units per direction (default 64).")
+    ] = None,
+    layers: Annotated[
+        int | None, typer.Option(help="Stacked recurrent layers (default 1).")
+    ] = None,
+    pooling: Annotated[
+        str | None, typer.Option(help="max, mean, last or attention (default max).")
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Maximum epochs (default 30; early stopping may end sooner).")
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Default 32.")] = None,
     lr: Annotated[float | None, typer.Option(help="Learning rate (default 2e-3).")] = None,
     optimizer: Annotated[str | None, typer.Option(help="adam (default), rmsprop, sgd, ...")] = None,
-    time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
+    time_budget: Annotated[
+        float | None, typer.Option(help="Stop training after this many seconds.")
+    ] = None,
     seed: Annotated[int, typer.Option()] = 0,
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
@@ -126,7 +197,8 @@ def train(
     check_disjoint({"TRAIN": [train_path, labels], "--test": [*(test or []), *(test_labels or [])]})
     test_label_files = _labels_per_file(test or [], test_labels or [])
     csv_opts: dict[str, Any] = {"label_column": label_column, "header": header,
-                                "timesteps": timesteps, "missing": missing, "image_steps": image_steps}
+                                "timesteps": timesteps, "missing": missing,
+                                "image_steps": image_steps}
     data = _read(train_path, "TRAIN", fmt, labels=labels, features=features, **csv_opts)
     info(f"read {len(data)} training sequences from {data.source} "
          f"({data.feature_size} features, {len(data.classes)} classes)")
@@ -149,7 +221,8 @@ def train(
              "lr": lr, "optimizer": optimizer, "time_budget": time_budget}
     from rnnkit.tasks import SequenceClassifier  # torch: only after the checks that need none
 
-    clf = SequenceClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
+    clf = SequenceClassifier(seed=seed, verbose=1,
+                             **{k: v for k, v in given.items() if v is not None})
     clf.fit(train_x, train_y, **run)
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
@@ -192,9 +265,20 @@ def _load(bundle: Path) -> Any:
 @seq_app.command("predict")
 def predict(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit seq train`.")],
-    data: Annotated[Path, typer.Argument(help="Sequences to classify, in any supported format (labels, if any, are ignored).")],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Sequences to classify, in any supported format (labels, if any, are ignored)."
+        ),
+    ],
     fmt: Format = None,
-    label_column: Annotated[str | None, typer.Option("--label-column", help="CSV: a label column to drop (default: none, every column is a value).")] = None,
+    label_column: Annotated[
+        str | None,
+        typer.Option(
+            "--label-column",
+            help="CSV: a label column to drop (default: none, every column is a value).",
+        ),
+    ] = None,
     header: Header = None,
     timesteps: Timesteps = None,
     features: Features = None,
@@ -214,8 +298,16 @@ def predict(
         best = int(row.argmax())
         label = clf.classes_[best]
         if as_json:
-            emit_json({"index": i, "label": label, "probability": round(float(row[best]), 6),
-                       "probabilities": {str(c): round(float(p), 6) for c, p in zip(clf.classes_, row, strict=True)}})
+            emit_json(
+                {
+                    "index": i,
+                    "label": label,
+                    "probability": round(float(row[best]), 6),
+                    "probabilities": {
+                        str(c): round(float(p), 6) for c, p in zip(clf.classes_, row, strict=True)
+                    },
+                }
+            )
         else:
             typer.echo(f"{i}\t{label}\t{row[best]:.3f}")
 
@@ -242,5 +334,6 @@ def evaluate(
     report = clf.evaluate(ds.sequences, ds.labels)
     typer.echo(metrics_table(ds.source, report))
     if as_json:
-        emit_json({"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"],
-                   "per_class": report["per_class"], "confusion_matrix": report["confusion_matrix"]})
+        emit_json({"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
+                   "count": report["count"], "per_class": report["per_class"],
+                   "confusion_matrix": report["confusion_matrix"]})

@@ -22,11 +22,17 @@ from rnnkit.cli.paths import check_output_file
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.defaults import FORECAST_TASK
 
-series_app = typer.Typer(help="Time-series forecasting (airline passengers, temperatures, ...).", no_args_is_help=True)
+series_app = typer.Typer(help="Time-series forecasting (airline passengers, temperatures, ...).",
+                         no_args_is_help=True)
 
 METRIC_NAMES = ("rmse", "mae", "mape", "smape", "mase")
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")]
-Fill = Annotated[str | None, typer.Option("--fill", help="Missing values: interpolate, ffill or drop (default: refuse).")]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+]
+Fill = Annotated[
+    str | None,
+    typer.Option("--fill", help="Missing values: interpolate, ffill or drop (default: refuse)."),
+]
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -42,19 +48,24 @@ def _int_or_auto(value: str, option: str) -> int | str:
     try:
         number = int(value)
     except ValueError:
-        raise ConfigError(f"{option}: expected a positive integer or 'auto', got {value!r}") from None
+        raise ConfigError(
+            f"{option}: expected a positive integer or 'auto', got {value!r}"
+        ) from None
     if number < 1:
         raise ConfigError(f"{option}: expected a positive integer or 'auto', got {value!r}")
     return number
 
 
-def _read(csv: str, target: str | None, date_column: str | None, features: str | None, fill: str | None) -> Any:
+def _read(
+    csv: str, target: str | None, date_column: str | None, features: str | None, fill: str | None
+) -> Any:
     from rnnkit.data.series import BUNDLED_SERIES, read_series
 
     if csv not in BUNDLED_SERIES:
         existing([Path(csv)], "CSV")
     targets = _names(target)
-    return read_series(csv, target=targets, date_column=date_column, features=_names(features), fill=fill)
+    return read_series(csv, target=targets, date_column=date_column, features=_names(features),
+                       fill=fill)
 
 
 def comparison_table(title: str, model: dict[str, Any], baselines: dict[str, Any]) -> str:
@@ -68,13 +79,21 @@ def comparison_table(title: str, model: dict[str, Any], baselines: dict[str, Any
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [title]
     for row in rows:
-        lines.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  "
+            + "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     best = min(baselines, key=lambda k: baselines[k]["rmse"]) if baselines else None
     if best is not None:
         verdict = "beats" if model["rmse"] < baselines[best]["rmse"] else "does NOT beat"
-        lines.append(f"  the model {verdict} the best baseline ({BASELINE_LABELS.get(best, best)}, RMSE {baselines[best]['rmse']:.4g})")
+        lines.append(f"  the model {verdict} the best baseline ({BASELINE_LABELS.get(best, best)}, "
+                     f"RMSE {baselines[best]['rmse']:.4g})")
     if "coverage" in model:
-        lines.append(f"  {model['interval_level']:.0%} interval coverage on the test part: {model['coverage']:.1%}")
+        lines.append(f"  {model['interval_level']:.0%} interval coverage on the test part: "
+                     f"{model['coverage']:.1%}")
     return "\n".join(lines)
 
 
@@ -91,33 +110,71 @@ def _short(report: dict[str, Any]) -> dict[str, Any]:
 
 @series_app.command("train")
 def train(
-    csv: Annotated[str, typer.Argument(help="CSV/TSV file (plain or gzip), or 'airline_passengers' (bundled).", metavar="CSV")],
+    csv: Annotated[
+        str,
+        typer.Argument(
+            help="CSV/TSV file (plain or gzip), or 'airline_passengers' (bundled).", metavar="CSV"
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
-    target: Annotated[str | None, typer.Option("--target", help="Column(s) to forecast, comma-separated (default: the only numeric column).")] = None,
-    date_column: Annotated[str | None, typer.Option("--date-column", help="Date column (default: detected; else row order).")] = None,
-    features: Annotated[str | None, typer.Option("--features", help="Extra input columns, comma-separated.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="Column(s) to forecast, comma-separated (default: the only numeric column).",
+        ),
+    ] = None,
+    date_column: Annotated[
+        str | None,
+        typer.Option("--date-column", help="Date column (default: detected; else row order)."),
+    ] = None,
+    features: Annotated[
+        str | None, typer.Option("--features", help="Extra input columns, comma-separated.")
+    ] = None,
     fill: Fill = None,
-    lookback: Annotated[str, typer.Option(help="Window length or auto (two seasons, at most 60).")] = "auto",
+    lookback: Annotated[
+        str, typer.Option(help="Window length or auto (two seasons, at most 60).")
+    ] = "auto",
     horizon: Annotated[int, typer.Option(help="Steps forecast from each origin.")] = 1,
     mode: Annotated[str, typer.Option(help="direct (all steps at once) or recursive.")] = "direct",
-    test_size: Annotated[float, typer.Option("--test-size", help="Fraction (or row count) at the end for testing.")] = 0.33,
-    test_start: Annotated[str | None, typer.Option("--test-start", help="First date (or row) of the test part, instead of --test-size.")] = None,
-    season: Annotated[str, typer.Option(help="Seasonal period or auto (autocorrelation / date frequency).")] = "auto",
+    test_size: Annotated[
+        float, typer.Option("--test-size", help="Fraction (or row count) at the end for testing.")
+    ] = 0.33,
+    test_start: Annotated[
+        str | None,
+        typer.Option(
+            "--test-start", help="First date (or row) of the test part, instead of --test-size."
+        ),
+    ] = None,
+    season: Annotated[
+        str, typer.Option(help="Seasonal period or auto (autocorrelation / date frequency).")
+    ] = "auto",
     log: Annotated[str, typer.Option(help="auto, yes or no: model log(values).")] = "auto",
-    differencing: Annotated[str, typer.Option(help="auto, none, first, seasonal or both.")] = "auto",
+    differencing: Annotated[
+        str, typer.Option(help="auto, none, first, seasonal or both.")
+    ] = "auto",
     scaler: Annotated[str, typer.Option(help="standard, minmax or none.")] = "standard",
     cell: Annotated[str, typer.Option(help="lstm, gru or rnn.")] = "lstm",
     hidden_size: Annotated[int, typer.Option(help="Units per network.")] = 8,
     layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
     bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional")] = False,
     ensemble: Annotated[int, typer.Option(help="Networks trained and averaged.")] = 5,
-    linear_skip: Annotated[bool, typer.Option("--linear-skip/--no-linear-skip", help="Add a linear map from the window to the output.")] = True,
+    linear_skip: Annotated[
+        bool,
+        typer.Option(
+            "--linear-skip/--no-linear-skip", help="Add a linear map from the window to the output."
+        ),
+    ] = True,
     intervals: Annotated[str, typer.Option(help="none, quantile or mc_dropout.")] = "none",
     interval_level: Annotated[float, typer.Option(help="Interval probability, e.g. 0.8.")] = 0.8,
-    epochs: Annotated[str, typer.Option(help="Epochs or auto (about 800 optimizer steps).")] = "auto",
+    epochs: Annotated[
+        str, typer.Option(help="Epochs or auto (about 800 optimizer steps).")
+    ] = "auto",
     batch_size: Annotated[str, typer.Option(help="Batch size or auto.")] = "auto",
     lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = 1e-3,
-    time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
+    time_budget: Annotated[
+        float | None, typer.Option(help="Stop training after this many seconds.")
+    ] = None,
     seed: Annotated[int, typer.Option()] = 0,
     force: Force = False,
     as_json: AsJson = False,
@@ -126,9 +183,15 @@ def train(
     started = time.perf_counter()
     check_outputs(out, FORECAST_TASK, force)
     data = _read(csv, target, date_column, features, fill)
-    info(f"read {len(data)} rows from {data.source}: target {', '.join(data.target_names)}"
-         + (f", features {', '.join(data.feature_names)}" if data.feature_names else "")
-         + (f", dates {data.dates[0].date()}..{data.dates[-1].date()}" if data.dates is not None else ""))
+    info(
+        f"read {len(data)} rows from {data.source}: target {', '.join(data.target_names)}"
+        + (f", features {', '.join(data.feature_names)}" if data.feature_names else "")
+        + (
+            f", dates {data.dates[0].date()}..{data.dates[-1].date()}"
+            if data.dates is not None
+            else ""
+        )
+    )
     logs = {"auto": "auto", "yes": True, "no": False}
     if log not in logs:
         raise ConfigError(f"--log: expected auto, yes or no, got {log!r}")
@@ -136,11 +199,13 @@ def train(
 
     model = Forecaster(
         lookback=_int_or_auto(lookback, "--lookback"), horizon=horizon, mode=mode,
-        season=_int_or_auto(season, "--season"), log=logs[log], differencing=differencing, scaler=scaler,
-        cell=cell, hidden_size=hidden_size, num_layers=layers, bidirectional=bidirectional,
-        ensemble=ensemble, linear_skip=linear_skip, intervals=None if intervals == "none" else intervals,
-        interval_level=interval_level, epochs=_int_or_auto(epochs, "--epochs"),
-        batch_size=_int_or_auto(batch_size, "--batch-size"), lr=lr, time_budget=time_budget, seed=seed,
+        season=_int_or_auto(season, "--season"), log=logs[log], differencing=differencing,
+        scaler=scaler, cell=cell, hidden_size=hidden_size, num_layers=layers,
+        bidirectional=bidirectional, ensemble=ensemble, linear_skip=linear_skip,
+        intervals=None if intervals == "none" else intervals, interval_level=interval_level,
+        epochs=_int_or_auto(epochs, "--epochs"),
+        batch_size=_int_or_auto(batch_size, "--batch-size"), lr=lr, time_budget=time_budget,
+        seed=seed,
     )
     test_at: Any = test_start
     if test_start is not None and test_start.strip().isdigit():
@@ -148,13 +213,16 @@ def train(
     model.fit(data, test_size=test_size, test_start=test_at)
     r = model.resolved_
     info(f"season {r['season']}, lookback {r['lookback']}, log {'yes' if r['log'] else 'no'}, "
-         f"differencing {r['differencing']}, {r['epochs']} epochs x {model.params['ensemble']} networks "
-         f"({model.metrics_['train_seconds']:.1f} s)")
+         f"differencing {r['differencing']}, {r['epochs']} epochs x {model.params['ensemble']} "
+         f"networks ({model.metrics_['train_seconds']:.1f} s)")
     bundle = model.save(out, force=force)
     seconds = time.perf_counter() - started
     metrics = model.metrics_
     if "test" in metrics:
-        title = f"test part ({metrics['test_origins']} origins, {metrics['evaluation']}, original units)"
+        title = (
+            f"test part ({metrics['test_origins']} origins, {metrics['evaluation']}, "
+            "original units)"
+        )
         typer.echo(comparison_table(title, metrics["test"], metrics["baselines"]))
     else:
         typer.echo("no test part (--test-size 0): nothing to compare")
@@ -184,9 +252,18 @@ def _read_like(model: Any, csv: str, fill: str | None) -> Any:
 @series_app.command("forecast")
 def forecast(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit series train`.")],
-    csv: Annotated[str | None, typer.Option("--csv", help="Forecast after the end of this series (default: the training series).")] = None,
-    steps: Annotated[int | None, typer.Option(help="Steps to forecast (default: the horizon).")] = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG of the history and the forecast.")] = None,
+    csv: Annotated[
+        str | None,
+        typer.Option(
+            "--csv", help="Forecast after the end of this series (default: the training series)."
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(help="Steps to forecast (default: the horizon).")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG of the history and the forecast.")
+    ] = None,
     fill: Fill = None,
     as_json: AsJson = False,
 ) -> None:
@@ -204,29 +281,47 @@ def forecast(
         info(f"plot: {plot}")
     if as_json:
         index = [i.isoformat() if hasattr(i, "isoformat") else int(i) for i in frame.index]
-        emit_json({"index": index, "forecast": {c: frame[c].round(6).tolist() for c in frame.columns},
+        emit_json({"index": index,
+                   "forecast": {c: frame[c].round(6).tolist() for c in frame.columns},
                    "steps": len(frame)})
 
 
 @series_app.command("backtest")
 def backtest(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit series train`.")],
-    csv: Annotated[str, typer.Option("--csv", help="The series to backtest on (same columns as in training).")],
-    steps: Annotated[int | None, typer.Option(help="Steps ahead for the multi-step part (default: the horizon, at least 1).")] = None,
-    test_size: Annotated[float | None, typer.Option("--test-size", help="Test fraction (default: as in training).")] = None,
+    csv: Annotated[
+        str, typer.Option("--csv", help="The series to backtest on (same columns as in training).")
+    ],
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            help="Steps ahead for the multi-step part (default: the horizon, at least 1)."
+        ),
+    ] = None,
+    test_size: Annotated[
+        float | None, typer.Option("--test-size", help="Test fraction (default: as in training).")
+    ] = None,
     fill: Fill = None,
     as_json: AsJson = False,
 ) -> None:
-    """Rolling-origin evaluation over the test part: one step and multi-step, beside the baselines."""
+    """Rolling-origin evaluation over the test part: one step and multi-step, beside the
+    baselines.
+    """
     model = _load(bundle)
     data = _read_like(model, csv, fill)
     result = model.backtest(data, steps=steps, test_size=test_size)
     for name in ("one_step", "multi_step"):
         part = result[name]
-        title = f"{name.replace('_', '-')}: {part['steps']} step(s) ahead from {part['origins']} origins"
+        title = (
+            f"{name.replace('_', '-')}: {part['steps']} step(s) ahead from {part['origins']} "
+            "origins"
+        )
         typer.echo(comparison_table(title, part["model"], part["baselines"]))
         if "rmse_by_step" in part["model"]:
-            typer.echo("  model RMSE by step: " + ", ".join(f"{v:.4g}" for v in part["model"]["rmse_by_step"]))
+            typer.echo(
+                "  model RMSE by step: "
+                + ", ".join(f"{v:.4g}" for v in part["model"]["rmse_by_step"])
+            )
     if as_json:
         emit_json({name: {"steps": result[name]["steps"], "origins": result[name]["origins"],
                           "model": {**_short(result[name]["model"]),

@@ -55,10 +55,13 @@ def checked_limits(values: dict[str, Any]) -> ServeLimits:
 
 def check_max_wait(max_wait_ms: float) -> None:
     if not (math.isfinite(max_wait_ms) and 0 <= max_wait_ms <= 10_000):
-        raise ConfigError(f"--max-wait-ms must be between 0 and 10000 (milliseconds), got {max_wait_ms}")
+        raise ConfigError("--max-wait-ms must be between 0 and 10000 (milliseconds), "
+                          f"got {max_wait_ms}")
 
 
-def host_names_to_answer(host: str, allow_remote: bool, allowed_hosts: list[str]) -> list[str] | None:
+def host_names_to_answer(
+    host: str, allow_remote: bool, allowed_hosts: list[str]
+) -> list[str] | None:
     """The Host header names the server answers to besides loopback ones (None: any name).
 
     Only ``--allow-remote`` without ``--allowed-host`` turns the DNS-rebinding guard off: a server
@@ -84,7 +87,8 @@ def serve(
     batching: bool = typer.Option(True, "--batching/--no-batching",
                                   help="group concurrent predict requests into micro-batches"),
     max_wait_ms: float = typer.Option(
-        0.0, help="how long a micro-batch waits for more requests (ms); 0 groups those already queued"),
+        0.0, help="how long a micro-batch waits for more requests (ms); "
+                  "0 groups those already queued"),
     max_items: int = typer.Option(64, help="texts or sequences per request"),
     max_text_chars: int = typer.Option(5000, help="characters per text"),
     max_body_bytes: int = typer.Option(1_000_000, help="request body size"),

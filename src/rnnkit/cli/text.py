@@ -5,7 +5,8 @@
     rnnkit text train train_0*.csv.gz --test test_0*.csv.gz --out imdb   # --test takes every file
     rnnkit text predict model "a fine film" "not good at all"
     rnnkit text evaluate model test.tsv --json
-    rnnkit text train shards/ --stream --test test_shards/ --out big --workers 2   # larger than memory
+    # larger than memory
+    rnnkit text train shards/ --stream --test test_shards/ --out big --workers 2
     torchrun --nnodes 2 --nproc-per-node 2 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \
         -m rnnkit text train shards/ --stream --test test_shards/ --out big      # several machines
 """
@@ -50,7 +51,8 @@ LabelColumn = Annotated[
     str | None, typer.Option("--label-column", help="Label column: name or 0-based index.")
 ]
 Header = Annotated[
-    bool | None, typer.Option("--header/--no-header", help="Whether files have a header row (default: detect).")
+    bool | None,
+    typer.Option("--header/--no-header", help="Whether files have a header row (default: detect)."),
 ]
 
 
@@ -67,32 +69,83 @@ def _read(paths: list[Path], what: str, text_col: str | None, label_col: str | N
 
 @text_app.command("train")
 def train(
-    train_paths: Annotated[list[Path], typer.Argument(help="Training files (CSV/TSV/JSONL, plain or gzip) or a class-per-folder directory.", metavar="TRAIN...")],
+    train_paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Training files (CSV/TSV/JSONL, plain or gzip) or a class-per-folder directory.",
+            metavar="TRAIN...",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
-    test: Annotated[list[Path] | None, typer.Option("--test", help="Test file(s), every file up to the next option; default: hold out a stratified 20%.")] = None,
-    valid: Annotated[list[Path] | None, typer.Option("--valid", help="Validation file(s) for early stopping, every file up to the next option; default: 10% of training.")] = None,
+    test: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--test",
+            help="Test file(s), every file up to the next option; default: "
+            "hold out a stratified 20%.",
+        ),
+    ] = None,
+    valid: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--valid",
+            help="Validation file(s) for early stopping, every file up to the next option; "
+                 "default: 10% of training.",
+        ),
+    ] = None,
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
     header: Header = None,
-    cell: Annotated[str | None, typer.Option(help=f"lstm, gru or rnn (default: {D['cell']})")] = None,
-    bidirectional: Annotated[bool | None, typer.Option("--bidirectional/--unidirectional", help="(default: bidirectional)")] = None,
-    hidden_size: Annotated[int | None, typer.Option(help=f"Units per direction (default: {D['hidden_size']})")] = None,
-    layers: Annotated[int | None, typer.Option(help=f"Stacked recurrent layers (default: {D['num_layers']})")] = None,
-    pooling: Annotated[str | None, typer.Option(help=f"max, mean, last or attention (default: {D['pooling']})")] = None,
-    max_length: Annotated[int | None, typer.Option(help=f"Tokens kept per text (default: {D['max_length']})")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help=f"Vocabulary size cap (default: {D['max_tokens']})")] = None,
-    epochs: Annotated[int | None, typer.Option(help=f"Maximum epochs; early stopping may end sooner (default: {D['epochs']})")] = None,
+    cell: Annotated[
+        str | None, typer.Option(help=f"lstm, gru or rnn (default: {D['cell']})")
+    ] = None,
+    bidirectional: Annotated[
+        bool | None,
+        typer.Option("--bidirectional/--unidirectional", help="(default: bidirectional)"),
+    ] = None,
+    hidden_size: Annotated[
+        int | None, typer.Option(help=f"Units per direction (default: {D['hidden_size']})")
+    ] = None,
+    layers: Annotated[
+        int | None, typer.Option(help=f"Stacked recurrent layers (default: {D['num_layers']})")
+    ] = None,
+    pooling: Annotated[
+        str | None, typer.Option(help=f"max, mean, last or attention (default: {D['pooling']})")
+    ] = None,
+    max_length: Annotated[
+        int | None, typer.Option(help=f"Tokens kept per text (default: {D['max_length']})")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help=f"Vocabulary size cap (default: {D['max_tokens']})")
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Maximum epochs; early stopping may end sooner (default: {D['epochs']})"
+        ),
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help=f"(default: {D['batch_size']})")] = None,
     lr: Annotated[float | None, typer.Option(help=f"Learning rate (default: {D['lr']})")] = None,
-    time_budget: Annotated[float | None, typer.Option(help="Stop training after this many seconds.")] = None,
+    time_budget: Annotated[
+        float | None, typer.Option(help="Stop training after this many seconds.")
+    ] = None,
     seed: Annotated[int, typer.Option()] = 0,
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
-    stream: Annotated[bool, typer.Option("--stream", help="Stream TRAIN (many CSV/JSONL shards, files or directories) instead of loading it; memory stays flat. Without --test, 20% is held out by hash.")] = False,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream",
+            help="Stream TRAIN (many CSV/JSONL shards, files or directories) instead of loading "
+                 "it; memory stays flat. Without --test, 20% is held out by hash.",
+        ),
+    ] = False,
     encoding: Encoding = "utf-8",
     force: Force = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+    ] = False,
 ) -> None:
     """Train a text classifier and save it as a bundle.
 
@@ -113,7 +166,8 @@ def train(
                                "encoding": encoding}
     if stream:
         _train_stream(train_paths, out, test, valid, options, seed,
-                      {k: v for k, v in given.items() if v is not None}, run, as_json, started, force)
+                      {k: v for k, v in given.items() if v is not None}, run, as_json, started,
+                      force)
         return
     data = _read(train_paths, "TRAIN", **options)
     info(f"read {len(data)} training texts from {data.source} ({len(data.classes)} classes)")
@@ -138,9 +192,19 @@ def train(
     finish_training(clf, clf.evaluate(test_texts, test_labels), out, started, as_json, force)
 
 
-def _train_stream(train_paths: list[Path], out: Path, test: list[Path] | None, valid: list[Path] | None,
-                  options: dict[str, Any], seed: int, params: dict[str, Any], run: dict[str, Any],
-                  as_json: bool, started: float, force: bool) -> None:
+def _train_stream(
+    train_paths: list[Path],
+    out: Path,
+    test: list[Path] | None,
+    valid: list[Path] | None,
+    options: dict[str, Any],
+    seed: int,
+    params: dict[str, Any],
+    run: dict[str, Any],
+    as_json: bool,
+    started: float,
+    force: bool,
+) -> None:
     """``--stream``: shards in, one streaming pass for the vocabulary, one read per epoch."""
     from rnnkit.tasks import TextClassifier
 
@@ -162,7 +226,8 @@ def _train_stream(train_paths: list[Path], out: Path, test: list[Path] | None, v
 def _shards(paths: list[Path], what: str, options: dict[str, Any], seed: int) -> Any:
     from rnnkit.data.text_shards import TextShards
 
-    return TextShards(existing(paths, what), column(options["text_col"]), column(options["label_col"]),
+    return TextShards(existing(paths, what), column(options["text_col"]),
+                      column(options["label_col"]),
                       header=options["header"], encoding=options["encoding"], seed=seed)
 
 
@@ -170,7 +235,14 @@ def _shards(paths: list[Path], what: str, options: dict[str, Any], seed: int) ->
 def predict(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit text train`.")],
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
-    input_file: Annotated[Path | None, typer.Option("--input", help="A file of texts: one per line (.txt, or - for stdin), or CSV/TSV/JSONL with --text-column.")] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help="A file of texts: one per line (.txt, or - for stdin), "
+                 "or CSV/TSV/JSONL with --text-column.",
+        ),
+    ] = None,
     text_column: TextColumn = None,
     encoding: Encoding = "utf-8",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -190,8 +262,16 @@ def predict(
         best = int(row.argmax())
         label = clf.classes_[best]
         if as_json:
-            emit_json({"text": text, "label": label, "probability": round(float(row[best]), 6),
-                       "probabilities": {str(c): round(float(p), 6) for c, p in zip(clf.classes_, row, strict=True)}})
+            emit_json(
+                {
+                    "text": text,
+                    "label": label,
+                    "probability": round(float(row[best]), 6),
+                    "probabilities": {
+                        str(c): round(float(p), 6) for c, p in zip(clf.classes_, row, strict=True)
+                    },
+                }
+            )
         else:
             snippet = " ".join(text.split())
             snippet = snippet if len(snippet) <= 60 else snippet[:57] + "..."
@@ -216,12 +296,16 @@ def _input_texts(path: Path, text_column: str | None, encoding: str) -> list[str
 @text_app.command("evaluate")
 def evaluate(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit text train`.")],
-    data: Annotated[list[Path], typer.Argument(help="Labelled data in any supported format.", metavar="DATA...")],
+    data: Annotated[
+        list[Path], typer.Argument(help="Labelled data in any supported format.", metavar="DATA...")
+    ],
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
     header: Header = None,
     encoding: Encoding = "utf-8",
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+    ] = False,
 ) -> None:
     """Accuracy, macro F1 and per-class numbers of a bundle on labelled data."""
     from rnnkit.tasks import TextClassifier
@@ -232,5 +316,6 @@ def evaluate(
     report = clf.evaluate(ds.texts, ds.labels)
     typer.echo(metrics_table(f"{ds.source}", report))
     if as_json:
-        emit_json({"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "count": report["count"],
-                   "per_class": report["per_class"], "confusion_matrix": report["confusion_matrix"]})
+        emit_json({"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
+                   "count": report["count"], "per_class": report["per_class"],
+                   "confusion_matrix": report["confusion_matrix"]})

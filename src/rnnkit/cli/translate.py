@@ -24,7 +24,8 @@ from rnnkit.errors import DataError
 from rnnkit.tasks.defaults import TRANSLATE_DEFAULTS as D
 from rnnkit.tasks.defaults import TRANSLATE_TASK
 
-translate_app = typer.Typer(help="Translation: encoder-decoder with attention.", no_args_is_help=True)
+translate_app = typer.Typer(help="Translation: encoder-decoder with attention.",
+                            no_args_is_help=True)
 
 
 def _pairs(paths: list[Path], source_files: list[Path], target_files: list[Path], what: str,
@@ -34,12 +35,16 @@ def _pairs(paths: list[Path], source_files: list[Path], target_files: list[Path]
         raise DataError(f"{what}: give one target file per source file "
                         f"({len(source_files)} source, {len(target_files)} target)")
     if source_files and paths:
-        raise DataError(f"{what}: give either pairs files or parallel source and target files, not both")
+        raise DataError(f"{what}: give either pairs files or parallel source and target files, "
+                        "not both")
     existing([*paths, *source_files, *target_files], what)
     from rnnkit.data.pairs import read_pairs, read_parallel
 
     src_col, tgt_col = column(columns[0]), column(columns[1])
-    parts = [read_parallel(src, tgt, encoding) for src, tgt in zip(source_files, target_files, strict=True)]
+    parts = [
+        read_parallel(src, tgt, encoding)
+        for src, tgt in zip(source_files, target_files, strict=True)
+    ]
     parts += [read_pairs(path, 0 if src_col is None else src_col, 1 if tgt_col is None else tgt_col,
                          encoding=encoding) for path in paths]
     return _join(parts) if parts else None
@@ -62,37 +67,96 @@ def _listed(*paths: Path | None) -> list[Path]:
 @translate_app.command("train")
 def train(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
-    pairs: Annotated[Path | None, typer.Argument(help="Pairs file: TSV/CSV (plain or gzip), source<TAB>target per line.", metavar="PAIRS")] = None,
-    source_file: Annotated[Path | None, typer.Option("--source-file", help="Parallel source file (one sentence per line).")] = None,
-    target_file: Annotated[Path | None, typer.Option("--target-file", help="Parallel target file, line-aligned with --source-file.")] = None,
-    valid: Annotated[list[Path] | None, typer.Option("--valid", help="Validation pairs file(s) (default: 5% of training).")] = None,
-    valid_source: Annotated[list[Path] | None, typer.Option("--valid-source", help="Validation source file(s) (with --valid-target).")] = None,
-    valid_target: Annotated[list[Path] | None, typer.Option("--valid-target", help="Validation target file(s), one per --valid-source file.")] = None,
-    test: Annotated[list[Path] | None, typer.Option("--test", help="Test pairs file(s) (default: hold out 10% of training).")] = None,
-    test_source: Annotated[list[Path] | None, typer.Option("--test-source", help="Test source file(s) (with --test-target).")] = None,
-    test_target: Annotated[list[Path] | None, typer.Option("--test-target", help="Test target file(s), one per --test-source file.")] = None,
-    source_column: Annotated[str | None, typer.Option("--source-column", help="Source column: 0-based index or name (default 0).")] = None,
-    target_column: Annotated[str | None, typer.Option("--target-column", help="Target column: 0-based index or name (default 1).")] = None,
-    source_level: Annotated[str, typer.Option("--source-level", help="auto, word or char.")] = "auto",
-    target_level: Annotated[str, typer.Option("--target-level", help="auto, word or char.")] = "auto",
+    pairs: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Pairs file: TSV/CSV (plain or gzip), source<TAB>target per line.", metavar="PAIRS"
+        ),
+    ] = None,
+    source_file: Annotated[
+        Path | None,
+        typer.Option("--source-file", help="Parallel source file (one sentence per line)."),
+    ] = None,
+    target_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--target-file", help="Parallel target file, line-aligned with --source-file."
+        ),
+    ] = None,
+    valid: Annotated[
+        list[Path] | None,
+        typer.Option("--valid", help="Validation pairs file(s) (default: 5% of training)."),
+    ] = None,
+    valid_source: Annotated[
+        list[Path] | None,
+        typer.Option("--valid-source", help="Validation source file(s) (with --valid-target)."),
+    ] = None,
+    valid_target: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--valid-target", help="Validation target file(s), one per --valid-source file."
+        ),
+    ] = None,
+    test: Annotated[
+        list[Path] | None,
+        typer.Option("--test", help="Test pairs file(s) (default: hold out 10% of training)."),
+    ] = None,
+    test_source: Annotated[
+        list[Path] | None,
+        typer.Option("--test-source", help="Test source file(s) (with --test-target)."),
+    ] = None,
+    test_target: Annotated[
+        list[Path] | None,
+        typer.Option("--test-target", help="Test target file(s), one per --test-source file."),
+    ] = None,
+    source_column: Annotated[
+        str | None,
+        typer.Option("--source-column", help="Source column: 0-based index or name (default 0)."),
+    ] = None,
+    target_column: Annotated[
+        str | None,
+        typer.Option("--target-column", help="Target column: 0-based index or name (default 1)."),
+    ] = None,
+    source_level: Annotated[
+        str, typer.Option("--source-level", help="auto, word or char.")
+    ] = "auto",
+    target_level: Annotated[
+        str, typer.Option("--target-level", help="auto, word or char.")
+    ] = "auto",
     attention: Annotated[str, typer.Option(help="bahdanau, luong or none.")] = D["attention"],
     cell: Annotated[str, typer.Option(help="gru or lstm.")] = D["cell"],
-    hidden_size: Annotated[int, typer.Option(help="Units per direction and in the decoder.")] = D["hidden_size"],
-    embedding_dim: Annotated[int, typer.Option(help="Embedding width (both sides).")] = D["embedding_dim"],
-    layers: Annotated[int, typer.Option(help="Recurrent layers (encoder and decoder).")] = D["num_layers"],
+    hidden_size: Annotated[int, typer.Option(help="Units per direction and in the decoder.")] = D[
+        "hidden_size"
+    ],
+    embedding_dim: Annotated[int, typer.Option(help="Embedding width (both sides).")] = D[
+        "embedding_dim"
+    ],
+    layers: Annotated[int, typer.Option(help="Recurrent layers (encoder and decoder).")] = D[
+        "num_layers"
+    ],
     dropout: Annotated[float, typer.Option()] = D["dropout"],
-    teacher_forcing: Annotated[float, typer.Option(help="Probability of feeding the gold previous token.")] = D["teacher_forcing"],
+    teacher_forcing: Annotated[
+        float, typer.Option(help="Probability of feeding the gold previous token.")
+    ] = D["teacher_forcing"],
     label_smoothing: Annotated[float, typer.Option()] = D["label_smoothing"],
     min_freq: Annotated[int, typer.Option(help="Rarer tokens become [UNK].")] = D["min_freq"],
-    epochs: Annotated[int, typer.Option(help="Maximum epochs (early stopping on validation loss).")] = D["epochs"],
+    epochs: Annotated[
+        int, typer.Option(help="Maximum epochs (early stopping on validation loss).")
+    ] = D["epochs"],
     batch_size: Annotated[int, typer.Option()] = D["batch_size"],
     lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = D["lr"],
-    beam_size: Annotated[int, typer.Option("--beam-size", help="Beam for the test translations (1 = greedy).")] = D["beam_size"],
-    time_budget: Annotated[float | None, typer.Option("--time-budget", help="Stop training after this many seconds.")] = None,
+    beam_size: Annotated[
+        int, typer.Option("--beam-size", help="Beam for the test translations (1 = greedy).")
+    ] = D["beam_size"],
+    time_budget: Annotated[
+        float | None, typer.Option("--time-budget", help="Stop training after this many seconds.")
+    ] = None,
     seed: Annotated[int, typer.Option()] = 0,
     encoding: Encoding = "utf-8",
     force: Force = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+    ] = False,
 ) -> None:
     """Train a translation model and save it as a bundle; report test BLEU.
 
@@ -109,17 +173,23 @@ def train(
                     "--valid": [p for group in valid_files for p in group]})
     columns = (source_column, target_column)
     if (source_file is None) != (target_file is None):
-        raise DataError("PAIRS: give both a source file and a target file (--source-file, --target-file)")
-    data = _pairs(_listed(pairs), _listed(source_file), _listed(target_file), "PAIRS", columns, encoding)
+        raise DataError("PAIRS: give both a source file and a target file (--source-file, "
+                        "--target-file)")
+    data = _pairs(_listed(pairs), _listed(source_file), _listed(target_file), "PAIRS", columns,
+                  encoding)
     if data is None:
         raise DataError("no training data; give a PAIRS file before the options, or --source-file "
                         "and --target-file")
-    info(f"read {len(data)} training pairs from {data.origin}" + (f" ({data.skipped} empty skipped)" if data.skipped else ""))
+    info(
+        f"read {len(data)} training pairs from {data.origin}"
+        + (f" ({data.skipped} empty skipped)" if data.skipped else "")
+    )
     test_data = _pairs(*test_files, "--test", columns, encoding)
     sources, targets = data.sources, data.targets
     if test_data is None:
         if len(sources) < 20:
-            raise DataError(f"PAIRS has only {len(sources)} pairs; give at least 20 or a --test file")
+            raise DataError(f"PAIRS has only {len(sources)} pairs; give at least 20 or a --test "
+                            "file")
         import numpy as np
 
         perm = np.random.default_rng(seed).permutation(len(sources))
@@ -170,8 +240,13 @@ def train(
 def run(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit translate train`.")],
     texts: Annotated[list[str], typer.Argument(help="Texts to translate.", metavar="TEXT...")],
-    beam_size: Annotated[int | None, typer.Option("--beam-size", help="1 = greedy (default: the model's).")] = None,
-    plot_attention: Annotated[Path | None, typer.Option("--plot-attention", help="Save the attention map of the first text as PNG.")] = None,
+    beam_size: Annotated[
+        int | None, typer.Option("--beam-size", help="1 = greedy (default: the model's).")
+    ] = None,
+    plot_attention: Annotated[
+        Path | None,
+        typer.Option("--plot-attention", help="Save the attention map of the first text as PNG."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Translate texts: one line per text."""
@@ -184,12 +259,16 @@ def run(
     results = model.translate_with_attention(texts, beam_size=beam_size)
     if plot_attention is not None:
         if model.params["attention"] == "none":
-            raise DataError("--plot-attention: this model has no attention (trained with --attention none)")
+            raise DataError("--plot-attention: this model has no attention "
+                            "(trained with --attention none)")
         from rnnkit.viz import save_figure
         from rnnkit.viz.attention import plot_attention as plot
 
         first = results[0]
-        save_figure(plot(first.weights, first.source_tokens, first.target_tokens, title=first.source), plot_attention)
+        save_figure(
+            plot(first.weights, first.source_tokens, first.target_tokens, title=first.source),
+            plot_attention,
+        )
         info(f"attention map of text 1 written to {plot_attention}")
     for r in results:
         if as_json:

@@ -4,10 +4,10 @@ Both loaders follow the batch contract of ``rnnkit.train``: iterating yields ``(
 with ``inputs = {"x": LongTensor (B, T), "lengths": LongTensor (B,)}`` (right padding with id 0)
 for 1-D token-id sequences, or ``{"x": FloatTensor (B, T, F), "lengths": ...}`` (right padding
 with 0.0; float32, or float64 when every sequence is float64) for 2-D feature sequences
-``(T_i, F)``, and ``target`` a tensor ``(B,)`` (int64 class ids, or float32 for float targets), ``(B, T)`` int64
-with -100 at padded steps when each target is itself a sequence, or ``None`` when the loader was
-built without targets (prediction). ``len(loader)`` is the number of batches per epoch and
-``set_epoch(epoch)`` makes the shuffle a pure function of ``(seed, epoch)``.
+``(T_i, F)``, and ``target`` a tensor ``(B,)`` (int64 class ids, or float32 for float targets),
+``(B, T)`` int64 with -100 at padded steps when each target is itself a sequence, or ``None`` when
+the loader was built without targets (prediction). ``len(loader)`` is the number of batches per
+epoch and ``set_epoch(epoch)`` makes the shuffle a pure function of ``(seed, epoch)``.
 
 :class:`BucketLoader` (the default choice) shuffles the examples, cuts them into pools of
 ``pool_size`` (default ``50 * batch_size``), sorts each pool by length, cuts it into batches and
@@ -17,9 +17,10 @@ prediction wants. Either way ``loader.order`` holds the original index of every 
 order they are yielded, and ``loader.restore_order(outputs)`` puts concatenated outputs back in the
 original order.
 
-:class:`PaddedLoader` pads every batch to ``max_length`` with no sorting: the tutorials' recipe, kept
-for comparison. ``loader.padded_tokens()`` counts the ``B*T`` cells a loader produces per epoch, so
-the two can be compared (on IMDB, bucketing cuts them several-fold; see benchmarks/bench_data.py).
+:class:`PaddedLoader` pads every batch to ``max_length`` with no sorting: the tutorials' recipe,
+kept for comparison. ``loader.padded_tokens()`` counts the ``B*T`` cells a loader produces per
+epoch, so the two can be compared (on IMDB, bucketing cuts them several-fold; see
+benchmarks/bench_data.py).
 
 Example:
     >>> import numpy as np

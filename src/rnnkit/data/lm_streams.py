@@ -182,7 +182,8 @@ def read_corpus(paths: Sequence[str | os.PathLike[str]], encoding: str = "utf-8"
     Example:
         >>> import tempfile, pathlib
         >>> root = pathlib.Path(tempfile.mkdtemp())
-        >>> _ = (root / "a.txt").write_bytes(b"first\\r\\nfile"); _ = (root / "b.txt").write_text("second\\n")
+        >>> _ = (root / "a.txt").write_bytes(b"first\\r\\nfile")
+        >>> _ = (root / "b.txt").write_text("second\\n")
         >>> read_corpus([root / "a.txt", root / "b.txt"])
         'first\\nfile\\nsecond\\n'
     """

@@ -28,7 +28,8 @@ Example:
     ['a', 'man', ',', 'smiling', '.']
     >>> detokenize(['a', 'man', ',', 'smiling', '.'], "word")
     'a man, smiling.'
-    >>> tokenize("我爱你", "char"), detect_level(["我爱你", "你好"]), detect_level(["a man", "a dog"])
+    >>> tokenize("我爱你", "char"), detect_level(["我爱你", "你好"]), detect_level(
+    ...     ["a man", "a dog"])
     (['我', '爱', '你'], 'char', 'word')
     >>> import numpy as np
     >>> loader = PairLoader([np.array([5, 6])], [np.array([7])], bos_id=2, eos_id=3, batch_size=1)
@@ -93,7 +94,9 @@ def tokenize(text: str, level: str, lowercase: bool = True) -> list[str]:
         return _WORD.findall(text)
     if level == "char":
         return list(_SPACES.sub(" ", text.strip()))
-    raise ConfigError(f"level={level!r} is unknown; use 'word' or 'char' (or 'auto' before fitting)")
+    raise ConfigError(
+        f"level={level!r} is unknown; use 'word' or 'char' (or 'auto' before fitting)"
+    )
 
 
 def detokenize(tokens: Sequence[str], level: str) -> str:
@@ -124,7 +127,9 @@ def cjk_share(texts: Sequence[str], sample: int = 2000) -> float:
 
 
 def detect_level(texts: Sequence[str]) -> str:
-    """``char`` when CJK characters are >= 30% of the text or most texts are one word, else ``word``."""
+    """``char`` when CJK characters are >= 30% of the text or most texts are one word, else
+    ``word``.
+    """
     if not texts:
         return "word"
     if cjk_share(texts) >= 0.3:
@@ -155,11 +160,19 @@ def read_pairs(
         raise DataError(f"{path} is empty; give a file with one 'source<TAB>target' pair per line")
     if delimiter is None:
         ext = strip_compression_suffix(path.name).lower().rsplit(".", 1)[-1]
-        delimiter = "\t" if ext in ("tsv", "txt", "tab") or "\t" in text[:65536] else sniff_delimiter(text, path.name)
+        delimiter = (
+            "\t"
+            if ext in ("tsv", "txt", "tab") or "\t" in text[:65536]
+            else sniff_delimiter(text, path.name)
+        )
     rows, lines = parse_rows(text, delimiter, path)
     if header is None:
         first = {c.strip().lower() for c in rows[0]}
-        header = bool(first & _HEADER_NAMES) or isinstance(source_column, str) or isinstance(target_column, str)
+        header = (
+            bool(first & _HEADER_NAMES)
+            or isinstance(source_column, str)
+            or isinstance(target_column, str)
+        )
     names, body = split_header(rows, header, path)
     body_lines = lines[1:] if header else lines
     width = table_width(names, body)
@@ -193,7 +206,8 @@ def read_pairs(
 
 
 def read_parallel(
-    source_file: str | os.PathLike[str], target_file: str | os.PathLike[str], encoding: str = "utf-8"
+    source_file: str | os.PathLike[str], target_file: str | os.PathLike[str],
+    encoding: str = "utf-8"
 ) -> PairDataset:
     """Pairs from two line-aligned files (one sentence per line; blank pairs skipped)."""
     src_lines = read_text(source_file, encoding).splitlines()
@@ -243,7 +257,8 @@ class PairLoader:
         max_target_length: int | None = None,
     ) -> None:
         if len(sources) != len(targets):
-            raise DataError(f"{len(sources)} sources but {len(targets)} targets; give one target per source")
+            raise DataError(f"{len(sources)} sources but {len(targets)} targets; "
+                            "give one target per source")
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size} must be >= 1")
         self.sources = [np.asarray(s[:max_source_length], dtype=np.int64) for s in sources]
@@ -276,7 +291,9 @@ class PairLoader:
         for start in range(0, n, pool):
             chunk = perm[start : start + pool]
             chunk = chunk[np.argsort(key[chunk], kind="stable")]
-            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+            batches += [
+                chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
+            ]
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def make_batch(self, index: np.ndarray) -> tuple[dict[str, torch.Tensor], torch.Tensor]:

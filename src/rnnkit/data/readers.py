@@ -71,7 +71,8 @@ def check_file(path: str | os.PathLike[str]) -> None:
     except OSError as err:
         raise DataError(f"{path}: cannot be read ({err.strerror}); check the path") from None
     if stat.S_ISDIR(mode):
-        raise DataError(f"{path} is a directory; give a file (read_directory() in Python reads a tree)")
+        raise DataError(f"{path} is a directory; give a file (read_directory() in Python reads a "
+                        "tree)")
     if not stat.S_ISREG(mode):
         raise DataError(
             f"{path} is a {_file_kind(mode)}, not a regular file; give a data file "
@@ -93,7 +94,9 @@ def _compression(head: bytes) -> _Compression | None:
     return next((kind for kind in _MAGIC if head.startswith(kind.magic)), None)
 
 
-def _decompression_error(path: str | os.PathLike[str], kind: _Compression, err: Exception) -> DataError:
+def _decompression_error(
+    path: str | os.PathLike[str], kind: _Compression, err: Exception
+) -> DataError:
     return DataError(
         f"{path} looks {kind.name}-compressed but cannot be decompressed ({err}); "
         "re-download or re-compress the file"
@@ -132,7 +135,9 @@ def _probe(path: str | os.PathLike[str]) -> _Compression | None:
         raise DataError(f"{path}: cannot be read ({err.strerror}); check the file") from None
 
 
-def _stream_error(path: str | os.PathLike[str], kind: _Compression | None, err: Exception) -> DataError:
+def _stream_error(
+    path: str | os.PathLike[str], kind: _Compression | None, err: Exception
+) -> DataError:
     if kind is None:
         return DataError(f"{path}: cannot be read ({err}); check the file")
     return _decompression_error(path, kind, err)
@@ -179,7 +184,8 @@ def read_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
 
 @contextlib.contextmanager
 def open_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator[IO[str]]:
-    """A text stream of a (possibly compressed) file, with the checks and messages of :func:`read_text`.
+    """A text stream of a (possibly compressed) file, with the checks and messages of
+    :func:`read_text`.
 
     Use it as ``with open_text(path) as handle:``. Lines keep their endings (``newline=""``, as the
     csv module wants). A truncated or corrupt compressed file, or bytes that are not valid in
@@ -256,4 +262,5 @@ def strip_compression_suffix(name: str) -> str:
     return name
 
 
-__all__ = ["check_file", "read_bytes", "read_head", "decode", "read_text", "open_text", "strip_compression_suffix"]
+__all__ = ["check_file", "read_bytes", "read_head", "decode", "read_text", "open_text",
+           "strip_compression_suffix"]

@@ -61,7 +61,8 @@ class Scaler:
         x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
         x = x[np.all(np.isfinite(x), axis=1)]
         if len(x) == 0:
-            raise DataError("scaler: no finite training values to fit on; give a longer training part")
+            raise DataError("scaler: no finite training values to fit on; "
+                            "give a longer training part")
         shift, scale = _statistics(self.kind, x)
         self.shift, self.scale = shift, np.where(scale > _MIN_SCALE, scale, 1.0)
         return self
@@ -100,7 +101,8 @@ class Scaler:
 
 
 def _statistics(kind: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(shift, scale)`` of the rows ``x (N, C)`` for one kind, before the constant-column floor."""
+    """``(shift, scale)`` of the rows ``x (N, C)`` for one kind, before the constant-column floor.
+    """
     columns = x.shape[1]
     if kind == "standard":
         return x.mean(axis=0), x.std(axis=0)

@@ -12,23 +12,25 @@ format    file
           ``(N,)`` and ``lengths`` ``(N,)`` (the real steps of right-padded ``x``). ``.npy``: ``x``
           alone, labels from ``labels=`` (another ``.npy``). Never unpickles: object arrays are
           refused (store ragged data padded, with ``lengths``).
-``ts``    sktime / UEA ``.ts`` text: ``@`` header lines, then one case per line, dimensions separated
-          by ``:``, values by ``,``, the class label last. Variable length and multivariate.
-          Missing values ``?``: refused (``missing="error"``, the default) or ``missing="interpolate"``
-          (linear in time within each dimension, the nearest value at the ends; an all-missing
-          dimension becomes 0).
+``ts``    sktime / UEA ``.ts`` text: ``@`` header lines, then one case per line, dimensions
+          separated by ``:``, values by ``,``, the class label last. Variable length and
+          multivariate. Missing values ``?``: refused (``missing="error"``, the default) or
+          ``missing="interpolate"`` (linear in time within each dimension, the nearest value at
+          the ends; an all-missing dimension becomes 0).
 ``csv``   one sequence per row (delimiter sniffed; header auto-detected or ``header=``). The label
           column is given by name or 0-based index (default: the last); the other values, in order,
           are reshaped to ``(timesteps, features)`` row-major (``features`` defaults to 1). Rows may
           be ragged (trailing empty cells are dropped) when their value count is a multiple of F.
 ``idx``   MNIST-style idx files (gzip or plain): an images file ``(N, R, C)`` read as ``R`` steps of
           ``C`` features (``image_steps="rows"``) or ``R*C`` steps of 1 (``"pixels"``). Labels come
-          from ``labels=`` or the file beside it: ``*-images-idx3-ubyte*`` -> ``*-labels-idx1-ubyte*``.
+          from ``labels=`` or the file beside it: ``*-images-idx3-ubyte*`` ->
+          ``*-labels-idx1-ubyte*``.
 ========  ==========================================================================================
 
 Any file may be gzip/bzip2/xz-compressed (see :mod:`rnnkit.data.readers`); the format is taken
-from the name (``.npz``, ``.npy``, ``.ts``, ``.csv``/``.tsv``/``.txt``, ``idx``) or else the content.
-Malformed files raise :class:`rnnkit.errors.DataError` naming the file, the line and what to do.
+from the name (``.npz``, ``.npy``, ``.ts``, ``.csv``/``.tsv``/``.txt``, ``idx``) or else the
+content. Malformed files raise :class:`rnnkit.errors.DataError` naming the file, the line and what
+to do.
 
 Example:
     >>> import tempfile, pathlib
@@ -145,7 +147,9 @@ def as_sequence_list(
     if lengths is not None:
         n = np.asarray(lengths.detach().cpu().numpy() if hasattr(lengths, "detach") else lengths)
         if n.shape != (len(seqs),) or n.dtype.kind not in "iu":
-            raise DataError(f"lengths: expected {len(seqs)} integers, got shape {n.shape} {n.dtype}")
+            raise DataError(
+                f"lengths: expected {len(seqs)} integers, got shape {n.shape} {n.dtype}"
+            )
         for i, (s, k) in enumerate(zip(seqs, n, strict=True)):
             if not 0 <= k <= len(s):
                 raise DataError(f"lengths[{i}]={int(k)} is outside 0..{len(s)} (the padded length)")
@@ -153,7 +157,8 @@ def as_sequence_list(
     if mask is not None:
         m = np.asarray(mask.detach().cpu().numpy() if hasattr(mask, "detach") else mask)
         if m.dtype != bool or m.shape[:1] != (len(seqs),):
-            raise DataError(f"mask: expected booleans (N, T) for {len(seqs)} sequences, got {m.shape} {m.dtype}")
+            raise DataError(f"mask: expected booleans (N, T) for {len(seqs)} sequences, "
+                            f"got {m.shape} {m.dtype}")
         seqs = [s[row[: len(s)]] for s, row in zip(seqs, m, strict=True)]
     widths = set()
     for i, s in enumerate(seqs):
@@ -163,7 +168,8 @@ def as_sequence_list(
             raise DataError(f"{name}[{i}] has dtype {s.dtype}; sequences must hold numbers")
         widths.add(s.shape[1])
     if len(widths) > 1:
-        raise DataError(f"{name}: sequences have different feature sizes {sorted(widths)}; use one F")
+        raise DataError(f"{name}: sequences have different feature sizes {sorted(widths)}; "
+                        "use one F")
     dtype = np.float64 if seqs and all(s.dtype == np.float64 for s in seqs) else np.float32
     out = [s.astype(dtype, copy=False) for s in seqs]
     for i, s in enumerate(out):
@@ -187,7 +193,8 @@ class FeatureScaler(Scaler):
 
     Example:
         >>> s = FeatureScaler().fit([np.array([[1.0], [3.0]]), np.array([[5.0]])])
-        >>> s.mean_.tolist(), s.scale_.round(4).tolist(), s.transform([np.array([[3.0]])])[0].tolist()
+        >>> s.mean_.tolist(), s.scale_.round(4).tolist(), s.transform(
+        ...     [np.array([[3.0]])])[0].tolist()
         ([3.0], [1.633], [[0.0]])
     """
 
@@ -303,7 +310,9 @@ def read_sequences(
 
 
 # ------------------------------------------------------------------------------ NumPy
-def read_npz(path: str | os.PathLike[str], labels: str | os.PathLike[str] | None = None) -> SequenceDataset:
+def read_npz(
+    path: str | os.PathLike[str], labels: str | os.PathLike[str] | None = None
+) -> SequenceDataset:
     """``.npz`` with ``x``, optional ``y`` and ``lengths``; or ``.npy`` holding ``x`` alone.
 
     ``labels``: a ``.npy`` of labels (or an ``.npz`` with ``y``), used instead of the file's ``y``.
@@ -319,7 +328,8 @@ def read_npz(path: str | os.PathLike[str], labels: str | os.PathLike[str] | None
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3 or x.dtype.kind not in "fiub":
-        raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; expected numbers (N, T, F)")
+        raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; "
+                        "expected numbers (N, T, F)")
     try:
         seqs = as_sequence_list(x.astype(np.float32), arrays.get("lengths"), name="x")
     except DataError as err:
@@ -333,7 +343,8 @@ def read_npz(path: str | os.PathLike[str], labels: str | os.PathLike[str] | None
         y = y.reshape(-1) if y.ndim == 2 and 1 in y.shape else y
         if y.shape != (len(seqs),):
             raise DataError(
-                f"{path}: labels have shape {y.shape} but x has {len(seqs)} sequences; give one label each"
+                f"{path}: labels have shape {y.shape} but x has {len(seqs)} sequences; "
+                "give one label each"
             )
         label_list = labels_of(y)
     return SequenceDataset(seqs, label_list, str(path))
@@ -353,9 +364,13 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
     except ValueError as err:
         if "pickle" in str(err):
             raise DataError(refused) from None
-        raise DataError(f"{path} is not a readable NumPy file ({err}); re-save it with np.savez") from None
+        raise DataError(
+            f"{path} is not a readable NumPy file ({err}); re-save it with np.savez"
+        ) from None
     except (OSError, zipfile.BadZipFile, EOFError) as err:
-        raise DataError(f"{path} is not a readable NumPy file ({err}); re-save it with np.savez") from None
+        raise DataError(
+            f"{path} is not a readable NumPy file ({err}); re-save it with np.savez"
+        ) from None
 
 
 def _int_floats(y: np.ndarray) -> np.ndarray:
@@ -422,9 +437,11 @@ def read_ts(path: str | os.PathLike[str], missing: str = "error") -> SequenceDat
 
 def _check_ts_header(path: Path, meta: dict[str, str]) -> None:
     if meta.get("timestamps", "false").lower() == "true":
-        raise DataError(f"{path} uses @timeStamps true, which is not supported; export it without timestamps")
+        raise DataError(f"{path} uses @timeStamps true, which is not supported; "
+                        "export it without timestamps")
     if "targetlabel" in meta and meta["targetlabel"].split()[:1] == ["true"]:
-        raise DataError(f"{path} is a regression file (@targetLabel); rnnkit seq classifies, it needs @classLabel")
+        raise DataError(f"{path} is a regression file (@targetLabel); rnnkit seq classifies, "
+                        "it needs @classLabel")
 
 
 def _parse_ts_case(
@@ -452,7 +469,8 @@ def _parse_ts_case(
                 if missing == "error":
                     raise DataError(
                         f"{path} line {number} dimension {d} has a missing value '?'; pass "
-                        "missing='interpolate' (CLI: --missing interpolate) to fill it, or clean the file"
+                        "missing='interpolate' (CLI: --missing interpolate) to fill it, "
+                        "or clean the file"
                     )
                 values.append(math.nan)
                 continue
@@ -516,7 +534,8 @@ def read_csv_sequences(
         label_index = column_index(path, names, width, label_column, "label_column")
         label_index = width - 1 if label_index is None else label_index
         if width < 2:
-            raise DataError(f"{path} has a single column: no values besides the label; check the delimiter")
+            raise DataError(f"{path} has a single column: no values besides the label; "
+                            "check the delimiter")
     seqs: list[np.ndarray] = []
     raw_labels: list[str] = []
     # Counted from the end, the label is at the same place in every row, even in ragged ones.
@@ -529,8 +548,8 @@ def read_csv_sequences(
             at = len(cells) + int(label_column or -1) if from_end else label_index
             if not 0 <= at < len(cells) or not cells[at].strip():
                 raise DataError(
-                    f"{path} line {line} has no label in column {label_column if from_end else at}; "
-                    "fill it in or remove the row"
+                    f"{path} line {line} has no label in column "
+                    f"{label_column if from_end else at}; fill it in or remove the row"
                 )
             raw_labels.append(cells.pop(at))
             while cells and not cells[-1].strip():
@@ -546,7 +565,8 @@ def read_csv_sequences(
         seqs.append(_reshape_row(path, line, values, timesteps, features))
     for i, s in enumerate(seqs):
         if not np.isfinite(s).all():
-            raise DataError(f"{path} line {body_lines[i]} has NaN or infinite values; fill them first")
+            raise DataError(f"{path} line {body_lines[i]} has NaN or infinite values; "
+                            "fill them first")
     labels = coerce_labels(raw_labels) if label_index is not None else None
     return SequenceDataset(seqs, labels, str(path))
 
@@ -579,7 +599,8 @@ def _reshape_row(path: Path, line: int, values: np.ndarray, timesteps: int | Non
         return values.reshape(timesteps, features).astype(np.float32)
     if features is None and timesteps is not None:
         if n % timesteps:
-            raise DataError(f"{path} line {line} has {n} values, not a multiple of timesteps={timesteps}")
+            raise DataError(f"{path} line {line} has {n} values, "
+                            f"not a multiple of timesteps={timesteps}")
         features = n // timesteps
     features = features or 1
     if n % features:
@@ -606,7 +627,9 @@ def read_idx_array(path: str | os.PathLike[str]) -> np.ndarray:
     ndim = data[3]
     head = 4 + 4 * ndim
     if ndim == 0 or len(data) < head:
-        raise DataError(f"{path}: idx header is truncated ({len(data)} bytes); re-download the file")
+        raise DataError(
+            f"{path}: idx header is truncated ({len(data)} bytes); re-download the file"
+        )
     shape = struct.unpack(f">{ndim}I", data[4:head])
     dtype = np.dtype(_IDX_TYPES[data[2]])
     need = int(np.prod(shape)) * dtype.itemsize
@@ -619,14 +642,19 @@ def read_idx_array(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def idx_labels_path(images: str | os.PathLike[str]) -> Path | None:
-    """The labels file beside an images file (``*-images-idx3-ubyte*`` -> ``*-labels-idx1-ubyte*``)."""
+    """The labels file beside an images file (``*-images-idx3-ubyte*`` -> ``*-labels-idx1-ubyte*``).
+    """
     images = Path(images)
     match = re.match(r"(.*)-images([-.])idx3-ubyte(.*)$", images.name)
     if not match:
         return None
     prefix, sep, _ = match.groups()
     candidates = sorted(images.parent.glob(f"{glob_escape(prefix)}-labels{sep}idx1-ubyte*"))
-    return candidates[0] if candidates else images.parent / f"{prefix}-labels{sep}idx1-ubyte{match.group(3)}"
+    return (
+        candidates[0]
+        if candidates
+        else images.parent / f"{prefix}-labels{sep}idx1-ubyte{match.group(3)}"
+    )
 
 
 def glob_escape(text: str) -> str:
@@ -647,7 +675,8 @@ def read_idx(
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3:
-        raise DataError(f"{images}: idx array has shape {x.shape}; expected images (N, rows, columns)")
+        raise DataError(f"{images}: idx array has shape {x.shape}; "
+                        "expected images (N, rows, columns)")
     x = x.astype(np.float32)
     if image_steps == "pixels":
         x = x.reshape(len(x), -1, 1)
@@ -707,7 +736,9 @@ def make_waveforms(n: int = 800, seed: int = 0, noise: float = 0.15) -> Sequence
 
 def labels_of(values: Sequence[Any] | np.ndarray) -> list[Label]:
     """Plain Python labels (ints when all are integers) from any sequence of label values."""
-    return coerce_labels([str(v.item() if hasattr(v, "item") else v) for v in _int_floats(np.asarray(values))])
+    return coerce_labels(
+        [str(v.item() if hasattr(v, "item") else v) for v in _int_floats(np.asarray(values))]
+    )
 
 
 __all__ = [

@@ -24,7 +24,7 @@ Example:
     ...                    fill="interpolate")
     >>> data.values[:, 0].tolist(), data.feature_names, data.frequency
     ([10.0, 12.0, 12.0], ['price'], 'MS')
-"""
+"""  # noqa: E501 (the doctest's expected exception message is one line)
 
 from __future__ import annotations
 
@@ -112,17 +112,20 @@ class SeriesData:
         if y.ndim == 1:
             y = y[:, None]
         if y.ndim != 2 or y.shape[0] == 0:
-            raise DataError(f"values: expected a non-empty (n,) or (n, C) array, got shape {y.shape}")
+            raise DataError("values: expected a non-empty (n,) or (n, C) array, "
+                            f"got shape {y.shape}")
         n, c = y.shape
         f = np.zeros((n, 0)) if features is None else np.asarray(features, dtype=np.float64)
         if f.ndim == 1:
             f = f[:, None]
         if f.shape[0] != n:
-            raise DataError(f"features: has {f.shape[0]} rows but values has {n}; give one row per step")
+            raise DataError(f"features: has {f.shape[0]} rows but values has {n}; "
+                            "give one row per step")
         for name, arr in (("values", y), ("features", f)):
             if arr.size and not np.all(np.isfinite(arr)):
                 bad = np.argwhere(~np.isfinite(arr))[:3, 0].tolist()
-                raise DataError(f"{name}: missing or infinite values at rows {bad}; fill or drop them first")
+                raise DataError(f"{name}: missing or infinite values at rows {bad}; "
+                                "fill or drop them first")
         index = None
         if dates is not None:
             index = _as_dates(pd.Series(list(dates)), "dates", lambda i: f"row {i}")
@@ -131,7 +134,11 @@ class SeriesData:
                 raise DataError(f"dates: has {len(index)} entries but values has {n}")
         names = list(target_names) if target_names is not None else (
             ["y"] if c == 1 else [f"y{i}" for i in range(c)])
-        fnames = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(f.shape[1])]
+        fnames = (
+            list(feature_names)
+            if feature_names is not None
+            else [f"x{i}" for i in range(f.shape[1])]
+        )
         return cls(y, f, names, fnames, index, source)
 
 
@@ -155,8 +162,14 @@ def infer_frequency(dates: pd.DatetimeIndex | None) -> str | None:
         return None
     values, counts = np.unique(np.round(steps, 3), return_counts=True)
     common = float(values[np.argmax(counts)])
-    for alias, low, high in (("h", 1 / 24 - 1e-3, 1 / 24 + 1e-3), ("D", 0.999, 1.001), ("W", 6.99, 7.01),
-                             ("MS", 27.9, 31.1), ("QS", 89.9, 92.1), ("YS", 364.9, 366.1)):
+    for alias, low, high in (
+        ("h", 1 / 24 - 1e-3, 1 / 24 + 1e-3),
+        ("D", 0.999, 1.001),
+        ("W", 6.99, 7.01),
+        ("MS", 27.9, 31.1),
+        ("QS", 89.9, 92.1),
+        ("YS", 364.9, 366.1),
+    ):
         if low <= common <= high:
             return alias
     return None
@@ -164,7 +177,11 @@ def infer_frequency(dates: pd.DatetimeIndex | None) -> str | None:
 
 def _unit_scale(dates: pd.DatetimeIndex) -> float:
     # asi8 counts in the index's unit (ns, us, ms or s); scale the day arithmetic to nanoseconds
-    unit = np.datetime_data(dates.dtype)[0] if hasattr(dates.dtype, "kind") and dates.dtype.kind == "M" else "ns"
+    unit = (
+        np.datetime_data(dates.dtype)[0]
+        if hasattr(dates.dtype, "kind") and dates.dtype.kind == "M"
+        else "ns"
+    )
     return {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}.get(unit, 1.0)
 
 
@@ -230,7 +247,9 @@ def read_series(
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     feature_cols = [_resolve(columns, f, name, "--features") for f in (features or [])]
-    date_col = _resolve(columns, date_column, name, "--date-column") if date_column is not None else None
+    date_col = (
+        _resolve(columns, date_column, name, "--date-column") if date_column is not None else None
+    )
     if isinstance(target, (str, int)):
         target = [target]  # type: ignore[list-item]
     if target:
@@ -244,7 +263,8 @@ def read_series(
     overlap = set(target_cols) & set(feature_cols)
     if overlap or (date_col is not None and date_col in set(target_cols) | set(feature_cols)):
         clash = sorted(overlap) or [str(date_col)]
-        raise DataError(f"{name}: column {clash[0]!r} is used twice (target, feature or date); use it once")
+        raise DataError(f"{name}: column {clash[0]!r} is used twice (target, feature or date); "
+                        "use it once")
     numeric = {c: _numeric(frame[c], c, name) for c in [*target_cols, *feature_cols]}
     table = pd.DataFrame(numeric)
     dates = None
@@ -279,17 +299,21 @@ def _read_frame(path: str | os.PathLike[str], delimiter: str | None) -> pd.DataF
         frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, dtype=str,
                             keep_default_na=False, skip_blank_lines=True)
     except (pd.errors.ParserError, csv.Error) as err:
-        raise DataError(f"{name}: cannot parse as CSV/TSV ({str(err).splitlines()[0]}); check the delimiter") from None
+        raise DataError(f"{name}: cannot parse as CSV/TSV ({str(err).splitlines()[0]}); "
+                        "check the delimiter") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
 def _resolve(columns: list[str], key: str | int, name: str, option: str) -> str:
-    if isinstance(key, int) or (isinstance(key, str) and key.strip().lstrip("-").isdigit() and key not in columns):
+    if isinstance(key, int) or (
+        isinstance(key, str) and key.strip().lstrip("-").isdigit() and key not in columns
+    ):
         index = int(key)
         if -len(columns) <= index < len(columns):
             return columns[index]
-        raise DataError(f"{name}: {option} {key} is out of range; the file has {len(columns)} columns")
+        raise DataError(f"{name}: {option} {key} is out of range; the file has {len(columns)} "
+                        "columns")
     if key in columns:
         return key
     lowered = {c.lower(): c for c in columns}
@@ -307,7 +331,8 @@ def _numeric(column: pd.Series, col: str, name: str) -> pd.Series:
         rows = np.flatnonzero(bad.to_numpy())
         shown = ", ".join(f"{_line(int(i))} ({raw.iloc[i]!r})" for i in rows[:3])
         more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
-        raise DataError(f"{name}: column {col!r} has non-numeric values at {shown}{more}; fix or remove them")
+        raise DataError(f"{name}: column {col!r} has non-numeric values at {shown}{more}; "
+                        "fix or remove them")
     return values.astype(np.float64)
 
 
@@ -321,21 +346,23 @@ def _as_dates(column: pd.Series, what: str, where: Any) -> pd.DatetimeIndex:
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         shown = ", ".join(f"{where(int(i))} ({raw.iloc[i]!r})" for i in bad[:3])
-        raise DataError(f"{what} has values that are not dates at {shown}; fix them or drop --date-column")
+        raise DataError(f"{what} has values that are not dates at {shown}; "
+                        "fix them or drop --date-column")
     return pd.DatetimeIndex(parsed)
 
 
 def _check_dates(dates: pd.DatetimeIndex, what: str, where: Any) -> None:
     dup = np.flatnonzero(dates.duplicated())
     if dup.size:
-        raise DataError(f"{what} repeats {dates[dup[0]].date()} ({where(int(dup[0]))}); keep one row per date")
+        raise DataError(f"{what} repeats {dates[dup[0]].date()} ({where(int(dup[0]))}); "
+                        "keep one row per date")
     steps = np.diff(dates.asi8)
     back = np.flatnonzero(steps < 0)
     if back.size:
         i = int(back[0]) + 1
         raise DataError(
-            f"{what} is not sorted: {dates[i].date()} ({where(i)}) comes after {dates[i - 1].date()}; "
-            "sort the file by date"
+            f"{what} is not sorted: {dates[i].date()} ({where(i)}) comes after "
+            f"{dates[i - 1].date()}; sort the file by date"
         )
 
 
@@ -358,8 +385,10 @@ def _detect_date_column(frame: pd.DataFrame, exclude: set[str]) -> str | None:
 
 def _default_target(frame: pd.DataFrame, name: str, exclude: set[Any]) -> list[str]:
     numeric = [
-        c for c in frame.columns
-        if c not in exclude and pd.to_numeric(frame[c].astype(str).str.strip(), errors="coerce").notna().mean() > 0.5
+        c
+        for c in frame.columns
+        if c not in exclude
+        and pd.to_numeric(frame[c].astype(str).str.strip(), errors="coerce").notna().mean() > 0.5
     ]
     if len(numeric) == 1:
         return numeric
@@ -381,7 +410,8 @@ def _handle_missing(table: pd.DataFrame, fill: str | None, name: str) -> pd.Data
             if rows.size:
                 lines = ", ".join(_line(int(i)).removeprefix("line ") for i in rows[:3])
                 more = ", ..." if rows.size > 3 else ""
-                parts.append(f"column {col}: {rows.size} at line{'s' if rows.size > 1 else ''} {lines}{more}")
+                parts.append(f"column {col}: {rows.size} at line{'s' if rows.size > 1 else ''} "
+                             f"{lines}{more}")
         plural = "s" if total > 1 else ""
         raise DataError(
             f"{name}: {total} missing value{plural} ({'; '.join(parts)}); "
@@ -391,7 +421,11 @@ def _handle_missing(table: pd.DataFrame, fill: str | None, name: str) -> pd.Data
         return table.dropna()
     if fill == "ffill":
         return table.ffill().bfill()
-    return table.reset_index(drop=True).interpolate(method="linear", limit_direction="both").set_axis(table.index)
+    return (
+        table.reset_index(drop=True)
+        .interpolate(method="linear", limit_direction="both")
+        .set_axis(table.index)
+    )
 
 
 def chronological_split(
@@ -430,9 +464,11 @@ def chronological_split(
     elif 0 <= test_size < 1:
         start = int(n * (1 - test_size)) if test_size > 0 else n
     else:
-        raise ConfigError(f"test_size: expected a fraction in [0, 1) or a row count, got {test_size}")
+        raise ConfigError("test_size: expected a fraction in [0, 1) or a row count, "
+                          f"got {test_size}")
     if not 0 < start <= n:
-        raise ConfigError(f"test split: the test part would start at row {start} of {n}; choose a smaller test part")
+        raise ConfigError(f"test split: the test part would start at row {start} of {n}; "
+                          "choose a smaller test part")
     if not 0 <= validation_size < 1:
         raise ConfigError(f"validation_size: expected a fraction in [0, 1), got {validation_size}")
     train_end = start - int(round(start * validation_size))

@@ -66,9 +66,11 @@ class SeriesTransform:
 
     def __init__(self, log: bool = False, differencing: str = "none", season: int = 1) -> None:
         if differencing not in DIFFERENCING:
-            raise ConfigError(f"differencing: expected one of {', '.join(DIFFERENCING)} or 'auto', got {differencing!r}")
+            raise ConfigError(f"differencing: expected one of {', '.join(DIFFERENCING)} or 'auto', "
+                              f"got {differencing!r}")
         if differencing in ("seasonal", "both") and season < 2:
-            raise ConfigError(f"differencing={differencing!r} needs a season >= 2, got {season}; set season")
+            raise ConfigError(f"differencing={differencing!r} needs a season >= 2, got {season}; "
+                              "set season")
         self.log = bool(log)
         self.differencing = differencing
         self.season = int(season)
@@ -76,7 +78,9 @@ class SeriesTransform:
     @property
     def offset(self) -> int:
         """Rows lost at the start to differencing: 0, 1, m or m + 1."""
-        return {"none": 0, "first": 1, "seasonal": self.season, "both": self.season + 1}[self.differencing]
+        return {"none": 0, "first": 1, "seasonal": self.season, "both": self.season + 1}[
+            self.differencing
+        ]
 
     def forward(self, y: np.ndarray) -> np.ndarray:
         """``z``: log of the values (when ``log``), as float64 ``(n, C)``."""
@@ -138,7 +142,8 @@ class SeriesTransform:
 
 def valid_origins(n: int, lookback: int, offset: int, horizon: int, start: int = 0,
                   stop: int | None = None, stride: int = 1) -> np.ndarray:
-    """Origins T with a full window (``T - lookback >= offset``) and all targets in ``[start, stop)``.
+    """Origins T with a full window (``T - lookback >= offset``) and all targets in
+    ``[start, stop)``.
 
     Example:
         >>> valid_origins(20, lookback=4, offset=1, horizon=2, start=10).tolist()

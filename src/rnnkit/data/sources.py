@@ -210,13 +210,16 @@ def read_table(
 
 
 def _read_labelled_texts(text: str, path: Path, options: TableOptions, kind: str) -> TextDataset:
-    """The ``text`` of a table or JSON Lines file, read as :class:`rnnkit.data.text_shards.TextShards`
-    streams it: the same layout from the same first characters, the same rows."""
+    """The ``text`` of a table or JSON Lines file, read as
+    :class:`rnnkit.data.text_shards.TextShards` streams it: the same layout from the same first
+    characters, the same rows."""
     layout = detect_layout(io.StringIO(text, newline=""), path, options, kind)
     return _dataset(read_rows(io.StringIO(text, newline=""), layout, path), layout, path)
 
 
-def _dataset(rows: Iterable[tuple[str, str | None, int]], layout: TextLayout, path: Path) -> TextDataset:
+def _dataset(
+    rows: Iterable[tuple[str, str | None, int]], layout: TextLayout, path: Path
+) -> TextDataset:
     """The dataset of ``(text, raw label, line)`` rows read by ``layout`` (labels coerced)."""
     texts: list[str] = []
     raw_labels: list[str] = []
@@ -267,7 +270,9 @@ def read_jsonl(
     try:
         records = json_objects(enumerate(json.loads(text), start=1), path)
     except json.JSONDecodeError as err:
-        raise DataError(f"{path}: invalid JSON at line {err.lineno} ({err.msg}); fix the file") from None
+        raise DataError(
+            f"{path}: invalid JSON at line {err.lineno} ({err.msg}); fix the file"
+        ) from None
     if not records:
         raise DataError(f"{path} is an empty JSON array; give at least one JSON object")
     layout = json_layout([record for _, record in records], path, options)
@@ -307,7 +312,8 @@ def read_directory(
         if nested:
             raise DataError(
                 f"{base} holds split folders ({', '.join(nested)}) rather than classes; "
-                f"give one split's folder, e.g. {base / nested[0]} (or pass split={nested[0]!r} in Python)"
+                f"give one split's folder, e.g. {base / nested[0]} (or pass split={nested[0]!r} in "
+                "Python)"
             )
         raise DataError(
             f"{base} has no <class>/*.txt subfolders; use the layout root/<class>/*.txt"

@@ -111,7 +111,8 @@ def sniff_delimiter(text: str, name: str = "") -> str:
     A file where none splits (one column) gets a comma.
 
     Example:
-        >>> sniff_delimiter("a|b\\n1|2\\n"), sniff_delimiter("one column\\n"), sniff_delimiter("a\\tb", "x.tsv")
+        >>> sniff_delimiter("a|b\\n1|2\\n"), sniff_delimiter("one column\\n"), sniff_delimiter(
+        ...     "a\\tb", "x.tsv")
         ('|', ',', '\\t')
     """
     allow_long_fields()
@@ -170,7 +171,9 @@ def iter_rows(
 def parse_rows(
     text: str, delimiter: str, source: str | os.PathLike[str] = "the file"
 ) -> tuple[list[list[str]], list[int]]:
-    """All non-blank rows of ``text`` and the line each ends on, quoted as :func:`choose_quoting` says."""
+    """All non-blank rows of ``text`` and the line each ends on, quoted as :func:`choose_quoting`
+    says.
+    """
     rows: list[list[str]] = []
     lines: list[int] = []
     quoting = choose_quoting(text, delimiter)
@@ -185,14 +188,20 @@ def choose_quoting(sample: str, delimiter: str, truncated: bool = False) -> Any:
 
     A TSV is read with quotes as text when strict quoting fails on ``sample`` or makes a quoted
     field swallow a tab and a line break (a stray quote). In other files a bad quote is an error
-    naming its line. ``truncated``: ``sample`` is the start of a longer text (its cut line is left out).
+    naming its line. ``truncated``: ``sample`` is the start of a longer text (its cut line is left
+    out).
     """
     if delimiter != "\t":
         return csv.QUOTE_MINIMAL
     if truncated and "\n" in sample:
         sample = sample[: sample.rfind("\n") + 1]
     try:
-        rows = [row for row, _ in iter_rows(io.StringIO(sample, newline=""), delimiter, csv.QUOTE_MINIMAL, "")]
+        rows = [
+            row
+            for row, _ in iter_rows(
+                io.StringIO(sample, newline=""), delimiter, csv.QUOTE_MINIMAL, ""
+            )
+        ]
     except QuoteError:
         return csv.QUOTE_NONE
     swallowed = any("\n" in cell and "\t" in cell for row in rows for cell in row)
@@ -205,7 +214,9 @@ def sample_rows(
     """The rows of a file's first characters; strict (errors name their line) unless ``truncated``,
     where the last row, perhaps cut, is dropped and a quote cut by the end is not an error."""
     if not truncated:
-        return [row for row, _ in iter_rows(io.StringIO(sample, newline=""), delimiter, quoting, source)]
+        return [
+            row for row, _ in iter_rows(io.StringIO(sample, newline=""), delimiter, quoting, source)
+        ]
     reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quoting=quoting)
     rows: list[list[str]] = []
     try:
@@ -285,13 +296,15 @@ def table_width(names: list[str] | None, body: list[list[str]]) -> int:
 
 # ------------------------------------------------------------------------------------ columns
 def column_index(
-    source: str | os.PathLike[str], names: Sequence[str] | None, width: int, column: Column, arg: str
+    source: str | os.PathLike[str], names: Sequence[str] | None, width: int, column: Column,
+    arg: str
 ) -> int | None:
     """The 0-based index of ``column`` (a header name, any case, or an index; negative counts
     from the end); None when ``column`` is None. Errors name ``arg`` and list the columns.
 
     Example:
-        >>> column_index("f.csv", ["text", "Label"], 2, "label", "label_column"), column_index("f.csv", None, 3, -1, "c")
+        >>> column_index("f.csv", ["text", "Label"], 2, "label", "label_column"), column_index(
+        ...     "f.csv", None, 3, -1, "c")
         (1, 2)
     """
     if column is None:
@@ -359,7 +372,9 @@ def resolve_columns(
     return text_index, label_index
 
 
-def _find_name(names: Sequence[str], wanted: Sequence[str], exclude: int | None = None) -> int | None:
+def _find_name(
+    names: Sequence[str], wanted: Sequence[str], exclude: int | None = None
+) -> int | None:
     lowered = [n.strip().lower() for n in names]
     for name in wanted:
         for j, have in enumerate(lowered):
@@ -429,14 +444,16 @@ def text_layout(
     header = options.header
     if header is None:
         header = detect_header(rows)
-        if not header and any(isinstance(c, str) for c in (options.text_column, options.label_column)):
+        if not header and any(isinstance(c, str) for c in (options.text_column,
+                                                           options.label_column)):
             header = True  # a column asked for by name implies a header row
     names, body = split_header(rows, header, source)
     text_index, label_index = resolve_columns(
         source, names, table_width(names, body), body,
         options.text_column, options.label_column, options.has_labels,
     )
-    return TextLayout("table", delimiter, quoting, header, text_index, label_index, tuple(names or ()))
+    return TextLayout("table", delimiter, quoting, header, text_index, label_index,
+                      tuple(names or ()))
 
 
 def json_layout(
@@ -446,7 +463,8 @@ def json_layout(
     names = list(records[0])
     rows = [[json_cell(r.get(k)) for k in names] for r in records[:ROWS_FOR_DECISIONS]]
     text_index, label_index = resolve_columns(
-        source, names, len(names), rows, options.text_column, options.label_column, options.has_labels
+        source, names, len(names), rows, options.text_column, options.label_column,
+        options.has_labels
     )
     return TextLayout("jsonl", text_index=text_index, label_index=label_index, names=tuple(names))
 
@@ -489,7 +507,8 @@ def read_rows(
     elif layout.kind == "jsonl":
         yield from json_text_rows(json_lines(handle, source), layout, source)
     else:
-        yield from text_rows(iter_rows(handle, layout.delimiter, layout.quoting, source), layout, source)
+        yield from text_rows(iter_rows(handle, layout.delimiter, layout.quoting, source), layout,
+                             source)
 
 
 def text_rows(
@@ -504,13 +523,15 @@ def text_rows(
         if len(row) < needed:
             raise DataError(
                 f"{source} line {line} has {len(row)} field(s) but {needed} are needed; "
-                f"fix that row or the delimiter (read as {layout.delimiter!r}; delimiter= in Python)"
+                f"fix that row or the delimiter (read as {layout.delimiter!r}; "
+                "delimiter= in Python)"
             )
         label = None
         if layout.label_index is not None:
             label = row[layout.label_index].strip()
             if not label:
-                raise DataError(f"{source} line {line} has an empty label; fill it in or remove the row")
+                raise DataError(f"{source} line {line} has an empty label; "
+                                "fill it in or remove the row")
         yield row[layout.text_index], label, line
 
 
@@ -521,7 +542,8 @@ def json_objects(
     checked = []
     for number, record in records:
         if not isinstance(record, dict):
-            raise DataError(f"{source} line {number} is not a JSON object; write one {{...}} per line")
+            raise DataError(f"{source} line {number} is not a JSON object; "
+                            f"write one {{...}} per line")
         checked.append((number, record))
     return checked
 
@@ -534,18 +556,21 @@ def json_text_rows(
     label_key = layout.names[layout.label_index] if layout.label_index is not None else None
     for number, record in records:
         if not isinstance(record, dict):
-            raise DataError(f"{source} line {number} is not a JSON object; write one {{...}} per line")
+            raise DataError(f"{source} line {number} is not a JSON object; "
+                            f"write one {{...}} per line")
         for key in (text_key, label_key):
             if key is not None and key not in record:
                 raise DataError(f"{source} line {number} has no key {key!r}; add it")
         text = record[text_key]
         if not isinstance(text, str):
-            raise DataError(f"{source} line {number}: {text_key!r} is {type(text).__name__}, not text")
+            raise DataError(f"{source} line {number}: {text_key!r} is {type(text).__name__}, "
+                            "not text")
         label = None
         if label_key is not None:
             label = json_cell(record[label_key]).strip()
             if not label:
-                raise DataError(f"{source} line {number} has an empty label; fill it in or remove it")
+                raise DataError(f"{source} line {number} has an empty label; "
+                                "fill it in or remove it")
         yield text, label, number
 
 

@@ -19,8 +19,8 @@ CSV quote named by its line; a file whose texts are all empty refused). Nothing 
   one buffer, so it stays flat however many shards there are.
 - **Workers**: the caller passes each worker's ``rank`` and ``world_size`` (this module knows
   nothing of process groups); rank ``r`` of ``N`` reads the shards ``r, r + N, ...``; with fewer
-  shards than workers every worker reads all files and keeps every N-th example. The loader says so with
-  ``shards_by_rank = True`` and the Trainer does not split its batches again.
+  shards than workers every worker reads all files and keeps every N-th example. The loader says so
+  with ``shards_by_rank = True`` and the Trainer does not split its batches again.
 - **Hold-out without loading**: ``shards.select(lo, hi)`` keeps the examples whose hash (of seed,
   file name and row number) lies in ``[lo, hi)``, so ``select(0, 0.1)`` and ``select(0.1, 1)`` are
   a disjoint 10 % / 90 % split that every pass and every worker agrees on.
@@ -31,13 +31,15 @@ Example:
     >>> root = pathlib.Path(tempfile.mkdtemp())
     >>> for i in range(3):
     ...     rows = "".join(f"good film {j},1\\nbad film {j},0\\n" for j in range(4))
-    ...     _ = (root / f"part{i}.csv.gz").write_bytes(gzip.compress(("text,label\\n" + rows).encode()))
+    ...     _ = (root / f"part{i}.csv.gz").write_bytes(
+    ...         gzip.compress(("text,label\\n" + rows).encode()))
     >>> shards = TextShards(sorted(root.glob("*.csv.gz")))
     >>> scan = scan_texts(shards, TextVectorizer().tokenize)
     >>> scan.examples, scan.classes(), scan.tokens.most_common(1)
     (24, [0, 1], [('film', 24)])
     >>> vec = TextVectorizer(vocabulary=scan.vocabulary(max_tokens=6))
-    >>> loader = StreamingLoader(shards, vec, scan.label_index(), batch_size=8, examples=scan.examples)
+    >>> loader = StreamingLoader(shards, vec, scan.label_index(), batch_size=8,
+    ...                          examples=scan.examples)
     >>> len(loader), sum(len(t) for _, t in loader)
     (3, 24)
 """
@@ -117,7 +119,8 @@ class TextShards:
     def select(self, lo: float, hi: float) -> TextShards:
         """The examples whose hash is in ``[lo, hi)`` of the current selection (a new object).
 
-        Example: ``shards.select(0.0, 0.1)`` (validation) and ``shards.select(0.1, 1.0)`` (training).
+        Example: ``shards.select(0.0, 0.1)`` (validation) and ``shards.select(0.1, 1.0)``
+        (training).
         """
         a, b = self.select_range
         span = b - a
@@ -276,7 +279,8 @@ class TextScan:
         self, max_tokens: int | None = None, min_freq: int = 1, reserved: Sequence[str] = ()
     ) -> Vocabulary:
         """The vocabulary a TextVectorizer fitted on all the texts at once would learn."""
-        return Vocabulary.from_counts(self.tokens, max_tokens=max_tokens, min_freq=min_freq, reserved=reserved)
+        return Vocabulary.from_counts(self.tokens, max_tokens=max_tokens, min_freq=min_freq,
+                                      reserved=reserved)
 
     def examples_for(self, shards: TextShards, rank: int = 0, world: int = 1) -> int:
         """How many examples worker ``rank`` of ``world`` reads per epoch."""
@@ -469,7 +473,9 @@ def _mix(seed: int, rank: int, number: int) -> int:
     return int(np.random.SeedSequence([seed, rank, number]).generate_state(1)[0])
 
 
-def iter_chunks(shards: TextShards, size: int = 4096) -> Iterator[tuple[list[str], list[str | None]]]:
+def iter_chunks(
+    shards: TextShards, size: int = 4096
+) -> Iterator[tuple[list[str], list[str | None]]]:
     """``(texts, raw labels)`` in chunks of ``size``, in file order (for streamed evaluation)."""
     texts: list[str] = []
     labels: list[str | None] = []

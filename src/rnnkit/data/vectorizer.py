@@ -1,4 +1,5 @@
-"""TextVectorizer: raw strings -> int64 token ids, learned from a corpus (like Keras TextVectorization).
+"""TextVectorizer: raw strings -> int64 token ids, learned from a corpus (like Keras
+TextVectorization).
 
 Pipeline per text: ``standardize`` -> ``split`` -> optional n-grams -> vocabulary lookup ->
 optional truncation/padding to ``output_sequence_length``. Ids: 0 = padding, 1 = out-of-vocabulary,

@@ -43,7 +43,8 @@ class Vocabulary:
         specials = [PAD_TOKEN, OOV_TOKEN, *reserved]
         if len(set(specials)) != len(specials):
             raise ConfigError(
-                f"reserved={list(reserved)!r} repeats a token or uses '' / '[UNK]'; give distinct tokens"
+                f"reserved={list(reserved)!r} repeats a token or uses '' / '[UNK]'; "
+                "give distinct tokens"
             )
         self.reserved: tuple[str, ...] = tuple(reserved)
         seen = set(specials)
@@ -65,7 +66,8 @@ class Vocabulary:
     ) -> Vocabulary:
         """Keep tokens seen at least ``min_freq`` times, most frequent first, ties alphabetical.
 
-        ``max_tokens`` caps the whole table, padding, OOV and reserved tokens included (as in Keras).
+        ``max_tokens`` caps the whole table, padding, OOV and reserved tokens included (as in
+        Keras).
         """
         n_special = 2 + len(reserved)
         if max_tokens is not None and max_tokens <= n_special:

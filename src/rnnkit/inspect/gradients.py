@@ -71,7 +71,8 @@ def example_input(length: int, seed: int = 0, dtype: torch.dtype = torch.float64
 
 
 def gradient_flow(layer: torch.nn.Module, x: torch.Tensor, v: torch.Tensor) -> np.ndarray:
-    """``||dL/dh_t||`` (T,) for ``L = v . h_T`` with one sequence x (1, T, F); ``rnnkit.nn`` layer."""
+    """``||dL/dh_t||`` (T,) for ``L = v . h_T`` with one sequence x (1, T, F); ``rnnkit.nn`` layer.
+    """
     if x.dim() != 3 or x.shape[0] != 1:
         raise ConfigError(f"x: expected one sequence shaped (1, T, F), got {tuple(x.shape)}")
     grads = hidden_state_gradients(layer, x, lambda out: (out[0, -1] * v).sum())

@@ -198,14 +198,18 @@ def train_memory_task(
 
 
 def parse_list(text: str, argument: str, kind: type = str) -> list:
-    """Parse a comma-separated CLI list (``rnn,lstm`` or ``25,50``); ConfigError naming ``argument``."""
+    """Parse a comma-separated CLI list (``rnn,lstm`` or ``25,50``); ConfigError naming
+    ``argument``.
+    """
     items = [part.strip() for part in text.split(",") if part.strip()]
     if not items:
         raise ConfigError(f"{argument}: expected a comma-separated list, got {text!r}")
     try:
         return [kind(item) for item in items]
     except ValueError:
-        raise ConfigError(f"{argument}: could not read {text!r} as a list of {kind.__name__}") from None
+        raise ConfigError(
+            f"{argument}: could not read {text!r} as a list of {kind.__name__}"
+        ) from None
 
 
 def memory_benchmark(

@@ -55,7 +55,8 @@ class Recording:
 
     ``states[key][name]``: NumPy (B, T, H) per direction layer ``key`` ("l0", "l0_reverse", ...).
     ``output``: the layer's output (B, T, D*H) as a tensor, equal to ``layer(x, lengths)[0]``.
-    ``hidden_tensors[key]``: the T hidden-state tensors h_t (B, H) as used by the loop (for autograd).
+    ``hidden_tensors[key]``: the T hidden-state tensors h_t (B, H) as used by the loop (for
+    autograd).
     """
 
     cell_type: str
@@ -72,7 +73,8 @@ def cell_type(cell: Any) -> str:
         return "gru"
     if isinstance(cell, RNNCell):
         return "rnn"
-    raise ConfigError(f"layer: cannot record a {type(cell).__name__}; use rnnkit.nn LSTM, GRU or SimpleRNN")
+    raise ConfigError(f"layer: cannot record a {type(cell).__name__}; use rnnkit.nn LSTM, "
+                      "GRU or SimpleRNN")
 
 
 def _recorded_step(cell: Any, xp: Tensor, state: Any) -> tuple[Any, dict[str, Tensor]]:

@@ -66,7 +66,9 @@ def _metric_sections(metrics: dict[str, Any]) -> str:
     """Headline numbers first (test/validation), then baselines, then everything else."""
     parts = []
     headline = [
-        (name, metrics[name]) for name in ("test", "validation") if isinstance(metrics.get(name), dict)
+        (name, metrics[name])
+        for name in ("test", "validation")
+        if isinstance(metrics.get(name), dict)
     ]
     for name, report in headline:
         keep = [(k, v) for k, v in _flatten(report) if not k.startswith("per_class")]

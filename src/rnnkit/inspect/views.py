@@ -46,7 +46,9 @@ def load_model(path: str | Path) -> Any:
 
 
 def read_texts(value: str) -> list[str]:
-    """INPUT for a text model: a file of texts (one per line) when such a file exists, else the text."""
+    """INPUT for a text model: a file of texts (one per line) when such a file exists, else the
+    text.
+    """
     candidate = Path(value)
     try:
         is_file = len(value) < 4096 and candidate.is_file()
@@ -67,7 +69,8 @@ def read_sequence(value: str, features: int) -> np.ndarray:
     """INPUT for a sequence model: a ``.npy`` (T, F) or a text/CSV file, one row per time step."""
     path = Path(value)
     if not path.is_file():
-        raise DataError(f"INPUT: {value} is not a file; give a .npy or CSV file with one row per step")
+        raise DataError(f"INPUT: {value} is not a file; give a .npy or CSV file with one row per "
+                        "step")
     try:
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
@@ -157,7 +160,8 @@ def _save_quiet(fig: Figure, path: Path) -> Path:
 
 
 def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path]:
-    """Write the pictures for ``bundle`` and INPUT ``value`` into directory ``out``; returns paths."""
+    """Write the pictures for ``bundle`` and INPUT ``value`` into directory ``out``; returns paths.
+    """
     model = load_model(bundle)
     task = getattr(model, "task", None)
     if task not in SUPPORTED:
@@ -197,7 +201,8 @@ def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path
             raise ConfigError("BUNDLE: this translation model has no attention (attention='none'); "
                               "there is no map to draw")
         for i, t in enumerate(model.translate_with_attention(read_texts(value), beam_size=1)):
-            fig = plot_attention(t.weights, t.source_tokens, t.target_tokens, title=f"{t.source} -> {t.text}")
+            fig = plot_attention(t.weights, t.source_tokens, t.target_tokens,
+                                 title=f"{t.source} -> {t.text}")
             written.append(_save_quiet(fig, out / f"attention_{i + 1}.png"))
     else:
         seq = read_sequence(value, model.feature_size)

@@ -26,7 +26,8 @@ TMP_MARKER = ".tmp-"
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:
-    """Flush a directory entry to disk (a no-op where directories cannot be opened, e.g. Windows)."""
+    """Flush a directory entry to disk (a no-op where directories cannot be opened, e.g. Windows).
+    """
     try:
         fd = os.open(os.fspath(path), os.O_RDONLY)
     except OSError:
@@ -45,8 +46,11 @@ def temp_sibling(path: str | os.PathLike[str]) -> Path:
     return target.with_name(f".{target.name}{TMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}")
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, encoding: str = "utf-8") -> None:
-    """Write ``data`` to ``path`` so that ``path`` holds either the old or the new content, never a mix.
+def atomic_write(
+    path: str | os.PathLike[str], data: bytes | str, *, encoding: str = "utf-8"
+) -> None:
+    """Write ``data`` to ``path`` so that ``path`` holds either the old or the new content, never a
+    mix.
 
     ``str`` data is encoded with ``encoding``. The parent directory must exist.
     """

@@ -3,7 +3,8 @@
 Layout (all names fixed except the pipeline-state JSON files and the plots)::
 
     my_model/
-      config.json          task, model hyper-parameters, rnnkit version, schema version, file manifest
+      config.json          task, model hyper-parameters, rnnkit version, schema version,
+                           file manifest
       weights.safetensors  the model state_dict (no pickle)
       vocab.json, ...      pipeline state, one JSON file per entry of ``extra_json``
       metrics.json         final evaluation numbers
@@ -83,7 +84,8 @@ _BUNDLE_SUFFIXES = (".json", ".png", ".csv", ".safetensors")
 
 
 def check_bundle_target(path: str | os.PathLike[str], task: str, force: bool = False) -> Path:
-    """Check that a ``task`` bundle may be saved at ``path``, without writing; returns the resolved path.
+    """Check that a ``task`` bundle may be saved at ``path``, without writing; returns the resolved
+    path.
 
     Saving replaces only what rnnkit wrote: nothing, an empty directory, or a bundle (a directory
     whose ``config.json`` rnnkit wrote and that holds no other files). A bundle of another task is
@@ -103,7 +105,7 @@ def check_bundle_target(path: str | os.PathLike[str], task: str, force: bool = F
         Traceback (most recent call last):
         ...
         rnnkit.errors.BundleError: ...notes.txt: exists and is a file, not an rnnkit bundle; choose another path
-    """
+    """  # noqa: E501 (the doctest's expected exception message is one line)
     shown = os.fspath(path)
     if not isinstance(task, str) or not task:
         raise BundleError(f"{shown}: the bundle needs a task name such as 'text_classifier'")
@@ -111,16 +113,19 @@ def check_bundle_target(path: str | os.PathLike[str], task: str, force: bool = F
         raise BundleError("the bundle path is empty; give a directory name such as 'model'")
     given = Path(shown).expanduser()
     if given.name in ("", ".", ".."):
-        raise BundleError(f"{shown}: names an existing directory, not a new bundle; give a name such as "
-                          f"{os.path.join(shown, 'model')!r}")
+        raise BundleError(f"{shown}: names an existing directory, not a new bundle; "
+                          f"give a name such as {os.path.join(shown, 'model')!r}")
     try:
         target = given.resolve()
     except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop before Python 3.13
-        raise BundleError(f"{shown}: cannot be resolved ({_reason(err)}); choose another path") from err
+        raise BundleError(
+            f"{shown}: cannot be resolved ({_reason(err)}); choose another path"
+        ) from err
     with contextlib.suppress(OSError):  # a deleted working directory has no parents to protect
         cwd = Path.cwd().resolve()
         if target == cwd or target in cwd.parents:
-            raise BundleError(f"{shown}: is the current directory or one of its parents; choose another path")
+            raise BundleError(f"{shown}: is the current directory or one of its parents; "
+                              "choose another path")
     _check_replaceable(target, shown, task, force)
     _check_replaceable_backup(target, shown)
     _probe_writable_parent(target.parent, shown)
@@ -136,7 +141,8 @@ def _check_replaceable(target: Path, shown: str, task: str, force: bool) -> None
         return
     if not target.is_dir():
         kind = "a file" if target.is_file() else "not a directory"
-        raise BundleError(f"{shown}: exists and is {kind}, not an rnnkit bundle; choose another path")
+        raise BundleError(f"{shown}: exists and is {kind}, not an rnnkit bundle; "
+                          "choose another path")
     entries = _entries(target, shown)
     if not entries:
         return
@@ -153,8 +159,8 @@ def _check_replaceable(target: Path, shown: str, task: str, force: bool) -> None
 
 def _check_task(existing: str, shown: str, task: str, force: bool) -> None:
     if existing != task and not force:
-        raise BundleError(f"{shown}: holds a {existing!r} bundle, not a {task!r} one; replace it with "
-                          "--force (force=True in Python) or choose another path")
+        raise BundleError(f"{shown}: holds a {existing!r} bundle, not a {task!r} one; "
+                          "replace it with --force (force=True in Python) or choose another path")
 
 
 def _check_replaceable_backup(target: Path, shown: str) -> None:
@@ -163,8 +169,8 @@ def _check_replaceable_backup(target: Path, shown: str) -> None:
     if not os.path.lexists(backup):
         return
     if not _is_dir(backup) or (_entries(backup, shown) and _bundle_task(backup) is None):
-        raise BundleError(f"{shown}: {backup.name} exists and is not an rnnkit bundle (saving would "
-                          "replace it); move it or choose another path")
+        raise BundleError(f"{shown}: {backup.name} exists and is not an rnnkit bundle "
+                          "(saving would replace it); move it or choose another path")
 
 
 def _probe_writable_parent(parent: Path, shown: str) -> None:
@@ -178,7 +184,8 @@ def _probe_writable_parent(parent: Path, shown: str) -> None:
     try:
         os.mkdir(probe)
     except OSError as err:
-        raise BundleError(f"{shown}: cannot write in {existing} ({_reason(err)}); choose another path") from err
+        raise BundleError(f"{shown}: cannot write in {existing} ({_reason(err)}); "
+                          "choose another path") from err
     with contextlib.suppress(OSError):
         os.rmdir(probe)
 
@@ -211,9 +218,16 @@ def _bundle_task(directory: Path) -> str | None:
     if not isinstance(config, dict):
         return None
     task, schema, files = config.get("task"), config.get("schema_version"), config.get("files")
-    if not isinstance(task, str) or not task or not isinstance(schema, int) or isinstance(schema, bool):
+    if (
+        not isinstance(task, str)
+        or not task
+        or not isinstance(schema, int)
+        or isinstance(schema, bool)
+    ):
         return None
-    has_weights = isinstance(files, dict) and WEIGHTS_NAME in files or (directory / WEIGHTS_NAME).is_file()
+    has_weights = (
+        isinstance(files, dict) and WEIGHTS_NAME in files or (directory / WEIGHTS_NAME).is_file()
+    )
     return task if has_weights else None
 
 
@@ -232,7 +246,8 @@ def _foreign_entries(directory: Path, entries: list[str]) -> list[str]:
 
 def _reason(err: BaseException) -> str:
     """The OS's words for an error (``No space left on device``), without errno and path noise."""
-    return (err.strerror if isinstance(err, OSError) and err.strerror else str(err)) or type(err).__name__
+    return ((err.strerror if isinstance(err, OSError) and err.strerror else str(err))
+            or type(err).__name__)
 
 
 # --------------------------------------------------------------------------------------- saving
@@ -270,7 +285,8 @@ def save_bundle(
             may not be replaced, or writing failed (disk full, ...: the previous bundle is kept).
     """
     if "task" not in config:
-        raise BundleError("save_bundle: config needs a 'task' entry naming the task, e.g. 'text_classifier'")
+        raise BundleError("save_bundle: config needs a 'task' entry naming the task, e.g. "
+                          "'text_classifier'")
     # Write at the resolved path: through a symlink, the real bundle is replaced, not the link.
     target = check_bundle_target(path, str(config["task"]), force=force)
     files = _render_files(config, state_dict, extra_json, history, metrics, plots)
@@ -287,7 +303,9 @@ def save_bundle(
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         kept = "the previous bundle is unchanged" if had_bundle else "nothing was saved"
-        raise BundleError(f"could not save the bundle to {os.fspath(path)}: {_reason(err)}; {kept}") from err
+        raise BundleError(
+            f"could not save the bundle to {os.fspath(path)}: {_reason(err)}; {kept}"
+        ) from err
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -342,14 +360,19 @@ def _render_files(
 
 def _check_name(name: str) -> None:
     if name in RESERVED or "/" in name or "\\" in name or name.startswith("."):
-        raise BundleError(f"save_bundle: file name {name!r} is reserved or not a plain name; rename it")
+        raise BundleError(f"save_bundle: file name {name!r} is reserved or not a plain name; "
+                          "rename it")
 
 
 def _json_bytes(obj: Any) -> bytes:
     try:
-        return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=True) + "\n").encode("utf-8")
+        return (
+            json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=True) + "\n"
+        ).encode("utf-8")
     except TypeError as err:
-        raise BundleError(f"save_bundle: value is not JSON-serializable ({err}); convert it first") from err
+        raise BundleError(
+            f"save_bundle: value is not JSON-serializable ({err}); convert it first"
+        ) from err
 
 
 def _figure_png(fig: Any) -> bytes:
@@ -381,7 +404,8 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
     backup = backup_path(target)
     moved = False
     if os.path.lexists(target):
-        if os.path.lexists(backup):  # a stale backup from an earlier crash; target is complete, so drop it
+        # a stale backup from an earlier crash; target is complete, so drop it
+        if os.path.lexists(backup):
             shutil.rmtree(backup)
         os.rename(target, backup)
         moved = True
@@ -450,7 +474,8 @@ class BundleParts:
         if not isinstance(value, kind) or isinstance(value, bool):
             kinds = kind if isinstance(kind, tuple) else (kind,)
             wanted = " or ".join(_JSON_KIND.get(k, k.__name__) for k in kinds)
-            raise BundleError(f"bundle {self.path}: {CONFIG_NAME} has no {key!r} {wanted}; re-save the model")
+            raise BundleError(f"bundle {self.path}: {CONFIG_NAME} has no {key!r} {wanted}; "
+                              "re-save the model")
         return value
 
     def require_task(self, task: str) -> None:
@@ -479,7 +504,8 @@ def resolve_bundle_dir(path: str | os.PathLike[str]) -> Path:
     if not target.exists() and (backup / CONFIG_NAME).is_file():
         return backup
     if target.is_dir():
-        raise BundleError(f"bundle {target}: missing {CONFIG_NAME}; this is not an rnnkit model directory")
+        raise BundleError(f"bundle {target}: missing {CONFIG_NAME}; this is not an rnnkit model "
+                          "directory")
     raise BundleError(f"bundle {target}: no such directory; check the path")
 
 
@@ -503,11 +529,12 @@ def load_bundle_parts(
         raise BundleError(f"bundle {root}: {CONFIG_NAME} has no 'task' entry; re-save the model")
     schema = config.get("schema_version")
     if not isinstance(schema, int) or isinstance(schema, bool):
-        raise BundleError(f"bundle {root}: {CONFIG_NAME} has no integer schema_version; re-save the model")
+        raise BundleError(f"bundle {root}: {CONFIG_NAME} has no integer schema_version; "
+                          "re-save the model")
     if schema > SCHEMA_VERSION:
         raise BundleError(
-            f"bundle {root}: schema version {schema} (rnnkit {config.get('rnnkit_version', '?')}) is "
-            f"newer than this rnnkit supports ({SCHEMA_VERSION}); upgrade rnnkit to load it"
+            f"bundle {root}: schema version {schema} (rnnkit {config.get('rnnkit_version', '?')}) "
+            f"is newer than this rnnkit supports ({SCHEMA_VERSION}); upgrade rnnkit to load it"
         )
     _verify_config_digest(root, config)
     for name, entry in _manifest(root, config).items():
@@ -530,7 +557,8 @@ def _config_digest(config: Mapping[str, Any]) -> str:
     int keys) equals the one computed from the file.
     """
     plain = json.loads(_json_bytes({k: v for k, v in config.items() if k != CONFIG_DIGEST_KEY}))
-    canonical = json.dumps(plain, sort_keys=True, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
+    canonical = json.dumps(plain, sort_keys=True, ensure_ascii=False, allow_nan=True,
+                           separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -543,10 +571,13 @@ def _verify_config_digest(root: Path, config: Mapping[str, Any]) -> None:
     try:
         expected = _config_digest(config)
     except RecursionError as err:
-        raise BundleError(f"bundle {root}: {CONFIG_NAME} is nested too deeply; re-save the model") from err
+        raise BundleError(
+            f"bundle {root}: {CONFIG_NAME} is nested too deeply; re-save the model"
+        ) from err
     if not isinstance(digest, str) or digest != expected:
         raise BundleError(
-            f"bundle {root}: {CONFIG_NAME} was modified after saving (checksum differs); re-save the model"
+            f"bundle {root}: {CONFIG_NAME} was modified after saving (checksum differs); "
+            "re-save the model"
         )
 
 
@@ -554,19 +585,27 @@ def _manifest(root: Path, config: Mapping[str, Any]) -> dict[str, Mapping[str, A
     """The ``files`` manifest, checked: plain names mapped to ``{"bytes": int, "sha256": str}``."""
     manifest = config.get("files", {WEIGHTS_NAME: None})
     if not isinstance(manifest, dict):
-        raise BundleError(f"bundle {root}: {CONFIG_NAME} has a malformed 'files' list; re-save the model")
+        raise BundleError(f"bundle {root}: {CONFIG_NAME} has a malformed 'files' list; "
+                          "re-save the model")
     if WEIGHTS_NAME not in manifest:
-        raise BundleError(f"bundle {root}: {CONFIG_NAME} lists no {WEIGHTS_NAME}; re-save the model")
+        raise BundleError(
+            f"bundle {root}: {CONFIG_NAME} lists no {WEIGHTS_NAME}; re-save the model"
+        )
     for name, entry in manifest.items():
-        plain = isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+        plain = (
+            isinstance(name, str)
+            and name not in ("", ".", "..")
+            and "/" not in name
+            and "\\" not in name
+        )
         well_formed = entry is None or (
             isinstance(entry, dict)
             and isinstance(entry.get("bytes"), int) and not isinstance(entry.get("bytes"), bool)
             and isinstance(entry.get("sha256"), str)
         )
         if not plain or not well_formed:
-            raise BundleError(f"bundle {root}: {CONFIG_NAME} has a malformed 'files' entry {str(name)[:80]!r}; "
-                              "re-save the model")
+            raise BundleError(f"bundle {root}: {CONFIG_NAME} has a malformed 'files' entry "
+                              f"{str(name)[:80]!r}; re-save the model")
     return manifest
 
 
@@ -579,7 +618,8 @@ def _load_weights(root: Path) -> dict[str, torch.Tensor]:
     try:
         state_dict = load_file(str(root / WEIGHTS_NAME))
     except Exception as err:  # safetensors raises its own error type on corrupt headers
-        raise BundleError(f"bundle {root}: {WEIGHTS_NAME} is unreadable ({_one_line(err)}); re-save the model") from err
+        raise BundleError(f"bundle {root}: {WEIGHTS_NAME} is unreadable ({_one_line(err)}); "
+                          "re-save the model") from err
     for name, tensor in state_dict.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise BundleError(
@@ -592,7 +632,8 @@ def _load_weights(root: Path) -> dict[str, torch.Tensor]:
 def _verify_file(root: Path, name: str, entry: Mapping[str, Any] | None) -> None:
     file = root / name
     if not file.is_file():
-        raise BundleError(f"bundle {root}: missing {name}; the bundle is incomplete, re-save the model")
+        raise BundleError(f"bundle {root}: missing {name}; the bundle is incomplete, "
+                          "re-save the model")
     if entry is None:
         return
     size = file.stat().st_size
@@ -616,16 +657,20 @@ def _sha256(file: Path) -> str:
 def _read_json(file: Path, max_bytes: int | None = None) -> Any:
     try:
         if max_bytes is not None and file.stat().st_size > max_bytes:
-            raise BundleError(f"bundle {file.parent}: {file.name} is larger than {max_bytes >> 20} MiB; "
-                              "this is not an rnnkit bundle file")
+            raise BundleError(f"bundle {file.parent}: {file.name} is larger than {max_bytes >> 20} "
+                              "MiB; this is not an rnnkit bundle file")
         return json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise BundleError(f"bundle {file.parent}: missing {file.name}; re-save the model") from err
     except (ValueError, RecursionError) as err:  # bad JSON, bad UTF-8, nesting too deep
         reason = "nested too deeply" if isinstance(err, RecursionError) else _one_line(err)
-        raise BundleError(f"bundle {file.parent}: {file.name} is not valid JSON ({reason}); re-save the model") from err
+        raise BundleError(
+            f"bundle {file.parent}: {file.name} is not valid JSON ({reason}); re-save the model"
+        ) from err
     except OSError as err:
-        raise BundleError(f"bundle {file.parent}: {file.name} cannot be read ({_reason(err)})") from err
+        raise BundleError(
+            f"bundle {file.parent}: {file.name} cannot be read ({_reason(err)})"
+        ) from err
 
 
 def _one_line(err: BaseException) -> str:
@@ -637,7 +682,8 @@ def _one_line(err: BaseException) -> str:
 def check_state_dict(
     state_dict: Mapping[str, torch.Tensor], expect: Mapping[str, Any], where: str = "weights"
 ) -> None:
-    """Raise :class:`BundleError` unless ``state_dict`` has exactly the names and shapes of ``expect``.
+    """Raise :class:`BundleError` unless ``state_dict`` has exactly the names and shapes of
+    ``expect``.
 
     ``expect`` maps names to tensors or shapes (tuples). Dtypes may differ (float32 vs float64).
 
@@ -647,7 +693,7 @@ def check_state_dict(
         Traceback (most recent call last):
         ...
         rnnkit.errors.BundleError: weights: w has shape (2,), expected (3,); the weights do not match the config
-    """
+    """  # noqa: E501 (the doctest's expected exception message is one line)
     import torch
 
     problems: list[str] = []

@@ -35,7 +35,8 @@ EXPORTABLE_TASKS = ("text_classifier", "sequence_classifier")
 
 
 class ProbabilityHead(nn.Module):
-    """``RecurrentClassifier`` followed by softmax: ``(inputs, lengths) -> (B, C)`` probabilities."""
+    """``RecurrentClassifier`` followed by softmax: ``(inputs, lengths) -> (B, C)`` probabilities.
+    """
 
     def __init__(self, network: nn.Module) -> None:
         super().__init__()
@@ -47,10 +48,12 @@ class ProbabilityHead(nn.Module):
 
 def example_inputs(estimator: Any, batch: int = 3, steps: int = 7) -> tuple[Tensor, Tensor]:
     """A padded example batch for tracing (lengths differ, so the padding path is traced)."""
-    lengths = torch.tensor([steps] + [max(1, steps - 2 - i) for i in range(batch - 1)], dtype=torch.int64)
+    lengths = torch.tensor([steps] + [max(1, steps - 2 - i) for i in range(batch - 1)],
+                           dtype=torch.int64)
     if estimator.task == "text_classifier":
         vocab = int(estimator.vectorizer_.vocabulary_size)
-        inputs = torch.randint(2, max(3, vocab), (batch, steps), generator=torch.Generator().manual_seed(0))
+        inputs = torch.randint(2, max(3, vocab), (batch, steps),
+                               generator=torch.Generator().manual_seed(0))
         mask = torch.arange(steps)[None, :] < lengths[:, None]
         return inputs * mask, lengths
     features = int(estimator.feature_size)
@@ -61,7 +64,8 @@ def example_inputs(estimator: Any, batch: int = 3, steps: int = 7) -> tuple[Tens
 def preprocess_spec(estimator: Any) -> dict[str, Any]:
     """What a caller must do before running the exported graph (JSON-ready)."""
     spec: dict[str, Any] = {"task": estimator.task, "classes": list(estimator.classes_),
-                            "output": "probabilities float32 (B, C), columns in the order of classes"}
+                            "output": "probabilities float32 (B, C), "
+                                      "columns in the order of classes"}
     if estimator.task == "text_classifier":
         spec["inputs"] = {"ids": "int64 (B, T) token ids from the vectorizer, right-padded with 0",
                           "lengths": "int64 (B,) true lengths, >= 1"}
@@ -111,4 +115,5 @@ def export_bundle(estimator: Any, out: str | Path, fmt: str = "onnx") -> dict[st
     return {"model": out, "preprocess": sidecar}
 
 
-__all__ = ["EXPORT_FORMATS", "ProbabilityHead", "export_bundle", "example_inputs", "preprocess_spec"]
+__all__ = ["EXPORT_FORMATS", "ProbabilityHead", "export_bundle", "example_inputs",
+           "preprocess_spec"]

@@ -48,7 +48,9 @@ def register_task(name: str, loader: TaskLoader) -> None:
     Registering the same name again replaces the loader (so module reloads work).
     """
     if not name or not isinstance(name, str):
-        raise BundleError("register_task: name must be a non-empty string such as 'text_classifier'")
+        raise BundleError(
+            "register_task: name must be a non-empty string such as 'text_classifier'"
+        )
     _LOADERS[name] = loader
 
 

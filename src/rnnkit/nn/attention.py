@@ -66,7 +66,8 @@ class _Attention(nn.Module):
             query = query.unsqueeze(1)
         if query.dim() != 3 or query.shape[0] != keys.shape[0]:
             raise ShapeError(
-                f"query: expected (B, Q) or (B, T, Q) with B={keys.shape[0]}, got {tuple(query.shape)}"
+                f"query: expected (B, Q) or (B, T, Q) with B={keys.shape[0]}, "
+                f"got {tuple(query.shape)}"
             )
         values = keys if values is None else values
         if prepared is None:
@@ -87,7 +88,8 @@ def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
         return torch.softmax(scores, dim=-1)
     if mask.dim() != 2 or mask.shape[0] != scores.shape[0] or mask.shape[1] != scores.shape[-1]:
         raise ShapeError(
-            f"mask: expected (B, S) = ({scores.shape[0]}, {scores.shape[-1]}), got {tuple(mask.shape)}"
+            f"mask: expected (B, S) = ({scores.shape[0]}, {scores.shape[-1]}), "
+            f"got {tuple(mask.shape)}"
         )
     keep = mask.to(torch.bool).unsqueeze(1)
     weights = torch.softmax(scores.masked_fill(~keep, -math.inf), dim=-1)

@@ -1,4 +1,5 @@
-"""Recurrent cells with explicit gate equations: :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`.
+"""Recurrent cells with explicit gate equations: :class:`RNNCell`, :class:`LSTMCell`,
+:class:`GRUCell`.
 
 Parameters use PyTorch names and layouts: ``weight_ih`` (G*H, F), ``weight_hh`` (G*H, H),
 ``bias_ih``/``bias_hh`` (G*H,), gates stacked LSTM ``i, f, g, o`` and GRU ``r, z, n``, so a cell's
@@ -30,15 +31,15 @@ Equations (``σ`` = ``recurrent_activation``, ``φ`` = ``activation``, ``x̂ = W
   ``h' = (1 - z) n + z h``
 - GRU, reset_after=False (Cho et al. 2014, old Keras default): ``n = φ(x̂_n + W_hn (r ⊙ h) + b_hn)``
 
-With ``layer_norm=True`` (Ba et al. 2016) ``W_ih x`` and ``W_hh h`` are each layer-normalized *per gate
-block* (over H, with their own gain and offset) before the biases are added, and the LSTM output is
-``h' = o φ(LN(c'))`` while the carried cell state ``c'`` stays unnormalized. Extra parameters:
-``layer_norm_ih_weight/bias`` (G*H,), ``layer_norm_hh_weight/bias`` (G*H,), LSTM also
+With ``layer_norm=True`` (Ba et al. 2016) ``W_ih x`` and ``W_hh h`` are each layer-normalized *per
+gate block* (over H, with their own gain and offset) before the biases are added, and the LSTM
+output is ``h' = o φ(LN(c'))`` while the carried cell state ``c'`` stays unnormalized. Extra
+parameters: ``layer_norm_ih_weight/bias`` (G*H,), ``layer_norm_hh_weight/bias`` (G*H,), LSTM also
 ``layer_norm_c_weight/bias`` (H,).
 
 ``recurrent_dropout`` (variational, Gal & Ghahramani 2016) multiplies ``h`` by one dropout mask per
-sequence before ``W_hh``; the mask is drawn by the scan (:meth:`make_recurrent_mask`) and is the same
-at every step. A lone ``cell(x_t, state)`` call applies no recurrent dropout.
+sequence before ``W_hh``; the mask is drawn by the scan (:meth:`make_recurrent_mask`) and is the
+same at every step. A lone ``cell(x_t, state)`` call applies no recurrent dropout.
 
 Example:
     >>> import torch
@@ -213,7 +214,8 @@ class RecurrentCell(nn.Module):
         return super().__getattr__(name)
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...] | None]:
-        """The cell's parameter names (PyTorch's, in registration order) and shapes, None = absent."""
+        """The cell's parameter names (PyTorch's, in registration order) and shapes, None = absent.
+        """
         return cell_parameter_shapes(
             self.gate_count,
             self.input_size,
@@ -277,7 +279,8 @@ class RecurrentCell(nn.Module):
         return (zeros, zeros.clone()) if self.has_cell_state else zeros
 
     def make_recurrent_mask(self, batch_size: int) -> torch.Tensor | None:
-        """A scaled dropout mask (B, H) for ``h``, or None (eval mode or ``recurrent_dropout=0``)."""
+        """A scaled dropout mask (B, H) for ``h``, or None (eval mode or ``recurrent_dropout=0``).
+        """
         if not self.training or self.recurrent_dropout == 0.0:
             return None
         keep = 1.0 - self.recurrent_dropout
@@ -287,7 +290,8 @@ class RecurrentCell(nn.Module):
 
     # -- projections ---------------------------------------------------------------------------
     def project_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """``W_ih x + b_ih`` (layer-normalized when ``layer_norm``) for any (..., F) -> (..., G*H)."""
+        """``W_ih x + b_ih`` (layer-normalized when ``layer_norm``) for any (..., F) -> (..., G*H).
+        """
         if not self.layer_norm:
             return F.linear(x, self.weight_ih, self.bias_ih)
         xp = _gate_norm(
@@ -462,8 +466,9 @@ class LSTMCell(RecurrentCell):
 class GRUCell(RecurrentCell):
     """GRU cell, gates ``r, z, n`` (PyTorch order; Keras stores ``z, r, h``).
 
-    ``reset_after=True`` applies the reset gate after the recurrent product (PyTorch, cuDNN, Keras 2.3+
-    default); ``reset_after=False`` before it (Cho et al. 2014). The parameter shapes are the same.
+    ``reset_after=True`` applies the reset gate after the recurrent product (PyTorch, cuDNN, Keras
+    2.3+ default); ``reset_after=False`` before it (Cho et al. 2014). The parameter shapes are the
+    same.
 
     Example:
         >>> import torch

@@ -49,7 +49,9 @@ def glorot_uniform_(weight_ih: torch.Tensor) -> None:
 
 @torch.no_grad()
 def orthogonal_blocks_(weight_hh: torch.Tensor, gates: int) -> None:
-    """Make each ``(H, H)`` gate block of a ``(G*H, H)`` recurrent weight a random orthogonal matrix."""
+    """Make each ``(H, H)`` gate block of a ``(G*H, H)`` recurrent weight a random orthogonal
+    matrix.
+    """
     hidden = weight_hh.shape[1]
     for g in range(gates):
         block = torch.empty(hidden, hidden, dtype=torch.float64)

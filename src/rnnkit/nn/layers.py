@@ -21,7 +21,8 @@ Three executions, same parameters:
 - **fused path**: torch's fused kernels (``torch._VF.lstm/gru/rnn_tanh/rnn_relu``) -- for
   ``lengths`` that differ by a few steps, the kernel on the common head plus a cell-loop tail,
   otherwise packed sequences -- when the configuration is standard (no layer norm, tanh/sigmoid
-  activations, ReLU or tanh SimpleRNN, GRU ``reset_after=True``, no recurrent dropout *in training*).
+  activations, ReLU or tanh SimpleRNN, GRU ``reset_after=True``, no recurrent dropout *in
+  training*).
 - **cell loop**: :mod:`rnnkit.nn.cells` driven by :func:`rnnkit.nn.recurrent.scan` for everything.
 
 The choice is automatic (``layer.backend``: "numba", "torch" or "loop"; ``layer.uses_fused_path``
@@ -254,7 +255,8 @@ class RecurrentLayer(nn.Module):
         return "torch" if cell.fused_compatible else "loop"
 
     def reset_parameters(self, init: str | None = None) -> None:
-        """Re-initialize all parameters ("keras" or "torch"; default: the constructor's ``init``)."""
+        """Re-initialize all parameters ("keras" or "torch"; default: the constructor's ``init``).
+        """
         scheme = check_init(init or self.init)
         for cell in self._cells:
             cell.reset_parameters(scheme)
@@ -440,7 +442,8 @@ class RecurrentLayer(nn.Module):
         return tuple(x.new_zeros(shape) for _ in range(self._state_parts()))
 
     def _cell_weights(self, index: int) -> list[torch.Tensor | None]:
-        """The flat parameters of cell ``index`` (= layer * directions + direction), torch's order."""
+        """The flat parameters of cell ``index`` (= layer * directions + direction), torch's order.
+        """
         return [self._parameters[name] for name in self._flat_names[index]]
 
     # -- one direction: the cell loop ----------------------------------------------------------

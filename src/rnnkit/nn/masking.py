@@ -50,7 +50,9 @@ def check_lengths(lengths: object, batch_size: int, max_len: int) -> torch.Tenso
         try:
             lengths = torch.as_tensor(lengths)
         except (TypeError, ValueError, RuntimeError) as err:
-            raise ShapeError(f"lengths: expected a 1-D integer tensor, got {type(lengths)}") from err
+            raise ShapeError(
+                f"lengths: expected a 1-D integer tensor, got {type(lengths)}"
+            ) from err
     assert isinstance(lengths, torch.Tensor)
     if lengths.dtype == torch.bool or lengths.is_floating_point() or lengths.is_complex():
         raise ShapeError(f"lengths: expected an integer tensor (int64), got {lengths.dtype}")

@@ -49,10 +49,13 @@ class TimePooling(nn.Module):
         self.mode = mode
         self.directions = directions
         if mode == "attention":
-            self.score = nn.Sequential(nn.Linear(features, features), nn.Tanh(), nn.Linear(features, 1))
+            self.score = nn.Sequential(nn.Linear(features, features), nn.Tanh(),
+                                       nn.Linear(features, 1))
         self.last_weights: Tensor | None = None
 
-    def forward(self, output: Tensor, state: Tensor | tuple[Tensor, Tensor] | None, lengths: Tensor | None) -> Tensor:
+    def forward(
+        self, output: Tensor, state: Tensor | tuple[Tensor, Tensor] | None, lengths: Tensor | None
+    ) -> Tensor:
         batch, steps, _ = output.shape
         if lengths is None:
             lengths = torch.full((batch,), steps, dtype=torch.long, device=output.device)
@@ -73,7 +76,8 @@ class TimePooling(nn.Module):
 
     @staticmethod
     def _last(
-        output: Tensor, state: Tensor | tuple[Tensor, Tensor] | None, lengths: Tensor, directions: int
+        output: Tensor, state: Tensor | tuple[Tensor, Tensor] | None, lengths: Tensor,
+        directions: int
     ) -> Tensor:
         if state is None:
             index = (lengths - 1).clamp(min=0)

@@ -1,10 +1,11 @@
 """The generic scan: :class:`Recurrent` runs any cell over a batch of (variable-length) sequences.
 
-A cell is any callable ``cell(x_t, state) -> (y_t, new_state)`` with ``cell.initial_state(batch_size)``;
-``state`` is a tensor (B, ...) or a tuple of them. When the cell also has ``project_inputs(x)`` and
-``step(xp_t, state)`` (rnnkit's cells do), the inputs of all steps are projected in one matrix
-product first and the loop only does the recurrent part. If it has ``make_recurrent_mask(B)``, that
-mask (variational recurrent dropout) is drawn once per call and passed to every ``step``.
+A cell is any callable ``cell(x_t, state) -> (y_t, new_state)`` with
+``cell.initial_state(batch_size)``; ``state`` is a tensor (B, ...) or a tuple of them. When the cell
+also has ``project_inputs(x)`` and ``step(xp_t, state)`` (rnnkit's cells do), the inputs of all
+steps are projected in one matrix product first and the loop only does the recurrent part. If it has
+``make_recurrent_mask(B)``, that mask (variational recurrent dropout) is drawn once per call and
+passed to every ``step``.
 
 Padded steps (right padding, ``lengths``; or a ``mask`` with left or right padding) leave the state
 unchanged and produce zero outputs, so the final state is each sequence's last real step and a
@@ -108,7 +109,8 @@ def check_sequence_input(x: object, input_size: int | None = None) -> torch.Tens
 
 
 class Recurrent(nn.Module):
-    """Run a cell over sequences: ``Recurrent(cell)(x, lengths=None, mask=None, initial_state=None)``.
+    """Run a cell over sequences:
+    ``Recurrent(cell)(x, lengths=None, mask=None, initial_state=None)``.
 
     Returns ``(output, state)``: output (B, T, H_out) with zeros at padded steps, and the cell's
     state after each sequence's last real step. ``reverse=True`` reads each sequence from its last

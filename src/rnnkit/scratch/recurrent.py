@@ -140,7 +140,8 @@ class RecurrentLayer(Module):
         return np.ascontiguousarray(output), final if self.state_parts > 1 else final[0]
 
     def _input_bias(self) -> np.ndarray:
-        """The bias folded into the input projection (b_ih + b_hh unless the cell needs b_hh apart)."""
+        """The bias folded into the input projection (b_ih + b_hh unless the cell needs b_hh apart).
+        """
         return self.bias_ih + self.bias_hh
 
     def _initial_state(self, state: State | None, batch: int) -> tuple[np.ndarray, ...]:

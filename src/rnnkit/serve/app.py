@@ -297,7 +297,8 @@ def create_app(
         model: ServedForecaster = lookup(name, ServedForecaster, "forecast")
         steps = request.steps
         if steps is not None and not 1 <= steps <= limits.max_forecast_steps:
-            raise ApiError(422, f"steps: must be between 1 and {limits.max_forecast_steps}, got {steps}")
+            raise ApiError(422,
+                           f"steps: must be between 1 and {limits.max_forecast_steps}, got {steps}")
         if request.history is not None and len(request.history) > limits.max_sequence_steps:
             raise ApiError(422, f"history: at most {limits.max_sequence_steps} values, "
                                 f"got {len(request.history)}")
@@ -321,13 +322,17 @@ def create_app(
     async def translate(name: str, request: TranslateRequest) -> dict[str, Any]:
         model: ServedTranslator = lookup(name, ServedTranslator, "translate")
         if not 1 <= len(request.texts) <= limits.max_items:
-            raise ApiError(422, f"texts: give 1 to {limits.max_items} texts, got {len(request.texts)}")
+            raise ApiError(422,
+                           f"texts: give 1 to {limits.max_items} texts, got {len(request.texts)}")
         longest = max(len(t) for t in request.texts)
         if longest > limits.max_text_chars:
-            raise ApiError(422, f"texts: at most {limits.max_text_chars} characters per text, got {longest}")
+            raise ApiError(422,
+                           f"texts: at most {limits.max_text_chars} characters per text, "
+                           f"got {longest}")
         if request.beam_size is not None and not 1 <= request.beam_size <= 16:
             raise ApiError(422, f"beam_size: must be between 1 and 16, got {request.beam_size}")
-        result = await run_blocking(lambda: model.translate(request.texts, request.beam_size, request.attention))
+        result = await run_blocking(lambda: model.translate(request.texts, request.beam_size,
+                                                            request.attention))
         return {"model": name, "translations": result}
 
     @app.get("/", include_in_schema=False)
@@ -348,7 +353,9 @@ def _describe(model: ServedModel) -> dict[str, Any]:
     return info
 
 
-def _predict_items(model: ServedClassifier, request: PredictRequest, limits: ServeLimits) -> list[Any]:
+def _predict_items(
+    model: ServedClassifier, request: PredictRequest, limits: ServeLimits
+) -> list[Any]:
     if model.is_text:
         if request.texts is None or request.sequences is not None:
             raise ApiError(422, f"model {model.name!r} classifies texts: send {{\"texts\": [...]}}")
@@ -359,7 +366,8 @@ def _predict_items(model: ServedClassifier, request: PredictRequest, limits: Ser
                                 "{\"sequences\": [[[step features], ...], ...]}")
         items = request.sequences
     if not 1 <= len(items) <= limits.max_items:
-        raise ApiError(422, f"send between 1 and {limits.max_items} items per request, got {len(items)}")
+        raise ApiError(422,
+                       f"send between 1 and {limits.max_items} items per request, got {len(items)}")
     if model.is_text:
         for i, text in enumerate(items):
             if len(text) > limits.max_text_chars:
@@ -389,7 +397,9 @@ def _check_generate(request: GenerateRequest, limits: ServeLimits) -> None:
         raise ApiError(422, f"length: must be between 1 and {limits.max_generate_length}, "
                             f"got {request.length}")
     if len(request.prime) > limits.max_text_chars:
-        raise ApiError(422, f"prime: {len(request.prime)} characters; the limit is {limits.max_text_chars}")
+        raise ApiError(422,
+                       f"prime: {len(request.prime)} characters; "
+                       f"the limit is {limits.max_text_chars}")
     if not (request.temperature == 0.0 or 0.01 <= request.temperature <= 10.0):
         # Below 0.01 the scaled logits overflow; 0 means greedy.
         raise ApiError(422, f"temperature: must be 0 (greedy) or between 0.01 and 10, "
@@ -405,8 +415,11 @@ def _check_generate(request: GenerateRequest, limits: ServeLimits) -> None:
 _END = object()
 
 
-async def _start_stream(model: ServedLanguageModel, args: tuple[Any, ...],
-                        with_timeout: Callable[[Awaitable[Any]], Awaitable[Any]]) -> tuple[str, Any]:
+async def _start_stream(
+    model: ServedLanguageModel,
+    args: tuple[Any, ...],
+    with_timeout: Callable[[Awaitable[Any]], Awaitable[Any]],
+) -> tuple[str, Any]:
     """Run generation in one thread (torch's inference mode is per thread) feeding a queue.
 
     Waits for the first piece so that a bad prime or option is still a JSON error, not a

@@ -4,8 +4,9 @@ A :class:`MicroBatcher` owns one worker thread per model. Requests hand it a lis
 a :class:`concurrent.futures.Future`; the worker takes every request already queued (and waits up to
 ``max_wait`` seconds for more, 0 by default: requests that arrive while a batch runs form the next
 one), runs them together as one batch (eval mode, no grad: the task's ``predict_proba``), and
-splits the result back. A request that arrives alone therefore pays no waiting time. With ``enabled=False`` every request runs alone, still one at a time, so
-a model is never used by two threads at once.
+splits the result back. A request that arrives alone therefore pays no waiting time. With
+``enabled=False`` every request runs alone, still one at a time, so a model is never used by two
+threads at once.
 
 Example:
     >>> import numpy as np

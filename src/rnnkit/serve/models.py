@@ -167,7 +167,9 @@ class ServedClassifier(ServedModel):
         with self.lock, torch.inference_mode():
             model.eval()
             proba = torch.softmax(model(batch, lengths).double(), dim=-1)[:, label_index].numpy()
-        return [{"token": tok, "weight": float(proba[0] - proba[i + 1])} for i, tok in enumerate(tokens)]
+        return [
+            {"token": tok, "weight": float(proba[0] - proba[i + 1])} for i, tok in enumerate(tokens)
+        ]
 
     def close(self) -> None:
         self.batcher.close()
@@ -214,8 +216,12 @@ class ServedForecaster(ServedModel):
                         for c, n in enumerate(names)},
         }
         if f"{names[0]}_lower" in frame.columns:
-            out["lower"] = {n: finite_floats(frame[f"{n}_lower"], f"lower bound of {n}") for n in names}
-            out["upper"] = {n: finite_floats(frame[f"{n}_upper"], f"upper bound of {n}") for n in names}
+            out["lower"] = {
+                n: finite_floats(frame[f"{n}_lower"], f"lower bound of {n}") for n in names
+            }
+            out["upper"] = {
+                n: finite_floats(frame[f"{n}_upper"], f"upper bound of {n}") for n in names
+            }
         return out
 
 
@@ -242,7 +248,9 @@ class ServedTranslator(ServedModel):
 
     endpoints = ("translate",)
 
-    def translate(self, texts: list[str], beam_size: int | None, attention: bool) -> list[dict[str, Any]]:
+    def translate(
+        self, texts: list[str], beam_size: int | None, attention: bool
+    ) -> list[dict[str, Any]]:
         with self.lock:
             results = self.obj.translate_with_attention(texts, beam_size=beam_size)
         out = []

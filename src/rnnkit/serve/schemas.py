@@ -72,8 +72,12 @@ def limit_problem(name: str, value: Any) -> str | None:
 
     Counts must be whole numbers >= 1; durations finite numbers > 0."""
     if name.endswith("_seconds"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
             return f"must be a number of seconds above 0, got {value!r}"
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -163,7 +167,8 @@ class ModelInfo(BaseModel):
     task: str
     endpoints: list[str]
     classes: list[str | int] | None = None
-    feature_size: int | None = Field(None, description="features per time step (sequence classifiers)")
+    feature_size: int | None = Field(None,
+                                     description="features per time step (sequence classifiers)")
     vocabulary_size: int | None = None
     targets: list[str] | None = None
     horizon: int | None = None

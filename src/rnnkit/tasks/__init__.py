@@ -45,7 +45,8 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip __getattr__ (and monkeypatching sees a plain attribute)
+    # later look-ups skip __getattr__ (and monkeypatching sees a plain attribute)
+    globals()[name] = value
     return value
 
 

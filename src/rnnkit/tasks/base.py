@@ -72,7 +72,8 @@ class Estimator(LoadableFromBundle):
             if name == "self":
                 continue
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                raise TypeError(f"{cls.__name__}.__init__ must take explicit keyword arguments, not {param}")
+                raise TypeError(f"{cls.__name__}.__init__ must take explicit keyword arguments, "
+                                f"not {param}")
             names.append(name)
         return sorted(names)
 
@@ -157,14 +158,15 @@ class Estimator(LoadableFromBundle):
         figures = self._figures(metrics, **figure_options) if plots else {}
         config = {"task": self.task, "params": _jsonable(self.params), **self._bundle_config()}
         return save_bundle(
-            path, config, model.state_dict(), extra_json=self._bundle_state(), history=self.history_,
-            metrics=metrics, plots=figures, force=force,
+            path, config, model.state_dict(), extra_json=self._bundle_state(),
+            history=self.history_, metrics=metrics, plots=figures, force=force,
         )
 
     def _require_fitted(self) -> Any:
         model = getattr(self, "model_", None)
         if model is None:
-            raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
+            raise ConfigError(f"this {type(self).__name__} is not fitted yet; "
+                              "call fit() or load() first")
         return model
 
     def _bundle_config(self) -> dict[str, Any]:
@@ -218,7 +220,8 @@ class Estimator(LoadableFromBundle):
         from rnnkit.train import distributed
 
         n = distributed.check_workers(workers)
-        options = {"checkpoint_dir": checkpoint_dir, "resume": resume, "checkpoint_every": checkpoint_every}
+        options = {"checkpoint_dir": checkpoint_dir, "resume": resume,
+                   "checkpoint_every": checkpoint_every}
         if n > 1 and distributed.context() is None and not distributed.launched_by_torchrun():
             fitted = distributed.fit_in_workers(self, args, {**kwargs, **options}, n)
             self._adopt(fitted)
@@ -234,8 +237,8 @@ class Estimator(LoadableFromBundle):
     def _check_y_unused(self, y: Any) -> None:
         if y is not None:
             raise ConfigError(
-                f"{type(self).__name__}: y is not used (X holds all the data); leave it None and give "
-                "other options by keyword"
+                f"{type(self).__name__}: y is not used (X holds all the data); "
+                "leave it None and give other options by keyword"
             )
 
     @classmethod

@@ -25,7 +25,8 @@ from rnnkit.errors import DataError
 
 
 class _BagModel(nn.Module):
-    """Sum of learned vectors of the distinct tokens of a text -> (optional ReLU layer) -> logits."""
+    """Sum of learned vectors of the distinct tokens of a text -> (optional ReLU layer) -> logits.
+    """
 
     def __init__(self, vocab_size: int, num_classes: int, hidden_size: int | None) -> None:
         super().__init__()
@@ -84,8 +85,10 @@ class BagOfWordsClassifier:
         self.vectorizer_ = TextVectorizer(max_tokens=self.max_tokens, ngrams=self.ngrams).fit(texts)
         bags = self._bags(texts)
         torch.manual_seed(self.seed)
-        self.model_ = _BagModel(self.vectorizer_.vocabulary_size, len(self.classes_), self.hidden_size)
-        optimizer = torch.optim.Adam(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        self.model_ = _BagModel(self.vectorizer_.vocabulary_size, len(self.classes_),
+                                self.hidden_size)
+        optimizer = torch.optim.Adam(self.model_.parameters(), lr=self.lr,
+                                     weight_decay=self.weight_decay)
         rng = np.random.default_rng(self.seed)
         for _ in range(self.epochs):
             order = rng.permutation(len(bags))

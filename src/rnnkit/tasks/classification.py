@@ -31,7 +31,9 @@ from rnnkit.train.metrics import accuracy, confusion_matrix, precision_recall_f1
 Label = Any
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, held_out)`` holding out about ``fraction`` of every class.
 
     Every class keeps at least one training example; a class with a single example stays whole in
@@ -60,12 +62,15 @@ def empty_hold_out_error(
     remedy: str = "validation data (--valid, or validation_data= in Python)",
 ) -> DataError:
     """Why :func:`stratified_split` held out nothing: every class too small (often one example
-    per class, i.e. the wrong label column), as a one-line DataError for ``what`` ("a test split")."""
+    per class, i.e. the wrong label column), as a one-line DataError for ``what`` ("a test
+    split")."""
     counts = np.unique(labels, return_counts=True)[1]
     if counts.max(initial=0) <= 1:
         cause = "every class has a single example (is the label column right?)"
     else:
-        cause = f"no class is large enough to hold out {fraction:.0%} of it (largest: {counts.max()})"
+        cause = (
+            f"no class is large enough to hold out {fraction:.0%} of it (largest: {counts.max()})"
+        )
     return DataError(
         f"cannot hold out {what}: {len(labels)} examples in {len(counts)} classes and {cause}; "
         f"give more examples per class or {remedy}"
@@ -75,7 +80,8 @@ def empty_hold_out_error(
 def classification_report(
     y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[Label]
 ) -> dict[str, Any]:
-    """Accuracy, macro precision/recall/F1, per-class numbers and the confusion matrix (JSON-ready)."""
+    """Accuracy, macro precision/recall/F1, per-class numbers and the confusion matrix (JSON-ready).
+    """
     n = len(classes)
     matrix = confusion_matrix(y_true, y_pred, num_classes=n)
     per = precision_recall_f1_from_confusion(matrix, average=None)
@@ -173,7 +179,8 @@ class ClassifierBase(Estimator):
         callbacks = []
         if has_validation and p.get("patience"):
             monitor = p.get("monitor", "val_loss")
-            callbacks.append(EarlyStopping(monitor, patience=p["patience"], restore_best_weights=True))
+            callbacks.append(EarlyStopping(monitor, patience=p["patience"],
+                                           restore_best_weights=True))
         return Trainer(
             loss="cross_entropy", optimizer=p.get("optimizer", "adam"), lr=p.get("lr", 1e-3),
             weight_decay=p.get("weight_decay", 0.0), clip_norm=p.get("clip_norm"),
@@ -215,7 +222,8 @@ class ClassifierBase(Estimator):
         X = self._check_inputs(X, "X")
         labels = list(y)
         if len(X) != len(labels):
-            raise DataError(f"X has {len(X)} examples but labels has {len(labels)}; give one label per example")
+            raise DataError(f"X has {len(X)} examples but labels has {len(labels)}; "
+                            "give one label per example")
         if len(X) == 0:
             raise DataError("X is empty; give at least two examples of two classes")
         self._set_classes(labels)
@@ -305,8 +313,11 @@ class ClassifierBase(Estimator):
         report = metrics.get("test") or metrics.get("validation")
         if report and "confusion_matrix" in report:
             plots["confusion_matrix"] = plot_confusion_matrix(
-                np.asarray(report["confusion_matrix"]), [str(c) for c in self.classes_],
-                title="Confusion matrix (test)" if "test" in metrics else "Confusion matrix (validation)",
+                np.asarray(report["confusion_matrix"]),
+                [str(c) for c in self.classes_],
+                title="Confusion matrix (test)"
+                if "test" in metrics
+                else "Confusion matrix (validation)",
             )
         return plots
 

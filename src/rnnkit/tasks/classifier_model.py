@@ -76,7 +76,9 @@ class RecurrentClassifier(nn.Module):
         if num_classes < 2:
             raise ConfigError(f"num_classes: need at least 2 classes, got {num_classes}")
         self.embedding = (
-            nn.Embedding(vocab_size, embedding_dim, padding_idx=0) if vocab_size is not None else None
+            nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+            if vocab_size is not None
+            else None
         )
         if self.embedding is not None:
             keras_embedding_init_(self.embedding)

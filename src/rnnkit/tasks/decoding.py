@@ -124,7 +124,9 @@ def beam_search(
         scores, flat = candidates.topk(K, dim=-1)  # ties: lower index first
         beam = torch.div(flat, V, rounding_mode="floor")
         token = flat % V
-        history = torch.cat([history.gather(1, beam.unsqueeze(-1).expand_as(history)), token.unsqueeze(-1)], -1)
+        history = torch.cat(
+            [history.gather(1, beam.unsqueeze(-1).expand_as(history)), token.unsqueeze(-1)], -1
+        )
         finished = finished.gather(1, beam) | (token == eos)
         index = (torch.arange(B).unsqueeze(-1) * K + beam).view(-1)
         carry = decoder.reorder(carry, index)
@@ -133,7 +135,8 @@ def beam_search(
             if attention is None:
                 attention = step_w
             else:
-                attention = torch.cat([attention.gather(1, _expand(beam, attention)), step_w], dim=2)
+                attention = torch.cat([attention.gather(1, _expand(beam, attention)), step_w],
+                                      dim=2)
         tokens = token.view(-1)
         if bool(finished.all()):
             break

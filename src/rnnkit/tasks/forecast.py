@@ -104,13 +104,13 @@ class Forecaster(Estimator):
 
     def __init__(
         self, *, lookback: Any = "auto", horizon: Any = 1, mode: Any = "direct", stride: Any = 1,
-        season: Any = "auto", log: Any = "auto", differencing: Any = "auto", scaler: Any = "standard",
-        cell: Any = "lstm", hidden_size: Any = 8, num_layers: Any = 1, bidirectional: Any = False,
-        dropout: Any = 0.0, linear_skip: Any = True, ensemble: Any = 5, intervals: Any = None,
-        interval_level: Any = 0.8, mc_samples: Any = 50, batch_size: Any = "auto", epochs: Any = "auto",
-        optimizer: Any = "adam", lr: Any = 0.001, weight_decay: Any = 0.0001, clip_norm: Any = None,
-        validation_size: Any = 0.0, patience: Any = 20, time_budget: Any = None, seed: Any = 0,
-        verbose: Any = 0,
+        season: Any = "auto", log: Any = "auto", differencing: Any = "auto",
+        scaler: Any = "standard", cell: Any = "lstm", hidden_size: Any = 8, num_layers: Any = 1,
+        bidirectional: Any = False, dropout: Any = 0.0, linear_skip: Any = True, ensemble: Any = 5,
+        intervals: Any = None, interval_level: Any = 0.8, mc_samples: Any = 50,
+        batch_size: Any = "auto", epochs: Any = "auto", optimizer: Any = "adam", lr: Any = 0.001,
+        weight_decay: Any = 0.0001, clip_norm: Any = None, validation_size: Any = 0.0,
+        patience: Any = 20, time_budget: Any = None, seed: Any = 0, verbose: Any = 0,
     ) -> None:
         self._store_params(locals())
 
@@ -172,11 +172,12 @@ class Forecaster(Estimator):
         p = self._validate_params()
         self._check_y_unused(y)
         if validation_data is not None:
-            raise ConfigError("Forecaster: validation_data is not supported; set validation_size (the "
-                              "fraction before the test part used for early stopping)")
+            raise ConfigError("Forecaster: validation_data is not supported; set validation_size "
+                              "(the fraction before the test part used for early stopping)")
         if workers not in (None, 1):
-            raise ConfigError(f"Forecaster: workers={workers!r} is not supported; its networks are small "
-                              "enough that one process trains them fastest (use workers=1)")
+            raise ConfigError(f"Forecaster: workers={workers!r} is not supported; "
+                              "its networks are small enough that one process trains them fastest "
+                              "(use workers=1)")
         self._run_options: dict[str, Any] = {"checkpoint_dir": checkpoint_dir, "resume": resume,
                                              "checkpoint_every": checkpoint_every}
         started = time.perf_counter()
@@ -187,23 +188,28 @@ class Forecaster(Estimator):
         date_column = None if data.dates is None else data.dates.name
         y_train = data.values[:train_end]
         if len(y_train) < 8:
-            raise DataError(f"{data.source}: only {len(y_train)} training values; give a longer series or a smaller test part")
+            raise DataError(f"{data.source}: only {len(y_train)} training values; "
+                            "give a longer series or a smaller test part")
         choice = resolve_choices(
             y_train, data.frequency, season=p["season"], lookback=p["lookback"], log=p["log"],
             differencing=p["differencing"], horizon=self._horizon)
-        self.resolved_ = {**choice, "frequency": data.frequency, "horizon": self._horizon, "mode": p["mode"],
-                          "test_size": float(test_size), "date_column": date_column,
-                          "target_names": list(data.target_names), "feature_names": list(data.feature_names)}
+        self.resolved_ = {**choice, "frequency": data.frequency, "horizon": self._horizon,
+                          "mode": p["mode"], "test_size": float(test_size),
+                          "date_column": date_column, "target_names": list(data.target_names),
+                          "feature_names": list(data.feature_names)}
         self.transform_ = SeriesTransform(choice["log"], choice["differencing"], choice["season"])
         if p["mode"] == "recursive" and data.features.shape[1] and self._horizon > 1:
-            raise ConfigError("mode='recursive' cannot use feature columns (their future values are unknown); use mode='direct'")
+            raise ConfigError("mode='recursive' cannot use feature columns "
+                              "(their future values are unknown); use mode='direct'")
         lookback, offset = choice["lookback"], self.transform_.offset
-        origins = valid_origins(train_end, lookback, offset, self.net_horizon, stride=int(p["stride"]))
+        origins = valid_origins(train_end, lookback, offset, self.net_horizon,
+                                stride=int(p["stride"]))
         if len(origins) < 2:
             raise DataError(
-                f"{data.source}: the training part ({train_end} values) is too short for lookback {lookback}"
-                f"{f' after differencing ({offset} values)' if offset else ''} and horizon {self.net_horizon}; "
-                "use a smaller --lookback or --horizon, or a smaller test part"
+                f"{data.source}: the training part ({train_end} values) is too short for lookback "
+                f"{lookback}{f' after differencing ({offset} values)' if offset else ''} and "
+                f"horizon {self.net_horizon}; use a smaller --lookback or --horizon, "
+                "or a smaller test part"
             )
         z = self.transform_.forward(data.values)
         inputs = np.concatenate([self.transform_.inputs(z), data.features], axis=1)
@@ -212,12 +218,16 @@ class Forecaster(Estimator):
         residual = self._residual_targets(z, origins)
         self.target_scaler_ = Scaler(p["scaler"]).fit(residual.reshape(len(origins), -1))
         x_train = windows(scaled, origins, lookback)
-        y_train_scaled = self.target_scaler_.transform(residual.reshape(len(origins), -1)).reshape(residual.shape)
+        y_train_scaled = self.target_scaler_.transform(
+            residual.reshape(len(origins), -1)).reshape(residual.shape)
         self.linear_ = LinearAR(lookback, self._horizon, choice["log"]).fit(y_train)
-        self._train(x_train, y_train_scaled, scaled, z, train_end, test_start_row, epochs, time_budget)
+        self._train(x_train, y_train_scaled, scaled, z, train_end, test_start_row, epochs,
+                    time_budget)
         self.metrics_ = {"train_seconds": time.perf_counter() - started,
-                         "epochs_run": len(self.history_ or []), "resolved": {k: self.resolved_.get(k) for k in RESOLVED_KEYS},
-                         "split": {"train_end": train_end, "test_start": test_start_row, "rows": len(data)}}
+                         "epochs_run": len(self.history_ or []),
+                         "resolved": {k: self.resolved_.get(k) for k in RESOLVED_KEYS},
+                         "split": {"train_end": train_end, "test_start": test_start_row,
+                                   "rows": len(data)}}
         if test_start_row < len(data):
             self.metrics_.update(self._test_report(data, test_start_row))
         return self
@@ -227,38 +237,61 @@ class Forecaster(Estimator):
         h = self.net_horizon
         return targets(z, origins, h) - self.transform_.reference(z, origins, h)
 
-    def _train(self, x: np.ndarray, y: np.ndarray, scaled: np.ndarray, z: np.ndarray,
-               train_end: int, test_start: int, epochs: int | None, time_budget: float | None) -> None:
+    def _train(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        scaled: np.ndarray,
+        z: np.ndarray,
+        train_end: int,
+        test_start: int,
+        epochs: int | None,
+        time_budget: float | None,
+    ) -> None:
         p = self.params
         n_windows = len(x)
-        batch_size = (16 if n_windows < 500 else 64) if p["batch_size"] == "auto" else int(p["batch_size"])
+        batch_size = (
+            (16 if n_windows < 500 else 64) if p["batch_size"] == "auto" else int(p["batch_size"])
+        )
         batches = math.ceil(n_windows / batch_size)
         wanted = p["epochs"] if epochs is None else epochs
-        epochs = min(300, max(10, math.ceil(AUTO_STEPS / batches))) if wanted == "auto" else int(wanted)
+        epochs = (
+            min(300, max(10, math.ceil(AUTO_STEPS / batches))) if wanted == "auto" else int(wanted)
+        )
         self.resolved_.update({"batch_size": batch_size, "epochs": epochs})
         val_loader = None
         if test_start > train_end:
-            val_origins = valid_origins(test_start, self.resolved_["lookback"], self.transform_.offset,  # type: ignore[union-attr]
+            val_origins = valid_origins(test_start, self.resolved_["lookback"],
+                                        self.transform_.offset,  # type: ignore[union-attr]
                                         self.net_horizon, start=train_end)
             if len(val_origins):
                 res = self._residual_targets(z, val_origins)
-                res = self.target_scaler_.transform(res.reshape(len(val_origins), -1)).reshape(res.shape)  # type: ignore[union-attr]
-                val_loader = WindowLoader(windows(scaled, val_origins, self.resolved_["lookback"]), res, 256)
+                res = self.target_scaler_.transform(  # type: ignore[union-attr]
+                    res.reshape(len(val_origins), -1)).reshape(res.shape)
+                val_loader = WindowLoader(windows(scaled, val_origins, self.resolved_["lookback"]),
+                                          res, 256)
         torch.manual_seed(int(p["seed"]))
         self.model_ = self._checked_network()
         quantiles = self.quantile_levels if p["intervals"] == "quantile" else ()
         callbacks = []
         if val_loader is not None and p["patience"]:
-            callbacks.append(EarlyStopping("val_loss", patience=int(p["patience"]), restore_best_weights=True))
+            callbacks.append(EarlyStopping("val_loss", patience=int(p["patience"]),
+                                           restore_best_weights=True))
         trainer = Trainer(
             loss=forecast_loss(quantiles), optimizer=p["optimizer"], lr=float(p["lr"]),
             weight_decay=float(p["weight_decay"]), clip_norm=p["clip_norm"], metrics=(),
-            callbacks=callbacks, seed=int(p["seed"]), verbose=int(p["verbose"]), **self._run_options,
+            callbacks=callbacks, seed=int(p["seed"]), verbose=int(p["verbose"]),
+            **self._run_options,
         )
         loader = WindowLoader(x, y, batch_size, shuffle=True, seed=int(p["seed"]))
         with single_thread():
-            self.history_ = trainer.fit(self.model_, loader, validation_data=val_loader, epochs=epochs,
-                                        time_budget=p["time_budget"] if time_budget is None else time_budget)
+            self.history_ = trainer.fit(
+                self.model_,
+                loader,
+                validation_data=val_loader,
+                epochs=epochs,
+                time_budget=p["time_budget"] if time_budget is None else time_budget,
+            )
         self.model_.eval()
 
     def _build_network(self) -> ForecastNetwork:
@@ -268,12 +301,20 @@ class Forecaster(Estimator):
         if p["intervals"] == "mc_dropout" and dropout == 0.0:
             dropout = 0.2  # Monte-Carlo dropout needs some dropout to sample from
         return ForecastNetwork(
-            input_size=int(self.resolved_["input_size"]) if "input_size" in self.resolved_ else self._input_size(),
-            lookback=int(self.resolved_["lookback"]), horizon=self.net_horizon,
-            targets=len(self._target_names()), quantiles=3 if p["intervals"] == "quantile" else 1,
-            cell=p["cell"], hidden_size=int(p["hidden_size"]), num_layers=int(p["num_layers"]),
-            bidirectional=bool(p["bidirectional"]), dropout=dropout,
-            linear_skip=bool(p["linear_skip"]), members=int(p["ensemble"]),
+            input_size=int(self.resolved_["input_size"])
+            if "input_size" in self.resolved_
+            else self._input_size(),
+            lookback=int(self.resolved_["lookback"]),
+            horizon=self.net_horizon,
+            targets=len(self._target_names()),
+            quantiles=3 if p["intervals"] == "quantile" else 1,
+            cell=p["cell"],
+            hidden_size=int(p["hidden_size"]),
+            num_layers=int(p["num_layers"]),
+            bidirectional=bool(p["bidirectional"]),
+            dropout=dropout,
+            linear_skip=bool(p["linear_skip"]),
+            members=int(p["ensemble"]),
         )
 
     def _input_size(self) -> int:
@@ -313,16 +354,25 @@ class Forecaster(Estimator):
                 if isinstance(module, torch.nn.Dropout):
                     module.train()
         with torch.inference_mode(), single_thread():
-            chunks = [model(tensor[i:i + 1024]).double().numpy() for i in range(0, len(tensor), 1024)]
+            chunks = [
+                model(tensor[i:i + 1024]).double().numpy() for i in range(0, len(tensor), 1024)
+            ]
         model.eval()
         return np.concatenate(chunks) if chunks else np.zeros((0,))
 
-    def _step(self, zbuf: np.ndarray, fbuf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """One network call from buffers ``zbuf (t, N, C)``, ``fbuf (t, N, F)`` ending at the origin.
+    def _step(
+        self, zbuf: np.ndarray, fbuf: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """One network call from buffers ``zbuf (t, N, C)``, ``fbuf (t, N, F)`` ending at the
+        origin.
 
         Returns z-space ``point (N, h, C)``, the residual samples, and lower/upper or None.
         """
-        assert self.transform_ is not None and self.input_scaler_ is not None and self.target_scaler_ is not None
+        assert (
+            self.transform_ is not None
+            and self.input_scaler_ is not None
+            and self.target_scaler_ is not None
+        )
         t, n, c = zbuf.shape
         lookback, h = int(self.resolved_["lookback"]), self.net_horizon
         flat = zbuf.reshape(t, n * c)
@@ -333,7 +383,8 @@ class Forecaster(Estimator):
         raw = self._network(x)  # (N, S, h, C, Q)
         shape = raw.shape
         res = self.target_scaler_.inverse_transform(
-            raw.transpose(0, 1, 4, 2, 3).reshape(-1, h * c)).reshape(shape[0], shape[1], shape[4], h, c)
+            raw.transpose(0, 1, 4, 2, 3).reshape(-1, h * c)
+        ).reshape(shape[0], shape[1], shape[4], h, c)
         members = int(self.params["ensemble"])
         point = res[:, :members, 0].mean(axis=1) + ref
         lower = upper = None
@@ -346,7 +397,9 @@ class Forecaster(Estimator):
             lower, upper = np.quantile(samples, lo, axis=1), np.quantile(samples, hi, axis=1)
         return point, ref, lower, upper
 
-    def _forecast_buffers(self, zbuf: np.ndarray, fbuf: np.ndarray, steps: int) -> dict[str, np.ndarray]:
+    def _forecast_buffers(
+        self, zbuf: np.ndarray, fbuf: np.ndarray, steps: int
+    ) -> dict[str, np.ndarray]:
         """Forecast ``steps`` values after each column of the buffers, in original units."""
         assert self.transform_ is not None
         h = self.net_horizon
@@ -374,7 +427,9 @@ class Forecaster(Estimator):
             out["upper"] = inv(np.concatenate(uppers, axis=1))
         return out
 
-    def _at_origins(self, data: SeriesData, origins: np.ndarray, steps: int) -> dict[str, np.ndarray]:
+    def _at_origins(
+        self, data: SeriesData, origins: np.ndarray, steps: int
+    ) -> dict[str, np.ndarray]:
         """Forecasts ``(N, steps, C)`` from each origin, using the actual history before it."""
         assert self.transform_ is not None
         need = self.history_needed
@@ -390,7 +445,8 @@ class Forecaster(Estimator):
         data = _as_series(history, features, None)
         self._check_compatible(data)
         if len(data) < self.history_needed:
-            raise DataError(f"history: {len(data)} values given, {self.history_needed} needed (lookback + differencing)")
+            raise DataError(f"history: {len(data)} values given, {self.history_needed} needed "
+                            "(lookback + differencing)")
         out = self._at_origins(data, np.array([len(data)]), self._horizon)["point"][0]
         return out[:, 0] if out.shape[1] == 1 else out
 
@@ -422,11 +478,14 @@ class Forecaster(Estimator):
 
     def _check_compatible(self, data: SeriesData) -> None:
         want_c = len(self.resolved_.get("target_names", data.target_names))
-        want_f = int(self.resolved_.get("input_size", data.values.shape[1] + data.features.shape[1])) - want_c
+        want_f = (
+            int(self.resolved_.get("input_size", data.values.shape[1] + data.features.shape[1]))
+            - want_c
+        )
         if data.values.shape[1] != want_c or data.features.shape[1] != want_f:
             raise DataError(
-                f"the series has {data.values.shape[1]} target and {data.features.shape[1]} feature columns; "
-                f"the model was trained with {want_c} and {want_f}"
+                f"the series has {data.values.shape[1]} target and {data.features.shape[1]} "
+                f"feature columns; the model was trained with {want_c} and {want_f}"
             )
 
     # ------------------------------------------------------------------ evaluation
@@ -447,7 +506,8 @@ class Forecaster(Estimator):
         if len(origins) == 0:
             raise DataError(
                 f"{data.source}: the test part has no complete window of {steps} step(s) after "
-                f"{self.history_needed} values of history; use a longer series or a larger test part"
+                f"{self.history_needed} values of history; use a longer series or a larger test "
+                "part"
             )
         actual = targets(data.values, origins, steps)
         result = self._at_origins(data, origins, steps)
@@ -462,8 +522,10 @@ class Forecaster(Estimator):
         report["forecasts"] = {"model": result, **{k: {"point": v} for k, v in forecasts.items()}}
         report["actual"] = actual
         if steps > 1:
-            report["model"]["rmse_by_step"] = [float(np.sqrt(np.nanmean((actual[:, s] - result["point"][:, s]) ** 2)))
-                                               for s in range(steps)]
+            report["model"]["rmse_by_step"] = [
+                float(np.sqrt(np.nanmean((actual[:, s] - result["point"][:, s]) ** 2)))
+                for s in range(steps)
+            ]
         return report
 
     def _test_report(self, data: SeriesData, start: int) -> dict[str, Any]:
@@ -473,11 +535,15 @@ class Forecaster(Estimator):
         return {
             "test": report["model"],
             "baselines": report["baselines"],
-            "evaluation": "one-step-ahead" if self._horizon == 1 else f"averaged over {self._horizon} steps",
+            "evaluation": "one-step-ahead"
+            if self._horizon == 1
+            else f"averaged over {self._horizon} steps",
             "test_origins": int(len(report["origins"])),
         }
 
-    def evaluate(self, X: Any = None, y: None = None, *, test_size: float | None = None) -> dict[str, Any]:
+    def evaluate(
+        self, X: Any = None, y: None = None, *, test_size: float | None = None
+    ) -> dict[str, Any]:
         """Model and baseline errors over the test part of the series ``X`` (default: the fitted
         series; ``y`` unused): ``{"test": {rmse, mae, mape, smape, mase, ...}, "baselines": {...},
         "test_origins"}``."""
@@ -487,11 +553,20 @@ class Forecaster(Estimator):
         if data is None:
             raise DataError("evaluate: no series; pass data")
         self._check_compatible(data)
-        start = chronological_split(len(data), test_size if test_size is not None else self._test_size())[1]
-        if test_size is None and self.split_ is not None and self.data_ is not None and len(data) == len(self.data_):
+        start = chronological_split(
+            len(data), test_size if test_size is not None else self._test_size()
+        )[1]
+        if (
+            test_size is None
+            and self.split_ is not None
+            and self.data_ is not None
+            and len(data) == len(self.data_)
+        ):
             start = self.split_[1]
-        report = self._evaluate(data, start, self._horizon, data.values[:self._train_rows(data)], self.linear_)
-        return {"test": report["model"], "baselines": report["baselines"], "test_origins": int(len(report["origins"]))}
+        report = self._evaluate(data, start, self._horizon, data.values[:self._train_rows(data)],
+                                self.linear_)
+        return {"test": report["model"], "baselines": report["baselines"],
+                "test_origins": int(len(report["origins"]))}
 
     def score(self, X: Any, y: None = None) -> float:
         """Minus the RMSE (original units) of the model's forecasts of ``horizon`` steps from every
@@ -506,7 +581,9 @@ class Forecaster(Estimator):
         report = self._evaluate(data, 0, self._horizon, data.values, None)
         return -float(report["model"]["rmse"])
 
-    def backtest(self, data: Any = None, steps: int | None = None, test_size: float | None = None) -> dict[str, Any]:
+    def backtest(
+        self, data: Any = None, steps: int | None = None, test_size: float | None = None
+    ) -> dict[str, Any]:
         """Rolling-origin evaluation over the test part: one step ahead and ``steps`` ahead.
 
         Every origin in the test part forecasts from the actual history before it (the model is not
@@ -519,10 +596,17 @@ class Forecaster(Estimator):
             raise DataError("backtest: no series; pass data")
         self._check_compatible(data)
         steps = self._horizon if steps is None else int(steps)
-        if test_size is None and self.split_ is not None and self.data_ is not None and len(data) == len(self.data_):
+        if (
+            test_size is None
+            and self.split_ is not None
+            and self.data_ is not None
+            and len(data) == len(self.data_)
+        ):
             start = self.split_[1]
         else:
-            start = chronological_split(len(data), test_size if test_size is not None else self._test_size())[1]
+            start = chronological_split(
+                len(data), test_size if test_size is not None else self._test_size()
+            )[1]
         train_rows = min(self._train_rows(data), start)
         y_train = data.values[:train_rows]
         lookback, log = int(self.resolved_["lookback"]), bool(self.resolved_["log"])
@@ -530,8 +614,8 @@ class Forecaster(Estimator):
         for name, k in (("one_step", 1), ("multi_step", max(steps, 1))):
             linear = LinearAR(lookback, k, log).fit(y_train)
             report = self._evaluate(data, start, k, y_train, linear)
-            out[name] = {"steps": k, "origins": int(len(report["origins"])), "model": report["model"],
-                         "baselines": report["baselines"]}
+            out[name] = {"steps": k, "origins": int(len(report["origins"])),
+                         "model": report["model"], "baselines": report["baselines"]}
         return out
 
     # ------------------------------------------------------------------ plots
@@ -541,7 +625,9 @@ class Forecaster(Estimator):
         :func:`rnnkit.tasks.forecast_plots.fit_figure`)."""
         return fit_figure(self, data, baseline)
 
-    def plot_future(self, frame: pd.DataFrame, data: SeriesData | None = None, history: int = 500) -> Any:
+    def plot_future(
+        self, frame: pd.DataFrame, data: SeriesData | None = None, history: int = 500
+    ) -> Any:
         """The last ``history`` values of the series and a :meth:`forecast` frame after them."""
         data = data if data is not None else self.data_
         if data is None:
@@ -572,8 +658,8 @@ class Forecaster(Estimator):
 
         self._require_fitted()
         return read_series(path, target=list(self._target_names()),
-                           features=list(self.resolved_.get("feature_names", [])) or None, fill=fill,
-                           date_column=self.resolved_.get("date_column"))
+                           features=list(self.resolved_.get("feature_names", [])) or None,
+                           fill=fill, date_column=self.resolved_.get("date_column"))
 
 
 @contextlib.contextmanager
@@ -603,11 +689,13 @@ def _as_series(data: Any, features: Any, dates: Any) -> SeriesData:
         return data
     if isinstance(data, pd.Series):
         index = data.index if isinstance(data.index, pd.DatetimeIndex) else None
-        return SeriesData.from_arrays(data.to_numpy(), features, dates if dates is not None else index,
+        return SeriesData.from_arrays(data.to_numpy(), features,
+                                      dates if dates is not None else index,
                                       target_names=[str(data.name or "y")])
     if isinstance(data, pd.DataFrame):
         index = data.index if isinstance(data.index, pd.DatetimeIndex) else None
-        return SeriesData.from_arrays(data.to_numpy(), features, dates if dates is not None else index,
+        return SeriesData.from_arrays(data.to_numpy(), features,
+                                      dates if dates is not None else index,
                                       target_names=[str(c) for c in data.columns])
     return SeriesData.from_arrays(data, features, dates)
 

@@ -6,10 +6,10 @@
   fits, else 30 steps -- never more than a quarter of the training part.
 - ``differencing`` as auto.arima decides it (Hyndman & Khandakar 2008): a seasonal difference when
   the seasonal strength of the training part exceeds 0.64 *and* the seasonal naive forecast with
-  drift beats persistence on it (so a long, noisy season such as 365 days of temperatures is not differenced);
-  a seasonal difference always comes with a first difference (``both``: the network learns a
-  correction to the seasonal naive forecast with drift); without one, a first difference when the
-  KPSS test rejects level stationarity at 5%.
+  drift beats persistence on it (so a long, noisy season such as 365 days of temperatures is not
+  differenced); a seasonal difference always comes with a first difference (``both``: the network
+  learns a correction to the seasonal naive forecast with drift); without one, a first difference
+  when the KPSS test rejects level stationarity at 5%.
 - ``log`` for positive series whose swings grow with the level (multiplicative): over consecutive
   blocks of one season (12 steps without a season), the correlation between the blocks' mean and
   their standard deviation after removing each block's linear trend exceeds 0.5.
@@ -69,7 +69,8 @@ def resolve_choices(
     if log not in (True, False, "auto"):
         raise ConfigError(f"log: expected True, False or 'auto', got {log!r}")
     if differencing != "auto" and differencing not in DIFFERENCING:
-        raise ConfigError(f"differencing: expected auto, {', '.join(DIFFERENCING)}; got {differencing!r}")
+        raise ConfigError(f"differencing: expected auto, {', '.join(DIFFERENCING)}; "
+                          f"got {differencing!r}")
     use_log = bool(log) if log != "auto" else positive and is_multiplicative(y_train[:, 0], m)
     z = np.log(y_train) if use_log else y_train
     diff = choose_differencing(z[:, 0], m) if differencing == "auto" else differencing
@@ -126,7 +127,8 @@ def kpss_statistic(x: np.ndarray) -> float:
 
 
 def choose_differencing(z: np.ndarray, season: int) -> str:
-    """``none``, ``first``, ``seasonal`` or ``both`` for a (log) training series (module docstring)."""
+    """``none``, ``first``, ``seasonal`` or ``both`` for a (log) training series (module docstring).
+    """
     z = np.asarray(z, dtype=np.float64).ravel()
     m = int(season)
     seasonal = False

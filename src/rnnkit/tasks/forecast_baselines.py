@@ -43,7 +43,8 @@ BASELINE_LABELS = {"persistence": "persistence", "seasonal_naive": "seasonal nai
 def _check_origins(origins: np.ndarray, needed: int, what: str) -> np.ndarray:
     origins = np.asarray(origins, dtype=np.int64)
     if origins.size and origins.min() < needed:
-        raise DataError(f"{what}: needs {needed} values of history before the first forecast, got {origins.min()}")
+        raise DataError(f"{what}: needs {needed} values of history before the first forecast, "
+                        f"got {origins.min()}")
     return origins
 
 
@@ -95,8 +96,8 @@ class LinearAR:
         origins = valid_origins(len(z), self.lookback, 0, self.horizon)
         if origins.size < 2:
             raise DataError(
-                f"linear AR baseline: {len(z)} training values are too few for lookback {self.lookback} "
-                f"and horizon {self.horizon}; use a smaller lookback or more data"
+                f"linear AR baseline: {len(z)} training values are too few for lookback "
+                f"{self.lookback} and horizon {self.horizon}; use a smaller lookback or more data"
             )
         coef = np.zeros((z.shape[1], self.horizon, self.lookback + 1))
         for c in range(z.shape[1]):
@@ -137,7 +138,9 @@ def baseline_forecasts(
     return out
 
 
-def error_report(actual: np.ndarray, predicted: np.ndarray, y_train: np.ndarray, season: int) -> dict[str, float]:
+def error_report(
+    actual: np.ndarray, predicted: np.ndarray, y_train: np.ndarray, season: int
+) -> dict[str, float]:
     """RMSE, MAE, MAPE (%), sMAPE (%) and MASE of ``(N, H, C)`` forecasts, in original units.
 
     MAPE leaves out zero actual values (where it is undefined).

@@ -32,14 +32,22 @@ def bundle_config(model: Any) -> dict[str, Any]:
     data = model.data_
     resolved = {k: v for k, v in model.resolved_.items() if k != "candidates"}
     return {
-        "resolved": {**resolved, "target_names": data.target_names, "feature_names": data.feature_names,
-                     "test_size": model._test_size()},
-        "network": {"input_size": model.resolved_["input_size"], "members": int(model.params["ensemble"])},
+        "resolved": {
+            **resolved,
+            "target_names": data.target_names,
+            "feature_names": data.feature_names,
+            "test_size": model._test_size(),
+        },
+        "network": {
+            "input_size": model.resolved_["input_size"],
+            "members": int(model.params["ensemble"]),
+        },
     }
 
 
 def bundle_state(model: Any) -> dict[str, Any]:
-    """``scaler.json`` (transform, scalers, linear AR) and ``series.json`` of a fitted Forecaster."""
+    """``scaler.json`` (transform, scalers, linear AR) and ``series.json`` of a fitted Forecaster.
+    """
     data, linear = model.data_, model.linear_
     scaler_state = {
         "transform": model.transform_.to_dict(),
@@ -61,7 +69,8 @@ def restore_state(model: Any, parts: BundleParts) -> None:
     """Set a new Forecaster's fitted attributes (all but the network) from ``parts``."""
     model.resolved_ = dict(parts.section("resolved", dict))
     model.resolved_["input_size"] = parts.section("network", dict).get("input_size")
-    check_options("Forecaster", {k: model.resolved_.get(k) for k in ("lookback", "horizon", "season")})
+    check_options("Forecaster",
+                  {k: model.resolved_.get(k) for k in ("lookback", "horizon", "season")})
     if Rule("int", 1, MAX_WIDTH).problem(model.resolved_["input_size"]) is not None:
         raise BundleError(f"bundle {parts.path}: config.json 'network' has no valid input_size; "
                           "re-save the model")
@@ -75,7 +84,8 @@ def restore_state(model: Any, parts: BundleParts) -> None:
     series = parts.json("series")
     dates = None if series["dates"] is None else pd.DatetimeIndex(pd.to_datetime(series["dates"]))
     model.data_ = SeriesData(np.asarray(series["values"]), np.asarray(series["features"]),
-                             series["target_names"], series["feature_names"], dates, series["source"])
+                             series["target_names"], series["feature_names"], dates,
+                             series["source"])
     model.split_ = (int(series["split"][0]), int(series["split"][1]))
 
 

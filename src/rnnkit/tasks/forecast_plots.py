@@ -31,13 +31,19 @@ def fit_figure(model: Any, data: SeriesData | None = None, baseline: str | None 
     train_end, test_start = model.split_
     x_axis = data.dates if data.dates is not None else np.arange(len(data))
     fit_origins = valid_origins(train_end, 0, 0, 1, start=model.history_needed)
-    fit = model._at_origins(data, fit_origins, 1)["point"][:, 0] if len(fit_origins) else np.zeros((0, 1))
+    fit = (
+        model._at_origins(data, fit_origins, 1)["point"][:, 0]
+        if len(fit_origins)
+        else np.zeros((0, 1))
+    )
     parts: dict[str, Any] = {"train_fit": (fit_origins, fit)}
     params = model.params
     title = f"{', '.join(data.target_names)}: {params['cell'].upper()} forecaster"
     if test_start < len(data):
         resolved = model.resolved_
-        linear = LinearAR(int(resolved["lookback"]), 1, bool(resolved["log"])).fit(data.values[:train_end])
+        linear = LinearAR(int(resolved["lookback"]), 1, bool(resolved["log"])).fit(
+            data.values[:train_end]
+        )
         report = model._evaluate(data, test_start, 1, data.values[:train_end], linear)
         origins = report["origins"]
         forecast = report["forecasts"]["model"]
@@ -51,7 +57,8 @@ def fit_figure(model: Any, data: SeriesData | None = None, baseline: str | None 
         parts["baseline"] = (origins, report["forecasts"][baseline]["point"][:, 0], label)
         title += (f" - test RMSE {report['model']['rmse']:.4g} vs {label} "
                   f"{report['baselines'][baseline]['rmse']:.4g}")
-    return plot_forecast(x_axis, data.values, data.target_names, split=test_start, title=title, **parts)
+    return plot_forecast(x_axis, data.values, data.target_names, split=test_start, title=title,
+                         **parts)
 
 
 def future_figure(frame: pd.DataFrame, data: SeriesData, history: int = 500) -> Any:
@@ -63,7 +70,11 @@ def future_figure(frame: pd.DataFrame, data: SeriesData, history: int = 500) -> 
     name = data.target_names[0]
     lower = frame[f"{name}_lower"].to_numpy() if f"{name}_lower" in frame else None
     upper = frame[f"{name}_upper"].to_numpy() if f"{name}_upper" in frame else None
-    future_x = frame.index.to_numpy() if isinstance(frame.index, pd.DatetimeIndex) else np.asarray(frame.index)
+    future_x = (
+        frame.index.to_numpy()
+        if isinstance(frame.index, pd.DatetimeIndex)
+        else np.asarray(frame.index)
+    )
     return plot_forecast(x, part.values, data.target_names,
                          future=(future_x, frame[name].to_numpy(), lower, upper),
                          title=f"{name}: forecast of the next {len(frame)} steps")

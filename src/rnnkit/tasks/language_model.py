@@ -3,7 +3,8 @@
 The char-rnn recipe with the verbs of a scikit-learn estimator:
 
     text --TextVectorizer--> ids (N,) --StreamLoader--> B streams x bptt-step windows
-    ids (B, T) --Embedding (or one-hot)--> stacked LSTM/GRU/RNN --dropout--> Linear --> logits (B, T, V)
+    ids (B, T) --Embedding (or one-hot)--> stacked LSTM/GRU/RNN --dropout--> Linear
+        --> logits (B, T, V)
 
 Training is truncated BPTT: the network keeps its hidden state between calls (detached, so
 gradients stop at the window boundary) and the loader's ``reset`` flags zero it at the start of
@@ -98,7 +99,8 @@ class LanguageModel(Estimator):
     """
 
     task = LM_TASK
-    network_params = ("embedding_dim", "cell", "hidden_size", "num_layers", "dropout", "tie_weights")
+    network_params = ("embedding_dim", "cell", "hidden_size", "num_layers", "dropout",
+                      "tie_weights")
 
     choices = {"level": LEVELS, "lr_decay": ("time", None), "windows": ("stateful", "random")}
     level: Any  # the option (set by __init__)
@@ -107,12 +109,13 @@ class LanguageModel(Estimator):
     history_: History | None = None
 
     def __init__(
-        self, *, level: Any = "char", cell: Any = "lstm", hidden_size: Any = 256, num_layers: Any = 2,
-        embedding_dim: Any = 64, dropout: Any = 0.1, tie_weights: Any = False, max_tokens: Any = None,
-        min_freq: Any = 1, bptt: Any = 64, batch_size: Any = 32, windows: Any = "stateful",
-        epochs: Any = None, optimizer: Any = "adam", lr: Any = 0.003, weight_decay: Any = 0.0,
-        clip_norm: Any = 1.0, lr_decay: Any = "time", valid_fraction: Any = 0.1, valid_batch_size: Any = 32,
-        patience: Any = 3, time_budget: Any = None, seed: Any = 0, verbose: Any = 1,
+        self, *, level: Any = "char", cell: Any = "lstm", hidden_size: Any = 256,
+        num_layers: Any = 2, embedding_dim: Any = 64, dropout: Any = 0.1, tie_weights: Any = False,
+        max_tokens: Any = None, min_freq: Any = 1, bptt: Any = 64, batch_size: Any = 32,
+        windows: Any = "stateful", epochs: Any = None, optimizer: Any = "adam", lr: Any = 0.003,
+        weight_decay: Any = 0.0, clip_norm: Any = 1.0, lr_decay: Any = "time",
+        valid_fraction: Any = 0.1, valid_batch_size: Any = 32, patience: Any = 3,
+        time_budget: Any = None, seed: Any = 0, verbose: Any = 1,
     ) -> None:
         self._store_params(locals())
 
@@ -124,7 +127,8 @@ class LanguageModel(Estimator):
         p = self.params
         if self.level == "char":
             return TextVectorizer(
-                max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=None, split="character"
+                max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=None,
+                split="character"
             )
         return TextVectorizer(
             max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=None, split="auto",
@@ -161,14 +165,15 @@ class LanguageModel(Estimator):
             missing = sorted({t for t in tokens if t not in vec.vocab.token_to_id})  # type: ignore[union-attr]
             shown = ", ".join(repr(t) for t in missing[:10]) + (" ..." if len(missing) > 10 else "")
             raise DataError(
-                f"prime: {len(missing)} {'character' if self.level == 'char' else 'word'}(s) not in "
-                f"the model's vocabulary ({shown}); remove them, or read them as [UNK] with unknown='oov' "
-                "(CLI: --oov)"
+                f"prime: {len(missing)} {'character' if self.level == 'char' else 'word'}(s) not "
+                f"in the model's vocabulary ({shown}); remove them, or read them as [UNK] with "
+                "unknown='oov' (CLI: --oov)"
             )
         return ids
 
     def _start_id(self) -> int:
-        """What the network reads first when there is no prime: a line break, as at a text's start."""
+        """What the network reads first when there is no prime: a line break, as at a text's start.
+        """
         vocab = self._require_vectorizer().vocab
         assert vocab is not None
         if NEWLINE in vocab:
@@ -193,9 +198,9 @@ class LanguageModel(Estimator):
 
         ``X`` (and ``validation_data``): a text (``str``), a file (``pathlib.Path`` or any
         ``os.PathLike``; gzip/bzip2/xz and BOMs handled), or a list of texts and files, joined in
-        order (each followed by a line break). A ``str`` is always text, never a file name. Without ``validation_data`` the last
-        ``valid_fraction`` of the text is held out (contiguous; at word level the cut moves to the
-        next whitespace).
+        order (each followed by a line break). A ``str`` is always text, never a file name. Without
+        ``validation_data`` the last ``valid_fraction`` of the text is held out (contiguous; at word
+        level the cut moves to the next whitespace).
 
         ``workers``: data-parallel processes on this machine (PyTorch DDP; the B parallel streams
         of every batch are split between them). ``checkpoint_dir``: checkpoint after every epoch
@@ -204,7 +209,8 @@ class LanguageModel(Estimator):
         p = self._validate_params()
         self._check_y_unused(y)
         run = self._start_run(
-            (X,), {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
+            (X,),
+            {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
             workers, checkpoint_dir, resume, checkpoint_every,
         )
         if run is None:
@@ -214,7 +220,9 @@ class LanguageModel(Estimator):
         if validation_data is not None:
             train_text, valid_text = text, gather_text(validation_data, "validation_data")
         else:
-            train_text, valid_text = split_tail(text, p["valid_fraction"], at_whitespace=self.level == "word")
+            train_text, valid_text = split_tail(
+                text, p["valid_fraction"], at_whitespace=self.level == "word"
+            )
         self._fit_vectorizer(train_text)
         train_ids = self._encode(train_text)
         if len(train_ids) < 2:
@@ -231,23 +239,26 @@ class LanguageModel(Estimator):
                     "valid_fraction, or valid_fraction=0"
                 )
             valid_loader = StreamLoader(valid_ids, p["valid_batch_size"], p["bptt"])
-        train_loader = StreamLoader(train_ids, p["batch_size"], p["bptt"], mode=p["windows"], seed=p["seed"])
+        train_loader = StreamLoader(train_ids, p["batch_size"], p["bptt"], mode=p["windows"],
+                                    seed=p["seed"])
         torch.manual_seed(p["seed"])
         self.model_ = self._checked_network()
         budget = time_budget if time_budget is not None else p["time_budget"]
         n_epochs = epochs or p["epochs"] or (EPOCHS_UNDER_BUDGET if budget else DEFAULT_EPOCHS)
         callbacks: list[Callback] = []
         if valid_loader is not None and p["patience"]:
-            callbacks.append(EarlyStopping("val_loss", patience=p["patience"], restore_best_weights=True))
+            callbacks.append(EarlyStopping("val_loss", patience=p["patience"],
+                                           restore_best_weights=True))
         if p["lr_decay"] == "time":
             callbacks.append(TimeDecay(budget, n_epochs, len(train_loader)))
         trainer = Trainer(
-            loss="cross_entropy", optimizer=p["optimizer"], lr=p["lr"], weight_decay=p["weight_decay"],
-            clip_norm=p["clip_norm"], metrics=(), callbacks=callbacks, seed=p["seed"], verbose=p["verbose"],
-            **run,
+            loss="cross_entropy", optimizer=p["optimizer"], lr=p["lr"],
+            weight_decay=p["weight_decay"], clip_norm=p["clip_norm"], metrics=(),
+            callbacks=callbacks, seed=p["seed"], verbose=p["verbose"], **run,
         )
         self.history_ = trainer.fit(
-            self.model_, train_loader, validation_data=valid_loader, epochs=n_epochs, time_budget=budget
+            self.model_, train_loader, validation_data=valid_loader, epochs=n_epochs,
+            time_budget=budget
         )
         self.model_.eval()
         self.model_.reset_state()
@@ -269,9 +280,12 @@ class LanguageModel(Estimator):
 
     def _evaluate(self, loader: StreamLoader) -> dict[str, Any]:
         model = self._require_fitted()
-        loss = Trainer(loss="cross_entropy", metrics=(), seed=None, verbose=0).evaluate(model, loader)["loss"]
+        loss = Trainer(loss="cross_entropy", metrics=(), seed=None, verbose=0).evaluate(
+            model, loader
+        )["loss"]
         model.reset_state()
-        report: dict[str, Any] = {"loss": float(loss), "perplexity": perplexity(loss), "tokens": loader.tokens}
+        report: dict[str, Any] = {"loss": float(loss), "perplexity": perplexity(loss),
+                                  "tokens": loader.tokens}
         report["bpc"] = bits_per_character(loss) if self.level == "char" else None
         return report
 
@@ -293,11 +307,13 @@ class LanguageModel(Estimator):
         ids = self._encode(gather_text(X, "X"))
         if len(ids) < 2:
             raise DataError("X: the text needs at least 2 tokens to be scored")
-        return self._evaluate(StreamLoader(ids, self.params["valid_batch_size"], self.params["bptt"]))
+        return self._evaluate(StreamLoader(ids, self.params["valid_batch_size"],
+                                           self.params["bptt"]))
 
     def score(self, X: Corpus, y: None = None) -> float:
         """Minus the loss (nats per token) of the text ``X``: higher is better, as scikit-learn's
-        ``GridSearchCV`` expects (perplexity is ``exp(-score)``); :meth:`evaluate` gives the report."""
+        ``GridSearchCV`` expects (perplexity is ``exp(-score)``); :meth:`evaluate` gives the
+        report."""
         return -float(self.evaluate(X, y)["loss"])
 
     def stream(
@@ -330,7 +346,8 @@ class LanguageModel(Estimator):
         if length < 0:
             raise ConfigError(f"length={length} must be >= 0")
         ids = self._encode_prime(prime, unknown)
-        pieces = self._pieces(model, ids, prime, length, temperature, top_k, top_p, make_generator(seed))
+        pieces = self._pieces(model, ids, prime, length, temperature, top_k, top_p,
+                              make_generator(seed))
         return until_stop(pieces, stop)
 
     def _pieces(
@@ -417,7 +434,8 @@ def gather_text(data: Any, name: str) -> str:
     try:
         items = list(items)
     except TypeError:
-        raise DataError(f"{name}: expected a text, a file path or a list of them, got {type(data).__name__}") from None
+        raise DataError(f"{name}: expected a text, a file path or a list of them, "
+                        f"got {type(data).__name__}") from None
     if not items:
         raise DataError(f"{name}: nothing given; pass a text or a file path")
     parts = []
@@ -428,7 +446,8 @@ def gather_text(data: Any, name: str) -> str:
             text = normalize_newlines(item)
             parts.append(text if len(items) == 1 or text.endswith(NEWLINE) else text + NEWLINE)
         else:
-            raise DataError(f"{name}[{i}] is {type(item).__name__}; give texts (str) or paths (pathlib.Path)")
+            raise DataError(f"{name}[{i}] is {type(item).__name__}; give texts (str) or paths "
+                            "(pathlib.Path)")
     text = "".join(parts)
     if not text.strip():
         raise DataError(f"{name}: the text is empty; give a non-empty text or file")

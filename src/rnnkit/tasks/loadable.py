@@ -49,7 +49,8 @@ class LoadableFromBundle:
 
         params = parts.section("params", dict)
         if not all(isinstance(k, str) for k in params):
-            raise BundleError(f"bundle {parts.path}: {CONFIG_NAME} 'params' has non-text keys; re-save the model")
+            raise BundleError(f"bundle {parts.path}: {CONFIG_NAME} 'params' has non-text keys; "
+                              "re-save the model")
         check_options(cls.__name__, params)
         return dict(params)
 

@@ -59,7 +59,10 @@ class Rule:
         wanted = numbers.Integral if self.kind == "int" else numbers.Real
         if isinstance(value, bool) or not isinstance(value, wanted) or not self._in_range(value):
             shown = repr(value)
-            return f"must be {self.describe()}, got {shown if len(shown) <= 40 else shown[:37] + '...'}"
+            return (
+                f"must be {self.describe()}, "
+                f"got {shown if len(shown) <= 40 else shown[:37] + '...'}"
+            )
         return None
 
     def _in_range(self, value: Any) -> bool:
@@ -186,7 +189,8 @@ def check_choices(estimator: str, params: Mapping[str, Any],
             shown = repr(value)
             shown = shown if len(shown) <= 40 else shown[:37] + "..."
             raise ConfigError(
-                f"{estimator}: {name}={shown} is unknown; use one of {', '.join(map(repr, allowed))}"
+                f"{estimator}: {name}={shown} is unknown; "
+                f"use one of {', '.join(map(repr, allowed))}"
             )
 
 
@@ -207,10 +211,13 @@ def check_network_size(estimator: str, network: Any, params: Mapping[str, Any],
     count = sum(int(p.numel()) for p in network.parameters())
     limit = max_parameters() if limit is None else limit
     if count > limit:
-        sizes = ", ".join(f"{k}={params[k]}" for k in SIZE_OPTIONS if params.get(k) not in (None, "auto"))
+        sizes = ", ".join(
+            f"{k}={params[k]}" for k in SIZE_OPTIONS if params.get(k) not in (None, "auto")
+        )
         raise ConfigError(
-            f"{estimator}: the network would have {count:.3g} parameters, more than the {limit:.3g} "
-            f"this machine can train ({sizes}); use a smaller hidden_size, num_layers or embedding_dim"
+            f"{estimator}: the network would have {count:.3g} parameters, "
+            f"more than the {limit:.3g} this machine can train ({sizes}); "
+            "use a smaller hidden_size, num_layers or embedding_dim"
         )
     return count
 
@@ -232,7 +239,9 @@ def _skip_inplace_on_meta() -> Iterator[None]:
     from torch.overrides import TorchFunctionMode
 
     class SkipInit(TorchFunctionMode):
-        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        def __torch_function__(
+            self, func: Any, types: Any, args: Any = (), kwargs: Any = None
+        ) -> Any:
             kwargs = kwargs or {}
             first = args[0] if args else next(iter(kwargs.values()), None)
             if _is_initialiser(func) and getattr(first, "is_meta", False):
@@ -254,6 +263,6 @@ def _is_initialiser(func: Any) -> bool:
 
 
 __all__ = [
-    "MAX_PARAMETERS", "RULES", "Rule", "check_choices", "check_network_size", "check_options", "max_parameters",
-    "meta_network", "check_known",
+    "MAX_PARAMETERS", "RULES", "Rule", "check_choices", "check_network_size", "check_options",
+    "max_parameters", "meta_network", "check_known",
 ]

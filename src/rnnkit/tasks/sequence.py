@@ -4,7 +4,8 @@ The numeric twin of :class:`rnnkit.tasks.TextClassifier`: the same :class:`Class
 hold-out, training, metrics, bundles) and the same :class:`RecurrentClassifier` network, with float
 features instead of an embedding in front:
 
-    (T_i, F) floats --FeatureScaler--> length-bucketed (B, T, F) --> LSTM/GRU/RNN --> pooling --> head
+    (T_i, F) floats --FeatureScaler--> length-bucketed (B, T, F) --> LSTM/GRU/RNN --> pooling
+        --> head
 
 Inputs are a float array ``(N, T, F)`` (with ``lengths=`` or ``mask=`` when padded) or a list of
 ``(T_i, F)`` arrays of any lengths. The scaler standardizes each feature with statistics of the real
@@ -65,11 +66,12 @@ class SequenceClassifier(ClassifierBase):
     scaler_: FeatureScaler | None = None
 
     def __init__(
-        self, *, cell: Any = "lstm", bidirectional: Any = True, num_layers: Any = 1, hidden_size: Any = 128,
-        pooling: Any = "max", dropout: Any = 0.3, recurrent_activation: Any = None, head_hidden: Any = None,
-        standardize: Any = "feature", max_length: Any = None, truncation: Any = "post", batch_size: Any = 64,
-        epochs: Any = 30, optimizer: Any = "adam", lr: Any = 0.003, weight_decay: Any = 0.0,
-        clip_norm: Any = 1.0, schedule: Any = "cosine", validation_split: Any = 0.1, patience: Any = 8,
+        self, *, cell: Any = "lstm", bidirectional: Any = True, num_layers: Any = 1,
+        hidden_size: Any = 128, pooling: Any = "max", dropout: Any = 0.3,
+        recurrent_activation: Any = None, head_hidden: Any = None, standardize: Any = "feature",
+        max_length: Any = None, truncation: Any = "post", batch_size: Any = 64, epochs: Any = 30,
+        optimizer: Any = "adam", lr: Any = 0.003, weight_decay: Any = 0.0, clip_norm: Any = 1.0,
+        schedule: Any = "cosine", validation_split: Any = 0.1, patience: Any = 8,
         time_budget: Any = None, seed: Any = 0, verbose: Any = 1,
     ) -> None:
         self._store_params(locals())
@@ -169,7 +171,8 @@ class SequenceClassifier(ClassifierBase):
     def feature_size(self) -> int:
         """F, the features per step the fitted model expects."""
         if self.scaler_ is None:
-            raise ConfigError("this SequenceClassifier is not fitted yet; call fit() or load() first")
+            raise ConfigError("this SequenceClassifier is not fitted yet; "
+                              "call fit() or load() first")
         return self.scaler_.feature_size
 
 

@@ -64,13 +64,14 @@ class TextClassifier(ClassifierBase):
     vectorizer_: TextVectorizer | None = None
 
     def __init__(
-        self, *, cell: Any = "lstm", bidirectional: Any = True, num_layers: Any = 1, hidden_size: Any = 64,
-        embedding_dim: Any = 128, pooling: Any = "max", dropout: Any = 0.5, recurrent_activation: Any = None,
-        head_hidden: Any = None, max_tokens: Any = 20000, min_freq: Any = 2, split: Any = "auto",
-        ngrams: Any = None, max_length: Any = 1000, truncation: Any = "post", batch_size: Any = 64,
-        epochs: Any = 15, optimizer: Any = "adam", lr: Any = 0.001, weight_decay: Any = 0.0,
-        clip_norm: Any = 1.0, validation_split: Any = 0.1, patience: Any = 3, monitor: Any = "val_accuracy",
-        time_budget: Any = None, seed: Any = 0, verbose: Any = 1,
+        self, *, cell: Any = "lstm", bidirectional: Any = True, num_layers: Any = 1,
+        hidden_size: Any = 64, embedding_dim: Any = 128, pooling: Any = "max", dropout: Any = 0.5,
+        recurrent_activation: Any = None, head_hidden: Any = None, max_tokens: Any = 20000,
+        min_freq: Any = 2, split: Any = "auto", ngrams: Any = None, max_length: Any = 1000,
+        truncation: Any = "post", batch_size: Any = 64, epochs: Any = 15, optimizer: Any = "adam",
+        lr: Any = 0.001, weight_decay: Any = 0.0, clip_norm: Any = 1.0, validation_split: Any = 0.1,
+        patience: Any = 3, monitor: Any = "val_accuracy", time_budget: Any = None, seed: Any = 0,
+        verbose: Any = 1,
     ) -> None:
         self._store_params(locals())
 
@@ -100,24 +101,27 @@ class TextClassifier(ClassifierBase):
         resume: bool = False,
         checkpoint_every: int | None = None,
     ) -> TextClassifier:
-        """Fit on texts ``X`` and labels ``y``, or on a :class:`TextShards` stream (labels inside it).
+        """Fit on texts ``X`` and labels ``y``, or on a :class:`TextShards` stream (labels inside
+        it).
 
         With shards, ``validation_data`` may be other shards, ``(texts, labels)`` in memory, or
         None: then ``validation_split`` of the examples is held out by hash (no loading).
         See :meth:`ClassifierBase.fit` for the other arguments.
         """
-        options: dict[str, Any] = {"workers": workers, "checkpoint_dir": checkpoint_dir, "resume": resume,
-                                   "checkpoint_every": checkpoint_every}
+        options: dict[str, Any] = {"workers": workers, "checkpoint_dir": checkpoint_dir,
+                                   "resume": resume, "checkpoint_every": checkpoint_every}
         if not isinstance(X, TextShards):
             if y is None:
-                raise DataError("y: give one label per text (or pass TextShards, which carry labels)")
+                raise DataError("y: give one label per text (or pass TextShards, "
+                                "which carry labels)")
             super().fit(X, y, validation_data, epochs, time_budget, **options)
             return self
         self._validate_params()
         if y is not None:
             raise ConfigError("y: TextShards carry their labels; leave y=None")
         run = self._start_run(
-            (X,), {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
+            (X,),
+            {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
             workers, checkpoint_dir, resume, checkpoint_every,
         )
         if run is None:
@@ -126,7 +130,8 @@ class TextClassifier(ClassifierBase):
         return self._fit_stream(X, validation_data, epochs, time_budget)
 
     def _fit_stream(
-        self, shards: TextShards, validation_data: Any, epochs: int | None, time_budget: float | None
+        self, shards: TextShards, validation_data: Any, epochs: int | None,
+        time_budget: float | None
     ) -> TextClassifier:
         started = time.perf_counter()
         p = self.params
@@ -134,7 +139,8 @@ class TextClassifier(ClassifierBase):
         if isinstance(validation_data, TextShards):
             val_shards = validation_data
         elif validation_data is not None:
-            val_memory = (self._check_inputs(validation_data[0], "validation_data"), list(validation_data[1]))
+            val_memory = (self._check_inputs(validation_data[0], "validation_data"),
+                          list(validation_data[1]))
         elif p.get("validation_split"):
             fraction = float(p["validation_split"])
             train_shards, val_shards = shards.select(fraction, 1.0), shards.select(0.0, fraction)
@@ -151,15 +157,18 @@ class TextClassifier(ClassifierBase):
         vectorizer.vocab = scan.vocabulary(p["max_tokens"], p["min_freq"])
         self.vectorizer_ = vectorizer
         train_loader = StreamingLoader(
-            train_shards, vectorizer, scan.label_index(), batch_size=p["batch_size"], seed=p["seed"],
-            max_length=p["max_length"], truncation=p["truncation"], rank=rank, world_size=world,
-            examples=scan.examples_for(train_shards, rank, world),
+            train_shards, vectorizer, scan.label_index(), batch_size=p["batch_size"],
+            seed=p["seed"], max_length=p["max_length"], truncation=p["truncation"], rank=rank,
+            world_size=world, examples=scan.examples_for(train_shards, rank, world),
         )
         val_loader: Any = None
         if val_shards is not None:
             val_scan = scan_all(val_shards, None, rank, world, distributed.gather_objects)
             if val_scan.examples:
-                index = {raw: int(self._encode_labels([self._label_from_text(raw)])[0]) for raw in val_scan.labels}
+                index = {
+                    raw: int(self._encode_labels([self._label_from_text(raw)])[0])
+                    for raw in val_scan.labels
+                }
                 val_loader = StreamingLoader(
                     val_shards, vectorizer, index, batch_size=256, shuffle=False,
                     max_length=p["max_length"], truncation=p["truncation"], rank=rank,
@@ -199,7 +208,8 @@ class TextClassifier(ClassifierBase):
         truth: list[np.ndarray] = []
         guess: list[np.ndarray] = []
         for texts, raw in iter_chunks(shards, chunk):
-            truth.append(self._encode_labels([self._label_from_text(r) for r in raw], shards.source))
+            truth.append(self._encode_labels([self._label_from_text(r) for r in raw],
+                                             shards.source))
             guess.append(self.predict_proba(texts).argmax(axis=1))
         if not truth:
             raise DataError(f"{shards.source}: no examples to evaluate")
@@ -225,7 +235,9 @@ class TextClassifier(ClassifierBase):
             max_tokens=p["max_tokens"], min_freq=p["min_freq"], split=p["split"], ngrams=p["ngrams"]
         ).fit(X)
 
-    def _loader(self, X: Sequence[str], y: np.ndarray | None, shuffle: bool, batch_size: int) -> BucketLoader:
+    def _loader(
+        self, X: Sequence[str], y: np.ndarray | None, shuffle: bool, batch_size: int
+    ) -> BucketLoader:
         assert self.vectorizer_ is not None
         p = self.params
         sequences: list[np.ndarray] = list(self.vectorizer_.transform(X))
@@ -250,7 +262,8 @@ class TextClassifier(ClassifierBase):
         self.vectorizer_ = TextVectorizer.from_json(json.dumps(parts.json("vectorizer")))
 
     def explain(self, text: str, target: Any = None, method: str = "integrated_gradients") -> Any:
-        """Per-token importance for the prediction on one ``text`` (see :mod:`rnnkit.inspect.saliency`).
+        """Per-token importance for the prediction on one ``text`` (see
+        :mod:`rnnkit.inspect.saliency`).
 
         Returns an ``Explanation`` with ``tokens``, ``scores`` (positive = for the class),
         ``label``, ``probability``, ``pairs()``, ``top(k)`` and ``to_html()``. ``method``:

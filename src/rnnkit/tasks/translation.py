@@ -122,14 +122,15 @@ class Translator(Estimator):
 
     def __init__(
         self, *, attention: Any = "bahdanau", attention_score: Any = None, cell: Any = "gru",
-        hidden_size: Any = 256, embedding_dim: Any = 256, num_layers: Any = 1, bidirectional: Any = True,
-        dropout: Any = 0.3, teacher_forcing: Any = 1.0, label_smoothing: Any = 0.0, source_level: Any = "auto",
-        target_level: Any = "auto", lowercase: Any = True, min_freq: Any = 2, max_tokens: Any = None,
-        max_source_length: Any = 100, max_target_length: Any = 100, batch_size: Any = 64, epochs: Any = 20,
-        optimizer: Any = "adam", lr: Any = 0.001, weight_decay: Any = 0.0, clip_norm: Any = 1.0,
-        lr_decay: Any = "time", valid_fraction: Any = 0.05, patience: Any = 3, time_budget: Any = None,
-        beam_size: Any = 5, length_penalty: Any = 1.0, max_output_ratio: Any = 2.0, seed: Any = 0,
-        verbose: Any = 1,
+        hidden_size: Any = 256, embedding_dim: Any = 256, num_layers: Any = 1,
+        bidirectional: Any = True, dropout: Any = 0.3, teacher_forcing: Any = 1.0,
+        label_smoothing: Any = 0.0, source_level: Any = "auto", target_level: Any = "auto",
+        lowercase: Any = True, min_freq: Any = 2, max_tokens: Any = None,
+        max_source_length: Any = 100, max_target_length: Any = 100, batch_size: Any = 64,
+        epochs: Any = 20, optimizer: Any = "adam", lr: Any = 0.001, weight_decay: Any = 0.0,
+        clip_norm: Any = 1.0, lr_decay: Any = "time", valid_fraction: Any = 0.05, patience: Any = 3,
+        time_budget: Any = None, beam_size: Any = 5, length_penalty: Any = 1.0,
+        max_output_ratio: Any = 2.0, seed: Any = 0, verbose: Any = 1,
     ) -> None:
         self._store_params(locals())
 
@@ -149,7 +150,8 @@ class Translator(Estimator):
     def _fit_vocab(self, token_lists: list[list[str]]) -> Vocabulary:
         p = self.params
         counts = Counter(t for tokens in token_lists for t in tokens)
-        return Vocabulary.from_counts(counts, max_tokens=p["max_tokens"], min_freq=p["min_freq"], reserved=RESERVED)
+        return Vocabulary.from_counts(counts, max_tokens=p["max_tokens"], min_freq=p["min_freq"],
+                                      reserved=RESERVED)
 
     def _loader(self, sources: Sequence[str], targets: Sequence[str], shuffle: bool) -> PairLoader:
         p = self.params
@@ -186,7 +188,8 @@ class Translator(Estimator):
         """
         p = self._validate_params()
         run = self._start_run(
-            (X, y), {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
+            (X, y),
+            {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
             workers, checkpoint_dir, resume, checkpoint_every,
         )
         if run is None:
@@ -194,7 +197,9 @@ class Translator(Estimator):
         started = time.perf_counter()
         sources, targets = _check_pairs(X, y, "X", "y")
         if validation_data is not None:
-            valid_src, valid_tgt = _check_pairs(*validation_data, "validation sources", "validation targets")
+            valid_src, valid_tgt = _check_pairs(
+                *validation_data, "validation sources", "validation targets"
+            )
         elif p["valid_fraction"] and len(sources) >= 20:
             rng = np.random.default_rng(p["seed"])
             perm = rng.permutation(len(sources))
@@ -204,8 +209,12 @@ class Translator(Estimator):
             sources, targets = [sources[i] for i in train_idx], [targets[i] for i in train_idx]
         else:
             valid_src, valid_tgt = [], []
-        self.source_level_ = detect_level(sources) if p["source_level"] == "auto" else p["source_level"]
-        self.target_level_ = detect_level(targets) if p["target_level"] == "auto" else p["target_level"]
+        self.source_level_ = (
+            detect_level(sources) if p["source_level"] == "auto" else p["source_level"]
+        )
+        self.target_level_ = (
+            detect_level(targets) if p["target_level"] == "auto" else p["target_level"]
+        )
         self.source_vocab_ = self._fit_vocab(self._tokens(sources, "source"))
         self.target_vocab_ = self._fit_vocab(self._tokens(targets, "target"))
         train_loader = self._loader(sources, targets, shuffle=True)
@@ -217,7 +226,8 @@ class Translator(Estimator):
         counter = _StepCounter()
         callbacks: list[Callback] = [counter]
         if valid_loader is not None and p["patience"]:
-            callbacks.append(EarlyStopping("val_loss", patience=p["patience"], restore_best_weights=True))
+            callbacks.append(EarlyStopping("val_loss", patience=p["patience"],
+                                           restore_best_weights=True))
         if p["lr_decay"] == "time":
             callbacks.append(TimeDecay(budget, n_epochs, len(train_loader)))
         trainer = Trainer(
@@ -226,7 +236,8 @@ class Translator(Estimator):
             callbacks=callbacks, seed=p["seed"], verbose=p["verbose"], **run,
         )
         self.history_ = trainer.fit(
-            self.model_, train_loader, validation_data=valid_loader, epochs=n_epochs, time_budget=budget
+            self.model_, train_loader, validation_data=valid_loader, epochs=n_epochs,
+            time_budget=budget
         )
         self.model_.eval()
         self.metrics_ = {
@@ -248,13 +259,16 @@ class Translator(Estimator):
         p = self.params
         src_vocab, tgt_vocab = self._require_vocabs()
         return Seq2Seq(
-            len(src_vocab), len(tgt_vocab), bos_id=tgt_vocab.id_of(BOS), eos_id=tgt_vocab.id_of(EOS),
-            score=p["attention_score"], **{k: p[k] for k in NETWORK_PARAMS},
+            len(src_vocab), len(tgt_vocab), bos_id=tgt_vocab.id_of(BOS),
+            eos_id=tgt_vocab.id_of(EOS), score=p["attention_score"],
+            **{k: p[k] for k in NETWORK_PARAMS},
         )
 
     def _teacher_forced(self, loader: PairLoader) -> dict[str, float]:
         model = self._require_fitted()
-        report = Trainer(loss="cross_entropy", metrics=("accuracy",), seed=None, verbose=0).evaluate(model, loader)
+        report = Trainer(
+            loss="cross_entropy", metrics=("accuracy",), seed=None, verbose=0
+        ).evaluate(model, loader)
         return {"loss": float(report["loss"]), "token_accuracy": float(report["accuracy"])}
 
     # ------------------------------------------------------------------ inference
@@ -286,7 +300,8 @@ class Translator(Estimator):
             chunk = order[start : start + step]
             x, lengths = _pad([ids[i] for i in chunk])
             limit = max_length or min(
-                p["max_target_length"] + 1, int(math.ceil(p["max_output_ratio"] * int(lengths.max()))) + 10
+                p["max_target_length"] + 1,
+                int(math.ceil(p["max_output_ratio"] * int(lengths.max()))) + 10
             )
             if beam == 1:
                 hyps = greedy_search(model, x, lengths, max_length=limit)
@@ -294,10 +309,13 @@ class Translator(Estimator):
                 hyps = beam_search(model, x, lengths, beam_size=beam, max_length=limit,
                                    length_penalty=p["length_penalty"])
             for i, hyp in zip(chunk, hyps, strict=True):
-                results[int(i)] = self._translation(texts[int(i)], token_lists[int(i)], hyp, tgt_vocab)
+                results[int(i)] = self._translation(texts[int(i)], token_lists[int(i)], hyp,
+                                                    tgt_vocab)
         return [r for r in results if r is not None]
 
-    def _translation(self, text: str, source_tokens: list[str], hyp: Hypothesis, vocab: Vocabulary) -> Translation:
+    def _translation(
+        self, text: str, source_tokens: list[str], hyp: Hypothesis, vocab: Vocabulary
+    ) -> Translation:
         tokens = vocab.decode(hyp.tokens)
         assert self.target_level_ is not None
         return Translation(
@@ -332,7 +350,8 @@ class Translator(Estimator):
         hypotheses = self.translate(sources, beam_size=beam_size)
         decode_seconds = time.perf_counter() - started
         cjk = cjk_share(references) >= 0.3
-        bleu = sacrebleu.metrics.BLEU(lowercase=bool(self.params["lowercase"]), tokenize="zh" if cjk else "13a")
+        bleu = sacrebleu.metrics.BLEU(lowercase=bool(self.params["lowercase"]),
+                                      tokenize="zh" if cjk else "13a")
         result = bleu.corpus_score(hypotheses, [list(references)])
         assert self.target_level_ is not None
         ref_tokens = self._tokens(references, "target")
@@ -385,8 +404,8 @@ class Translator(Estimator):
         levels = parts.section("levels", dict)
         obj.source_level_, obj.target_level_ = levels.get("source"), levels.get("target")
         if not {obj.source_level_, obj.target_level_} <= {"word", "char"}:
-            raise BundleError(f"bundle {parts.path}: config.json 'levels' must give 'word' or 'char' "
-                              "for source and target; re-save the model")
+            raise BundleError(f"bundle {parts.path}: config.json 'levels' must give 'word' or "
+                              "'char' for source and target; re-save the model")
         obj.source_vocab_ = Vocabulary.from_dict(parts.json("source_vocabulary"))
         obj.target_vocab_ = Vocabulary.from_dict(parts.json("target_vocabulary"))
         obj._restore_network(parts)
@@ -403,7 +422,9 @@ class _StepCounter(Callback):
         self.steps += 1
 
 
-def _check_pairs(sources: Any, targets: Any, s_name: str, t_name: str) -> tuple[list[str], list[str]]:
+def _check_pairs(
+    sources: Any, targets: Any, s_name: str, t_name: str
+) -> tuple[list[str], list[str]]:
     for name, value in ((s_name, sources), (t_name, targets)):
         if isinstance(value, str):
             raise DataError(f"{name}: expected a list of texts, got one string; wrap it in a list")

@@ -79,7 +79,8 @@ class Seq2Seq(nn.Module):
     ) -> None:
         super().__init__()
         if attention not in ATTENTIONS:
-            raise ConfigError(f"attention={attention!r} is unknown; use one of {', '.join(ATTENTIONS)}")
+            raise ConfigError(f"attention={attention!r} is unknown; "
+                              f"use one of {', '.join(ATTENTIONS)}")
         if cell not in ("gru", "lstm"):
             raise ConfigError(f"cell={cell!r} is unknown for translation; use 'gru' or 'lstm'")
         if not 0.0 <= teacher_forcing <= 1.0:
@@ -162,7 +163,11 @@ class Seq2Seq(nn.Module):
             return self._bahdanau_step(emb, carry)
         output, state = self.decoder(emb.unsqueeze(1), initial_state=self._state(carry))
         logits, weights = self._readout(output, carry)
-        return logits.squeeze(1), self._store(carry, state), (None if weights is None else weights.squeeze(1))
+        return (
+            logits.squeeze(1),
+            self._store(carry, state),
+            (None if weights is None else weights.squeeze(1)),
+        )
 
     def _bahdanau_step(self, emb: Tensor, carry: Carry) -> tuple[Tensor, Carry, Tensor]:
         assert self.attention is not None
@@ -200,7 +205,9 @@ class Seq2Seq(nn.Module):
         return self.output(self.drop(combined)), weights
 
     # ------------------------------------------------------------------ training
-    def forward(self, x: Tensor, lengths: Tensor | None = None, y_in: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, lengths: Tensor | None = None, y_in: Tensor | None = None
+    ) -> Tensor:
         """Teacher-forced logits (B, T, V) for decoder inputs ``y_in`` = ``<bos> w1 .. w_{T-1}``."""
         if y_in is None:
             raise ShapeError("y_in: the decoder inputs (B, T) are needed for the training forward")
@@ -219,7 +226,9 @@ class Seq2Seq(nn.Module):
                 tokens = y_in[:, t + 1]
                 if sample:
                     own = logits.detach().argmax(-1)
-                    use_gold = torch.rand(tokens.shape[0], device=tokens.device) < self.teacher_forcing
+                    use_gold = (
+                        torch.rand(tokens.shape[0], device=tokens.device) < self.teacher_forcing
+                    )
                     tokens = torch.where(use_gold | (tokens == 0), tokens, own)
         return torch.stack(steps, dim=1)
 

@@ -49,7 +49,9 @@ def addition_pairs(n: int, digits: int = 3, seed: int = 0) -> tuple[list[str], l
     top = 10**digits
     a = rng.integers(0, top, size=n)
     b = rng.integers(0, top, size=n)
-    return [f"{x}+{y}" for x, y in zip(a, b, strict=True)], [str(x + y) for x, y in zip(a, b, strict=True)]
+    return [f"{x}+{y}" for x, y in zip(a, b, strict=True)], [
+        str(x + y) for x, y in zip(a, b, strict=True)
+    ]
 
 
 def _human(date: dt.date, style: int) -> str:

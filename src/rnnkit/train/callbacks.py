@@ -5,11 +5,12 @@ Hooks (epoch indices are 0-based as in Keras; History records number epochs from
     on_train_begin(logs)   on_epoch_begin(epoch, logs)   on_batch_end(batch, logs)
     on_epoch_end(epoch, logs)   on_train_end(logs)
 
-``logs`` at epoch end holds the epoch's record (loss, metrics, val_ numbers, seconds, lr). A callback
-stops training with ``self.request_stop("reason")``; the trainer finishes the current epoch (or
-only the current batch with ``immediately=True``) and records the reason in ``History.stopped_reason``.
-Callbacks that carry state across epochs implement ``state_dict``/``load_state_dict`` (tensors,
-numbers, strings) so that resuming from a checkpoint restores them too.
+``logs`` at epoch end holds the epoch's record (loss, metrics, val_ numbers, seconds, lr). A
+callback stops training with ``self.request_stop("reason")``; the trainer finishes the current epoch
+(or only the current batch with ``immediately=True``) and records the reason in
+``History.stopped_reason``. Callbacks that carry state across epochs implement
+``state_dict``/``load_state_dict`` (tensors, numbers, strings) so that resuming from a checkpoint
+restores them too.
 
 Example:
     >>> class PrintLoss(Callback):
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 
 
 class Callback:
-    """Base class: override the hooks you need. ``self.trainer`` and ``self.model`` are set by fit."""
+    """Base class: override the hooks you need. ``self.trainer`` and ``self.model`` are set by fit.
+    """
 
     trainer: Trainer | None = None
     model: torch.nn.Module | None = None
@@ -44,7 +46,9 @@ class Callback:
         self.model = model
 
     def request_stop(self, reason: str = "callback", immediately: bool = False) -> None:
-        """Ask the trainer to stop after the current epoch (after the current batch if ``immediately``)."""
+        """Ask the trainer to stop after the current epoch (after the current batch if
+        ``immediately``).
+        """
         if self.trainer is not None:
             self.trainer.request_stop(reason, immediately)
 
@@ -113,7 +117,9 @@ class EarlyStopping(Callback):
         if is_improvement(value, self.best, self.mode, self.min_delta):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights and self.model is not None:
-                self.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                self.best_weights = {
+                    k: v.detach().clone() for k, v in self.model.state_dict().items()
+                }
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -133,10 +139,12 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model weights (safetensors, atomic) after each epoch, or only when ``monitor`` improves.
+    """Save the model weights (safetensors, atomic) after each epoch, or only when ``monitor``
+    improves.
 
-    ``path`` may contain ``{epoch}`` and log keys, e.g. ``"ckpt/model-{epoch:02d}-{val_loss:.3f}.safetensors"``
-    (``epoch`` is 1-based here, like History).
+    ``path`` may contain ``{epoch}`` and log keys, e.g.
+    ``"ckpt/model-{epoch:02d}-{val_loss:.3f}.safetensors"`` (``epoch`` is 1-based here, like
+    History).
     """
 
     def __init__(
@@ -167,7 +175,9 @@ class ModelCheckpoint(Callback):
         logs["epoch"] = epoch + 1
         target = Path(self.path.format(**logs))
         target.parent.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous().clone() for k, v in self.model.state_dict().items()}
+        state = {
+            k: v.detach().cpu().contiguous().clone() for k, v in self.model.state_dict().items()
+        }
         atomic_write(target, safetensors_save(state))
         self.last_saved = str(target)
 
@@ -192,10 +202,12 @@ class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
 
     def __init__(self, **hooks: Any) -> None:
-        allowed = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"}
+        allowed = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end",
+                   "on_train_end"}
         unknown = set(hooks) - allowed
         if unknown:
-            raise ConfigError(f"LambdaCallback: unknown hooks {sorted(unknown)}; use {sorted(allowed)}")
+            raise ConfigError(f"LambdaCallback: unknown hooks {sorted(unknown)}; "
+                              f"use {sorted(allowed)}")
         for name, fn in hooks.items():
             setattr(self, name, fn)
 
@@ -207,7 +219,9 @@ class TimeDecay(Callback):
     the Trainer cannot end on time; this one looks at the clock after every batch.
     """
 
-    def __init__(self, time_budget: float | None, epochs: int, batches: int, floor: float = 0.1) -> None:
+    def __init__(
+        self, time_budget: float | None, epochs: int, batches: int, floor: float = 0.1
+    ) -> None:
         self.time_budget = time_budget
         self.total = epochs * batches
         self.floor = floor
@@ -236,4 +250,5 @@ class TimeDecay(Callback):
         return {"done": self.done}
 
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "LambdaCallback", "TimeDecay"]
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "LambdaCallback",
+           "TimeDecay"]

@@ -56,7 +56,8 @@ def flatten_state(obj: Any, prefix: str) -> tuple[Any, dict[str, torch.Tensor]]:
     def walk(value: Any) -> Any:
         if isinstance(value, torch.Tensor):
             t = value.detach().cpu()
-            key: Any = (t.data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype, t.storage_offset())
+            key: Any = (t.data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype,
+                        t.storage_offset())
             if t.numel() and key in seen:
                 return {_TENSOR: seen[key]}
             name = f"{prefix}/{len(tensors)}"
@@ -65,7 +66,9 @@ def flatten_state(obj: Any, prefix: str) -> tuple[Any, dict[str, torch.Tensor]]:
                 seen[key] = name
             return {_TENSOR: name}
         if isinstance(value, Mapping):
-            if all(isinstance(k, str) for k in value) and not any(k.startswith("__") for k in value):
+            if all(isinstance(k, str) for k in value) and not any(
+                k.startswith("__") for k in value
+            ):
                 return {k: walk(v) for k, v in value.items()}
             return {_ITEMS: [[walk(k), walk(v)] for k, v in value.items()]}
         if isinstance(value, tuple):
@@ -75,8 +78,9 @@ def flatten_state(obj: Any, prefix: str) -> tuple[Any, dict[str, torch.Tensor]]:
         if value is None or isinstance(value, bool | int | float | str):
             return value
         raise TrainingError(
-            f"checkpoint: cannot store a value of type {type(value).__name__} in {prefix!r} without "
-            "pickle; keep optimizer/scheduler/callback state to tensors, numbers, strings and lists"
+            f"checkpoint: cannot store a value of type {type(value).__name__} in {prefix!r} "
+            "without pickle; keep optimizer/scheduler/callback state to tensors, numbers, "
+            "strings and lists"
         )
 
     return walk(obj), tensors
@@ -122,7 +126,11 @@ def save_checkpoint(
         remove_stale_temps(target)
         atomic_write(target, payload)
     except OSError as err:  # a full disk or a lost mount must not end a run in a traceback
-        kept = "the previous checkpoint is unchanged" if target.exists() else "no checkpoint was written"
+        kept = (
+            "the previous checkpoint is unchanged"
+            if target.exists()
+            else "no checkpoint was written"
+        )
         raise TrainingError(
             f"could not write the checkpoint {target}: {err.strerror or err}; {kept}; "
             "free some space (or choose another checkpoint directory) and rerun with --resume"
@@ -151,11 +159,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
             f"checkpoint {target} is unreadable ({err}); delete it or train without resume"
         ) from err
     if header.get("format") != CHECKPOINT_FORMAT:
-        raise TrainingError(f"checkpoint {target} is not an rnnkit checkpoint; delete it or pick another directory")
+        raise TrainingError(f"checkpoint {target} is not an rnnkit checkpoint; "
+                            "delete it or pick another directory")
     if int(header.get("version", "0")) > CHECKPOINT_VERSION:
         raise TrainingError(
-            f"checkpoint {target} has format version {header.get('version')}, newer than this rnnkit "
-            f"({CHECKPOINT_VERSION}); upgrade rnnkit to resume it"
+            f"checkpoint {target} has format version {header.get('version')}, "
+            f"newer than this rnnkit ({CHECKPOINT_VERSION}); upgrade rnnkit to resume it"
         )
     return json.loads(header["state"]), tensors
 

@@ -239,7 +239,9 @@ class ShardedLoader:
     def __iter__(self) -> Iterator[Any]:
         for batch in self.loader:
             if not isinstance(batch, Sequence) or len(batch) != 2:
-                raise ConfigError("train_data: batches must be (inputs, target) pairs to be sharded")
+                raise ConfigError(
+                    "train_data: batches must be (inputs, target) pairs to be sharded"
+                )
             start, stop = shard_bounds(batch_rows(batch), self.rank, self.world_size)
             if stop > start:
                 yield slice_batch(batch, start, stop)
@@ -248,7 +250,8 @@ class ShardedLoader:
 
 
 def shard_loader(loader: Any, ctx: DistContext) -> Any:
-    """``loader`` itself when it is rank-aware (``shards_by_rank``), else a :class:`ShardedLoader`."""
+    """``loader`` itself when it is rank-aware (``shards_by_rank``), else a :class:`ShardedLoader`.
+    """
     if loader is None or getattr(loader, "shards_by_rank", False):
         return loader
     return ShardedLoader(loader, ctx.rank, ctx.world_size)
@@ -463,8 +466,8 @@ def run_workers(
     The workers die with this process, however it ends: if it is killed, they remove
     ``scratch_dirs`` (and their own report directory) and exit; they keep ``held_fds`` (e.g. a
     checkpoint lock) open until then. ``preload`` names modules the fork server imports once for
-    all workers (``fit_in_workers`` passes the estimator's module). SIGTERM/SIGHUP to this process raise
-    :class:`~rnnkit.train.lifeline.Interrupted` after the workers were stopped.
+    all workers (``fit_in_workers`` passes the estimator's module). SIGTERM/SIGHUP to this process
+    raise :class:`~rnnkit.train.lifeline.Interrupted` after the workers were stopped.
 
     Raises:
         TrainingError: a worker died (e.g. SIGKILL) or exited with an error; every other worker is

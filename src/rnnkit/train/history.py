@@ -50,7 +50,9 @@ def is_improvement(value: float, best: float | None, mode: str, min_delta: float
 class History:
     """Per-epoch records of a run, Keras-like: ``history["val_loss"]`` is the list of values."""
 
-    def __init__(self, records: list[dict[str, Any]] | None = None, stopped_reason: str | None = None):
+    def __init__(
+        self, records: list[dict[str, Any]] | None = None, stopped_reason: str | None = None
+    ):
         self.records: list[dict[str, Any]] = [dict(r) for r in records or []]
         self.stopped_reason = stopped_reason
 
@@ -91,7 +93,8 @@ class History:
     def best(self, monitor: str = "val_loss", mode: str = "auto") -> dict[str, Any]:
         """The record of the best epoch for ``monitor`` (lowest loss, highest score by default)."""
         if monitor not in self:
-            raise ConfigError(f"monitor: {monitor!r} not in history; available: {', '.join(self.columns)}")
+            raise ConfigError(f"monitor: {monitor!r} not in history; available: "
+                              f"{', '.join(self.columns)}")
         direction = monitor_mode(monitor, mode)
         best_record: dict[str, Any] | None = None
         for record in self.records:

@@ -63,7 +63,9 @@ LOCK_NAME = ".rnnkit.lock"
 _PR_SET_PDEATHSIG = 1
 _OWNED_DIR = re.compile(r"^rnnkit-(?:fit|workers)-(\d+)-")
 #: The signals that end a run with :class:`Interrupted` (those this platform has).
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 # ------------------------------------------------------------------------------ processes
@@ -341,8 +343,8 @@ class CheckpointLock:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as err:
                 raise ConfigError(
-                    f"checkpoint directory {self.directory}: cannot write in it ({err.strerror or err}); "
-                    "give a writable --checkpoint-dir"
+                    f"checkpoint directory {self.directory}: cannot write in it "
+                    f"({err.strerror or err}); give a writable --checkpoint-dir"
                 ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -355,7 +357,8 @@ class CheckpointLock:
                 with contextlib.suppress(OSError):
                     path.unlink()
                 return None
-            try:  # the holder may have removed the file between our open and flock: take the new one
+            # the holder may have removed the file between our open and flock: take the new one
+            try:
                 if os.fstat(fd).st_ino == path.stat().st_ino:
                     break
             except FileNotFoundError:
@@ -367,11 +370,15 @@ class CheckpointLock:
 
     def _busy(self, owner: str) -> TrainingError:
         if owner.isdigit() and not pid_alive(int(owner)):
-            who = f"the workers of an ended run (pid {owner}) that are still stopping; try again in a few seconds"
+            who = (
+                f"the workers of an ended run (pid {owner}) that are still stopping; try again in "
+                "a few seconds"
+            )
         else:
             who = f"another training run (pid {owner or '?'}); wait for it to end or stop it"
         return TrainingError(
-            f"checkpoint directory {self.directory} is in use by {who}, or give another --checkpoint-dir"
+            f"checkpoint directory {self.directory} is in use by {who}, "
+            "or give another --checkpoint-dir"
         )
 
     def __exit__(self, *exc: object) -> None:

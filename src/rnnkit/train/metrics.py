@@ -42,7 +42,8 @@ def _valid(
     if p.ndim == t.ndim + 1:
         p = p.argmax(axis=-1)
     if p.shape != t.shape:
-        raise ShapeError(f"y_pred: shape {p.shape} does not match y_true {t.shape} (or y_true + classes)")
+        raise ShapeError(f"y_pred: shape {p.shape} does not match y_true {t.shape} "
+                         "(or y_true + classes)")
     keep = np.ones(t.shape, dtype=bool)
     if mask is not None:
         keep &= np.asarray(mask, dtype=bool)
@@ -51,7 +52,9 @@ def _valid(
     return t[keep].ravel(), p[keep].ravel()
 
 
-def accuracy(y_true: Any, y_pred: Any, *, mask: Any = None, ignore_index: int | None = IGNORE_INDEX) -> float:
+def accuracy(
+    y_true: Any, y_pred: Any, *, mask: Any = None, ignore_index: int | None = IGNORE_INDEX
+) -> float:
     """Fraction of positions where the predicted label equals the true one (nan when none count)."""
     t, p = _valid(y_true, y_pred, mask, ignore_index)
     return float(np.mean(t == p)) if t.size else float("nan")
@@ -96,15 +99,21 @@ def precision_recall_f1_from_confusion(
     predicted = cm.sum(axis=0)
     actual = cm.sum(axis=1)
     if average == "micro":
-        tp, predicted, actual = tp.sum(keepdims=True), predicted.sum(keepdims=True), actual.sum(keepdims=True)
+        tp, predicted, actual = (
+            tp.sum(keepdims=True),
+            predicted.sum(keepdims=True),
+            actual.sum(keepdims=True),
+        )
     precision = _ratio(tp, predicted, zero_division)
     recall = _ratio(tp, actual, zero_division)
     f1 = _ratio(2 * precision * recall, precision + recall, zero_division)
     if average is None:
-        return {"precision": precision, "recall": recall, "f1": f1, "support": actual.astype(np.int64)}
+        return {"precision": precision, "recall": recall, "f1": f1,
+                "support": actual.astype(np.int64)}
     if average not in ("macro", "micro"):
         raise ConfigError(f"average: expected 'macro', 'micro' or None, got {average!r}")
-    return {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())}
+    return {"precision": float(precision.mean()), "recall": float(recall.mean()),
+            "f1": float(f1.mean())}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, zero_division: float) -> np.ndarray:
@@ -130,7 +139,8 @@ def precision_recall_f1(
         >>> r["precision"].tolist(), r["recall"].tolist()
         ([1.0, 0.6666666666666666], [0.5, 1.0])
     """
-    cm = confusion_matrix(y_true, y_pred, num_classes=num_classes, mask=mask, ignore_index=ignore_index)
+    cm = confusion_matrix(y_true, y_pred, num_classes=num_classes, mask=mask,
+                          ignore_index=ignore_index)
     return precision_recall_f1_from_confusion(cm, average, zero_division)
 
 
@@ -163,7 +173,8 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
 
 
 def roc_auc(y_true: Any, scores: Any, *, mask: Any = None) -> float:
-    """Area under the ROC curve for binary labels {0, 1}, from ranks (Mann-Whitney U); ties count 1/2.
+    """Area under the ROC curve for binary labels {0, 1}, from ranks (Mann-Whitney U); ties count
+    1/2.
 
     Returns nan when only one class is present.
     """
@@ -261,7 +272,9 @@ def bleu(hypotheses: Sequence[Any], references: Sequence[Any], **options: Any) -
     try:
         import sacrebleu
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ConfigError("bleu: needs the sacrebleu package; pip install 'sacrebleu>=2.4'") from err
+        raise ConfigError(
+            "bleu: needs the sacrebleu package; pip install 'sacrebleu>=2.4'"
+        ) from err
     hyps = [_as_text(h) for h in hypotheses]
     if len(references) != len(hyps):
         raise ShapeError(f"references: {len(references)} entries for {len(hyps)} hypotheses")
@@ -284,8 +297,8 @@ def _as_text(item: Any) -> str:
 class StreamingMetric:
     """Accumulates a metric over batches: ``reset()``, ``update(output, target)``, ``result()``.
 
-    ``state()`` / ``load_state()`` expose the accumulator as plain NumPy arrays so a checkpoint taken
-    in the middle of an epoch resumes with the same numbers.
+    ``state()`` / ``load_state()`` expose the accumulator as plain NumPy arrays so a checkpoint
+    taken in the middle of an epoch resumes with the same numbers.
     """
 
     name = "metric"
@@ -303,7 +316,9 @@ class StreamingMetric:
         raise NotImplementedError
 
     def state(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v) for k, v in vars(self).items() if not k.startswith("_") and k != "name"}
+        return {
+            k: np.asarray(v) for k, v in vars(self).items() if not k.startswith("_") and k != "name"
+        }
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         for key, value in state.items():
@@ -455,7 +470,8 @@ class TokenCrossEntropy(StreamingMetric):
         logits = output.detach().float().reshape(-1, output.shape[-1])
         flat = target.reshape(-1)
         self.nats += float(
-            torch.nn.functional.cross_entropy(logits, flat, ignore_index=IGNORE_INDEX, reduction="sum")
+            torch.nn.functional.cross_entropy(logits, flat, ignore_index=IGNORE_INDEX,
+                                              reduction="sum")
         )
         self.tokens += int((flat != IGNORE_INDEX).sum())
 
@@ -475,13 +491,15 @@ _ALIASES = {
     "bits_per_character": "bpc",
 }
 
-METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "auc", "rmse", "mae", "mape", "smape", "perplexity", "bpc")
+METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "auc", "rmse", "mae", "mape", "smape",
+                "perplexity", "bpc")
 
 
 def make_metric(name: str | StreamingMetric) -> StreamingMetric:
     """A fresh accumulator for a metric name (or the given accumulator, reset).
 
-    Names: accuracy, precision, recall, f1 (all macro), auc, rmse, mae, mape, smape, perplexity, bpc.
+    Names: accuracy, precision, recall, f1 (all macro), auc, rmse, mae, mape, smape, perplexity,
+    bpc.
     """
     if isinstance(name, StreamingMetric):
         name.reset()

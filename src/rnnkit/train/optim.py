@@ -50,14 +50,16 @@ def make_optimizer(
     fused: bool | None = None,
     **options: Any,
 ) -> torch.optim.Optimizer:
-    """An optimizer by name: sgd, momentum (SGD, momentum 0.9), rmsprop (rho 0.9 as Keras), adam, adamw, adagrad.
+    """An optimizer by name: sgd, momentum (SGD, momentum 0.9), rmsprop (rho 0.9 as Keras), adam,
+    adamw, adagrad.
 
     ``fused=None`` tries the fused kernel and falls back to ``foreach``; ``False`` forces foreach.
     ``options`` go to the torch constructor (e.g. ``betas``, ``momentum``, ``nesterov``).
     """
     key = name.lower() if isinstance(name, str) else name
     if key not in _OPTIMIZERS:
-        raise ConfigError(f"optimizer: unknown name {name!r}; choose from {', '.join(OPTIMIZER_NAMES)}")
+        raise ConfigError(f"optimizer: unknown name {name!r}; "
+                          f"choose from {', '.join(OPTIMIZER_NAMES)}")
     cls, defaults = _OPTIMIZERS[key]
     kwargs = {**defaults, "lr": lr, "weight_decay": weight_decay, **options}
     param_list = [p for p in params if p.requires_grad]
@@ -98,7 +100,8 @@ def make_schedule(
 
     ``spec`` is a name or ``{"name": ..., **options}``:
 
-    - ``"step"``: multiply the lr by ``gamma`` (0.1) every ``step_size`` epochs (``max(1, epochs // 3)``).
+    - ``"step"``: multiply the lr by ``gamma`` (0.1) every ``step_size`` epochs
+      (``max(1, epochs // 3)``).
     - ``"cosine"``: cosine decay to ``eta_min`` (0) over ``T_max`` epochs (``epochs``).
     - ``"plateau"`` (``"reduce_on_plateau"``): multiply by ``factor`` (0.1) after ``patience`` (5)
       epochs without improvement of the monitored value (``monitor``, default val_loss or loss).
@@ -112,7 +115,8 @@ def make_schedule(
         opts.update(options)
         name = spec.get("name", "")
     else:
-        raise ConfigError(f"schedule: expected a name or a dict with 'name', got {type(spec).__name__}")
+        raise ConfigError("schedule: expected a name or a dict with 'name', "
+                          f"got {type(spec).__name__}")
     name = str(name).lower().replace("-", "_")
     opts.pop("monitor", None)
     sched = torch.optim.lr_scheduler
@@ -149,13 +153,15 @@ def _cross_entropy(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             f"cross_entropy: output {tuple(output.shape)} must be target {tuple(target.shape)} "
             "plus a class axis, e.g. (B, C) with (B,) or (B, T, V) with (B, T)"
         )
-    return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1), ignore_index=IGNORE_INDEX)
+    return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1),
+                           ignore_index=IGNORE_INDEX)
 
 
 def _bce(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if output.shape != target.shape:
         if output.numel() != target.numel():
-            raise ShapeError(f"bce: output {tuple(output.shape)} does not match target {tuple(target.shape)}")
+            raise ShapeError(f"bce: output {tuple(output.shape)} does not match target "
+                             f"{tuple(target.shape)}")
         output = output.reshape(target.shape)
     return F.binary_cross_entropy_with_logits(output, target.to(output.dtype))
 
@@ -163,7 +169,8 @@ def _bce(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def _mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if output.shape != target.shape:
         if output.numel() != target.numel():
-            raise ShapeError(f"mse: output {tuple(output.shape)} does not match target {tuple(target.shape)}")
+            raise ShapeError(f"mse: output {tuple(output.shape)} does not match target "
+                             f"{tuple(target.shape)}")
         output = output.reshape(target.shape)
     return F.mse_loss(output, target.to(output.dtype))
 
@@ -192,7 +199,8 @@ def make_loss(loss: str | LossFn) -> tuple[LossFn, str]:
         return loss, getattr(loss, "__name__", "custom")
     key = str(loss).lower()
     if key not in _LOSSES:
-        raise ConfigError(f"loss: unknown name {loss!r}; choose from cross_entropy, bce, mse, mae or pass a function")
+        raise ConfigError(f"loss: unknown name {loss!r}; choose from cross_entropy, bce, mse, "
+                          "mae or pass a function")
     return _LOSSES[key], key
 
 

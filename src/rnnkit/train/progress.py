@@ -27,7 +27,8 @@ def format_logs(logs: dict[str, Any]) -> str:
 
 
 class Progress:
-    """Reports epochs and batches; chooses the bar or plain lines from ``verbose`` and the stream."""
+    """Reports epochs and batches; chooses the bar or plain lines from ``verbose`` and the stream.
+    """
 
     def __init__(self, verbose: int, epochs: int, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
@@ -80,7 +81,8 @@ class Progress:
             return
         speed = record.get("samples_per_second")
         seconds = record["seconds"]
-        parts = [f"Epoch {record['epoch']}/{self.epochs}", f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.0f}s"]
+        parts = [f"Epoch {record['epoch']}/{self.epochs}",
+                 f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.0f}s"]
         if speed:
             parts.append(f"{speed:,.0f} samples/s")
         parts.append(format_logs(record))

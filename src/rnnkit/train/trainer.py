@@ -80,7 +80,8 @@ def split_batch(batch: Any) -> tuple[Any, torch.Tensor | None]:
 
 
 def call_model(model: torch.nn.Module, inputs: Any) -> torch.Tensor:
-    """``model(**inputs)`` for dicts, ``model(inputs)`` otherwise; keeps the first of tuple outputs."""
+    """``model(**inputs)`` for dicts, ``model(inputs)`` otherwise; keeps the first of tuple outputs.
+    """
     output = model(**inputs) if isinstance(inputs, Mapping) else model(inputs)
     if isinstance(output, tuple | list):
         output = output[0]
@@ -108,7 +109,9 @@ class _EpochStats:
         for m in self.metrics:
             m.reset()
 
-    def update(self, loss: float, weight: int, samples: int, output: torch.Tensor, target: torch.Tensor) -> None:
+    def update(
+        self, loss: float, weight: int, samples: int, output: torch.Tensor, target: torch.Tensor
+    ) -> None:
         self.loss_sum += loss * weight
         self.loss_count += weight
         self.samples += samples
@@ -126,7 +129,10 @@ class _EpochStats:
             "loss_sum": self.loss_sum,
             "loss_count": self.loss_count,
             "samples": self.samples,
-            "metrics": [{k: torch.from_numpy(np.array(v)) for k, v in m.state().items()} for m in self.metrics],
+            "metrics": [
+                {k: torch.from_numpy(np.array(v)) for k, v in m.state().items()}
+                for m in self.metrics
+            ],
         }
 
     def gathered(self) -> _EpochStats:
@@ -257,7 +263,9 @@ class Trainer:
         self.clip_norm = clip_norm
         self.clip_value = clip_value
         self.schedule = schedule
-        self.metric_specs = list(metrics) if metrics is not None else default_metrics(self.loss_name)
+        self.metric_specs = (
+            list(metrics) if metrics is not None else default_metrics(self.loss_name)
+        )
         for spec in self.metric_specs:
             make_metric(spec)  # fail fast on unknown names
         self.callbacks = list(callbacks)
@@ -286,7 +294,10 @@ class Trainer:
         self._stop_now = self._stop_now or immediately
 
     def _fresh_metrics(self) -> list[StreamingMetric]:
-        return [make_metric(copy.deepcopy(s) if isinstance(s, StreamingMetric) else s) for s in self.metric_specs]
+        return [
+            make_metric(copy.deepcopy(s) if isinstance(s, StreamingMetric) else s)
+            for s in self.metric_specs
+        ]
 
     @property
     def checkpoint_path(self) -> Path | None:
@@ -335,7 +346,8 @@ class Trainer:
         """Mean loss and metrics of ``model`` over ``data`` (eval mode, no gradients)."""
         stats = self._evaluation_stats(model, data)
         if stats.samples == 0:
-            raise TrainingError("evaluate: the loader yields no batches (the data is empty); give at least one example")
+            raise TrainingError("evaluate: the loader yields no batches (the data is empty); "
+                                "give at least one example")
         return stats.logs()
 
     def _evaluation_stats(self, model: torch.nn.Module, data: Iterable[Any]) -> _EpochStats:
@@ -377,7 +389,8 @@ class Trainer:
         finally:
             model.train(was_training)
         if not outputs:
-            raise TrainingError("predict: the loader yields no batches (the data is empty); give at least one example")
+            raise TrainingError("predict: the loader yields no batches (the data is empty); "
+                                "give at least one example")
         return _concat_padded(outputs)
 
     # ------------------------------------------------------------------------------ internals
@@ -451,7 +464,8 @@ class Trainer:
 
     def _resume(self, run: _Run) -> None:
         """With ``resume=True`` and a checkpoint: restore weights, optimizer, schedule, callbacks,
-        history, the partial epoch's numbers and the random state, and say where training goes on."""
+        history, the partial epoch's numbers and the random state, and say where training goes
+        on."""
         saved = self._read_checkpoint() if self.resume else None
         if saved is None:
             return
@@ -460,7 +474,8 @@ class Trainer:
             run.model, run.stats, saved
         )
         run.progress.message(
-            f"Resuming from {self.checkpoint_path} at epoch {run.start_epoch + 1}, batch {run.start_batch}"
+            f"Resuming from {self.checkpoint_path} at epoch {run.start_epoch + 1}, "
+            f"batch {run.start_batch}"
         )
 
     def _train_epoch(self, run: _Run, epoch: int) -> _Pass:
@@ -485,7 +500,8 @@ class Trainer:
         batches = _skip(iter(run.train_data), first)
         if run.lockstep:  # rank-local loaders may run dry at different steps
             batches = distributed.lockstep(batches)
-        if run.pending_rng is not None:  # restore after skipping: skipped batches may draw random numbers
+        # restore after skipping: skipped batches may draw random numbers
+        if run.pending_rng is not None:
             _set_rng_state(run.pending_rng)
             run.pending_rng = None
         done = first
@@ -509,9 +525,12 @@ class Trainer:
         for cb in run.callbacks:
             cb.on_batch_end(done - 1, {"loss": stats.logs()["loss"], "size": stats.samples})
         run.progress.batch_end(
-            done, lambda s=stats, t0=epoch_start, prior=run.epoch_seconds: _running_logs(s, t0, prior)
+            done,
+            lambda s=stats, t0=epoch_start, prior=run.epoch_seconds: _running_logs(s, t0, prior)
         )
-        over_budget = run.time_budget is not None and time.perf_counter() - run.started >= run.time_budget
+        over_budget = (
+            run.time_budget is not None and time.perf_counter() - run.started >= run.time_budget
+        )
         if over_budget:
             self._stop_reason = self._stop_reason or "time_budget"
         if run.ctx is not None:  # rank 0 decides: its clock, its callbacks' requests
@@ -522,7 +541,8 @@ class Trainer:
             or self._stop_now
             or (self.checkpoint_every and done % self.checkpoint_every == 0)
         ):
-            self._save(run.model, stats, epoch, done, run.epoch_seconds + time.perf_counter() - epoch_start)
+            self._save(run.model, stats, epoch, done,
+                       run.epoch_seconds + time.perf_counter() - epoch_start)
         return over_budget or self._stop_now
 
     def _end_epoch(self, run: _Run, epoch: int, done: _Pass) -> None:
@@ -609,15 +629,16 @@ class Trainer:
             if bad_ranks:
                 raise TrainingError(
                     f"non-finite loss at epoch {epoch + 1}, batch {batch_index + 1} on "
-                    f"{int(bad_ranks)} worker(s); the model keeps its last finite weights. Lower the "
-                    "learning rate, set clip_norm, or check the data"
+                    f"{int(bad_ranks)} worker(s); the model keeps its last finite weights. "
+                    "Lower the learning rate, set clip_norm, or check the data"
                 )
             scale = ctx.world_size * weight / total_weight if total_weight > 0 else 0.0
             loss = loss * scale
         elif not math.isfinite(value):
             raise TrainingError(
-                f"non-finite loss ({value}) at epoch {epoch + 1}, batch {batch_index + 1}; the model keeps "
-                "its last finite weights. Lower the learning rate, set clip_norm, or check the data"
+                f"non-finite loss ({value}) at epoch {epoch + 1}, batch {batch_index + 1}; "
+                "the model keeps its last finite weights. Lower the learning rate, set clip_norm, "
+                "or check the data"
             )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -631,8 +652,9 @@ class Trainer:
         if not bool(torch.isfinite(norm)):
             self.optimizer.zero_grad(set_to_none=True)
             raise TrainingError(
-                f"non-finite gradient at epoch {epoch + 1}, batch {batch_index + 1} (loss {value:.4g}); "
-                "the update was not applied. Lower the learning rate or set clip_norm"
+                f"non-finite gradient at epoch {epoch + 1}, batch {batch_index + 1} "
+                f"(loss {value:.4g}); the update was not applied. Lower the learning rate or set "
+                "clip_norm"
             )
         self.optimizer.step()
         if empty:
@@ -642,7 +664,9 @@ class Trainer:
             output = output.float()
         stats.update(value, weight, batch_size_of(target, inputs), output, target)
 
-    def _save(self, model: torch.nn.Module, stats: _EpochStats, epoch: int, batch: int, seconds: float) -> None:
+    def _save(
+        self, model: torch.nn.Module, stats: _EpochStats, epoch: int, batch: int, seconds: float
+    ) -> None:
         """Checkpoint: ``epoch`` epochs done plus ``batch`` batches of the next one."""
         if self.checkpoint_path is None:
             return
@@ -707,7 +731,9 @@ class Trainer:
             return None
         if self._ctx is None:
             return load_checkpoint(path) if path.is_file() else None
-        data = distributed.broadcast_bytes(path.read_bytes() if self._ctx.is_main and path.is_file() else None)
+        data = distributed.broadcast_bytes(
+            path.read_bytes() if self._ctx.is_main and path.is_file() else None
+        )
         if data is None:
             return None
         if self._ctx.is_main:
@@ -857,7 +883,8 @@ def _concat_padded(outputs: list[torch.Tensor]) -> torch.Tensor:
         return torch.cat(outputs, dim=0)
     dims = outputs[0].dim()
     if any(o.dim() != dims for o in outputs):
-        raise TrainingError("predict: model outputs have different numbers of dimensions across batches")
+        raise TrainingError("predict: model outputs have different numbers of dimensions across "
+                            "batches")
     sizes = [max(o.shape[d] for o in outputs) for d in range(1, dims)]
     padded = []
     for o in outputs:

@@ -14,4 +14,5 @@ from rnnkit.viz.confusion import plot_confusion_matrix
 from rnnkit.viz.curves import plot_history
 from rnnkit.viz.figures import figure_png, new_figure, save_figure
 
-__all__ = ["plot_attention", "plot_history", "plot_confusion_matrix", "figure_png", "new_figure", "save_figure"]
+__all__ = ["plot_attention", "plot_history", "plot_confusion_matrix", "figure_png", "new_figure",
+           "save_figure"]

@@ -134,19 +134,25 @@ def plot_attention(
     cols = list(source_tokens)
     if w.shape != (len(rows), len(cols)):
         raise ShapeError(
-            f"weights: shape {w.shape} does not match {len(rows)} target and {len(cols)} source tokens"
+            f"weights: shape {w.shape} does not match {len(rows)} target and {len(cols)} source "
+            "tokens"
         )
-    show = [t if t.strip() else "\u2423" for t in cols], [t if t.strip() else "\u2423" for t in rows]
+    show = (
+        [t if t.strip() else "\u2423" for t in cols],
+        [t if t.strip() else "\u2423" for t in rows],
+    )
     families = label_fonts(show[0] + show[1])
     width = min(16.0, max(3.5, 1.2 + 0.42 * len(cols)))
     height = min(16.0, max(2.8, 1.2 + 0.36 * len(rows)))
     fig, axes = new_figure(1, 1, (width, height))
     ax = axes[0, 0]
-    image = ax.imshow(w, cmap="viridis", vmin=0.0, vmax=max(1e-9, float(w.max(initial=0.0))), aspect="auto")
+    image = ax.imshow(w, cmap="viridis", vmin=0.0, vmax=max(1e-9, float(w.max(initial=0.0))),
+                      aspect="auto")
     ax.set_xticks(range(len(cols)))
     ax.set_yticks(range(len(rows)))
     if max(len(t) for t in show[0]) > 2:
-        ax.set_xticklabels(show[0], rotation=60, ha="left", rotation_mode="anchor", fontfamily=families)
+        ax.set_xticklabels(show[0], rotation=60, ha="left", rotation_mode="anchor",
+                           fontfamily=families)
     else:
         ax.set_xticklabels(show[0], fontfamily=families)
     ax.set_yticklabels(show[1], fontfamily=families)

@@ -48,8 +48,10 @@ def plot_confusion_matrix(
     fig, axes = new_figure(1, 1, (side + 1.0, side))
     ax = axes[0, 0]
     image = ax.imshow(shown, cmap=cmap, vmin=0, vmax=1.0 if normalize else max(shown.max(), 1.0))
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of true class" if normalize else "count")
-    ax.set_xticks(range(n), labels=names, rotation=45 if max(map(len, names)) > 3 else 0, ha="right" if max(map(len, names)) > 3 else "center")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                 label="fraction of true class" if normalize else "count")
+    ax.set_xticks(range(n), labels=names, rotation=45 if max(map(len, names)) > 3 else 0,
+                  ha="right" if max(map(len, names)) > 3 else "center")
     ax.set_yticks(range(n), labels=names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")

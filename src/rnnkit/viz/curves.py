@@ -50,7 +50,8 @@ def _columns(history: Any) -> dict[str, list[float]]:
         for record in history:
             keys.update(dict.fromkeys(record))
         return {k: [r.get(k, math.nan) for r in history] for k in keys}
-    raise ConfigError(f"history: expected a History, dict of lists or list of records, got {type(history).__name__}")
+    raise ConfigError("history: expected a History, dict of lists or list of records, "
+                      f"got {type(history).__name__}")
 
 
 def plot_history(
@@ -71,7 +72,8 @@ def plot_history(
     names = list(metrics) if metrics is not None else _default_names(columns)
     names = [n for n in names if n in columns or f"val_{n}" in columns]
     if not names:
-        raise ConfigError(f"metrics: nothing to plot; history has {', '.join(columns) or 'no columns'}")
+        raise ConfigError("metrics: nothing to plot; "
+                          f"history has {', '.join(columns) or 'no columns'}")
     n_epochs = max(len(v) for v in columns.values())
     epochs = columns.get("epoch") or list(range(1, n_epochs + 1))
     fig, axes = new_figure(1, len(names), (4.2 * len(names) + 0.6, 3.6))
@@ -83,7 +85,8 @@ def plot_history(
             if key in columns:
                 values = [float(v) for v in columns[key]]
                 marker = "o" if len(values) <= 30 else None
-                ax.plot(epochs[: len(values)], values, style, color=color, label=label, marker=marker, markersize=4, linewidth=1.8)
+                ax.plot(epochs[: len(values)], values, style, color=color, label=label,
+                        marker=marker, markersize=4, linewidth=1.8)
         ax.set_title(_TITLES.get(name, name.replace("_", " ").capitalize()))
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)

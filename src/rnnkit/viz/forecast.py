@@ -76,7 +76,8 @@ def plot_forecast(
                         alpha=0.18, linewidth=0, label=f"{level:.0%} interval")
     if test is not None and len(test[0]):
         rows, pred = test
-        ax.plot(x[rows], _column(pred, target), color=TEST_COLOR, linewidth=1.8, label="test forecast")
+        ax.plot(x[rows], _column(pred, target), color=TEST_COLOR, linewidth=1.8,
+                label="test forecast")
     if baseline is not None and len(baseline[0]):
         rows, pred, name = baseline
         ax.plot(x[rows], _column(pred, target), color=BASELINE_COLOR, linewidth=1.2, linestyle="--",
@@ -87,8 +88,8 @@ def plot_forecast(
         if lower is not None and upper is not None:
             ax.fill_between(fx, _column(lower, target), _column(upper, target), color=FUTURE_COLOR,
                             alpha=0.18, linewidth=0, label="forecast interval")
-        ax.plot(fx, _column(point, target), color=FUTURE_COLOR, linewidth=1.8, marker="o", markersize=3,
-                label="forecast")
+        ax.plot(fx, _column(point, target), color=FUTURE_COLOR, linewidth=1.8, marker="o",
+                markersize=3, label="forecast")
     if split is not None and 0 < split < len(x):
         ax.axvline(x[split], color="black", linewidth=0.8, linestyle=":")
         ax.annotate("test", xy=(x[split], 1.0), xycoords=("data", "axes fraction"),
@@ -102,8 +103,8 @@ def plot_forecast(
     if err_ax is not None and test is not None:
         rows, pred = test
         actual = values[rows, target]
-        err_ax.plot(x[rows], np.abs(actual - _column(pred, target)), color=TEST_COLOR, linewidth=1.4,
-                    label="model")
+        err_ax.plot(x[rows], np.abs(actual - _column(pred, target)), color=TEST_COLOR,
+                    linewidth=1.4, label="model")
         if baseline is not None and len(baseline[0]):
             b_rows, b_pred, name = baseline
             err_ax.plot(x[b_rows], np.abs(values[b_rows, target] - _column(b_pred, target)),

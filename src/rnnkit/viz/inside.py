@@ -27,10 +27,10 @@ from rnnkit.viz.figures import new_figure
 
 #: Font family names known to carry CJK glyphs, most preferred first.
 CJK_FONT_NAMES = (
-    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans SC", "Source Han Sans SC",
-    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN",
-    "AR PL UKai CN", "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB",
-    "Arial Unicode MS", "Unifont",
+    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans SC",
+    "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback",
+    "AR PL UMing CN", "AR PL UKai CN", "Microsoft YaHei", "SimHei", "PingFang SC",
+    "Hiragino Sans GB", "Arial Unicode MS", "Unifont",
 )
 
 PANEL_TITLES = {
@@ -124,7 +124,8 @@ def plot_state_heatmaps(
 
 
 def plot_gradient_flow(
-    norms: Mapping[str, np.ndarray], title: str = "Gradient flow: ||dL/dh_t|| (loss at the last step)"
+    norms: Mapping[str, np.ndarray],
+    title: str = "Gradient flow: ||dL/dh_t|| (loss at the last step)"
 ) -> Figure:
     """``norms[name]`` (T,) per curve: the gradient norm reaching h_t, log scale."""
     fig, axes = new_figure(1, 1, (7.5, 4.2))

@@ -18,7 +18,8 @@ Backward per step (``dh`` includes the output gradient)::
     da_n = dh (1-z)(1-n^2);  da_z = dh (h_{t-1} - n) z(1-z);  dh_next = dh z
     after:  da_r = da_n hn r(1-r);  hidden-side gradients [da_r, da_z, da_n r];
             dh_next += [da_r, da_z, da_n r] W_hh
-    before: d(rh) = da_n W_hn;  da_r = d(rh) h_{t-1} r(1-r);  dh_next += d(rh) r + [da_r, da_z] W_h{r,z}
+    before: d(rh) = da_n W_hn;  da_r = d(rh) h_{t-1} r(1-r);
+            dh_next += d(rh) r + [da_r, da_z] W_h{r,z}
 """
 
 from __future__ import annotations

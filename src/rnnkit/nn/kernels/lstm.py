@@ -87,7 +87,8 @@ def lstm_forward(
             # direct 3-D indexing, no row views: views cost reference-count updates per row
             for j in range(g4):
                 acc[r, j] = (
-                    scale[j] * tanh(scale[j] * (acc[r, j] + gx2[row, np.uint64(goff + j)] + bias[j]))
+                    scale[j]
+                    * tanh(scale[j] * (acc[r, j] + gx2[row, np.uint64(goff + j)] + bias[j]))
                     + shift[j]
                 )
             for k in range(hidden):
