@@ -36,7 +36,7 @@ docs: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy src
-	$(BIN)/lint-imports --config .importlinter --no-cache
+	$(BIN)/lint-imports .importlinter --no-cache
 
 clean:
 	rm -rf $(VENV) build site *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -31,7 +31,7 @@ def test_layering_contracts_hold() -> None:
     root = Path(__file__).resolve().parents[1]
     run = subprocess.run(
         [sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()",
-         "--config", str(root / ".importlinter"), "--no-cache"],
+         str(root / ".importlinter"), "--no-cache"],
         capture_output=True, text=True, check=False, cwd=root,
     )
     assert run.returncode == 0, (

@@ -11,7 +11,7 @@
 * ``score(X, y=None)`` is one float, higher is better (what ``GridSearchCV`` maximises);
   ``evaluate(X, y=None)`` is the full report, a dict.
 * ``save(path, extra_metrics=None, *, plots=True, force=False)`` and ``load(path)``
-  (:class:`rnnkit.io.bundle.LoadableFromBundle`).
+  (:class:`rnnkit.tasks.loadable.LoadableFromBundle`).
 
 scikit-learn itself is needed only by the tests: ``__sklearn_tags__`` imports it when scikit-learn
 asks for the tags, i.e. when it is installed.
