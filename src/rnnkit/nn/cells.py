@@ -51,6 +51,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,6 +213,23 @@ class RecurrentCell(nn.Module):
         if weights_from is not None and name in PARAMETER_NAMES:
             return weights_from.get(name)
         return super().__getattr__(name)
+
+    def bound(self) -> RecurrentCell:
+        """This cell with its parameters looked up once, as plain attributes, for one run over a
+        sequence (a scan reads them at every step, and a layer's cell would otherwise find them
+        through the layer each time). Same tensors, so gradients reach the layer's parameters;
+        use the view for one forward call only (it does not follow a later ``.to`` or load).
+
+        Example:
+            >>> from rnnkit.nn import GRU
+            >>> gru = GRU(2, 3)
+            >>> gru.cell().bound().weight_hh is gru.weight_hh_l0
+            True
+        """
+        view = copy.copy(self)
+        for name in PARAMETER_NAMES:
+            object.__setattr__(view, name, getattr(self, name, None))
+        return view
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...] | None]:
         """The cell's parameter names (PyTorch's, in registration order) and shapes, None = absent.

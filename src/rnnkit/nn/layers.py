@@ -451,7 +451,7 @@ class RecurrentLayer(nn.Module):
         self, index: int, inputs: torch.Tensor, state: Parts, *, lengths: torch.Tensor | None
     ) -> tuple[torch.Tensor, Parts]:
         """The cell loop: one input projection for all steps, then :func:`scan`."""
-        cell = self._cells[index]
+        cell = self._cells[index].bound()
         out, final = scan(
             cell,
             cell.project_inputs(inputs),
