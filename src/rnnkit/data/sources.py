@@ -312,8 +312,8 @@ def read_directory(
         if nested:
             raise DataError(
                 f"{base} holds split folders ({', '.join(nested)}) rather than classes; "
-                f"give one split's folder, e.g. {base / nested[0]} (or pass split={nested[0]!r} in "
-                "Python)"
+                f"give one split's folder, e.g. {base / nested[0]} "
+                f"(or pass split={nested[0]!r} in Python)"
             )
         raise DataError(
             f"{base} has no <class>/*.txt subfolders; use the layout root/<class>/*.txt"
