@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_support import assert_one_line_error, rnnkit
+from cli_support import assert_one_line_error
 
 #: A small character-level LM on one thread: about a second an epoch on the text below.
 LM = ["--hidden-size", "32", "--layers", "1", "--embedding-dim", "16", "--bptt", "32",
@@ -38,10 +38,18 @@ def big_corpus(tmp_path_factory) -> Path:
     return _text(tmp_path_factory.mktemp("corpus") / "big.txt", 6000)  # ~240 KB
 
 
+#: One torch thread: on a shared 2-core machine a second one mostly waits (see tests/lm).
+ENV = {**os.environ, "COLUMNS": "100", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
 def _start(*args: str | Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "COLUMNS": "100", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "rnnkit", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+
+
+def rnnkit(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rnnkit", *map(str, args)], capture_output=True,
+                          text=True, env=ENV, timeout=300, check=False)
 
 
 def _interrupt(proc: subprocess.Popen[str], ready: Callable[[], bool]) -> str:

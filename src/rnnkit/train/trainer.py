@@ -204,6 +204,7 @@ class _Run:
         self.lockstep = lockstep  # rank-local loaders that may run dry at different steps
         self.final_validation = final_validation  # the caller validates once more after fit
         self.validation_seconds: float | None = None  # the last validation pass's duration
+        self.batch_end: float | None = None  # perf_counter at the end of the last batch
         # where a resumed run starts, and what the checkpoint carried over
         self.resumed = False
         self.start_epoch = 0
@@ -586,8 +587,10 @@ class Trainer:
             done,
             lambda s=stats, t0=epoch_start, prior=run.epoch_seconds: _running_logs(s, t0, prior)
         )
-        first = run.start_batch if epoch == run.start_epoch else 0  # of this epoch, this call
-        batch_seconds = (time.perf_counter() - epoch_start) / max(done - first, 1)
+        # the last batch's duration; none for the first (torch's warm-up makes it no guide)
+        now = time.perf_counter()
+        batch_seconds = 0.0 if run.batch_end is None else now - run.batch_end
+        run.batch_end = now
         over_budget = self._over_budget(run, batch_seconds)
         if over_budget:
             self._stop_reason = self._stop_reason or "time_budget"
@@ -662,7 +665,7 @@ class Trainer:
         """Whether the time budget is spent once the validation passes still to come are counted:
         the one at the end of this epoch and, with ``final_validation``, the caller's. A pass is
         expected to take as long as the last one, or before the first, as long as
-        ``batch_seconds`` (a training batch) times the validation batches."""
+        ``batch_seconds`` (the last training batch) times the validation batches."""
         if run.time_budget is None:
             return False
         reserve = 0.0
