@@ -35,7 +35,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path, dict]:
 
 def test_train_json_last_line_contract(trained) -> None:
     _, out, result = trained
-    assert set(result) == {"valid", "sample", "bundle", "seconds"}
+    assert set(result) == {"valid", "sample", "bundle", "seconds", "train_seconds"}
     valid = result["valid"]
     assert set(valid) == {"loss", "bpc", "perplexity"}
     assert valid["bpc"] == pytest.approx(valid["loss"] / 0.6931471805599453)

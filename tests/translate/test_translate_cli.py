@@ -45,7 +45,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path, dict]:
 
 def test_train_json_last_line_contract(trained) -> None:
     _, out, result = trained
-    assert set(result) == {"test", "bundle", "seconds"}
+    assert set(result) == {"test", "bundle", "seconds", "train_seconds", "test_seconds"}
     assert {"bleu", "loss"} <= set(result["test"]) and result["test"]["count"] == 60
     assert 0.0 <= result["test"]["bleu"] <= 100.0 and result["test"]["loss"] > 0
     assert result["test"]["signature"].startswith("nrefs:1|case:lc")

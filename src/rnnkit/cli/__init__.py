@@ -22,6 +22,9 @@ from rnnkit.cli.text import text_app
 from rnnkit.cli.translate import translate_app
 from rnnkit.errors import RnnkitError
 
+#: The exit status after Ctrl-C (128 + SIGINT), typer's and a shell's.
+INTERRUPTED = 130
+
 app = typer.Typer(
     name="rnnkit",
     help="Recurrent neural networks: train, evaluate and use sequence models.",
@@ -50,8 +53,10 @@ def demo() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script; maps RnnkitError to one line and exit status 2.
 
-    Usage errors (unknown option, missing argument) are typer's own, also with status 2. Options
-    that take files (``--test a.csv b.csv``) take every word up to the next option, see
+    Usage errors (unknown option, missing argument) are typer's own, also with status 2. Ctrl-C
+    exits with status 130 and one line saying what was saved (in training: the epoch and the last
+    checkpoint, see ``TrainingInterrupted`` in :mod:`rnnkit.train.trainer`). Options that take
+    files (``--test a.csv b.csv``) take every word up to the next option, see
     :mod:`rnnkit.cli.argv`.
     """
     try:
@@ -62,7 +67,20 @@ def main(argv: list[str] | None = None) -> None:
         # stdout to silence the final flush; a closed pipe is the reader's choice, not a failure.
         if done.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
             sys.exit(0)
+        if done.code == INTERRUPTED:  # typer's silent answer to Ctrl-C: say what was saved
+            typer.echo(_interruption(done), err=True)
         raise
     except RnnkitError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(getattr(err, "exit_status", 2))  # 128 + signal when a run was stopped by one
+
+
+def _interruption(done: BaseException) -> str:
+    """The line for a Ctrl-C: the report of the training it stopped (a ``TrainingInterrupted``
+    behind typer's ``Exit(130)``), or a plain one."""
+    seen = done.__cause__ or done.__context__
+    while seen is not None:
+        if isinstance(seen, RnnkitError):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return "interrupted; the command stopped before writing its results"

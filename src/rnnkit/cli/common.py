@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from rnnkit.errors import DataError
+
+T = TypeVar("T")
 
 
 def column(value: str | None) -> str | int | None:
@@ -79,8 +83,31 @@ def run_options(out: Path, workers: int, checkpoint_dir: Path | None, resume: bo
                 long_job: bool = False) -> dict[str, Any]:
     """``fit`` keywords for ``--workers``/``--checkpoint-dir``/``--resume``."""
     if checkpoint_dir is None and (workers > 1 or resume or long_job):
-        checkpoint_dir = out.with_name(out.name + ".checkpoints")
+        checkpoint_dir = default_checkpoint_dir(out)
     return {"workers": workers, "checkpoint_dir": checkpoint_dir, "resume": resume}
+
+
+def default_checkpoint_dir(out: Path) -> Path:
+    """Where checkpoints go without ``--checkpoint-dir``: ``OUT.checkpoints`` beside the bundle."""
+    return out.with_name(out.name + ".checkpoints")
+
+
+def tidy_checkpoints(out: Path, run: dict[str, Any]) -> None:
+    """After a run whose bundle is saved: remove the default checkpoint directory (there only to
+    resume an interrupted run), or say where the one given by ``--checkpoint-dir`` is and why it
+    stays. A default directory holding other files than checkpoints stays too."""
+    from rnnkit.train.checkpoint import CHECKPOINT_NAME
+    from rnnkit.train.lifeline import LOCK_NAME
+
+    directory = run["checkpoint_dir"]
+    if directory is None or not directory.is_dir():
+        return
+    only_ours = all(p.name in (CHECKPOINT_NAME, LOCK_NAME) for p in directory.iterdir())
+    if directory == default_checkpoint_dir(out) and only_ours:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    info(f"checkpoints: kept in {directory} (--resume continues this run from them; "
+         "delete the directory when it is no longer needed)")
 
 
 def check_outputs(out: Path, task: str, force: bool, checkpoint_dir: Path | None = None) -> None:
@@ -152,14 +179,49 @@ def hold_out(
     )
 
 
+def timed(work: Callable[[], T]) -> tuple[T, float]:
+    """``work()`` and the seconds it took (the test evaluation is reported on its own)."""
+    started = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started
+
+
+def phase_seconds(
+    started: float, train_seconds: float, test_seconds: float | None
+) -> dict[str, float]:
+    """The JSON's ``seconds`` (the whole command so far), ``train_seconds`` (the training phase,
+    which ``--time-budget`` bounds: data preparation, training, validation) and
+    ``test_seconds`` (the test evaluation; left out when there is none)."""
+    times = {
+        "seconds": round(time.perf_counter() - started, 3),
+        "train_seconds": round(train_seconds, 3),
+    }
+    if test_seconds is not None:
+        times["test_seconds"] = round(test_seconds, 3)
+    return times
+
+
+def seconds_line(times: dict[str, float]) -> str:
+    """The console's reading of :func:`phase_seconds`: ``"12.3 s: training 9.8 s, test 1.2 s"``.
+    """
+    test = f", test {times['test_seconds']:.1f} s" if "test_seconds" in times else ""
+    return f"{times['seconds']:.1f} s: training {times['train_seconds']:.1f} s{test}"
+
+
 def finish_training(
-    clf: Any, report: dict[str, Any], out: Path, started: float, as_json: bool, force: bool = False
+    clf: Any, evaluate: Callable[[], dict[str, Any]], out: Path, started: float, as_json: bool,
+    force: bool = False, run: dict[str, Any] | None = None,
 ) -> None:
-    """Save the bundle with the test report, print the table and where it went (and the JSON)."""
-    seconds = time.perf_counter() - started
+    """Evaluate on the test split (``evaluate()``, timed on its own), save the bundle with the
+    test report, print the table, the seconds and where the bundle went (and the JSON); then
+    tidy the checkpoints of ``run`` (the ``fit`` keywords of :func:`run_options`)."""
+    report, test_seconds = timed(evaluate)
     bundle = clf.save(out, extra_metrics={"test": report}, force=force)
+    times = phase_seconds(started, clf.metrics_["train_seconds"], test_seconds)
     typer.echo(metrics_table("test", report))
-    typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
+    typer.echo(f"bundle: {bundle}  ({seconds_line(times)})")
+    if run is not None:
+        tidy_checkpoints(out, run)
     if as_json:
         emit_json(
             {
@@ -169,6 +231,6 @@ def finish_training(
                     "count": report["count"],
                 },
                 "bundle": str(bundle),
-                "seconds": round(seconds, 3),
+                **times,
             }
         )

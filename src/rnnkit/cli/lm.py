@@ -29,7 +29,10 @@ from rnnkit.cli.common import (
     existing,
     info,
     is_main_process,
+    phase_seconds,
     run_options,
+    seconds_line,
+    tidy_checkpoints,
 )
 from rnnkit.cli.paths import check_encoding
 from rnnkit.tasks.defaults import LM_TASK
@@ -151,8 +154,9 @@ def train(
     if not is_main_process():
         return  # torchrun: rank 0 samples, saves and reports
     sample = lm.generate(length=sample_length, temperature=0.8, seed=seed)
-    seconds = time.perf_counter() - started
+    times = phase_seconds(started, lm.metrics_["train_seconds"], None)  # no test split
     bundle = lm.save(out, extra_metrics={"sample": sample}, force=force)
+    tidy_checkpoints(out, run)
     valid = lm.metrics_.get("validation")
     info(f"trained {lm.metrics_['epochs_run']} epoch(s) on {lm.metrics_['train_tokens']:,} tokens "
          f"({lm.metrics_['stopped_reason']}); vocabulary {lm.metrics_['vocabulary_size']}")
@@ -161,13 +165,13 @@ def train(
         typer.echo(f"validation: loss {valid['loss']:.4f} nats/token   perplexity "
                    f"{valid['perplexity']:.2f}{bpc}")
     typer.echo(f"sample:\n{sample}")
-    typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
+    typer.echo(f"bundle: {bundle}  ({seconds_line(times)})")
     if as_json:
         emit_json({
             "valid": {k: valid[k] for k in ("loss", "bpc", "perplexity")} if valid else None,
             "sample": sample,
             "bundle": str(bundle),
-            "seconds": round(seconds, 3),
+            **times,
         })
 
 

@@ -226,7 +226,7 @@ def train(
     clf.fit(train_x, train_y, **run)
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
-    finish_training(clf, clf.evaluate(test_x, test_y), out, started, as_json, force)
+    finish_training(clf, lambda: clf.evaluate(test_x, test_y), out, started, as_json, force, run)
 
 
 def _labels_per_file(test: list[Path], test_labels: list[Path]) -> list[Path | None]:

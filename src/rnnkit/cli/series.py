@@ -20,7 +20,7 @@ import typer
 from rnnkit.cli.common import Force, check_outputs, emit_json, existing, info
 from rnnkit.cli.paths import check_output_file
 from rnnkit.errors import ConfigError
-from rnnkit.tasks.defaults import FORECAST_TASK
+from rnnkit.tasks.defaults import FORECAST_TASK, MAX_FORECAST_STEPS
 
 series_app = typer.Typer(help="Time-series forecasting (airline passengers, temperatures, ...).",
                          no_args_is_help=True)
@@ -259,7 +259,10 @@ def forecast(
         ),
     ] = None,
     steps: Annotated[
-        int | None, typer.Option(help="Steps to forecast (default: the horizon).")
+        int | None,
+        typer.Option(
+            help=f"Steps to forecast (default: the horizon; at most {MAX_FORECAST_STEPS})."
+        ),
     ] = None,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write a PNG of the history and the forecast.")
@@ -270,6 +273,11 @@ def forecast(
     """Forecast the next values after the end of the series."""
     if plot is not None:
         check_output_file(plot, "--plot", (".png",))
+    if steps is not None and steps > MAX_FORECAST_STEPS:
+        raise ConfigError(
+            f"--steps: at most {MAX_FORECAST_STEPS}, got {steps}; further ahead the forecast "
+            "feeds on its own guesses (and takes minutes); forecast in parts from newer data"
+        )
     model = _load(bundle)
     data = _read_like(model, csv, fill) if csv is not None else model.data_
     frame = model.forecast(steps, data=data)

@@ -189,7 +189,8 @@ def train(
     clf.fit(train_texts, train_labels, validation_data=validation, **run)
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
-    finish_training(clf, clf.evaluate(test_texts, test_labels), out, started, as_json, force)
+    finish_training(clf, lambda: clf.evaluate(test_texts, test_labels), out, started, as_json,
+                    force, run)
 
 
 def _train_stream(
@@ -220,7 +221,7 @@ def _train_stream(
     clf.fit(shards, validation_data=validation, **run)
     if not is_main_process():
         return
-    finish_training(clf, clf.evaluate(test_shards), out, started, as_json, force)
+    finish_training(clf, lambda: clf.evaluate(test_shards), out, started, as_json, force, run)
 
 
 def _shards(paths: list[Path], what: str, options: dict[str, Any], seed: int) -> Any:

@@ -18,7 +18,18 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnkit.cli.common import Encoding, Force, check_outputs, column, emit_json, existing, info
+from rnnkit.cli.common import (
+    Encoding,
+    Force,
+    check_outputs,
+    column,
+    emit_json,
+    existing,
+    info,
+    phase_seconds,
+    seconds_line,
+    timed,
+)
 from rnnkit.cli.paths import check_disjoint, check_encoding, check_output_file
 from rnnkit.errors import DataError
 from rnnkit.tasks.defaults import TRANSLATE_DEFAULTS as D
@@ -215,8 +226,8 @@ def train(
     model.fit(sources, targets, validation_data=validation)
     info(f"levels: source {model.source_level_}, target {model.target_level_}; "
          f"{model.metrics_['epochs_run']} epoch(s), stopped: {model.metrics_['stopped_reason']}")
-    report = model.evaluate(test_src, test_tgt)
-    seconds = time.perf_counter() - started
+    report, test_seconds = timed(lambda: model.evaluate(test_src, test_tgt))
+    times = phase_seconds(started, model.metrics_["train_seconds"], test_seconds)
     bundle = model.save(out, extra_metrics={"test": report}, example=test_src[0], force=force)
     typer.echo(
         f"test: BLEU {report['bleu']:.2f}  exact match {report['exact_match']:.4f}  "
@@ -224,7 +235,7 @@ def train(
         f"({report['count']} pairs, beam {report['beam_size']})"
     )
     typer.echo(f"sacrebleu: {report['signature']}")
-    typer.echo(f"bundle: {bundle}  ({seconds:.1f} s)")
+    typer.echo(f"bundle: {bundle}  ({seconds_line(times)})")
     if as_json:
         emit_json({
             "test": {"bleu": round(report["bleu"], 4), "loss": round(report["loss"], 6),
@@ -232,7 +243,7 @@ def train(
                      "token_accuracy": round(report["token_accuracy"], 6), "count": report["count"],
                      "signature": report["signature"]},
             "bundle": str(bundle),
-            "seconds": round(seconds, 3),
+            **times,
         })
 
 

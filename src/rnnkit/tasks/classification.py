@@ -185,7 +185,7 @@ class ClassifierBase(Estimator):
             loss="cross_entropy", optimizer=p.get("optimizer", "adam"), lr=p.get("lr", 1e-3),
             weight_decay=p.get("weight_decay", 0.0), clip_norm=p.get("clip_norm"),
             metrics=("accuracy",), callbacks=callbacks, seed=p.get("seed", 0),
-            verbose=p.get("verbose", 1), **self._run_options,
+            verbose=p.get("verbose", 1), fingerprint=self._fingerprint(), **self._run_options,
         )
 
     def fit(
@@ -250,12 +250,14 @@ class ClassifierBase(Estimator):
         self.history_ = trainer.fit(
             self.model_, train_loader, validation_data=val_loader, epochs=n_epochs,
             time_budget=time_budget if time_budget is not None else p.get("time_budget"),
+            final_validation=val_loader is not None, budget_start=started,
         )
         self.model_.eval()
-        self.metrics_ = {"train_seconds": time.perf_counter() - started,
-                         "epochs_run": len(self.history_)}
+        self.metrics_ = {"epochs_run": len(self.history_)}
         if X_val is not None and y_val is not None and distributed.is_main_process():
             self.metrics_["validation"] = self._report(X_val, y_val)
+        # the training phase: data preparation, training and the validation report
+        self.metrics_["train_seconds"] = time.perf_counter() - started
         return self
 
     def _build_network(self) -> RecurrentClassifier:

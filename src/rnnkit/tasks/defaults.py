@@ -19,6 +19,8 @@ from typing import Any
 TEXT_TASK = "text_classifier"
 SEQ_TASK = "sequence_classifier"
 FORECAST_TASK = "forecaster"
+#: The most steps `rnnkit series forecast` (and the server) forecasts in one go.
+MAX_FORECAST_STEPS = 500
 LM_TASK = "language_model"
 TRANSLATE_TASK = "translation"
 

@@ -68,6 +68,7 @@ LEVELS = ("char", "word")
 #: Epochs when neither ``epochs`` nor a time budget is given; with a budget training runs until
 #: the budget is spent (or early stopping ends it).
 DEFAULT_EPOCHS = 20
+#: What the learning-rate decay is told under a budget (it decays by the clock then).
 EPOCHS_UNDER_BUDGET = 1000
 
 class LanguageModel(Estimator):
@@ -244,26 +245,29 @@ class LanguageModel(Estimator):
         torch.manual_seed(p["seed"])
         self.model_ = self._checked_network()
         budget = time_budget if time_budget is not None else p["time_budget"]
-        n_epochs = epochs or p["epochs"] or (EPOCHS_UNDER_BUDGET if budget else DEFAULT_EPOCHS)
+        # no epoch count under a budget: train until it runs out
+        n_epochs = epochs or p["epochs"] or (None if budget else DEFAULT_EPOCHS)
         callbacks: list[Callback] = []
         if valid_loader is not None and p["patience"]:
             callbacks.append(EarlyStopping("val_loss", patience=p["patience"],
                                            restore_best_weights=True))
         if p["lr_decay"] == "time":
-            callbacks.append(TimeDecay(budget, n_epochs, len(train_loader)))
+            callbacks.append(
+                TimeDecay(budget, n_epochs or EPOCHS_UNDER_BUDGET, len(train_loader))
+            )
         trainer = Trainer(
             loss="cross_entropy", optimizer=p["optimizer"], lr=p["lr"],
             weight_decay=p["weight_decay"], clip_norm=p["clip_norm"], metrics=(),
-            callbacks=callbacks, seed=p["seed"], verbose=p["verbose"], **run,
+            callbacks=callbacks, seed=p["seed"], verbose=p["verbose"],
+            fingerprint=self._fingerprint(), **run,
         )
         self.history_ = trainer.fit(
             self.model_, train_loader, validation_data=valid_loader, epochs=n_epochs,
-            time_budget=budget
+            time_budget=budget, final_validation=valid_loader is not None, budget_start=started,
         )
         self.model_.eval()
         self.model_.reset_state()
         self.metrics_ = {
-            "train_seconds": time.perf_counter() - started,
             "epochs_run": len(self.history_),
             "stopped_reason": self.history_.stopped_reason,
             "train_tokens": int(len(train_ids)),
@@ -271,6 +275,8 @@ class LanguageModel(Estimator):
         }
         if valid_loader is not None and distributed.is_main_process():
             self.metrics_["validation"] = self._evaluate(valid_loader)
+        # the training phase: data preparation, training and the validation report
+        self.metrics_["train_seconds"] = time.perf_counter() - started
         return self
 
     def _build_network(self) -> RecurrentLanguageModel:

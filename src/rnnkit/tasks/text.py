@@ -183,15 +183,16 @@ class TextClassifier(ClassifierBase):
         self.history_ = trainer.fit(
             self.model_, train_loader, validation_data=val_loader, epochs=n_epochs,
             time_budget=time_budget if time_budget is not None else p.get("time_budget"),
+            final_validation=val_loader is not None, budget_start=started,
         )
         self.model_.eval()
-        self.metrics_ = {"train_seconds": time.perf_counter() - started,
-                         "epochs_run": len(self.history_), "train_examples": scan.examples}
+        self.metrics_ = {"epochs_run": len(self.history_), "train_examples": scan.examples}
         if distributed.is_main_process():
             if val_shards is not None and val_loader is not None:
                 self.metrics_["validation"] = self._report_stream(val_shards)
             elif val_memory is not None:
                 self.metrics_["validation"] = self.evaluate(*val_memory)
+        self.metrics_["train_seconds"] = time.perf_counter() - started  # with the validation
         return self
 
     def _label_from_text(self, raw: str | None) -> Label:

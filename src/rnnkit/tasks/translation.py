@@ -237,11 +237,10 @@ class Translator(Estimator):
         )
         self.history_ = trainer.fit(
             self.model_, train_loader, validation_data=valid_loader, epochs=n_epochs,
-            time_budget=budget
+            time_budget=budget, final_validation=valid_loader is not None, budget_start=started,
         )
         self.model_.eval()
         self.metrics_ = {
-            "train_seconds": time.perf_counter() - started,
             "epochs_run": len(self.history_),
             "steps": counter.steps,
             "stopped_reason": self.history_.stopped_reason,
@@ -253,6 +252,8 @@ class Translator(Estimator):
         }
         if valid_loader is not None and distributed.is_main_process():
             self.metrics_["validation"] = self._teacher_forced(valid_loader)
+        # the training phase: data preparation, training and the validation report
+        self.metrics_["train_seconds"] = time.perf_counter() - started
         return self
 
     def _build_network(self) -> Seq2Seq:

@@ -24,10 +24,11 @@ from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint
 from rnnkit.train.history import History
 from rnnkit.train.metrics import StreamingMetric, make_metric
 from rnnkit.train.optim import make_loss, make_optimizer, make_schedule
-from rnnkit.train.trainer import Trainer
+from rnnkit.train.trainer import Trainer, TrainingInterrupted
 
 __all__ = [
     "Trainer",
+    "TrainingInterrupted",
     "History",
     "Callback",
     "EarlyStopping",

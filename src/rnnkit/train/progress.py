@@ -30,7 +30,7 @@ class Progress:
     """Reports epochs and batches; chooses the bar or plain lines from ``verbose`` and the stream.
     """
 
-    def __init__(self, verbose: int, epochs: int, stream: TextIO | None = None) -> None:
+    def __init__(self, verbose: int, epochs: int | None, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.verbose = verbose
         self.epochs = epochs
@@ -48,7 +48,7 @@ class Progress:
         from rich.progress import Progress as RichProgress
 
         self._bar = RichProgress(
-            TextColumn(f"Epoch {epoch + 1}/{self.epochs}"),
+            TextColumn(self._epoch_label(epoch + 1)),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
@@ -81,7 +81,7 @@ class Progress:
             return
         speed = record.get("samples_per_second")
         seconds = record["seconds"]
-        parts = [f"Epoch {record['epoch']}/{self.epochs}",
+        parts = [self._epoch_label(record["epoch"]),
                  f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.0f}s"]
         if speed:
             parts.append(f"{speed:,.0f} samples/s")
@@ -89,6 +89,10 @@ class Progress:
         if "lr" in record:
             parts.append(f"lr: {record['lr']:.3g}")
         self.message(" - ".join(p for p in parts if p))
+
+    def _epoch_label(self, number: int) -> str:
+        """"Epoch 3/20", or "Epoch 3" when the epochs are not counted (until a time budget)."""
+        return f"Epoch {number}" if self.epochs is None else f"Epoch {number}/{self.epochs}"
 
     def message(self, text: str) -> None:
         if self.verbose == 0:

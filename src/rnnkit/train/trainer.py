@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import math
 import random
 import time
@@ -61,6 +62,8 @@ from rnnkit.train.optim import (
 from rnnkit.train.progress import Progress
 
 FINAL_REASONS = ("early_stopping", "callback")
+#: The epochs of ``fit(epochs=None, time_budget=...)``: as many as the budget allows.
+_UNTIL_BUDGET = 1_000_000
 #: Stop reasons as numbers, so rank 0 can broadcast its decision (anything else is "callback").
 _REASON_CODES = ("time_budget", "early_stopping", "callback")
 #: Callbacks that write files: in a process group only rank 0 runs them.
@@ -93,6 +96,14 @@ def batch_size_of(target: torch.Tensor | None, inputs: Any) -> int:
         return int(target.shape[0])
     first = next(iter(inputs.values())) if isinstance(inputs, Mapping) else inputs
     return int(first.shape[0])
+
+
+class TrainingInterrupted(TrainingError, KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during :meth:`Trainer.fit`: the message names the epoch and the last
+    checkpoint (or says nothing was saved). Still a KeyboardInterrupt, so ``except
+    KeyboardInterrupt`` catches it; ``exit_status`` 130 is what a shell reports for it."""
+
+    exit_status = 130
 
 
 class _EpochStats:
@@ -175,6 +186,7 @@ class _Run:
         callbacks: list[Callback],
         plateau_monitor: str,
         lockstep: bool,
+        final_validation: bool,
     ) -> None:
         self.model = model
         self.net = net  # the model, or its DDP wrapper in a process group
@@ -182,7 +194,7 @@ class _Run:
         self.validation_data = validation_data
         self.epochs = epochs
         self.time_budget = time_budget
-        self.started = started  # perf_counter at the start of fit (the time budget's origin)
+        self.started = started  # perf_counter at the time budget's origin
         self.ctx = ctx
         self.num_batches = num_batches  # per epoch (the longest rank's in a process group)
         self.stats = stats  # the running epoch's numbers (kept across a mid-epoch checkpoint)
@@ -190,12 +202,17 @@ class _Run:
         self.callbacks = callbacks  # the ones this rank runs
         self.plateau_monitor = plateau_monitor
         self.lockstep = lockstep  # rank-local loaders that may run dry at different steps
+        self.final_validation = final_validation  # the caller validates once more after fit
+        self.validation_seconds: float | None = None  # the last validation pass's duration
+        self.batch_end: float | None = None  # perf_counter at the end of the last batch
         # where a resumed run starts, and what the checkpoint carried over
         self.resumed = False
         self.start_epoch = 0
         self.start_batch = 0
         self.pending_rng: Any = None  # random state to restore after skipping the done batches
         self.epoch_seconds = 0.0  # seconds spent in the current epoch before the resume
+        self.epoch = 0  # the epoch running (0-based)
+        self.saved: tuple[int, int] | None = None  # (epochs, batches) of this run's checkpoint
 
 
 class _Pass(NamedTuple):
@@ -226,6 +243,9 @@ class Trainer:
         checkpoint_dir: save a checkpoint there after every epoch (and every ``checkpoint_every``
             batches); ``resume=True`` continues from it (or starts fresh when there is none).
         amp: bfloat16 autocast for the forward pass (CPU); off by default.
+        fingerprint: the options that shape the model, by the name a user gives them, e.g.
+            ``{"--hidden-size": 64}``; saved with each checkpoint, and resuming with another
+            value is a one-line ConfigError naming the option.
     """
 
     def __init__(
@@ -247,6 +267,7 @@ class Trainer:
         amp: bool = False,
         optimizer_options: Mapping[str, Any] | None = None,
         fused: bool | None = None,
+        fingerprint: Mapping[str, Any] | None = None,
     ) -> None:
         self.loss_fn, self.loss_name = make_loss(loss)
         self.optimizer_name = optimizer
@@ -277,6 +298,8 @@ class Trainer:
         self.amp = amp
         self.optimizer_options = dict(optimizer_options or {})
         self.fused = fused
+        # as the checkpoint's JSON gives it back (tuples become lists)
+        self.fingerprint = json.loads(json.dumps(dict(fingerprint or {}), default=str))
         self.history = History()
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: Any = None
@@ -308,13 +331,21 @@ class Trainer:
         model: torch.nn.Module,
         train_data: Iterable[Any],
         validation_data: Iterable[Any] | None = None,
-        epochs: int = 10,
+        epochs: int | None = 10,
         time_budget: float | None = None,
+        final_validation: bool = False,
+        budget_start: float | None = None,
     ) -> History:
         """Train ``model`` in place for ``epochs`` epochs and return the :class:`History`.
 
-        ``time_budget`` (seconds, measured from the start of this call) stops after the batch that
-        crosses it; ``History.stopped_reason`` then is "time_budget".
+        ``time_budget`` (seconds from ``budget_start``, a ``time.perf_counter()`` reading such as
+        the start of the caller's data preparation; default: the start of this call) bounds the
+        training with its validation passes: training stops after the batch (or the epoch) past
+        which the validation still to come would no longer fit, judged by the last pass's
+        duration (before the first, by as many training batches as the validation data has);
+        ``History.stopped_reason`` then is "time_budget". ``final_validation``: the caller
+        evaluates ``validation_data`` once more after fit, so the budget keeps room for that pass
+        too. ``epochs=None`` trains until the time budget runs out (and needs one).
 
         The steps, in order: :meth:`_set_up` (checks, sharding, optimizer, callbacks) and
         :meth:`_resume` (a checkpoint, with ``resume=True``); then per epoch :meth:`_train_epoch`
@@ -324,23 +355,41 @@ class Trainer:
         Raises:
             TrainingError: empty loader, or a non-finite loss/gradient (the weights stay at the
                 last finite update).
+            TrainingInterrupted: Ctrl-C; the message says where the last checkpoint is.
         """
-        run = self._set_up(model, train_data, validation_data, epochs, time_budget)
+        run = self._set_up(model, train_data, validation_data, epochs, time_budget,
+                           final_validation, budget_start)
         self._resume(run)
         if self.history.stopped_reason in FINAL_REASONS and run.resumed:  # that run had ended
             self._finish(model, run.progress)
             return self.history
         run.net = distributed.wrap_model(model) if run.ctx is not None else model
         try:
-            for epoch in range(run.start_epoch, epochs):
+            for epoch in range(run.start_epoch, run.epochs):
+                run.epoch = epoch
                 self._end_epoch(run, epoch, self._train_epoch(run, epoch))
                 if self._stop_reason is not None:
                     break
+        except KeyboardInterrupt:
+            raise self._interrupted(run) from None
         finally:
             run.progress.close()
         self.history.stopped_reason = self._stop_reason or "completed"
         self._finish(model, run.progress)
         return self.history
+
+    def _interrupted(self, run: _Run) -> TrainingInterrupted:
+        """The one-line report of a Ctrl-C at ``run.epoch``: this run's last checkpoint, if any."""
+        where = f"interrupted at epoch {run.epoch + 1}"
+        if run.saved is None or self.checkpoint_path is None:
+            why = "" if self.checkpoint_path is not None else " (no checkpoint directory)"
+            return TrainingInterrupted(f"{where}; nothing was saved{why}")
+        epochs, batches = run.saved
+        done = f"{epochs} epoch(s)" + (f" and {batches} batch(es)" if batches else "")
+        return TrainingInterrupted(
+            f"{where}; the last checkpoint is {self.checkpoint_path} ({done} done; rerun with "
+            "--resume to continue from it)"
+        )
 
     def evaluate(self, model: torch.nn.Module, data: Iterable[Any]) -> dict[str, float]:
         """Mean loss and metrics of ``model`` over ``data`` (eval mode, no gradients)."""
@@ -405,11 +454,16 @@ class Trainer:
         model: torch.nn.Module,
         train_data: Iterable[Any],
         validation_data: Iterable[Any] | None,
-        epochs: int,
+        epochs: int | None,
         time_budget: float | None,
+        final_validation: bool,
+        budget_start: float | None,
     ) -> _Run:
         """Check the arguments, shard the loaders in a process group, seed, build the optimizer
         and schedule, and start the callbacks and progress."""
+        shown_epochs = epochs
+        if epochs is None and time_budget is not None:
+            epochs = _UNTIL_BUDGET
         if not isinstance(epochs, int) or epochs < 1:
             raise ConfigError(f"epochs: must be a positive integer, got {epochs!r}")
         if time_budget is not None and time_budget <= 0:
@@ -427,7 +481,7 @@ class Trainer:
                 "train_data: the loader yields no batches (the training set is empty); "
                 "give at least one training example"
             )
-        started = time.perf_counter()
+        started = time.perf_counter() if budget_start is None else budget_start
         self._ctx = ctx
         self.model = model
         self._stop_reason = None
@@ -448,7 +502,7 @@ class Trainer:
         self.history = History()
         stats = _EpochStats(self._fresh_metrics())
         main = ctx is None or ctx.is_main
-        progress = Progress(self.verbose if main else 0, epochs)
+        progress = Progress(self.verbose if main else 0, shown_epochs)
         callbacks = self._running_callbacks = self._active_callbacks(main)
         for cb in callbacks:
             cb.set_context(self, model)
@@ -459,6 +513,7 @@ class Trainer:
             num_batches=num_batches, stats=stats, progress=progress, callbacks=callbacks,
             plateau_monitor=plateau_monitor,
             lockstep=ctx is not None and not isinstance(train_data, distributed.ShardedLoader),
+            final_validation=final_validation,
         )
         return run
 
@@ -468,11 +523,15 @@ class Trainer:
         on."""
         saved = self._read_checkpoint() if self.resume else None
         if saved is None:
+            if self.resume:
+                run.progress.message(f"resume: no checkpoint at {self.checkpoint_path}; "
+                                     "starting fresh")
             return
         run.resumed = True
         run.start_epoch, run.start_batch, run.pending_rng, run.epoch_seconds = self._restore(
             run.model, run.stats, saved
         )
+        run.saved = (run.start_epoch, run.start_batch)
         run.progress.message(
             f"Resuming from {self.checkpoint_path} at epoch {run.start_epoch + 1}, "
             f"batch {run.start_batch}"
@@ -528,9 +587,11 @@ class Trainer:
             done,
             lambda s=stats, t0=epoch_start, prior=run.epoch_seconds: _running_logs(s, t0, prior)
         )
-        over_budget = (
-            run.time_budget is not None and time.perf_counter() - run.started >= run.time_budget
-        )
+        # the last batch's duration; none for the first (torch's warm-up makes it no guide)
+        now = time.perf_counter()
+        batch_seconds = 0.0 if run.batch_end is None else now - run.batch_end
+        run.batch_end = now
+        over_budget = self._over_budget(run, batch_seconds)
         if over_budget:
             self._stop_reason = self._stop_reason or "time_budget"
         if run.ctx is not None:  # rank 0 decides: its clock, its callbacks' requests
@@ -543,6 +604,7 @@ class Trainer:
         ):
             self._save(run.model, stats, epoch, done,
                        run.epoch_seconds + time.perf_counter() - epoch_start)
+            run.saved = (epoch, done)
         return over_budget or self._stop_now
 
     def _end_epoch(self, run: _Run, epoch: int, done: _Pass) -> None:
@@ -561,6 +623,11 @@ class Trainer:
             self._step_schedule(run, record)
         for cb in run.callbacks:
             cb.on_epoch_end(epoch, dict(record))
+        # another epoch would be cut after one batch at most: stop here instead (rank 0 decides)
+        if (complete and epoch + 1 < run.epochs and self._stop_reason is None
+                and (run.ctx is None or run.ctx.is_main)
+                and self._over_budget(run, done.seconds / max(done.done, 1))):
+            self._stop_reason = "time_budget"
         if run.ctx is not None:
             self._sync_control(False)
         if complete and epoch + 1 == run.epochs and self._stop_reason is None:
@@ -569,6 +636,7 @@ class Trainer:
             self.history.stopped_reason = self._stop_reason
         if complete:
             self._save(run.model, run.stats, epoch + 1, 0, 0.0)
+            run.saved = (epoch + 1, 0)
         speed = epoch_stats.samples / max(done.seconds, 1e-9)
         run.progress.epoch_end({**record, "samples_per_second": speed})
         if self._stop_reason == "time_budget":
@@ -582,13 +650,31 @@ class Trainer:
     def _validate(self, run: _Run) -> dict[str, float]:
         """``val_*`` numbers over the validation data (gathered over a process group)."""
         assert run.validation_data is not None
+        started = time.perf_counter()
         val_stats = self._evaluation_stats(run.model, run.validation_data)
         if run.ctx is not None:
             val_stats = val_stats.gathered()
+        run.validation_seconds = time.perf_counter() - started
         if val_stats.samples == 0:
             raise TrainingError(_NO_VALIDATION_BATCHES)
         run.model.train()
         return {f"val_{k}": v for k, v in val_stats.logs().items()}
+
+    @staticmethod
+    def _over_budget(run: _Run, batch_seconds: float) -> bool:
+        """Whether the time budget is spent once the validation passes still to come are counted:
+        the one at the end of this epoch and, with ``final_validation``, the caller's. A pass is
+        expected to take as long as the last one, or before the first, as long as
+        ``batch_seconds`` (the last training batch) times the validation batches."""
+        if run.time_budget is None:
+            return False
+        reserve = 0.0
+        if run.validation_data is not None:
+            per_pass = run.validation_seconds
+            if per_pass is None:
+                per_pass = batch_seconds * _length_or_zero(run.validation_data)
+            reserve = per_pass * (2 if run.final_validation else 1)
+        return time.perf_counter() - run.started + reserve >= run.time_budget
 
     def _step_schedule(self, run: _Run, record: Mapping[str, Any]) -> None:
         """The learning-rate schedule's step after a complete epoch (a plateau schedule reads its
@@ -693,6 +779,7 @@ class Trainer:
             "history": self.history.to_dict(),
             # a stop in the middle of an epoch is never final: resuming finishes the epoch
             "stopped_reason": self.history.stopped_reason if batch == 0 else None,
+            "fingerprint": self.fingerprint,
             "state": skeleton,
         }
         save_checkpoint(self.checkpoint_path, meta, tensors)
@@ -753,13 +840,15 @@ class Trainer:
     ) -> tuple[int, int, Any, float]:
         assert self.checkpoint_path is not None and self.optimizer is not None
         meta, tensors = saved
+        self._check_fingerprint(meta.get("fingerprint") or {})
         parts = unflatten_state(meta["state"], tensors)
         try:
             model.load_state_dict(parts["model"])
-        except RuntimeError as err:
+        except RuntimeError as err:  # torch's message is a dozen lines of tensor sizes
             raise TrainingError(
-                f"checkpoint {self.checkpoint_path} was written for another model ({err}); "
-                "use another checkpoint_dir or resume=False"
+                f"checkpoint {self.checkpoint_path} was written for another model (other weight "
+                "names or sizes); resume with the options of that run, or use another "
+                "checkpoint directory"
             ) from err
         self.optimizer.load_state_dict(parts["optimizer"])
         if self.scheduler is not None and parts["scheduler"] is not None:
@@ -777,6 +866,17 @@ class Trainer:
             _set_rng_state(rng)
             rng = None
         return int(meta["epoch"]), batch, rng, float(meta.get("epoch_seconds", 0.0))
+
+    def _check_fingerprint(self, saved: Mapping[str, Any]) -> None:
+        """A one-line ConfigError naming the first option of ``fingerprint`` that the checkpoint
+        was written with another value of."""
+        for name, value in self.fingerprint.items():
+            if name in saved and saved[name] != value:
+                raise ConfigError(
+                    f"resume: the checkpoint {self.checkpoint_path} was written with {name} "
+                    f"{saved[name]}, this run has {name} {value}; rerun with {name} "
+                    f"{saved[name]}, or use another checkpoint directory to start afresh"
+                )
 
     def _finish(self, model: torch.nn.Module, progress: Progress) -> None:
         for cb in self._running_callbacks:
@@ -811,6 +911,13 @@ def _require_some_validation(validation_data: Any) -> None:
         return
     if empty:
         raise TrainingError(_NO_VALIDATION_BATCHES)
+
+
+def _length_or_zero(data: Any) -> int:
+    try:
+        return len(data)
+    except TypeError:
+        return 0
 
 
 def _length(data: Any, name: str) -> int:
@@ -895,4 +1002,4 @@ def _concat_padded(outputs: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat(padded, dim=0)
 
 
-__all__ = ["Trainer", "split_batch", "call_model"]
+__all__ = ["Trainer", "TrainingInterrupted", "split_batch", "call_model"]
