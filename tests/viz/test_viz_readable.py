@@ -54,6 +54,10 @@ def test_confusion_matrix_uses_the_cjk_font_helper(monkeypatch: pytest.MonkeyPat
     assert ax.get_yticklabels()[1].get_fontfamily()[0] == "WenQuanYi Micro Hei"
     latin = plot_confusion_matrix([[3, 1], [0, 4]], class_names=["pos", "neg"])
     assert latin.axes[0].get_xticklabels()[0].get_fontfamily() == ["DejaVu Sans"]
+    from rnnkit.viz import plot_history
+
+    curves = plot_history({"loss": [1.0, 0.5]}, title="情感分类")
+    assert curves._suptitle.get_fontfamily()[0] == "WenQuanYi Micro Hei"
 
 
 def test_missing_cjk_font_is_one_friendly_line_in_every_plot(monkeypatch) -> None:
