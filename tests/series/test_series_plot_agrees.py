@@ -60,3 +60,23 @@ def test_plot_title_gives_the_console_rmse_over_the_horizon(daily_csv) -> None:
     assert console in title, title
     assert f"{metrics['baselines'][best]['rmse']:.4g}; drawn: one-step forecasts (RMSE " in title
     assert "zoom: the last 365 of 798 values" in fig.axes[-1].get_xlabel()
+
+
+def test_series_train_cli_warns_missing_dates_in_one_line(daily_csv, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "model"
+    run = subprocess.run(
+        [sys.executable, "-m", "rnnkit", "series", "train", str(daily_csv), "--out", str(out),
+         "--horizon", "3", "--lookback", "14", "--epochs", "2", "--hidden-size", "4",
+         "--ensemble", "1"],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"}, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    notes = [line for line in run.stderr.splitlines() if "missing" in line]
+    assert len(notes) == 1 and "2 dates missing from the daily series (1981-12-31, 1982-12-31)" \
+        in notes[0], run.stderr
+    assert "warn" not in run.stderr.replace("RnnkitWarning", "")  # no source line, no other
+    assert '"missing_dates"' in (out / "metrics.json").read_text(encoding="utf-8")
