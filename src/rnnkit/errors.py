@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+import warnings
+
 
 class RnnkitError(Exception):
     """Base class of every user-facing rnnkit error."""
@@ -40,4 +42,16 @@ class TrainingError(RnnkitError):
     """Training cannot go on (non-finite loss, nothing to train on)."""
 
 
-__all__ = ["RnnkitError", "ShapeError", "ConfigError", "DataError", "BundleError", "TrainingError"]
+class RnnkitWarning(UserWarning):
+    """Something the user should know that does not stop the work (a missing font, missing
+    dates in a series)."""
+
+
+def warn_user(message: str) -> None:
+    """Issue ``message`` as one :class:`RnnkitWarning` line on stderr, without the source line
+    that :func:`warnings.warn` prints below the message (the user did not write that line)."""
+    warnings.warn_explicit(message, RnnkitWarning, "rnnkit", 0)
+
+
+__all__ = ["RnnkitError", "ShapeError", "ConfigError", "DataError", "BundleError", "TrainingError",
+           "RnnkitWarning", "warn_user"]

@@ -88,7 +88,9 @@ def test_explanation_html_escapes_and_colours() -> None:
     html = explanation_html(e)
     assert "<b>" not in html.replace("<b>pos</b>", "") and "&lt;b&gt;" in html
     assert html.count('class="tok"') == 3
-    assert "rgba(220,40,40,0.850)" in html and "rgba(40,90,220,0.425)" in html
+    # one scale everywhere (as on the web page): green supports the label, red is against it
+    assert "rgba(47,158,91,0.850)" in html and "rgba(220,60,50,0.425)" in html
+    assert "supports the label" in html and "against it" in html
     assert e.top(1) == [("good", 1.0)]
 
 

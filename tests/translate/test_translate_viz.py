@@ -10,6 +10,7 @@ import pytest
 from rnnkit.errors import ShapeError
 from rnnkit.viz import attention as va
 from rnnkit.viz import figure_png
+from rnnkit.viz import fonts as vf
 
 
 def test_plot_labels_axes_and_adds_eos_row() -> None:
@@ -25,7 +26,7 @@ def test_plot_labels_axes_and_adds_eos_row() -> None:
 
 
 def test_cjk_labels_use_a_cjk_font_when_one_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(va, "cjk_font", lambda: "WenQuanYi Micro Hei")
+    monkeypatch.setattr(vf, "cjk_font", lambda: "WenQuanYi Micro Hei")
     assert va.label_fonts(["我", "a"]) == ["WenQuanYi Micro Hei", "DejaVu Sans"]
     assert va.label_fonts(["a", "dog"]) == ["DejaVu Sans"]
     fig = va.plot_attention(np.eye(2), ["我", "爱"], ["i", "love"])
@@ -33,8 +34,8 @@ def test_cjk_labels_use_a_cjk_font_when_one_is_installed(monkeypatch: pytest.Mon
 
 
 def test_missing_cjk_font_warns_once_and_still_plots(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(va, "cjk_font", lambda: None)
-    monkeypatch.setattr(va, "_warned", False)
+    monkeypatch.setattr(vf, "cjk_font", lambda: None)
+    monkeypatch.setattr(vf, "_warned", False)
     with pytest.warns(UserWarning, match="fonts-noto-cjk"):
         fig = va.plot_attention(np.eye(2), ["你", "好"], ["hi"])
     assert fig.axes[0].get_xticklabels()[0].get_fontfamily() == ["DejaVu Sans"]
@@ -44,11 +45,11 @@ def test_missing_cjk_font_warns_once_and_still_plots(monkeypatch: pytest.MonkeyP
 
 
 def test_cjk_font_lookup_finds_installed_family_or_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    va.cjk_font.cache_clear()
-    monkeypatch.setattr(va, "_installed_families", lambda: {"DejaVu Sans", "Droid Sans Fallback"})
-    assert va.cjk_font() == "Droid Sans Fallback"
-    va.cjk_font.cache_clear()
-    monkeypatch.setattr(va, "_installed_families", lambda: {"DejaVu Sans"})
-    monkeypatch.setattr(va, "CJK_FONT_FILES", ())
-    assert va.cjk_font() is None
-    va.cjk_font.cache_clear()
+    vf.cjk_font.cache_clear()
+    monkeypatch.setattr(vf, "_installed_families", lambda: {"DejaVu Sans", "Droid Sans Fallback"})
+    assert vf.cjk_font() == "Droid Sans Fallback"
+    vf.cjk_font.cache_clear()
+    monkeypatch.setattr(vf, "_installed_families", lambda: {"DejaVu Sans"})
+    monkeypatch.setattr(vf, "CJK_FONT_FILES", ())
+    assert vf.cjk_font() is None
+    vf.cjk_font.cache_clear()

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -173,6 +174,7 @@ def train(
     info(f"read {len(data)} training texts from {data.source} ({len(data.classes)} classes)")
     if test:
         test_data = _read(test, "--test", **options)
+        _check_known_labels(data, test_data, test, "--test", options)
         test_texts, test_labels = test_data.texts, test_data.labels
         train_texts, train_labels = data.texts, data.labels
     else:
@@ -182,6 +184,7 @@ def train(
     validation = None
     if valid:
         v = _read(valid, "--valid", **options)
+        _check_known_labels(data, v, valid, "--valid", options)
         validation = (v.texts, v.labels)
     from rnnkit.tasks import TextClassifier  # torch: only after the checks that need none
 
@@ -191,6 +194,25 @@ def train(
         return  # torchrun: rank 0 evaluates, saves and reports
     finish_training(clf, lambda: clf.evaluate(test_texts, test_labels), out, started, as_json,
                     force, run)
+
+
+def _check_known_labels(
+    train: Any, other: Any, paths: list[Path], what: str, options: dict[str, Any]
+) -> None:
+    """Refuse a label of ``--test``/``--valid`` that TRAIN does not have, before any training (an
+    unseen class cannot be scored): one line naming the label and its file."""
+    known = set(train.classes)
+    unseen = [label for label in dict.fromkeys(other.labels or []) if label not in known]
+    if not unseen:
+        return
+    label, source = unseen[0], other.source
+    if len(paths) > 1:  # name the file that has it
+        source = next((str(p) for p in paths
+                       if label in set(_read([p], what, **options).labels or [])), source)
+    raise DataError(
+        f"{what}: label {label!r} in {source} is not among the training labels "
+        f"({', '.join(map(str, train.classes))}); give {what} files with the classes of TRAIN"
+    )
 
 
 def _train_stream(
@@ -245,19 +267,31 @@ def predict(
         ),
     ] = None,
     text_column: TextColumn = None,
+    header: Header = None,
     encoding: Encoding = "utf-8",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """Classify texts: one line per text with the label and its probability."""
+    """Classify texts: one line per text with the label and its probability.
+
+    A CSV/TSV --input has its header row detected as in training (or say --header/--no-header).
+    A text without any word (empty, or only punctuation) is refused: its label would be a guess.
+    """
     from rnnkit.tasks import TextClassifier
 
     check_encoding(encoding)
     clf = TextClassifier.load(bundle)
     items = list(texts or [])
     if input_file is not None:
-        items += _input_texts(input_file, text_column, encoding)
+        items += _input_texts(input_file, text_column, encoding, header)
     if not items:
         raise DataError("no texts given; pass texts as arguments or use --input FILE")
+    wordless = clf.wordless(items)
+    if wordless:
+        first, given = wordless[0], len(texts or [])
+        where, number = ("TEXT", first + 1) if first < given else ("--input", first - given + 1)
+        more = f" (and {len(wordless) - 1} more)" if len(wordless) > 1 else ""
+        raise DataError(f"{where}: text {number} ({items[first]!r}) has no words to classify"
+                        f"{more}; give texts with words")
     proba = clf.predict_proba(items)
     for text, row in zip(items, proba, strict=True):
         best = int(row.argmax())
@@ -279,7 +313,24 @@ def predict(
             typer.echo(f"{label}\t{row[best]:.3f}\t{snippet}")
 
 
-def _input_texts(path: Path, text_column: str | None, encoding: str) -> list[str]:
+def _column_name(cell: str) -> bool:
+    """Whether ``cell`` reads as a column name rather than a text: at most three words, joined by
+    ``_`` or camel case or each capitalized, one of them a known column name (``text``,
+    ``review``, ``tweets``, ...; see :data:`rnnkit.data.tables.HEADER_NAMES`)."""
+    from rnnkit.data.tables import HEADER_NAMES
+
+    cell = cell.strip()
+    if len(cell) > 40 or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:[ _.-][A-Za-z0-9]+){0,2}", cell):
+        return False
+    if " " in cell and not all(word[:1].isupper() for word in cell.split()):
+        return False  # "great review" is a text; "Tweet Text" is a name
+    words = [w.lower() for w in re.split(r"[ _.-]+|(?<=[a-z])(?=[A-Z])", cell) if w]
+    return any(w in HEADER_NAMES or w.removesuffix("s") in HEADER_NAMES for w in words)
+
+
+def _input_texts(
+    path: Path, text_column: str | None, encoding: str, header: bool | None = None
+) -> list[str]:
     if str(path) == "-":
         return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
     existing([path], "--input")
@@ -287,8 +338,14 @@ def _input_texts(path: Path, text_column: str | None, encoding: str) -> list[str
     if name.endswith((".csv", ".tsv", ".jsonl", ".json")) or text_column is not None:
         from rnnkit.data import read_text_dataset
 
-        return read_text_dataset([str(path)], column(text_column), None, has_labels=False,
-                                 encoding=encoding).texts
+        texts = read_text_dataset([str(path)], column(text_column), None, header=header,
+                                  has_labels=False, encoding=encoding).texts
+        if header is None and len(texts) > 1 and _column_name(texts[0]):
+            # One text column and no label column, so the table reader has no column pattern
+            # to see the header by (training has the label column): a first row that is a column
+            # name ("Tweet Text", "review_text", "reviews") is the header.
+            return texts[1:]
+        return texts
     from rnnkit.data.readers import read_text
 
     return [line for line in read_text(path, encoding).splitlines() if line.strip()]

@@ -41,7 +41,7 @@ import pandas as pd
 
 from rnnkit.data.readers import read_text
 from rnnkit.data.tables import sniff_delimiter
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import ConfigError, DataError, warn_user
 
 FILL_METHODS = ("interpolate", "ffill", "drop")
 #: Bundled series that ``read_series`` and the CLI accept by name instead of a path.
@@ -175,6 +175,37 @@ def infer_frequency(dates: pd.DatetimeIndex | None) -> str | None:
     return None
 
 
+def missing_dates(dates: pd.DatetimeIndex | None) -> pd.DatetimeIndex:
+    """The dates a regular series lacks between its first and last date (two missing 31 Decembers
+    in ten years of daily data), by the frequency :func:`infer_frequency` finds; empty when the
+    dates have no regular step or do not fall on it.
+
+    Example:
+        >>> days = pd.DatetimeIndex(["2020-01-01", "2020-01-02", "2020-01-04", "2020-01-05"])
+        >>> [str(d.date()) for d in missing_dates(days)]
+        ['2020-01-03']
+    """
+    freq = infer_frequency(dates)
+    if dates is None or freq is None:
+        return pd.DatetimeIndex([])
+    try:
+        full = pd.date_range(dates[0], dates[-1], freq=freq)
+    except (TypeError, ValueError):
+        return pd.DatetimeIndex([])
+    if len(full) > 50 * len(dates) or not dates.isin(full).all():
+        return pd.DatetimeIndex([])
+    return pd.DatetimeIndex(full.difference(dates))
+
+
+def missing_dates_note(name: str, gaps: pd.DatetimeIndex, freq: str | None) -> str:
+    """One line naming the missing dates (the first three) of series ``name``."""
+    shown = ", ".join(str(d.date()) for d in gaps[:3]) + (", ..." if len(gaps) > 3 else "")
+    step = {"D": "daily", "h": "hourly", "W": "weekly", "MS": "monthly"}.get(str(freq), str(freq))
+    plural = "s" if len(gaps) != 1 else ""
+    return (f"{name}: {len(gaps)} date{plural} missing from the {step} series ({shown}); "
+            "the values around each gap are read as consecutive steps")
+
+
 def _unit_scale(dates: pd.DatetimeIndex) -> float:
     # asi8 counts in the index's unit (ns, us, ms or s); scale the day arithmetic to nanoseconds
     unit = (
@@ -277,6 +308,10 @@ def read_series(
         dates = pd.DatetimeIndex(table.index)
     if len(table) == 0:
         raise DataError(f"{name}: no data rows; the file needs a header and at least a few rows")
+    if dates is not None:
+        gaps = missing_dates(dates)
+        if len(gaps):
+            warn_user(missing_dates_note(name, gaps, infer_frequency(dates)))
     return SeriesData(
         table[target_cols].to_numpy(np.float64), table[feature_cols].to_numpy(np.float64),
         target_cols, feature_cols, dates, str(path),
@@ -482,6 +517,7 @@ __all__ = [
     "bundled_series_path",
     "chronological_split",
     "infer_frequency",
+    "missing_dates",
     "FILL_METHODS",
     "BUNDLED_SERIES",
 ]

@@ -62,9 +62,22 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def _notices(metrics: dict[str, Any]) -> str:
+    """Things about the data the reader should know first (dates missing from the series)."""
+    gaps = metrics.get("missing_dates")
+    if not isinstance(gaps, dict) or not gaps.get("count"):
+        return ""
+    count = int(gaps["count"])
+    shown = ", ".join(map(str, gaps.get("first", [])))
+    more = ", ..." if count > len(gaps.get("first", [])) else ""
+    return (f'<p class="notice">Note: {count} date{"s" if count != 1 else ""} missing from the '
+            f"series ({html.escape(shown)}{more}); the values around each gap were read as "
+            "consecutive steps.</p>")
+
+
 def _metric_sections(metrics: dict[str, Any]) -> str:
-    """Headline numbers first (test/validation), then baselines, then everything else."""
-    parts = []
+    """Notices, headline numbers (test/validation), then baselines, then everything else."""
+    parts = [_notices(metrics)]
     headline = [
         (name, metrics[name])
         for name in ("test", "validation")
@@ -76,7 +89,7 @@ def _metric_sections(metrics: dict[str, Any]) -> str:
     for key in ("baselines", "baseline"):
         if isinstance(metrics.get(key), dict):
             parts.append(f"<h3>baselines</h3>{_table(_flatten(metrics[key]))}")
-    shown = ("test", "validation", "baselines", "baseline")
+    shown = ("test", "validation", "baselines", "baseline", "missing_dates")
     rest = {k: v for k, v in metrics.items() if k not in shown}
     if rest:
         parts.append(f"<h3>other</h3>{_table(_flatten(rest))}")

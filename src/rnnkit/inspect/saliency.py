@@ -7,7 +7,9 @@
 - **occlusion** (fallback, model-agnostic): ``a_i = log p_c(text) - log p_c(text without token i)``.
 
 Positive scores push towards class c, negative away from it. :func:`explanation_html` renders them
-as highlighted text (red = for, blue = against) in a self-contained HTML fragment.
+as highlighted text in a self-contained HTML fragment, on the one scale of every rnnkit view
+(the bar chart of ``rnnkit inspect``, the report, the web page): green supports the label, red
+speaks against it, with a legend.
 
 Example:
     >>> from rnnkit.tasks import TextClassifier
@@ -153,9 +155,15 @@ def explain_text(
     return Explanation(text, tokens, scores, clf.classes_[index], float(proba[index]), method)
 
 
+#: Green (supports the label) and red (against it), as in the web page (serve/static/app.js) and
+#: the bar chart (:data:`rnnkit.viz.inside.SUPPORTS_COLOR`).
+SUPPORTS_RGB = "47,158,91"
+AGAINST_RGB = "220,60,50"
+
+
 def _colour(score: float, scale: float) -> str:
     alpha = min(1.0, abs(score) / scale) if scale > 0 else 0.0
-    rgb = "220,40,40" if score > 0 else "40,90,220"
+    rgb = SUPPORTS_RGB if score > 0 else AGAINST_RGB
     return f"rgba({rgb},{alpha * 0.85:.3f})"
 
 
@@ -182,8 +190,8 @@ def explanation_html(explanation: Explanation) -> str:
         '<div class="saliency">'
         f'<div class="pred">prediction: <b>{label}</b> (p = {explanation.probability:.3f}); '
         f'{html.escape(explanation.method.replace("_", " "))}; '
-        '<span style="background:rgba(220,40,40,0.6)">for</span> / '
-        '<span style="background:rgba(40,90,220,0.6)">against</span></div>'
+        f'<span style="background:rgba({SUPPORTS_RGB},0.6)">supports the label</span> / '
+        f'<span style="background:rgba({AGAINST_RGB},0.6)">against it</span></div>'
         f'<p class="text">{"".join(parts)}</p></div>'
     )
 

@@ -161,6 +161,9 @@ def _save_quiet(fig: Figure, path: Path) -> Path:
 
 def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path]:
     """Write the pictures for ``bundle`` and INPUT ``value`` into directory ``out``; returns paths.
+
+    On an error nothing is left behind: the files written so far are removed, and ``out`` too
+    when this call created it.
     """
     model = load_model(bundle)
     task = getattr(model, "task", None)
@@ -169,22 +172,41 @@ def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path
             f"BUNDLE: inspect supports {', '.join(SUPPORTED)} bundles, this one is {task!r}"
         )
     out = Path(out)
+    created = [p for p in (out, *out.parents) if not p.exists()]
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    try:
+        _draw(model, task, value, out, written)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        for folder in created:  # deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    return written
+
+
+def _draw(model: Any, task: str, value: str, out: Path, written: list[Path]) -> None:
+    """The pictures of :func:`inspect_bundle`, appended to ``written`` as they are saved."""
     if task == "text_classifier":
         texts = read_texts(value)
         tokens, rec = record_text(model, texts[0])
         label = model.predict([texts[0]])[0]
         for name, fig in state_figures(rec, tokens, f"prediction {label}").items():
-            written.append(_save_quiet(fig, out / f"{name}.png"))
+            written.append(out / f"{name}.png")
+            _save_quiet(fig, written[-1])
         explanations: list[Explanation] = [model.explain(t) for t in texts]
         page = explanations_page(explanations, "Which words drove the prediction")
-        (out / "saliency.html").write_text(page, encoding="utf-8")
         written.append(out / "saliency.html")
+        (out / "saliency.html").write_text(page, encoding="utf-8")
         first = explanations[0]
         fig = plot_saliency_bars(first.tokens, first.scores,
                                  f"saliency for {first.label} (p={first.probability:.2f})")
-        written.append(_save_quiet(fig, out / "saliency.png"))
+        written.append(out / "saliency.png")
+        _save_quiet(fig, written[-1])
     elif task == "forecaster":
         targets = len(model.resolved_.get("target_names", [0]))
         history = read_sequence(value, targets)
@@ -193,7 +215,8 @@ def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path
         figures = state_figures(rec, steps, "forecaster input window",
                                 xlabel="time step (relative to the forecast origin)")
         for name, fig in figures.items():
-            written.append(_save_quiet(fig, out / f"{name}.png"))
+            written.append(out / f"{name}.png")
+            _save_quiet(fig, written[-1])
     elif task == "translation":
         from rnnkit.viz.attention import plot_attention
 
@@ -203,7 +226,8 @@ def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path
         for i, t in enumerate(model.translate_with_attention(read_texts(value), beam_size=1)):
             fig = plot_attention(t.weights, t.source_tokens, t.target_tokens,
                                  title=f"{t.source} -> {t.text}")
-            written.append(_save_quiet(fig, out / f"attention_{i + 1}.png"))
+            written.append(out / f"attention_{i + 1}.png")
+            _save_quiet(fig, written[-1])
     else:
         seq = read_sequence(value, model.feature_size)
         rec = record_sequence(model, seq)
@@ -211,5 +235,5 @@ def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path
         steps = [str(t) for t in range(seq.shape[0])]
         figures = state_figures(rec, steps, f"prediction {label}", xlabel="time step")
         for name, fig in figures.items():
-            written.append(_save_quiet(fig, out / f"{name}.png"))
-    return written
+            written.append(out / f"{name}.png")
+            _save_quiet(fig, written[-1])

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnnkit.data.series import SeriesData, chronological_split
+from rnnkit.data.series import SeriesData, chronological_split, missing_dates
 from rnnkit.data.series_transforms import (
     Scaler,
     SeriesTransform,
@@ -228,6 +228,10 @@ class Forecaster(Estimator):
                          "resolved": {k: self.resolved_.get(k) for k in RESOLVED_KEYS},
                          "split": {"train_end": train_end, "test_start": test_start_row,
                                    "rows": len(data)}}
+        gaps = missing_dates(data.dates)
+        if len(gaps):  # read_series warned; the report says it again
+            self.metrics_["missing_dates"] = {"count": len(gaps),
+                                              "first": [str(d.date()) for d in gaps[:5]]}
         if test_start_row < len(data):
             self.metrics_.update(self._test_report(data, test_start_row))
         return self

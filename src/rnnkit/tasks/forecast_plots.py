@@ -3,7 +3,9 @@ the best baseline (:func:`fit_figure`), and a forecast of the future (:func:`fut
 
 The drawing is :func:`rnnkit.viz.forecast.plot_forecast`'s; this module picks what to draw from
 the model (one-step forecasts over the training part, the test part's forecasts and intervals,
-the baseline with the lowest test RMSE, labelled with its display name).
+the baseline with the lowest test RMSE, labelled with its display name). The title gives the
+test RMSE as the console prints it (over the whole horizon), and says what the lines drawn are
+(one-step forecasts) with their own RMSE when the horizon is longer.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def fit_figure(model: Any, data: SeriesData | None = None, baseline: str | None 
             data.values[:train_end]
         )
         report = model._evaluate(data, test_start, 1, data.values[:train_end], linear)
+        horizon = model._horizon
+        # the headline numbers are the console's: over the whole horizon (one step when h = 1)
+        headline = report if horizon == 1 else model._evaluate(
+            data, test_start, horizon, data.values[:train_end], model.linear_
+        )
         origins = report["origins"]
         forecast = report["forecasts"]["model"]
         parts["test"] = (origins, forecast["point"][:, 0])
@@ -52,13 +59,32 @@ def fit_figure(model: Any, data: SeriesData | None = None, baseline: str | None 
             parts["interval"] = (origins, forecast["lower"][:, 0], forecast["upper"][:, 0],
                                  float(params["interval_level"]))
         if baseline is None:
-            baseline = min(report["baselines"], key=lambda k: report["baselines"][k]["rmse"])
+            baseline = min(headline["baselines"], key=lambda k: headline["baselines"][k]["rmse"])
         label = BASELINE_LABELS.get(baseline, baseline)
         parts["baseline"] = (origins, report["forecasts"][baseline]["point"][:, 0], label)
-        title += (f" - test RMSE {report['model']['rmse']:.4g} vs {label} "
-                  f"{report['baselines'][baseline]['rmse']:.4g}")
+        title += "\n" + figure_subtitle(
+            horizon, label, headline["model"]["rmse"], headline["baselines"][baseline]["rmse"],
+            report["model"]["rmse"], report["baselines"][baseline]["rmse"],
+        )
     return plot_forecast(x_axis, data.values, data.target_names, split=test_start, title=title,
                          **parts)
+
+
+def figure_subtitle(horizon: int, label: str, rmse: float, baseline_rmse: float,
+                    step1: float, step1_baseline: float) -> str:
+    """The title line with the test RMSE as the console prints it (over the whole horizon) and,
+    when the horizon is longer than one step, the one-step figures of the lines drawn.
+
+    Example:
+        >>> line = figure_subtitle(7, "linear AR", 2.766, 2.773, 2.397, 2.344)
+        >>> print(*line.split("; "), sep="\\n")
+        test RMSE over 7 steps 2.766 vs linear AR 2.773
+        drawn: one-step forecasts (RMSE 2.397 vs 2.344)
+    """
+    if horizon == 1:
+        return f"test RMSE (one step ahead) {rmse:.4g} vs {label} {baseline_rmse:.4g}"
+    return (f"test RMSE over {horizon} steps {rmse:.4g} vs {label} {baseline_rmse:.4g}; "
+            f"drawn: one-step forecasts (RMSE {step1:.4g} vs {step1_baseline:.4g})")
 
 
 def future_figure(frame: pd.DataFrame, data: SeriesData, history: int = 500) -> Any:
@@ -80,4 +106,4 @@ def future_figure(frame: pd.DataFrame, data: SeriesData, history: int = 500) -> 
                          title=f"{name}: forecast of the next {len(frame)} steps")
 
 
-__all__ = ["fit_figure", "future_figure"]
+__all__ = ["fit_figure", "figure_subtitle", "future_figure"]

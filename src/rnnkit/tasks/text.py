@@ -22,6 +22,7 @@ data-parallel processes (each reads its own shards when streaming).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ import torch
 
 from rnnkit.data import BucketLoader, TextVectorizer
 from rnnkit.data.text_shards import StreamingLoader, TextShards, iter_chunks, scan_all
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import ConfigError, DataError, RnnkitWarning
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label, classification_report
@@ -225,6 +226,31 @@ class TextClassifier(ClassifierBase):
         if y is None:
             raise DataError("y: give one label per text (or pass TextShards, which carry labels)")
         return super().evaluate(X, y)
+
+    def wordless(self, X: Any) -> list[int]:
+        """The indices of the texts of ``X`` without a single token after standardization (empty,
+        or only punctuation): the model would label them from no words at all. ``rnnkit text
+        predict`` refuses such texts with this."""
+        self._require_fitted()
+        texts = self._check_inputs(X, "X")
+        assert self.vectorizer_ is not None  # fitted
+        return [i for i, ids in enumerate(self.vectorizer_.transform(texts)) if len(ids) == 0]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(N, C)``, columns in the order of ``classes_``.
+
+        An empty text (nothing but whitespace) gets the model's answer for no words at all, its
+        prior: a :class:`rnnkit.errors.RnnkitWarning` says so (once per call, with the count).
+        """
+        texts = self._check_inputs(X, "X")
+        blank = [i for i, text in enumerate(texts) if not text.strip()]
+        if blank:
+            warnings.warn(
+                f"X: {len(blank)} empty text{'s' if len(blank) > 1 else ''} (first at index "
+                f"{blank[0]}); the label is a guess from no words",
+                RnnkitWarning, stacklevel=2,
+            )
+        return super().predict_proba(texts)
 
     def score(self, X: Any, y: Sequence[Label] | None = None) -> float:
         """Accuracy on texts ``X`` against labels ``y`` (or on :class:`TextShards`)."""

@@ -3,12 +3,9 @@
 :func:`plot_attention` draws the weights ``(T_out, S)`` of one translation as a heat map, source
 tokens along the x axis (top), generated tokens down the y axis, as in the TensorFlow NMT tutorial.
 
-Chinese/Japanese/Korean labels need a font that has those glyphs; matplotlib's default (DejaVu
-Sans) does not. :func:`cjk_font` looks for one among the installed fonts (Noto Sans CJK, Source Han,
-WenQuanYi, Droid Sans Fallback, ...; also the usual files under ``/usr/share/fonts`` that
-matplotlib's font cache may predate) and the plot uses it, with DejaVu Sans as a fallback for
-Latin glyphs. When none is installed, one warning says what to install and the CJK characters
-render as empty boxes; the plot is still written.
+Chinese/Japanese/Korean labels use a CJK font when one is installed (:mod:`rnnkit.viz.fonts`, as
+every rnnkit plot does); without one, one warning says what to install and the characters render
+as empty boxes; the plot is still written.
 
 Example:
     >>> import numpy as np
@@ -19,98 +16,14 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-from rnnkit.charsets import CJK_CHAR
 from rnnkit.errors import ShapeError
 from rnnkit.viz.figures import new_figure
-
-#: Font families with CJK glyphs, best first.
-CJK_FONTS = (
-    "Noto Sans CJK SC",
-    "Noto Sans CJK JP",
-    "Noto Sans CJK TC",
-    "Noto Sans CJK KR",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "Source Han Sans",
-    "WenQuanYi Micro Hei",
-    "WenQuanYi Zen Hei",
-    "Droid Sans Fallback",
-    "AR PL UMing CN",
-    "SimHei",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "Hiragino Sans GB",
-    "Arial Unicode MS",
-)
-#: Font files added to matplotlib's font list when its cache predates their installation.
-CJK_FONT_FILES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/System/Library/Fonts/PingFang.ttc",
-    "C:/Windows/Fonts/msyh.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-)
-
-
-def _installed_families() -> set[str]:
-    return {f.name for f in font_manager.fontManager.ttflist}
-
-
-@functools.lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """The name of an installed font family with CJK glyphs, or None."""
-    families = _installed_families()
-    for name in CJK_FONTS:
-        if name in families:
-            return name
-    for file in CJK_FONT_FILES:
-        if Path(file).is_file():
-            try:
-                font_manager.fontManager.addfont(file)
-            except (OSError, RuntimeError, ValueError):
-                continue
-    families = _installed_families()
-    return next((name for name in CJK_FONTS if name in families), None)
-
-
-_warned = False
-
-
-def _has_cjk(labels: Sequence[str]) -> bool:
-    return any(CJK_CHAR.search(label) for label in labels)
-
-
-def label_fonts(labels: Sequence[str]) -> list[str]:
-    """The font family list for tick labels: a CJK font first when a label needs one.
-
-    Without a CJK font for CJK labels, warns once (boxes will show) and returns DejaVu Sans.
-    """
-    global _warned
-    if not _has_cjk(labels):
-        return ["DejaVu Sans"]
-    font = cjk_font()
-    if font is not None:
-        return [font, "DejaVu Sans"]
-    if not _warned:
-        _warned = True
-        warnings.warn(
-            "no font with CJK glyphs found; Chinese/Japanese labels will show as boxes. "
-            "Install one, e.g. `apt-get install fonts-noto-cjk` or fonts-wqy-microhei",
-            stacklevel=3,
-        )
-    return ["DejaVu Sans"]
+from rnnkit.viz.fonts import CJK_FONTS, cjk_font, label_fonts
 
 
 def plot_attention(

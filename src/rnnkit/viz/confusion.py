@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from rnnkit.errors import ShapeError
 from rnnkit.viz.figures import new_figure, save_figure
+from rnnkit.viz.fonts import label_fonts
 
 
 def plot_confusion_matrix(
@@ -31,7 +32,7 @@ def plot_confusion_matrix(
 
     ``normalize=True`` divides each row by its total (recall per class on the diagonal); cells
     then show fractions, and the colour bar runs from 0 to 1. Cell numbers are written when
-    C <= 30.
+    C <= 30. Class names in Chinese/Japanese/Korean use a CJK font (:mod:`rnnkit.viz.fonts`).
     """
     cm = np.asarray(matrix, dtype=np.float64)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
@@ -44,6 +45,7 @@ def plot_confusion_matrix(
     if normalize:
         totals = cm.sum(axis=1, keepdims=True)
         shown = np.divide(cm, totals, out=np.zeros_like(cm), where=totals > 0)
+    families = label_fonts([*names, title or ""])  # CJK class names need a CJK font
     side = min(max(3.8, 0.55 * n + 2.4), 14.0)
     fig, axes = new_figure(1, 1, (side + 1.0, side))
     ax = axes[0, 0]
@@ -51,11 +53,12 @@ def plot_confusion_matrix(
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
                  label="fraction of true class" if normalize else "count")
     ax.set_xticks(range(n), labels=names, rotation=45 if max(map(len, names)) > 3 else 0,
-                  ha="right" if max(map(len, names)) > 3 else "center")
-    ax.set_yticks(range(n), labels=names)
+                  ha="right" if max(map(len, names)) > 3 else "center", fontfamily=families)
+    ax.set_yticks(range(n), labels=names, fontfamily=families)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title or ("Confusion matrix (normalized)" if normalize else "Confusion matrix"))
+    ax.set_title(title or ("Confusion matrix (normalized)" if normalize else "Confusion matrix"),
+                 fontfamily=families)
     if n <= 30:
         threshold = (shown.max() + shown.min()) / 2.0
         for i in range(n):

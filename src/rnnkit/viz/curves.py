@@ -19,6 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from rnnkit.errors import ConfigError
 from rnnkit.viz.figures import new_figure, save_figure
+from rnnkit.viz.fonts import label_fonts
 
 TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
@@ -94,7 +95,7 @@ def plot_history(
         ax.grid(True, alpha=0.3)
         ax.legend(frameon=False)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontfamily=label_fonts([title]))  # a CJK title needs a CJK font
     if path is not None:
         save_figure(fig, path)
     return fig

@@ -3,7 +3,8 @@
 rnnkit's plots are built on :class:`matplotlib.figure.Figure` with an Agg canvas attached directly:
 no pyplot state machine, no GUI backend, nothing ever opens a window (also on machines without a
 display), and figures are freed as soon as they are unreferenced. The global backend is left alone,
-so a notebook user's inline backend keeps working.
+so a notebook user's inline backend keeps working. Drawing is quiet: matplotlib's per-glyph
+warnings for a missing CJK font are silenced (:mod:`rnnkit.viz.fonts` warns once instead).
 
 Example:
     >>> fig, axes = new_figure(1, 1, (4, 3))
@@ -21,6 +22,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from rnnkit.viz.fonts import quiet_glyphs
+
 DPI = 110
 
 
@@ -35,7 +38,8 @@ def new_figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Figure,
 def figure_png(fig: Figure, dpi: int | None = None) -> bytes:
     """The figure rendered as PNG bytes."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi)
+    with quiet_glyphs():  # a missing CJK font was announced once by viz.fonts.label_fonts
+        fig.savefig(buffer, format="png", dpi=dpi or fig.dpi)
     return buffer.getvalue()
 
 

@@ -12,6 +12,10 @@ Example:
     ...                     test=(np.arange(30, 40), y[30:, 0] + 0.1))
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][:2]
     ['y', 'test forecast']
+
+A long series (more than ``max_points`` values, e.g. ten years of daily data) is drawn zoomed in on
+its last ``max_points`` values, where the test forecasts are, and the x label says so; the legends
+sit to the right of the panels, off the data.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rnnkit.viz.figures import DPI
+from rnnkit.viz.fonts import label_fonts
 
 SERIES_COLOR = "#1f77b4"
 FIT_COLOR = "#ff7f0e"
 TEST_COLOR = "#2ca02c"
 BASELINE_COLOR = "#7f7f7f"
 FUTURE_COLOR = "#d62728"
+#: Series longer than this are drawn zoomed in on their last MAX_POINTS values.
+MAX_POINTS = 365
 
 
 def plot_forecast(
@@ -44,6 +51,7 @@ def plot_forecast(
     future: tuple[Any, np.ndarray, np.ndarray | None, np.ndarray | None] | None = None,
     title: str | None = None,
     target: int = 0,
+    max_points: int | None = MAX_POINTS,
 ) -> Figure:
     """One panel for target column ``target``.
 
@@ -55,17 +63,27 @@ def plot_forecast(
         baseline: ``(rows, predictions, label)`` dashed; ``label`` is shown as given (the caller
             names it: viz knows nothing of the tasks' baselines).
         future: ``(x_future, point, lower, upper)`` for a forecast past the end.
+        max_points: a longer series is drawn from its last ``max_points`` rows only (a zoom on the
+            test part; None draws everything).
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
     x = np.asarray(x)
+    total = len(x)
+    first = total - max_points if max_points is not None and total > max_points else 0
+    if first:
+        train_fit, test, interval, baseline = (
+            _from_row(part, first) for part in (train_fit, test, interval, baseline)
+        )
+    families = label_fonts([str(n) for n in names] + [title or ""])
     with_errors = test is not None and len(test[0]) > 0
-    fig = Figure(figsize=(9.0, 6.0 if with_errors else 4.6), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(10.5, 6.0 if with_errors else 4.6), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     if with_errors:
         ax, err_ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     else:
         ax, err_ax = fig.subplots(1, 1), None
-    ax.plot(x, values[:, target], color=SERIES_COLOR, linewidth=1.6, label=str(names[target]))
+    ax.plot(x[first:], values[first:, target], color=SERIES_COLOR,
+            linewidth=1.6 if total - first <= 400 else 1.0, label=str(names[target]))
     if train_fit is not None and len(train_fit[0]):
         rows, pred = train_fit
         ax.plot(x[rows], _column(pred, target), color=FIT_COLOR, linewidth=1.2, alpha=0.9,
@@ -90,15 +108,19 @@ def plot_forecast(
                             alpha=0.18, linewidth=0, label="forecast interval")
         ax.plot(fx, _column(point, target), color=FUTURE_COLOR, linewidth=1.8, marker="o",
                 markersize=3, label="forecast")
-    if split is not None and 0 < split < len(x):
+    if split is not None and max(first, 1) <= split < len(x):
         ax.axvline(x[split], color="black", linewidth=0.8, linestyle=":")
         ax.annotate("test", xy=(x[split], 1.0), xycoords=("data", "axes fraction"),
                     xytext=(4, -12), textcoords="offset points", fontsize=9)
-    ax.set_ylabel(str(names[target]))
+    ax.set_ylabel(str(names[target]), fontfamily=families)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    outside: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0),
+                               "frameon": False}  # to the right of the data, never over it
+    legend = ax.legend(fontsize=9, **outside)
+    for text in legend.get_texts():
+        text.set_fontfamily(families)
     if title:
-        ax.set_title(title, fontsize=11)
+        ax.set_title(title, fontsize=10, fontfamily=families)
     bottom = ax
     if err_ax is not None and test is not None:
         rows, pred = test
@@ -111,11 +133,27 @@ def plot_forecast(
                         color=BASELINE_COLOR, linewidth=1.2, linestyle="--", label=name)
         err_ax.set_ylabel("|error|, test")
         err_ax.grid(True, alpha=0.3)
-        err_ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=2)
+        err_ax.legend(fontsize=8, **outside)
         err_ax.set_xlim(ax.get_xlim())
         bottom = err_ax
-    bottom.set_xlabel("date" if np.issubdtype(x.dtype, np.datetime64) else "step")
+    xlabel = "date" if np.issubdtype(x.dtype, np.datetime64) else "step"
+    if first:
+        xlabel += f" (zoom: the last {total - first} of {total} values)"
+    bottom.set_xlabel(xlabel)
     return fig
+
+
+def _from_row(part: Any, first: int) -> Any:
+    """``(rows, array, ...)`` restricted to the rows from ``first`` on (other items as given)."""
+    if part is None or not len(part[0]):
+        return part
+    rows = np.asarray(part[0])
+    keep = rows >= first
+    return (rows[keep], *(
+        np.asarray(item)[keep] if isinstance(item, np.ndarray) and len(item) == len(rows)
+        else item
+        for item in part[1:]
+    ))
 
 
 def _column(array: np.ndarray, target: int) -> np.ndarray:

@@ -14,24 +14,15 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from rnnkit.viz.figures import new_figure
-
-#: Font family names known to carry CJK glyphs, most preferred first.
-CJK_FONT_NAMES = (
-    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans SC",
-    "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback",
-    "AR PL UMing CN", "AR PL UKai CN", "Microsoft YaHei", "SimHei", "PingFang SC",
-    "Hiragino Sans GB", "Arial Unicode MS", "Unifont",
-)
+from rnnkit.viz.fonts import cjk_font, font_kwargs
 
 PANEL_TITLES = {
     "hidden": "hidden state h_t",
@@ -46,38 +37,9 @@ PANEL_TITLES = {
 _GATES = {"input_gate", "forget_gate", "output_gate", "reset_gate", "update_gate"}
 
 
-def _has_cjk(text: str) -> bool:
-    return any(
-        "\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"
-        for ch in text
-    )
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """The family name of an installed font with CJK glyphs, or None (warns once)."""
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONT_NAMES:
-        if name in installed:
-            return name
-    for entry in font_manager.fontManager.ttflist:  # any other font whose name says CJK
-        if any(key in entry.name for key in ("CJK", "Hei", "Ming", "Gothic", "Song")):
-            return entry.name
-    warnings.warn(
-        "no font with CJK glyphs found; Chinese/Japanese/Korean tokens will show as boxes "
-        "(install e.g. fonts-noto-cjk)",
-        stacklevel=2,
-    )
-    return None
-
-
 def token_font(tokens: Sequence[str]) -> dict[str, object]:
     """Text keyword arguments for tick labels: a CJK family when any token needs it."""
-    if any(_has_cjk(t) for t in tokens):
-        family = cjk_font()
-        if family is not None:
-            return {"fontfamily": [family, "DejaVu Sans"]}
-    return {}
+    return font_kwargs(tokens)
 
 
 def plot_state_heatmaps(
@@ -179,12 +141,23 @@ def plot_memory(results: Sequence[Any], title: str | None = None) -> Figure:
     return fig
 
 
+#: The saliency scale of every rnnkit view (plots, HTML pages, the web page): green supports the
+#: explained label, red speaks against it.
+SUPPORTS_COLOR = "#2f9e5b"
+AGAINST_COLOR = "#dc3c32"
+
+
 def plot_saliency_bars(tokens: Sequence[str], scores: np.ndarray, title: str = "") -> Figure:
-    """Per-token importance as a bar chart (positive = pushes towards the predicted class)."""
+    """Per-token importance as a bar chart: green bars support the explained label (positive
+    scores), red bars speak against it; a legend says so."""
     scores = np.asarray(scores, dtype=float)
-    fig, axes = new_figure(1, 1, (min(16.0, 2.5 + 0.35 * len(tokens)), 3.2))
+    fig, axes = new_figure(1, 1, (min(16.0, 3.5 + 0.35 * len(tokens)), 3.4))
     ax = axes[0, 0]
-    ax.bar(range(len(tokens)), scores, color=["tab:red" if s > 0 else "tab:blue" for s in scores])
+    ax.bar(range(len(tokens)), scores,
+           color=[SUPPORTS_COLOR if s > 0 else AGAINST_COLOR for s in scores])
+    ax.legend(handles=[Patch(color=SUPPORTS_COLOR, label="supports the label"),
+                       Patch(color=AGAINST_COLOR, label="against it")],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.set_xticks(range(len(tokens)))
     ax.set_xticklabels(list(tokens), rotation=60, ha="right", fontsize=8,
                        **token_font(tokens))  # type: ignore[arg-type]
@@ -194,3 +167,7 @@ def plot_saliency_bars(tokens: Sequence[str], scores: np.ndarray, title: str = "
     if title:
         ax.set_title(title, fontsize=10, **token_font([title]))  # type: ignore[arg-type]
     return fig
+
+
+__all__ = ["cjk_font", "token_font", "plot_state_heatmaps", "plot_gradient_flow", "plot_memory",
+           "plot_saliency_bars", "SUPPORTS_COLOR", "AGAINST_COLOR"]
