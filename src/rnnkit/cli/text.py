@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from pathlib import Path
@@ -313,21 +312,6 @@ def predict(
             typer.echo(f"{label}\t{row[best]:.3f}\t{snippet}")
 
 
-def _column_name(cell: str) -> bool:
-    """Whether ``cell`` reads as a column name rather than a text: at most three words, joined by
-    ``_`` or camel case or each capitalized, one of them a known column name (``text``,
-    ``review``, ``tweets``, ...; see :data:`rnnkit.data.tables.HEADER_NAMES`)."""
-    from rnnkit.data.tables import HEADER_NAMES
-
-    cell = cell.strip()
-    if len(cell) > 40 or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:[ _.-][A-Za-z0-9]+){0,2}", cell):
-        return False
-    if " " in cell and not all(word[:1].isupper() for word in cell.split()):
-        return False  # "great review" is a text; "Tweet Text" is a name
-    words = [w.lower() for w in re.split(r"[ _.-]+|(?<=[a-z])(?=[A-Z])", cell) if w]
-    return any(w in HEADER_NAMES or w.removesuffix("s") in HEADER_NAMES for w in words)
-
-
 def _input_texts(
     path: Path, text_column: str | None, encoding: str, header: bool | None = None
 ) -> list[str]:
@@ -338,14 +322,8 @@ def _input_texts(
     if name.endswith((".csv", ".tsv", ".jsonl", ".json")) or text_column is not None:
         from rnnkit.data import read_text_dataset
 
-        texts = read_text_dataset([str(path)], column(text_column), None, header=header,
-                                  has_labels=False, encoding=encoding).texts
-        if header is None and len(texts) > 1 and _column_name(texts[0]):
-            # One text column and no label column, so the table reader has no column pattern
-            # to see the header by (training has the label column): a first row that is a column
-            # name ("Tweet Text", "review_text", "reviews") is the header.
-            return texts[1:]
-        return texts
+        return read_text_dataset([str(path)], column(text_column), None, header=header,
+                                 has_labels=False, encoding=encoding).texts
     from rnnkit.data.readers import read_text
 
     return [line for line in read_text(path, encoding).splitlines() if line.strip()]

@@ -247,6 +247,24 @@ def allow_long_fields() -> None:
 
 
 # ------------------------------------------------------------------------------------ header
+def is_column_name(cell: str) -> bool:
+    """Whether ``cell`` reads as a column name rather than a text: at most three words, joined by
+    ``_`` or camel case or each capitalized, one of them a known name (:data:`HEADER_NAMES`,
+    plural allowed).
+
+    Example:
+        >>> [is_column_name(c) for c in ("Tweet Text", "review_text", "reviews", "great review")]
+        [True, True, True, False]
+    """
+    cell = cell.strip()
+    if len(cell) > 40 or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:[ _.-][A-Za-z0-9]+){0,2}", cell):
+        return False
+    if " " in cell and not all(word[:1].isupper() for word in cell.split()):
+        return False  # "great review" is a text; "Tweet Text" is a name
+    words = [w.lower() for w in re.split(r"[ _.-]+|(?<=[a-z])(?=[A-Z])", cell) if w]
+    return any(w in HEADER_NAMES or w.removesuffix("s") in HEADER_NAMES for w in words)
+
+
 def detect_header(rows: list[list[str]]) -> bool:
     """Guess whether the first row is a header (see the module docstring).
 
@@ -265,6 +283,8 @@ def detect_header(rows: list[list[str]]) -> bool:
     rest = rows[1 : ROWS_FOR_DECISIONS + 1]
     if not rest:
         return False
+    if len(first) == 1 and is_column_name(first[0]):
+        return True  # one column: no other column's pattern to see the header by
     for j, cell in enumerate(first):
         column = [r[j].strip() for r in rest if len(r) > j]
         if len(column) < len(rest) * 0.9 or not column:
@@ -599,6 +619,7 @@ __all__ = [
     "Label",
     "Column",
     "TEXT_NAMES",
+    "is_column_name",
     "LABEL_NAMES",
     "HEADER_NAMES",
     "DELIMITERS",
