@@ -78,8 +78,10 @@ def test_python_predict_warns_on_an_empty_text(trained) -> None:
     from rnnkit.tasks import TextClassifier
 
     clf = TextClassifier.load(trained[1])
-    with pytest.warns(RnnkitWarning, match="1 empty text .*index 1"):
+    with pytest.warns(RnnkitWarning, match="1 text without words .*index 1"):
         clf.predict(["a great film", "  "])
+    with pytest.warns(RnnkitWarning, match="2 texts without words .*index 0: '!!!'"):
+        clf.predict_proba(["!!!", "a great film", ""])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict(["a great film"])

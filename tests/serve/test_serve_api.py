@@ -28,7 +28,7 @@ def test_health_and_models_describe_every_bundle(client, loaded):
 
 
 def test_predict_matches_the_classifier(client, loaded):
-    texts = ["a wonderful film", "boring plot and poor acting", "", "很好看的电影"]
+    texts = ["a wonderful film", "boring plot and poor acting", "很好看的电影"]
     body = client.post("/models/reviews/predict", json={"texts": texts}).json()
     clf = loaded["reviews"]
     proba = clf.predict_proba(texts)
@@ -91,6 +91,8 @@ def test_forecast_and_generate(client, loaded):
         ("/models/reviews/predict", {"sequences": [[[1.0]]]}, 422, "classifies texts"),
         ("/models/reviews/predict", {"texts": "one string"}, 422, "valid list"),
         ("/models/reviews/predict", {"texts": ["x"], "bogus": 1}, 422, "bogus"),
+        ("/models/reviews/predict", {"texts": ["good", ""]}, 422, "texts[1] ('') has no words"),
+        ("/models/reviews/predict", {"texts": ["?!"]}, 422, "texts[0] ('?!') has no words"),
         ("/models/hello/generate", {"length": 1001}, 422, "length"),
         ("/models/hello/generate", {"temperature": -1}, 422, "temperature"),
         ("/models/hello/generate", {"temperature": 1e-300}, 422, "temperature"),  # found by fuzzing

@@ -373,6 +373,10 @@ def _predict_items(
             if len(text) > limits.max_text_chars:
                 raise ApiError(422, f"texts[{i}] has {len(text)} characters; the limit is "
                                     f"{limits.max_text_chars}")
+        wordless = model.obj.wordless(items)
+        if wordless:  # its label would be the model's guess from no words at all
+            first = wordless[0]
+            raise ApiError(422, f"texts[{first}] ({items[first]!r}) has no words to classify")
         return items
     import numpy as np
 

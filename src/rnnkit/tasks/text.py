@@ -239,16 +239,17 @@ class TextClassifier(ClassifierBase):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(N, C)``, columns in the order of ``classes_``.
 
-        An empty text (nothing but whitespace) gets the model's answer for no words at all, its
-        prior: a :class:`rnnkit.errors.RnnkitWarning` says so (once per call, with the count).
+        A text without a single token (empty, or only punctuation: see :meth:`wordless`) gets the
+        model's answer for no words at all, its prior: a :class:`rnnkit.errors.RnnkitWarning`
+        says so (once per call, with the count).
         """
         texts = self._check_inputs(X, "X")
-        blank = [i for i, text in enumerate(texts) if not text.strip()]
-        if blank:
+        wordless = self.wordless(texts)
+        if wordless:
             warnings.warn(
-                f"X: {len(blank)} empty text{'s' if len(blank) > 1 else ''} (first at index "
-                f"{blank[0]}); the label is a guess from no words",
-                RnnkitWarning, stacklevel=2,
+                f"X: {len(wordless)} text{'s' if len(wordless) > 1 else ''} without words (first "
+                f"at index {wordless[0]}: {texts[wordless[0]]!r}); the label is a guess from no "
+                "words", RnnkitWarning, stacklevel=2,
             )
         return super().predict_proba(texts)
 
