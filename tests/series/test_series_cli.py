@@ -97,7 +97,7 @@ def bad_rows(kind: str) -> list[str]:
     ("unsorted", "is not sorted"),
     ("short", "too short for lookback"),
     ("nofile", "does not exist"),
-    ("column", "no column 'sales' for --target"),
+    ("column", "--target='sales' is not a column of"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, kind, fragment) -> None:
     csv = write_csv(tmp_path / "bad.csv", "month,y", bad_rows(kind))

@@ -98,7 +98,8 @@ def test_bad_input_messages(tmp_path, rows, fragment) -> None:
 
 def test_unknown_column_and_ambiguous_target(tmp_path) -> None:
     path = write_csv(tmp_path / "two.csv", "a,b", ["1,2", "3,4"])
-    with pytest.raises(DataError, match="no column 'sales' for --target; columns are a, b"):
+    unknown = "--target='sales' is not a column of two.csv; available columns: a, b"
+    with pytest.raises(DataError, match=unknown):
         read_series(path, target="sales")
     with pytest.raises(DataError, match="cannot tell which column to forecast"):
         read_series(path)

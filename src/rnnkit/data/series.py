@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data.readers import read_text
-from rnnkit.data.tables import sniff_delimiter
+from rnnkit.data.tables import INTEGER, column_index, sniff_delimiter
 from rnnkit.errors import ConfigError, DataError, warn_user
 
 FILL_METHODS = ("interpolate", "ffill", "drop")
@@ -341,20 +341,11 @@ def _read_frame(path: str | os.PathLike[str], delimiter: str | None) -> pd.DataF
 
 
 def _resolve(columns: list[str], key: str | int, name: str, option: str) -> str:
-    if isinstance(key, int) or (
-        isinstance(key, str) and key.strip().lstrip("-").isdigit() and key not in columns
-    ):
-        index = int(key)
-        if -len(columns) <= index < len(columns):
-            return columns[index]
-        raise DataError(f"{name}: {option} {key} is out of range; the file has {len(columns)} "
-                        "columns")
-    if key in columns:
-        return key
-    lowered = {c.lower(): c for c in columns}
-    if str(key).lower() in lowered:
-        return lowered[str(key).lower()]
-    raise DataError(f"{name}: no column {key!r} for {option}; columns are {', '.join(columns)}")
+    """The column ``key`` names (a header name in any case, or a 0-based index, which may come
+    as digits from the command line), by the rule of :func:`rnnkit.data.tables.column_index`."""
+    if isinstance(key, str) and key not in columns and INTEGER.fullmatch(key.strip()):
+        key = int(key)
+    return columns[column_index(name, columns, len(columns), key, option)]
 
 
 def _numeric(column: pd.Series, col: str, name: str) -> pd.Series:
