@@ -189,6 +189,22 @@ def test_resume_without_checkpoint_starts_fresh(tmp_path):
     assert len(history) == 1
 
 
+def test_a_checkpoint_dir_in_use_is_refused_and_left_as_it_was(tmp_path):
+    from rnnkit.train.lifeline import LOCK_NAME, CheckpointLock
+
+    x, y = blobs(n=32)
+    directory = tmp_path / "ckpt"
+    Trainer(verbose=0, checkpoint_dir=directory).fit(MLP(), TensorLoader(x, y), epochs=1)
+    before = (directory / CHECKPOINT_NAME).read_bytes()
+    assert sorted(p.name for p in directory.iterdir()) == [CHECKPOINT_NAME]  # lock released
+    with CheckpointLock(directory), pytest.raises(TrainingError) as err:  # another run holds it
+        Trainer(verbose=0, checkpoint_dir=directory, resume=True).fit(
+            MLP(), TensorLoader(x, y), epochs=2)
+    assert f"checkpoint directory {directory} is in use by another training run" in str(err.value)
+    assert (directory / CHECKPOINT_NAME).read_bytes() == before
+    assert not (directory / LOCK_NAME).exists()
+
+
 def test_time_budget_checkpoint_resumes_exactly(tmp_path):
     x, y = blobs(n=96, seed=2)
 

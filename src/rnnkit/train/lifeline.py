@@ -24,7 +24,8 @@ worker that the main process is gone (and the fork server itself lives on while 
 - **Checkpoint lock** (:class:`CheckpointLock`): an ``flock`` on ``<checkpoint_dir>/.rnnkit.lock``
   taken by the main process and shared by every worker (the same open file), so it is held until
   the last process of the run has exited: a second run on the same checkpoint (``--resume`` right
-  after a kill) is refused instead of training alongside survivors.
+  after a kill) is refused instead of training alongside survivors. A single-process
+  :class:`rnnkit.train.Trainer` with a ``checkpoint_dir`` takes it too.
 - **Signals** (:func:`signals_raise`): SIGTERM and SIGHUP to the main process raise
   :class:`Interrupted`, so ``finally`` blocks stop the workers and remove the directories; the CLI
   then exits with ``128 + signal`` (143 for SIGTERM), as a process killed by it would.

@@ -50,6 +50,7 @@ from rnnkit.train.checkpoint import (
     unflatten_state,
 )
 from rnnkit.train.history import History
+from rnnkit.train.lifeline import CheckpointLock
 from rnnkit.train.metrics import StreamingMetric, make_metric
 from rnnkit.train.optim import (
     LossFn,
@@ -357,6 +358,30 @@ class Trainer:
                 last finite update).
             TrainingInterrupted: Ctrl-C; the message says where the last checkpoint is.
         """
+        with self._checkpoint_lock():
+            return self._fit(model, train_data, validation_data, epochs, time_budget,
+                             final_validation, budget_start)
+
+    def _checkpoint_lock(self) -> contextlib.AbstractContextManager[Any]:
+        """Exclusive use of ``checkpoint_dir`` for this run: a second run writing checkpoints
+        there at the same time is refused with one line. In a process group the run that
+        started the workers holds the lock for all of them."""
+        if self.checkpoint_dir is None or distributed.context() is not None or (
+            distributed.launched_by_torchrun()
+        ):
+            return contextlib.nullcontext()
+        return CheckpointLock(self.checkpoint_dir)
+
+    def _fit(
+        self,
+        model: torch.nn.Module,
+        train_data: Iterable[Any],
+        validation_data: Iterable[Any] | None,
+        epochs: int | None,
+        time_budget: float | None,
+        final_validation: bool,
+        budget_start: float | None,
+    ) -> History:
         run = self._set_up(model, train_data, validation_data, epochs, time_budget,
                            final_validation, budget_start)
         self._resume(run)
