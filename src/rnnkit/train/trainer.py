@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from rnnkit.errors import ConfigError, TrainingError
+from rnnkit.threads import GOVERNOR
 from rnnkit.train import distributed
 from rnnkit.train.callbacks import Callback, CSVLogger, ModelCheckpoint
 from rnnkit.train.checkpoint import (
@@ -357,6 +358,21 @@ class Trainer:
                 last finite update).
             TrainingInterrupted: Ctrl-C; the message says where the last checkpoint is.
         """
+        # the thread policy (rnnkit.threads): decided now, re-checked about every second
+        with GOVERNOR.session():
+            return self._fit(model, train_data, validation_data, epochs, time_budget,
+                             final_validation, budget_start)
+
+    def _fit(
+        self,
+        model: torch.nn.Module,
+        train_data: Iterable[Any],
+        validation_data: Iterable[Any] | None,
+        epochs: int | None,
+        time_budget: float | None,
+        final_validation: bool,
+        budget_start: float | None,
+    ) -> History:
         run = self._set_up(model, train_data, validation_data, epochs, time_budget,
                            final_validation, budget_start)
         self._resume(run)
@@ -404,7 +420,7 @@ class Trainer:
         was_training = model.training
         model.eval()
         try:
-            with torch.no_grad(), self._autocast():
+            with torch.no_grad(), self._autocast(), GOVERNOR.session(force=False):
                 for batch in data:
                     if isinstance(batch, distributed.EmptyShard):
                         continue
@@ -430,7 +446,7 @@ class Trainer:
         was_training = model.training
         model.eval()
         try:
-            with torch.no_grad(), self._autocast():
+            with torch.no_grad(), self._autocast(), GOVERNOR.session(force=False):
                 for batch in data:
                     inputs, _ = split_batch(batch)
                     out = call_model(model, inputs)
@@ -550,6 +566,7 @@ class Trainer:
         if not resumed_mid_epoch:
             stats.reset()
             run.epoch_seconds = 0.0
+        GOVERNOR.tick(force=True)
         for cb in run.callbacks:
             cb.on_epoch_begin(epoch, {})
         first = run.start_batch if resumed_mid_epoch else 0
@@ -581,6 +598,7 @@ class Trainer:
         """Callbacks and progress for the batch just done; True when training stops here (time
         budget crossed or a stop asked for at once), after saving a mid-epoch checkpoint."""
         stats = run.stats
+        GOVERNOR.tick()  # another program started or stopped: adapt the thread count
         for cb in run.callbacks:
             cb.on_batch_end(done - 1, {"loss": stats.logs()["loss"], "size": stats.samples})
         run.progress.batch_end(
