@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 AREAS = [
     "nn", "kernels", "scratch", "data", "train", "text", "seq", "series", "lm", "translate",
-    "memory", "serve", "distributed", "reliability", "startup",
+    "memory", "serve", "distributed", "reliability", "startup", "threads",
 ]
 
 

@@ -21,6 +21,7 @@ from rnnkit.cli.serve import serve_app
 from rnnkit.cli.text import text_app
 from rnnkit.cli.translate import translate_app
 from rnnkit.errors import RnnkitError
+from rnnkit.threads import prepare_environment
 
 #: The exit status after Ctrl-C (128 + SIGINT), typer's and a shell's.
 INTERRUPTED = 130
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     files (``--test a.csv b.csv``) take every word up to the next option, see
     :mod:`rnnkit.cli.argv`.
     """
+    prepare_environment()  # OpenMP reads its wait policy once, when torch is imported: before
     try:
         words = spread_file_lists(app, sys.argv[1:] if argv is None else argv)
         app(args=words, prog_name="rnnkit")

@@ -43,7 +43,21 @@ def describe(status: dict[str, Any], version: str) -> list[str]:
         lines.append("compiled or loaded from numba's cache: " + (", ".join(done) or "none"))
     if status["failure"]:
         lines.append(f"numba kernels unavailable: {status['failure']}")
-    return lines
+    return lines + describe_threads(status["thread_policy"])
+
+
+def describe_threads(policy: dict[str, Any]) -> list[str]:
+    """The thread policy's lines of ``rnnkit info`` (see rnnkit.threads)."""
+    if not policy["enabled"]:
+        return [f"thread policy: off (RNNKIT_THREAD_POLICY): torch's default threads, "
+                f"OpenMP's default waiting; {policy['reason']}"]
+    wait = ", ".join(f"{k}={v}" for k, v in policy["wait"].items()) or "libgomp's spinning"
+    return [
+        f"thread policy: {policy['threads']} intra-op thread{'s' * (policy['threads'] != 1)} "
+        f"(kernels too) now: {policy['reason']}",
+        f"OpenMP waiting: {wait} ({policy['wait_source']}); re-checked about every second "
+        "while training and serving; RNNKIT_THREAD_POLICY=off turns it off",
+    ]
 
 
 def info(
@@ -62,8 +76,10 @@ def info(
     """Versions, threads and which kernels run the recurrent layers here (--compile: build them)."""
     from rnnkit import __version__
     from rnnkit.nn.kernels.status import kernel_status
+    from rnnkit.threads import status as thread_status
 
     status = kernel_status(compile=compile_kernels)
+    status["thread_policy"] = thread_status()
     for line in describe(status, __version__):
         typer.echo(line)
     if as_json:

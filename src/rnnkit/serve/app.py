@@ -63,6 +63,7 @@ from rnnkit.serve.schemas import (
     TranslateRequest,
     TranslateResponse,
 )
+from rnnkit.threads import GOVERNOR
 
 STATIC = Path(__file__).parent / "static"
 T = TypeVar("T")
@@ -75,6 +76,13 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def _governed(fn: Callable[[], T]) -> T:
+    """``fn()`` on this executor thread after the thread policy's re-check (at most once a
+    second): fewer threads while another program keeps a CPU busy, all again when it stops."""
+    GOVERNOR.tick()
+    return fn()
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -239,7 +247,7 @@ def create_app(
 
     async def run_blocking(fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await _with_timeout(loop.run_in_executor(None, fn))
+        return await _with_timeout(loop.run_in_executor(None, _governed, fn))
 
     async def _with_timeout(awaitable: Awaitable[T]) -> T:
         try:

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.threads import GOVERNOR
+
 BatchFn = Callable[[list[Any]], np.ndarray]
 
 
@@ -95,6 +97,7 @@ class MicroBatcher:
                 continue
             flat = [item for items, _ in live for item in items]
             try:
+                GOVERNOR.tick()  # the thread policy, re-checked at most once a second
                 result = self.fn(flat) if flat else np.zeros((0, 0))
             except BaseException as err:  # noqa: BLE001 - handed to every waiting caller
                 for _, fut in live:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rnnkit import threads
 from rnnkit.data.series import SeriesData, chronological_split, missing_dates
 from rnnkit.data.series_transforms import (
     Scaler,
@@ -669,7 +671,12 @@ class Forecaster(Estimator):
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
     """Run torch on one thread: the forecaster's networks are tiny, and with two or more threads
-    every call pays for thread synchronisation -- on a busy machine 100x more than the maths."""
+    every call pays for thread synchronisation. Through the thread policy (a cap of one thread;
+    a count the user set wins), or pinned as before it with ``RNNKIT_THREAD_POLICY=off``."""
+    if threads.enabled(os.environ):
+        with threads.GOVERNOR.session(cap=1, force=False):
+            yield
+        return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

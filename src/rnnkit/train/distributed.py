@@ -59,6 +59,7 @@ import torch
 import torch.distributed as dist
 
 from rnnkit import errors
+from rnnkit import threads as threads_policy  # `threads` names a count here
 from rnnkit.errors import ConfigError, TrainingError
 from rnnkit.train import lifeline
 
@@ -382,8 +383,25 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def default_threads(workers: int) -> int:
-    """Torch threads per local worker: the cores shared out (at least 1)."""
+    """Torch threads per local worker: the thread policy's free CPUs shared out (at least 1;
+    with ``RNNKIT_THREAD_POLICY=off`` all cores shared out, as before the policy)."""
+    if threads_policy.enabled(os.environ):
+        return threads_policy.GOVERNOR.decide(workers=workers).threads
     return max(1, (os.cpu_count() or 1) // workers)
+
+
+@contextlib.contextmanager
+def _wait_policy_for_children() -> Iterator[None]:
+    """The thread policy's OpenMP wait defaults in the environment the workers (and the fork
+    server, which imports torch) start with; this process's environment is restored after."""
+    added = {k: v for k, v in threads_policy.wait_env(os.environ).items()
+             if threads_policy.enabled(os.environ)}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _process_context(preload: Sequence[str] = ()) -> Any:
@@ -415,6 +433,7 @@ def _worker_entry(
     error_dir: str,
     threads: int | None,
     guard: lifeline.WorkerGuard,
+    policy_threads: bool = False,
 ) -> None:
     guard.engage()  # first: from here on, this process dies with the main process
     os.environ.update(
@@ -427,7 +446,9 @@ def _worker_entry(
             "LOCAL_WORLD_SIZE": str(world),
         }
     )
-    if threads is not None:
+    if threads is not None and policy_threads:
+        threads_policy.GOVERNOR.adopt(threads)  # its share; the Trainer re-checks it
+    elif threads is not None:
         torch.set_num_threads(threads)
     try:
         dist.init_process_group(BACKEND, rank=rank, world_size=world, timeout=collective_timeout())
@@ -477,8 +498,10 @@ def run_workers(
     """
     if workers < 2:
         raise ConfigError(f"workers={workers}: run_workers needs at least 2 processes")
-    if threads is None and "OMP_NUM_THREADS" not in os.environ:
+    policy_threads = threads is None and "OMP_NUM_THREADS" not in os.environ
+    if policy_threads:
         threads = default_threads(workers)
+    policy_threads = policy_threads and threads_policy.enabled(os.environ)
     mp = _process_context(preload)
     with (
         lifeline.signals_raise(),
@@ -491,16 +514,18 @@ def run_workers(
         processes = [
             mp.Process(
                 target=_worker_entry,
-                args=(rank, workers, port, target, args, error_dir, threads, guard),
+                args=(rank, workers, port, target, args, error_dir, threads, guard,
+                      policy_threads),
                 name=f"rnnkit-worker-{rank}",
             )
             for rank in range(workers)
         ]
         started: list[lifeline.ProcessId] = []
         try:
-            for process in processes:
-                process.start()
-                started.append(lifeline.ProcessId.of(process.pid))
+            with _wait_policy_for_children():
+                for process in processes:
+                    process.start()
+                    started.append(lifeline.ProcessId.of(process.pid))
             line.started()
             failed = _watch(processes)
         except BaseException:  # SIGTERM (Interrupted), Ctrl-C, or a failed start

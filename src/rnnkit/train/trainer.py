@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from rnnkit.errors import ConfigError, TrainingError
+from rnnkit.threads import GOVERNOR
 from rnnkit.train import distributed
 from rnnkit.train.callbacks import Callback, CSVLogger, ModelCheckpoint
 from rnnkit.train.checkpoint import (
@@ -358,7 +359,8 @@ class Trainer:
                 last finite update).
             TrainingInterrupted: Ctrl-C; the message says where the last checkpoint is.
         """
-        with self._checkpoint_lock():
+        # the thread policy (rnnkit.threads): decided now, re-checked about every second
+        with self._checkpoint_lock(), GOVERNOR.session():
             return self._fit(model, train_data, validation_data, epochs, time_budget,
                              final_validation, budget_start)
 
@@ -429,7 +431,7 @@ class Trainer:
         was_training = model.training
         model.eval()
         try:
-            with torch.no_grad(), self._autocast():
+            with torch.no_grad(), self._autocast(), GOVERNOR.session(force=False):
                 for batch in data:
                     if isinstance(batch, distributed.EmptyShard):
                         continue
@@ -455,7 +457,7 @@ class Trainer:
         was_training = model.training
         model.eval()
         try:
-            with torch.no_grad(), self._autocast():
+            with torch.no_grad(), self._autocast(), GOVERNOR.session(force=False):
                 for batch in data:
                     inputs, _ = split_batch(batch)
                     out = call_model(model, inputs)
@@ -575,6 +577,7 @@ class Trainer:
         if not resumed_mid_epoch:
             stats.reset()
             run.epoch_seconds = 0.0
+        GOVERNOR.tick(force=True)
         for cb in run.callbacks:
             cb.on_epoch_begin(epoch, {})
         first = run.start_batch if resumed_mid_epoch else 0
@@ -606,6 +609,7 @@ class Trainer:
         """Callbacks and progress for the batch just done; True when training stops here (time
         budget crossed or a stop asked for at once), after saving a mid-epoch checkpoint."""
         stats = run.stats
+        GOVERNOR.tick()  # another program started or stopped: adapt the thread count
         for cb in run.callbacks:
             cb.on_batch_end(done - 1, {"loss": stats.logs()["loss"], "size": stats.samples})
         run.progress.batch_end(

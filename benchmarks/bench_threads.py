@@ -1,0 +1,258 @@
+"""Training and serving speed with another program computing beside rnnkit (issue 23).
+
+For each task's default-ish training (text on an IMDB subset, seq, series, LM, translation) and
+for serving, throughput on a quiet machine and with one CPU-bound process beside it in its own
+session (``setsid python3 -c 'while True: pass'``, started and stopped here), under the thread
+policy (``RNNKIT_THREAD_POLICY=on``, the default) and without it (``off``: torch's default
+threads and libgomp's spinning, rnnkit before the policy). Every cell runs in a fresh interpreter
+so that the environment takes effect before torch starts. Training cells time a fixed number of
+optimizer steps after the first (the first pays for warm-up); serving cells a fixed number of
+predict requests from 8 concurrent clients against ``rnnkit serve`` in a subprocess.
+
+    python -m benchmarks.bench_threads [--quick] [--data ../shared/data] [--only text,lm]
+
+Refuses to start when the 1-minute load average is 0.5 or more (``--force`` runs anyway and says
+so above the table): the quiet columns would not be quiet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import SHARED_DATA, machine, table
+
+TASKS = ["text", "seq", "series", "lm", "translate", "serve"]
+STEPS = {"text": 120, "seq": 150, "series": 400, "lm": 60, "translate": 80, "serve": 1500}
+CAP_SECONDS = 40.0  # a collapsed cell stops here; its throughput is still steps / seconds
+MAX_LOAD = 0.5
+BUSY_LOOP = [sys.executable, "-c", "while True: pass"]
+
+
+# ---------------------------------------------------------------------------- one cell (child)
+
+
+def _count_steps(steps: int) -> dict[str, Any]:
+    """Make every Trainer stop after ``steps`` optimizer steps past the first (or after
+    :data:`CAP_SECONDS`), and record the time they took."""
+    from rnnkit.train import trainer
+
+    state: dict[str, Any] = {"done": 0, "first": None, "last": None}
+    original = trainer.Trainer._after_batch
+
+    def counting(self: Any, run: Any, epoch: int, done: int, epoch_start: float) -> bool:
+        now = time.perf_counter()
+        if state["first"] is None:
+            state["first"] = now
+        else:
+            state["done"] += 1
+            state["last"] = now
+            if state["done"] >= steps or now - state["first"] > CAP_SECONDS:
+                self.request_stop("callback", immediately=True)
+        return bool(original(self, run, epoch, done, epoch_start))
+
+    trainer.Trainer._after_batch = counting  # type: ignore[method-assign]
+    return state
+
+
+def _text_data(data: Path) -> tuple[list[str], list[Any]]:
+    files = sorted((data / "imdb_aclImdb").glob("imdb_train_*.csv*"))
+    if files:
+        from rnnkit.data import read_text_dataset
+
+        found = read_text_dataset(files[:1], "text", "label")
+        return list(found.texts)[:4000], list(found.labels)[:4000]
+    from rnnkit.data.datasets import load_uci_sentiment
+
+    uci = load_uci_sentiment("all")
+    return list(uci.texts), list(uci.labels)
+
+
+def _fit_task(task: str, data: Path) -> None:
+    import numpy as np
+
+    endless = {"epochs": 10_000, "patience": None, "verbose": 0, "seed": 0}
+    if task == "text":
+        from rnnkit.tasks import TextClassifier
+
+        texts, labels = _text_data(data)
+        TextClassifier(**endless).fit(texts, labels)
+    elif task == "seq":
+        from rnnkit.tasks import SequenceClassifier
+
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(2000, 40, 12)).astype("float32")
+        y = (x[:, :, 0].sum(axis=1) > 0).astype(int)
+        SequenceClassifier(**endless).fit(x, list(y))
+    elif task == "series":
+        from rnnkit.data.series import load_airline_passengers
+        from rnnkit.tasks import Forecaster
+
+        Forecaster(**{**endless, "epochs": 10_000}).fit(load_airline_passengers())
+    elif task == "lm":
+        from rnnkit.data.datasets import load_uci_sentiment
+        from rnnkit.tasks import LanguageModel
+
+        LanguageModel(**endless).fit("\n".join(load_uci_sentiment("all").texts))
+    elif task == "translate":
+        from rnnkit.tasks import Translator
+        from rnnkit.tasks.translation_toys import date_pairs
+
+        source, target = date_pairs(4000)
+        Translator(**endless).fit(source, target)
+    else:
+        raise SystemExit(f"unknown task {task!r}")
+
+
+def run_cell(task: str, steps: int, data: Path) -> dict[str, float]:
+    """One training cell in this (fresh) interpreter: steps per second."""
+    from rnnkit.threads import prepare_environment
+
+    prepare_environment()  # as the rnnkit command does, before torch is imported
+    state = _count_steps(steps)
+    _fit_task(task, data)
+    seconds = (state["last"] or 0.0) - (state["first"] or 0.0)
+    return {"steps": state["done"], "seconds": seconds,
+            "per_second": state["done"] / seconds if seconds > 0 else 0.0}
+
+
+# ---------------------------------------------------------------------------- serving
+
+
+def serve_cell(requests: int, env: dict[str, str]) -> dict[str, float]:
+    """Requests per second against ``rnnkit serve`` (started with ``env``) on loopback."""
+    import asyncio
+
+    from benchmarks.bench_serve import Server, train_bundle
+
+    with tempfile.TemporaryDirectory() as root:
+        bundle = train_bundle(Path(root))
+        previous = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)
+        try:
+            server = Server(bundle, batching=True)
+        finally:
+            os.environ.clear()
+            os.environ.update(previous)
+        with server:
+            texts = ["a fine phone, works well", "terrible battery, returned it"] * 50
+            started = time.perf_counter()
+            done = asyncio.run(_fire(server.url, texts, requests))
+            seconds = time.perf_counter() - started
+    return {"steps": done, "seconds": seconds, "per_second": done / seconds}
+
+
+async def _fire(url: str, texts: list[str], requests: int) -> int:
+    import asyncio
+
+    import httpx
+
+    counter = iter(range(requests))
+    done = 0
+    deadline = time.perf_counter() + CAP_SECONDS
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal done
+        for i in counter:
+            if time.perf_counter() > deadline:
+                return
+            response = await http.post(f"{url}/models/uci/predict",
+                                       json={"texts": [texts[i % len(texts)]]})
+            done += response.status_code == 200
+
+    async with httpx.AsyncClient(timeout=60) as http:
+        await asyncio.gather(*(client(http) for _ in range(8)))
+    return done
+
+
+# ---------------------------------------------------------------------------- the table (parent)
+
+
+def _measure(task: str, policy: str, loaded: bool, steps: int, data: Path) -> float:
+    env = {**os.environ, "RNNKIT_THREAD_POLICY": policy}
+    busy = subprocess.Popen(BUSY_LOOP, start_new_session=True) if loaded else None
+    try:
+        if busy is not None:
+            time.sleep(1.0)  # the busy loop is running before the cell starts
+        if task == "serve":
+            result = serve_cell(steps, env)
+        else:
+            out = subprocess.run(
+                [sys.executable, "-m", "benchmarks.bench_threads", "--cell", task,
+                 "--steps", str(steps), "--data", str(data)],
+                env=env, capture_output=True, text=True, check=True, timeout=30 * 60,
+            ).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+    return float(result["per_second"])
+
+
+def run(quick: bool = False, data: Path | None = None, only: list[str] | None = None,
+        force: bool = False) -> str:
+    load = os.getloadavg()[0]
+    warning = ""
+    if load >= MAX_LOAD:
+        message = (f"the 1-minute load average is {load:.2f} (>= {MAX_LOAD}): the quiet columns "
+                   "would not be quiet")
+        if not force:
+            raise SystemExit(f"bench_threads: {message}; wait for a quiet machine or pass --force")
+        warning = f"**WARNING: {message}; measured anyway (--force).**\n\n"
+    data = Path(data) if data else SHARED_DATA
+    rows = []
+    for task in only or TASKS:
+        steps = max(5, STEPS[task] // (4 if quick else 1))
+        cells = {(policy, loaded): _measure(task, policy, loaded, steps, data)
+                 for policy in ("off", "on") for loaded in (False, True)}
+        quiet_old, loaded_old = cells["off", False], cells["off", True]
+        quiet_new, loaded_new = cells["on", False], cells["on", True]
+        rows.append([task, quiet_old, loaded_old, _ratio(loaded_old, quiet_old), quiet_new,
+                     loaded_new, _ratio(loaded_new, quiet_new), _ratio(quiet_new, quiet_old)])
+    unit = "steps/s (serve: requests/s)"
+    return (
+        "## Threads: speed beside a busy process (issue 23)\n\n"
+        + warning
+        + f"Machine: {machine()}; 1-minute load before: {load:.2f}. Throughput in {unit}; "
+        "loaded = one `setsid` busy loop beside it; old = `RNNKIT_THREAD_POLICY=off`.\n\n"
+        + table(["task", "quiet old", "loaded old", "ratio old", "quiet new", "loaded new",
+                 "ratio new", "quiet new/old"], rows)
+        + "\n\nReproduce: `python -m benchmarks.bench_threads` on an otherwise idle machine."
+    )
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a quarter of the steps")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA,
+                        help="folder with imdb_aclImdb/ (else the bundled UCI sentences)")
+    parser.add_argument("--only", default=",".join(TASKS), help="comma-separated tasks")
+    parser.add_argument("--force", action="store_true", help="run even on a busy machine")
+    parser.add_argument("--cell", help=argparse.SUPPRESS)  # internal: one training cell
+    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.cell:
+        print(json.dumps(run_cell(args.cell, args.steps or STEPS[args.cell], args.data)))
+        return
+    section = run(quick=args.quick, data=args.data, only=args.only.split(","), force=args.force)
+    print(section)
+    results = Path(__file__).resolve().parent / "results" / "threads.md"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(section + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Run by test_threads_load.py in a fresh interpreter: time a tiny fixed training alone and then
+beside a CPU-bound process in its own session; prints the busy loop's pid, then one JSON line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from rnnkit.threads import prepare_environment
+
+prepare_environment()  # as the rnnkit command does, before torch is imported
+
+from rnnkit.data.datasets import load_uci_sentiment  # noqa: E402
+from rnnkit.tasks import TextClassifier  # noqa: E402
+
+
+def train_seconds(texts: list[str], labels: list[str]) -> float:
+    started = time.perf_counter()
+    TextClassifier(hidden_size=32, embedding_dim=32, epochs=3, batch_size=32, verbose=0,
+                   seed=0).fit(texts, labels)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    data = load_uci_sentiment("all")
+    texts, labels = list(data.texts)[:300], list(data.labels)[:300]
+    train_seconds(texts[:64], labels[:64])  # warm-up: kernels, first-call costs
+    quiet = train_seconds(texts, labels)
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+    print(busy.pid, flush=True)
+    try:
+        time.sleep(0.3)
+        loaded = train_seconds(texts, labels)
+    finally:
+        busy.kill()
+        busy.wait()
+    print(json.dumps({"quiet": quiet, "loaded": loaded}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
