@@ -1,15 +1,23 @@
-"""Every `rnnkit ...` command of README.md runs, in README order, on small copies of its data.
+"""Every `rnnkit ...` command of README.md runs as written, in README order, in one directory.
 
-The commands are taken from the README's console/bash blocks as they are written (globs, ``$D``,
-pipes and all, run by bash), with options appended that make training take a second. The tables
-below say which tiny file stands for each data file the README names; a command whose subcommand
-or file is not in them fails the test, so a new README command cannot go unchecked. The IMDB line
-(train shards, then ``--test`` with several test shards) must train on exactly the train shards
-and test on exactly the test shards.
+The commands are taken from the README's console/bash blocks as they are written (pipes and all,
+run by bash), with options appended that make training take a second (:data:`FAST`). The files
+they read come from the README's own ``rnnkit data get`` lines (the datasets that ship with
+rnnkit); the only stand-ins are the IMDB shards the README reads from ``../shared/data`` (it says
+so) and ``demo-bundle`` (made by ``make demo``; a copy of the README's first text bundle stands in).
+A command whose subcommand or file is not known here fails the test, so a new README command
+cannot go unchecked. The IMDB line (train shards, then ``--test`` with several test shards) must
+train on exactly the train shards and test on exactly the test shards.
+
+Speed: ``rnnkit`` is a bash function that runs each command in a fresh fork of one interpreter
+that has imported torch, rnnkit and the numba kernels once (``warm_rnnkit.py``), so the commands
+pay their work, not a dozen cold starts.
 """
 
 from __future__ import annotations
 
+import glob
+import gzip
 import json
 import os
 import re
@@ -17,24 +25,26 @@ import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cli_support import review_rows, write_reviews, write_ts
+from cli_support import write_reviews
+from warm_rnnkit import WarmRnnkit
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SHELL_BLOCKS = {"console", "bash", "sh", "shell"}
 IMDB_DIR = "../shared/data/imdb_aclImdb"
 TRAIN_SHARDS, TEST_SHARDS = (14, 16, 18), (5, 6, 7)
 
-#: Options appended to each subcommand so that it trains in about a second (later options win).
+#: Options appended to each subcommand so that it runs in about a second (later options win): a
+#: few epochs of a tiny model; the Shakespeare model's 15 minutes become a 2-second budget.
 FAST: dict[tuple[str, str], list[str]] = {
+    ("data", "get"): [],
+    ("data", "list"): [],
     ("text", "train"): ["--epochs", "1", "--hidden-size", "8", "--max-tokens", "200"],
     ("text", "evaluate"): [],
     ("text", "predict"): [],
@@ -42,62 +52,36 @@ FAST: dict[tuple[str, str], list[str]] = {
     ("series", "forecast"): [],
     ("seq", "train"): ["--epochs", "1", "--hidden-size", "8"],
     ("seq", "predict"): [],
-    ("lm", "train"): ["--epochs", "1", "--hidden-size", "8", "--layers", "1", "--bptt", "16",
-                      "--batch-size", "4", "--sample-length", "10"],
+    ("lm", "train"): ["--epochs", "1", "--hidden-size", "8", "--bptt", "32", "--batch-size", "64",
+                      "--sample-length", "10", "--time-budget", "2"],
     ("lm", "generate"): [],
     ("translate", "train"): ["--epochs", "1", "--hidden-size", "8", "--embedding-dim", "8"],
     ("translate", "run"): [],
     ("serve", ""): [],  # started, asked for /models, stopped
 }
+#: Generated datasets get fewer rows (appended to ``rnnkit data get NAME``).
+FAST_DATA = {"dates": ["--rows", "300"]}
 
 
 def _imdb_shards(kind: str, sizes: tuple[int, ...]) -> Callable[[Path], None]:
     def write(work: Path) -> None:
         for i, n in enumerate(sizes):
-            write_reviews(work / IMDB_DIR / f"imdb_{kind}_{i:02d}.csv.gz", n, 1000 * i + len(kind))
+            start = 1000 * i + (500 if kind == "test" else 0)  # no review in both
+            write_reviews(work / IMDB_DIR / f"imdb_{kind}_{i:02d}.csv.gz", n, start)
     return write
 
 
-def _tsv_reviews(path: Path) -> None:
-    path.write_text("\n".join(["text\tlabel",
-                               *(r.replace(",", "\t") for r in review_rows(12, 300))])
-                    + "\n", encoding="utf-8")
-
-
-def _play(path: Path) -> None:
-    lines = ["ROMEO:", "But soft, what light through yonder window breaks?", "JULIET:",
-             "O Romeo, Romeo, wherefore art thou Romeo?"]
-    path.write_text("\n".join(lines * 15) + "\n", encoding="utf-8")
-
-
-def _dates(path: Path) -> None:
-    days = ["Monday", "Tuesday", "Friday"]
-    months = [("March", "Mar", 3), ("December", "Dec", 12), ("July", "Jul", 7)]
-    rows = []
-    for i in range(60):
-        name, short, number = months[i % 3]
-        day, year = 1 + i % 28, 1990 + i % 35
-        source = f"{days[i % 3]}, {name} {day}, {year}" if i % 2 else f"{short} {day} {year}"
-        rows.append(f"{source}\t{year}-{number:02d}-{day:02d}")
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-
-
-#: The README's data files (as spelled there, ``$D`` = work/uea) and how to make a tiny copy.
+#: The README's data files that no README command makes (they need ../shared/data), and how to
+#: make a tiny copy.
 DATA: dict[str, Callable[[Path], object]] = {
-    "reviews.csv": lambda w: write_reviews(w / "reviews.csv", 40),
-    "test.tsv": lambda w: _tsv_reviews(w / "test.tsv"),
-    "$D/JapaneseVowels_TRAIN.ts": lambda w: write_ts(w / "uea" / "JapaneseVowels_TRAIN.ts", 24),
-    "$D/JapaneseVowels_TEST.ts": lambda w: write_ts(w / "uea" / "JapaneseVowels_TEST.ts", 10, 1),
-    "input.txt": lambda w: _play(w / "input.txt"),
-    "dates.tsv": lambda w: _dates(w / "dates.tsv"),
     f"{IMDB_DIR}/imdb_train_0*.csv.gz": _imdb_shards("train", TRAIN_SHARDS),
     f"{IMDB_DIR}/imdb_test_0*.csv.gz": _imdb_shards("test", TEST_SHARDS),
 }
 #: Bundles the README takes as made elsewhere (`make demo`), and the bundle that stands for them.
 PROVIDED = {"demo-bundle": "sentiment"}
 OUTPUT_OPTIONS = ("--out", "--plot-attention", "--plot")
-#: One thread per command: two commands run side by side on two cores.
-QUIET = {"COLUMNS": "100", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+QUIET = {"COLUMNS": "100", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
+         "PYTHONIOENCODING": "utf-8"}
 
 
 @dataclass(frozen=True)
@@ -147,14 +131,19 @@ def _is_path(word: str) -> bool:
     return "/" in word or "*" in word or re.search(r"\.[A-Za-z][A-Za-z0-9]*$", word) is not None
 
 
+def _made(word: str, made: set[str]) -> bool:
+    """``word`` is a file or folder an earlier command made, or a file inside such a folder."""
+    return any(word == m or word.startswith(m.rstrip("/") + "/") for m in made)
+
+
 def unmapped(command: Command, made: set[str]) -> list[str]:
     """What the tables cannot supply for ``command``: its subcommand or data files."""
     missing = (
         [] if command.key in FAST else [f"subcommand {' '.join(command.key)} (add it to FAST)"]
     )
     for word in command.words[2:]:
-        if _is_path(word) and word not in DATA and word not in _outputs(command) | made:
-            missing.append(f"file {word} (add it to DATA)")
+        if _is_path(word) and word not in DATA and not _made(word, _outputs(command) | made):
+            missing.append(f"file {word} (get it with `rnnkit data get` in the README)")
     return missing
 
 
@@ -164,21 +153,41 @@ def test_the_readme_has_the_commands_this_test_knows() -> None:
     for command in COMMANDS:
         assert not unmapped(command, made), (f"README.md line {command.line}: {command.text}",
                                              unmapped(command, made))
+        assert "$" not in command.text, f"README.md line {command.line}: a shell variable"
         made |= _outputs(command)
     assert sum("imdb_test_0*" in c.text for c in COMMANDS) == 1
+    fetched = {c.words[3] for c in COMMANDS if c.key == ("data", "get")}
+    assert {"uci_sentiment", "japanese_vowels", "tiny_shakespeare", "dates"} <= fetched
+
+
+def test_the_readme_opens_with_the_two_make_commands() -> None:
+    text = README.read_text(encoding="utf-8")
+    first_block = text.split("```", 2)[1].splitlines()
+    assert [line.split("#")[0].strip() for line in first_block[1:] if line.strip()] == [
+        "make demo", "make test"]
 
 
 # --------------------------------------------------------------------------------------- running
-def _shell(command: Command, work: Path) -> subprocess.CompletedProcess[str]:
+def _appended(command: Command) -> list[str]:
+    if command.key == ("data", "get"):
+        return FAST_DATA.get(command.words[3], [])
+    return FAST[command.key]
+
+
+def _shell(command: Command, work: Path, warm: WarmRnnkit) -> subprocess.CompletedProcess[str]:
     """Run the README line with bash, the fast options inserted before a pipe or comment."""
     tail = re.search(r"\s[|#]\s", command.text + " ")
     cut = tail.start() if tail else len(command.text)
-    fast = " ".join(FAST[command.key])
-    script = ('set -o pipefail; rnnkit() { "$RNNKIT_PYTHON" -m rnnkit "$@"; }; '
+    fast = " ".join(_appended(command))
+    client = " ".join(map(shlex.quote, warm.client))
+    script = (f'set -o pipefail; rnnkit() {{ {client} "$@"; }}; '
               f"{command.text[:cut]} {fast}{command.text[cut:]}")
-    env = {**os.environ, "RNNKIT_PYTHON": sys.executable, "D": str(work / "uea"), **QUIET}
-    return subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(["bash", "-c", script], cwd=work, env=_env(), capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, **QUIET}
 
 
 def _free_port() -> int:
@@ -187,14 +196,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(command: Command, work: Path) -> subprocess.CompletedProcess[str]:
+def _serve(command: Command, work: Path, warm: WarmRnnkit) -> subprocess.CompletedProcess[str]:
     """Start `rnnkit serve ...` on a free port, list the models over HTTP, stop it."""
     words = command.words[1:]
     port = _free_port()
     words[words.index("--port") + 1] = str(port)
-    proc = subprocess.Popen([sys.executable, "-m", "rnnkit", *words], cwd=work, text=True,
-                            env={**os.environ, **QUIET}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*warm.client, *words], cwd=work, text=True, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     names: list[str] = []
     try:
         deadline = time.monotonic() + 120
@@ -203,7 +211,7 @@ def _serve(command: Command, work: Path) -> subprocess.CompletedProcess[str]:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/models", timeout=5) as reply:
                     names = [m["name"] for m in json.load(reply)["models"]]
             except OSError:
-                time.sleep(0.3)
+                time.sleep(0.2)
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=60)
@@ -217,52 +225,31 @@ def _outputs(command: Command) -> set[str]:
     return {words[i + 1] for i, w in enumerate(words[:-1]) if w in OUTPUT_OPTIONS}
 
 
-def chains(commands: list[Command]) -> tuple[list[list[Command]], list[Command]]:
-    """Commands grouped so that each uses only what earlier ones of its group made (the groups
-    can run side by side), and the commands that use what several groups made (run last)."""
-    groups: list[list[Command]] = []
-    made_by: dict[str, int] = {}
-    last: list[Command] = []
-    for command in commands:
-        used = {made_by[PROVIDED.get(w, w)] for w in command.words if PROVIDED.get(w, w) in made_by}
-        if len(used) > 1:
-            last.append(command)
-            continue
-        group = used.pop() if used else len(groups)
-        if group == len(groups):
-            groups.append([])
-        groups[group].append(command)
-        made_by.update(dict.fromkeys(_outputs(command), group))
-    return groups, last
-
-
-def _run_in_order(
-    commands: list[Command], work: Path
-) -> dict[int, subprocess.CompletedProcess[str]]:
-    results = {}
-    for command in commands:
-        for name, stand_in in PROVIDED.items():
-            if name in command.words and not (work / name).exists() and (work / stand_in).is_dir():
-                shutil.copytree(work / stand_in, work / name)
-        run = _serve(command, work) if command.key == ("serve", "") else _shell(command, work)
-        results[command.line] = run
-    return results
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one working directory of the README's commands, with the IMDB stand-ins."""
+    folder = tmp_path_factory.mktemp("readme") / "work"
+    folder.mkdir()
+    for write in DATA.values():
+        write(folder)
+    return folder
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, subprocess.CompletedProcess[str]]:
-    """Every README command, in README order within each group, in one working directory; two
-    groups at a time (one thread each), which halves the wall time on two cores."""
-    work = tmp_path_factory.mktemp("readme") / "work"
-    work.mkdir()
-    for write in DATA.values():
-        write(work)
-    groups, last = chains(COMMANDS)
+def runs(work: Path) -> dict[int, subprocess.CompletedProcess[str]]:
+    """Every README command, in README order, in ``work``."""
+    warm = WarmRnnkit.start(work.parent / "rnnkit.sock", _env())
     results: dict[int, subprocess.CompletedProcess[str]] = {}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for done in pool.map(lambda group: _run_in_order(group, work), groups):
-            results.update(done)
-    results.update(_run_in_order(last, work))
+    try:
+        for command in COMMANDS:
+            for name, stand_in in PROVIDED.items():
+                if name in command.words and not (work / name).exists():
+                    if (work / stand_in).is_dir():
+                        shutil.copytree(work / stand_in, work / name)
+            run = (_serve if command.key == ("serve", "") else _shell)(command, work, warm)
+            results[command.line] = run
+    finally:
+        warm.stop()
     return results
 
 
@@ -286,3 +273,51 @@ def test_imdb_shards_train_on_the_train_shards_and_test_on_the_test_shards(
     assert f"read {sum(TRAIN_SHARDS)} training texts" in run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1])["test"]["count"] == sum(TEST_SHARDS)
 
+
+def test_the_shakespeare_training_is_capped_by_its_appended_budget(
+    runs: dict[int, subprocess.CompletedProcess[str]],
+) -> None:
+    (command,) = [c for c in COMMANDS if c.key == ("lm", "train")]
+    assert "--time-budget 900" in command.text  # the README's; the appended 2 s wins
+    assert "time budget of 2 s reached" in runs[command.line].stderr
+
+
+def _rows(path: Path) -> set[str]:
+    """The data rows of a file: lines after ``@data`` in a .ts file, else every line but a header
+    line (the first column when it is a TSV)."""
+    data = path.read_bytes()
+    lines = (gzip.decompress(data) if path.suffix == ".gz" else data).decode().splitlines()
+    if "@data" in lines:
+        return set(lines[lines.index("@data") + 1:])
+    return {line.split("\t")[0].strip() for line in lines[1:] if line.strip()}
+
+
+def _files(words: list[str], work: Path) -> list[Path]:
+    """The files ``words`` name in ``work``, globs expanded as bash does."""
+    found = [sorted(glob.glob(str(work / w))) for w in words if _is_path(w)]
+    return [Path(f) for names in found for f in names if Path(f).is_file()]
+
+
+def test_readme_training_and_test_files_share_no_row(
+    runs: dict[int, subprocess.CompletedProcess[str]], work: Path
+) -> None:
+    """What a README model is tested on (``--test``, or ``evaluate`` of its bundle) is not in
+    its training files: the datasets' train/test splits, and the UCI sources the README picks."""
+    checked = 0
+    for command in COMMANDS:
+        if command.words[2] != "train" or "--test" not in command.words:
+            test_of = [c for c in COMMANDS if c.words[2] == "evaluate"
+                       and c.words[3] in _outputs(command)]
+        else:
+            test_of = [command]
+        words = command.words[3:]
+        cut = min((i for i, w in enumerate(words) if w.startswith("-")), default=len(words))
+        trained = set().union(*(_rows(f) for f in _files(words[:cut], work)))
+        for other in test_of:
+            words = other.words
+            tested = _files(words[words.index("--test") + 1:] if "--test" in words
+                            else words[4:], work)
+            for file in tested:
+                assert not trained & _rows(file), (command.text, file)
+                checked += 1
+    assert checked >= 3 + len(TEST_SHARDS)  # UCI sentences, Japanese vowels, dates, IMDB

@@ -8,10 +8,12 @@ object.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from rnnkit.cli.argv import spread_file_lists
+from rnnkit.cli.data import data_app
 from rnnkit.cli.info import info
 from rnnkit.cli.inspect import inspect_app
 from rnnkit.cli.lm import lm_app
@@ -38,17 +40,24 @@ app.add_typer(lm_app, name="lm")
 app.add_typer(seq_app, name="seq")
 app.add_typer(series_app, name="series")
 app.add_typer(translate_app, name="translate")
+app.add_typer(data_app, name="data")
 app.add_typer(serve_app)  # top-level `rnnkit serve` and `rnnkit export`
 app.add_typer(inspect_app)  # top-level `rnnkit memory`, `rnnkit inspect`, `rnnkit report`
 app.command("info")(info)
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    time_budget: Annotated[
+        float,
+        typer.Option(help="Seconds of training at most; 0 = no limit (early stopping decides).",
+                     min=0),
+    ] = 90.0,
+) -> None:
     """Train a sentiment classifier on the bundled UCI sentences and show predictions."""
     from rnnkit.demo import run_demo
 
-    run_demo()
+    run_demo(time_budget=time_budget or None)
 
 
 def main(argv: list[str] | None = None) -> None:

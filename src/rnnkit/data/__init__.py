@@ -16,12 +16,15 @@ Modules: ``text`` (standardize/split functions), ``vocabulary`` (Vocabulary), ``
 ``sources`` (TextDataset, CSV/TSV/JSONL/directory readers, in memory), ``text_shards``
 (TextShards, StreamingLoader: labelled texts streamed from shards), ``lm_streams`` (token streams
 and truncated-BPTT batches for language models), ``scaling`` (the Scaler), ``batching``
-(BucketLoader, PaddedLoader, pad_sequences), ``datasets`` (bundled data).
+(BucketLoader, PaddedLoader, pad_sequences), ``datasets`` (bundled data), ``catalog`` (every
+shipped or generated dataset, written out as plain files: ``rnnkit data``), ``toy_pairs``
+(generated translation pairs: reversal, addition, dates).
 """
 
 from __future__ import annotations
 
 from rnnkit.data.batching import IGNORE_INDEX, BucketLoader, PaddedLoader, pad_sequences
+from rnnkit.data.catalog import list_datasets, write_dataset
 from rnnkit.data.datasets import bundled_path, load_uci_sentiment
 from rnnkit.data.sources import (
     TextDataset,
@@ -51,6 +54,8 @@ __all__ = [
     "read_directory",
     "load_uci_sentiment",
     "bundled_path",
+    "list_datasets",
+    "write_dataset",
     "BucketLoader",
     "PaddedLoader",
     "TextShards",
