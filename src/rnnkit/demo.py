@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,9 @@ EXAMPLES = [
 ]
 
 
-def run_demo(out: str | Path = "demo-bundle", seed: int = 0, verbose: int = 1) -> dict[str, float]:
-    """Train, evaluate, show predictions and save the bundle to ``out``; returns the accuracies."""
+def run_demo(out: str | Path = "demo-bundle", seed: int = 0, verbose: int = 1) -> dict[str, Any]:
+    """Train, evaluate, show predictions and save the bundle to ``out``; returns the accuracies,
+    the bundle's path and the seconds taken."""
     started = time.perf_counter()
     check_bundle_target(out, TEXT_TASK)  # before training: never minutes of work, then a refusal
     data = load_uci_sentiment("all")
@@ -71,5 +73,7 @@ def run_demo(out: str | Path = "demo-bundle", seed: int = 0, verbose: int = 1) -
     print()
     print(f"bundle saved to {bundle}/ (curves.png, confusion_matrix.png, weights, vocabulary)")
     print(f"try: rnnkit text predict {bundle} \"what a wonderful film\"")
-    print(f"done in {time.perf_counter() - started:.0f} s")
-    return {"accuracy": report["accuracy"], "baseline_accuracy": baseline_accuracy}
+    seconds = time.perf_counter() - started
+    print(f"done in {seconds:.0f} s")
+    return {"accuracy": report["accuracy"], "baseline_accuracy": baseline_accuracy,
+            "macro_f1": report["macro_f1"], "bundle": str(bundle), "seconds": round(seconds, 3)}

@@ -42,7 +42,7 @@ FAST: dict[tuple[str, str], list[str]] = {
     ("series", "forecast"): [],
     ("seq", "train"): ["--epochs", "1", "--hidden-size", "8"],
     ("seq", "predict"): [],
-    ("lm", "train"): ["--epochs", "1", "--hidden-size", "8", "--layers", "1", "--bptt", "16",
+    ("lm", "train"): ["--epochs", "1", "--hidden-size", "8", "--num-layers", "1", "--bptt", "16",
                       "--batch-size", "4", "--sample-length", "10"],
     ("lm", "generate"): [],
     ("translate", "train"): ["--epochs", "1", "--hidden-size", "8", "--embedding-dim", "8"],
