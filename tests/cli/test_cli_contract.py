@@ -27,7 +27,8 @@ import pytest
 from cli_support import rnnkit, write_pairs, write_reviews, write_ts
 from typer.core import TyperGroup, TyperOption
 
-from rnnkit.cli import JSON_LINES_COMMANDS, build_command, main, warnings_as_lines
+from rnnkit.cli import JSON_LINES_COMMANDS, app, build_command, main, warnings_as_lines
+from rnnkit.cli.argv import renew_option_names
 from rnnkit.cli.common import TRAINING_OPTIONS
 from rnnkit.errors import warn_user
 
@@ -250,6 +251,14 @@ def test_help_reads_like_click(cmd: str) -> None:
         assert bad not in result.out, (bad, result.out)
 
 
+@pytest.mark.parametrize("group", ["text", "seq", "series", "lm", "translate"])
+def test_a_bare_group_lists_its_commands(group: str) -> None:
+    result = run(group)  # click's answer to a group without a command: its help, status 2
+    assert result.status == 2 and "Traceback" not in result.err
+    assert f"Usage: rnnkit {group} [OPTIONS] COMMAND" in result.err
+    assert "Commands:" in result.err and "train" in result.err
+
+
 def test_every_command_summary_fits_a_group_listing() -> None:
     """The first sentence of each command's help fits beside its name in an 80-column terminal
     (click would cut it with '...')."""
@@ -263,13 +272,13 @@ def test_every_command_summary_fits_a_group_listing() -> None:
     walk(build_command(), "")
 
 
-def test_old_option_name_still_works_with_a_warning(trained: SimpleNamespace) -> None:
-    result = run("lm", "train", trained.corpus, "--out", trained.root / "lm-old", "--layers", "1",
-                 "--hidden-size", "4", "--embedding-dim", "4", "--epochs", "1", "--bptt", "8",
-                 "--sample-length", "2")
-    assert result.status == 0, result.err
-    assert "warning: --layers is now --num-layers" in result.err
-    seq = run("seq", "train", trained.sequences, "--out", trained.root / "x", "--format", "ts")
+def test_old_option_name_still_works_with_a_warning(capsys) -> None:
+    words = renew_option_names(app, ["lm", "train", "a.txt", "--layers", "2", "--out=--layers"])
+    assert words == ["lm", "train", "a.txt", "--num-layers", "2", "--out=--layers"]
+    assert capsys.readouterr().err == "warning: --layers is now --num-layers; please use " \
+                                      "--num-layers\n"
+    assert renew_option_names(app, ["serve", "--layers"]) == ["serve", "--layers"]  # not its own
+    seq = run("seq", "evaluate", "bundle", "data.ts", "--format", "ts")
     assert seq.status == 2 and "No such option: --format" in seq.err
 
 
