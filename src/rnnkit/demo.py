@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,8 +44,9 @@ STOPS = {"early_stopping": "early stopping", "time_budget": "time budget reached
 def run_demo(
     out: str | Path = "demo-bundle", seed: int = 0, verbose: int = 1,
     time_budget: float | None = TIME_BUDGET,
-) -> dict[str, float]:
-    """Train, evaluate, show predictions and save the bundle to ``out``; returns the accuracies.
+) -> dict[str, Any]:
+    """Train, evaluate, show predictions and save the bundle to ``out``; returns the accuracies,
+    the bundle's path and the seconds taken.
 
     ``time_budget``: seconds of training at most (None: no limit, every epoch up to early
     stopping).
@@ -95,5 +97,7 @@ def run_demo(
     print()
     print(f"bundle saved to {bundle}/ (curves.png, confusion_matrix.png, weights, vocabulary)")
     print(f"try: rnnkit text predict {bundle} \"what a wonderful film\"")
-    print(f"done in {time.perf_counter() - started:.0f} s")
-    return {"accuracy": report["accuracy"], "baseline_accuracy": baseline_accuracy}
+    seconds = time.perf_counter() - started
+    print(f"done in {seconds:.0f} s")
+    return {"accuracy": report["accuracy"], "baseline_accuracy": baseline_accuracy,
+            "macro_f1": report["macro_f1"], "bundle": str(bundle), "seconds": round(seconds, 3)}

@@ -52,7 +52,7 @@ def test_import_and_help_load_no_torch() -> None:
 def test_train_help_loads_no_torch_and_shows_defaults(command: list[str]) -> None:
     report, stdout, _ = probe(*command, "--help")
     assert report == {"status": 0, "heavy": []}
-    assert "(default: " in stdout
+    assert "[default: 64]" in stdout or "[default: 256]" in stdout
 
 
 def _missing_file(tmp: Path) -> list[str | Path]:

@@ -63,7 +63,7 @@ def test_a_bundle_of_another_task_is_replaced_only_with_force(tmp_path: Path) ->
     text.write_text("to be or not to be, that is the question.\n" * 20, encoding="utf-8")
     bundle = _fake_bundle(tmp_path / "model", "text_classifier")
     before = fingerprint(bundle)
-    fast = ["--epochs", "1", "--hidden-size", "8", "--layers", "1", "--bptt", "8",
+    fast = ["--epochs", "1", "--hidden-size", "8", "--num-layers", "1", "--bptt", "8",
             "--batch-size", "2", "--sample-length", "5"]
     refused = rnnkit("lm", "train", text, "--out", bundle, *fast)
     assert_one_line_error(refused, "text_classifier", "--force")

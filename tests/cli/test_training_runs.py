@@ -16,7 +16,7 @@ import pytest
 from cli_support import assert_one_line_error
 
 #: A small character-level LM on one thread: about a second an epoch on the text below.
-LM = ["--hidden-size", "32", "--layers", "1", "--embedding-dim", "16", "--bptt", "32",
+LM = ["--hidden-size", "32", "--num-layers", "1", "--embedding-dim", "16", "--bptt", "32",
       "--batch-size", "16", "--seed", "0"]
 
 

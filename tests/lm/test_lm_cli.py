@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-FAST = ["--hidden-size", "16", "--layers", "1", "--embedding-dim", "8", "--bptt", "16",
+FAST = ["--hidden-size", "16", "--num-layers", "1", "--embedding-dim", "8", "--bptt", "16",
         "--batch-size", "4", "--epochs", "3", "--seed", "0"]
 TEXT = "the quick brown fox jumps over the lazy dog\nhello world\n" * 20
 

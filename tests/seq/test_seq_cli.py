@@ -121,7 +121,8 @@ def test_user_errors_exit_2_with_one_line(trained, tmp_path) -> None:
            "does not exist")
     _error(
         rnnkit(
-            "seq", "train", str(root / "train.npz"), "--format", "xls", "--out", str(tmp_path / "x")
+            "seq", "train", str(root / "train.npz"), "--input-format", "xls",
+            "--out", str(tmp_path / "x"),
         ),
         "format='xls' is unknown",
     )

@@ -24,6 +24,29 @@ FILE_LIST_OPTIONS = frozenset({
 })
 
 
+#: Former option names, still understood (not shown in --help) with a warning: old -> new.
+RENAMED_OPTIONS = {"--layers": "--num-layers"}
+
+
+def renew_option_names(app: typer.Typer, argv: Sequence[str]) -> list[str]:
+    """``argv`` with a former option name (:data:`RENAMED_OPTIONS`) of the chosen command replaced
+    by its new one; a ``warning: ...`` line on stderr says so."""
+    words = list(argv)
+    command, depth = _find_command(app, words)
+    if command is None:
+        return words
+    known = {opt for p in command.params if isinstance(p, TyperOption) for opt in p.opts}
+    for i in range(depth, len(words)):
+        if words[i] == "--":
+            break
+        name, equals, value = words[i].partition("=")
+        new = RENAMED_OPTIONS.get(name)
+        if new in known and name not in known:
+            words[i] = new + equals + value
+            typer.echo(f"warning: {name} is now {new}; please use {new}", err=True)
+    return words
+
+
 def spread_file_lists(app: typer.Typer, argv: Sequence[str]) -> list[str]:
     """``argv`` with every file-list option of the chosen command repeated once per file.
 

@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -33,6 +33,16 @@ def existing(paths: list[Path], what: str) -> list[Path]:
     return paths
 
 
+def input_lines(path: Path, encoding: str) -> list[str]:
+    """The non-blank lines of an ``--input`` file (``-``: standard input), without line ends."""
+    if str(path) == "-":
+        return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+    existing([path], "--input")
+    from rnnkit.data.readers import read_text
+
+    return [line for line in read_text(path, encoding).splitlines() if line.strip()]
+
+
 def info(message: str) -> None:
     """A progress or status line: stderr, so stdout stays for results (rank 0 only under torchrun).
     """
@@ -41,23 +51,48 @@ def info(message: str) -> None:
     typer.echo(message, err=True)
 
 
-# ------------------------------------------------------------------ distributed training options
+# --------------------------------------------------------------------------- shared options
+# Declared once and used by every command that has them, so that an option reads the same
+# everywhere. An option whose default is the task's (None here) shows it in --help through
+# :func:`shows_defaults` (see rnnkit.cli.help).
+Epochs = Annotated[
+    int | None,
+    typer.Option("--epochs", min=1, help="Maximum passes over the training data (early stopping "
+                 "may end sooner)."),
+]
+BatchSize = Annotated[
+    int | None, typer.Option("--batch-size", min=1, help="Examples per training step.")
+]
+LearningRate = Annotated[float | None, typer.Option("--lr", help="Learning rate.")]
+TimeBudget = Annotated[
+    float | None,
+    typer.Option("--time-budget", metavar="SECONDS",
+                 help="Stop training (validation included) after this many seconds."),
+]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of every random choice.")]
+HiddenSize = Annotated[
+    int | None, typer.Option("--hidden-size", min=1, help="Units per recurrent layer.")
+]
+NumLayers = Annotated[
+    int | None, typer.Option("--num-layers", min=1, help="Stacked recurrent layers.")
+]
+Cell = Annotated[
+    str | None, typer.Option("--cell", metavar="CELL", help="Recurrent cell: lstm, gru or rnn.")
+]
+Dropout = Annotated[
+    float | None, typer.Option("--dropout", metavar="P", help="Dropout probability.")
+]
 Workers = Annotated[
     int,
-    typer.Option(
-        "--workers",
-        help="Data-parallel training processes on this machine (PyTorch DDP, gloo). For several "
-        "machines launch with torchrun instead (see docs/distributed.md).",
-        min=1,
-    ),
+    typer.Option("--workers", min=1,
+                 help="Data-parallel training processes on this machine (several machines: "
+                      "torchrun, see docs/distributed.md)."),
 ]
 CheckpointDir = Annotated[
     Path | None,
-    typer.Option(
-        "--checkpoint-dir",
-        help="Write a checkpoint after every epoch here (default with --workers > 1, --stream or "
-        "--resume: OUT.checkpoints).",
-    ),
+    typer.Option("--checkpoint-dir", metavar="DIR",
+                 help="Write a checkpoint after every epoch here (with --workers > 1, --stream "
+                      "or --resume: OUT.checkpoints unless given)."),
 ]
 Resume = Annotated[
     bool,
@@ -72,11 +107,50 @@ Force = Annotated[
         help="Replace a bundle of another task at --out (other files there are never replaced).",
     ),
 ]
+Out = Annotated[
+    Path, typer.Option("--out", metavar="DIR", help="Directory to write the model bundle to.")
+]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
+]
+AsJsonLines = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON object per input (JSON Lines) and nothing else."),
+]
 Encoding = Annotated[
     str,
-    typer.Option("--encoding", help="Text encoding of the input files, e.g. latin-1 or cp1252 "
-                 "(a UTF-8 BOM and UTF-16 are detected)."),
+    typer.Option("--encoding", metavar="NAME", help="Text encoding of the input files, e.g. "
+                 "latin-1 or cp1252 (a UTF-8 BOM and UTF-16 are detected)."),
 ]
+
+#: The options every ``train`` command has (click's names), with the same help everywhere.
+TRAINING_OPTIONS = (
+    "--epochs", "--batch-size", "--lr", "--time-budget", "--seed", "--hidden-size", "--num-layers",
+    "--cell", "--dropout", "--workers", "--checkpoint-dir", "--resume", "--force", "--json",
+    "--out",
+)
+
+#: The attribute of a command function that :func:`shows_defaults` sets.
+DEFAULTS_ATTRIBUTE = "rnnkit_defaults"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def shows_defaults(defaults: Mapping[str, Any]) -> Callable[[F], F]:
+    """Mark a command whose options left unset (None) take the task's ``defaults`` (by parameter
+    name), so that its ``--help`` shows them: ``@shows_defaults(TEXT_DEFAULTS)``."""
+
+    def mark(command: F) -> F:
+        setattr(command, DEFAULTS_ATTRIBUTE, dict(defaults))
+        return command
+
+    return mark
+
+
+def given(**options: Any) -> dict[str, Any]:
+    """The options set on the command line (not None): the estimator keeps its defaults for the
+    others."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def run_options(out: Path, workers: int, checkpoint_dir: Path | None, resume: bool,
@@ -85,6 +159,20 @@ def run_options(out: Path, workers: int, checkpoint_dir: Path | None, resume: bo
     if checkpoint_dir is None and (workers > 1 or resume or long_job):
         checkpoint_dir = default_checkpoint_dir(out)
     return {"workers": workers, "checkpoint_dir": checkpoint_dir, "resume": resume}
+
+
+def say_resume(run: dict[str, Any]) -> None:
+    """For an estimator that trains silently (the forecaster): say whether ``--resume`` finds a
+    checkpoint to continue from, as the training progress says it for the others."""
+    from rnnkit.train.checkpoint import CHECKPOINT_NAME
+
+    if not run["resume"]:
+        return
+    directory = run["checkpoint_dir"]
+    if (directory / CHECKPOINT_NAME).is_file():
+        info(f"Resuming from the checkpoint in {directory}")
+    else:
+        info(f"resume: no checkpoint in {directory}; starting fresh")
 
 
 def default_checkpoint_dir(out: Path) -> Path:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnkit.cli.common import emit_json
+from rnnkit.cli.common import AsJson, emit_json
 
 NAMES = {"rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
 
@@ -69,11 +69,12 @@ def info(
                  "now, and time it.",
         ),
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-    ] = False,
+    as_json: AsJson = False,
 ) -> None:
-    """Versions, threads and which kernels run the recurrent layers here (--compile: build them)."""
+    """Versions, threads and the kernels run here.
+
+    --compile builds the numba kernels now (for container images and CI caches).
+    """
     from rnnkit import __version__
     from rnnkit.nn.kernels.status import kernel_status
     from rnnkit.threads import status as thread_status

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from rnnkit.cli.common import Encoding, emit_json, existing, info
+from rnnkit.cli.common import AsJson, Encoding, Seed, emit_json, existing, info
 from rnnkit.cli.paths import check_encoding, check_output_dir, check_output_file
 from rnnkit.errors import ConfigError, DataError
 
@@ -23,7 +23,9 @@ inspect_app = typer.Typer(help="Seeing inside: memory benchmark, heat maps, sali
 @inspect_app.command("memory")
 def memory(
     out: Annotated[
-        Path, typer.Option("--out", help="Directory for memory.png, memory.json, memory.md.")
+        Path,
+        typer.Option("--out", metavar="DIR", help="Directory for memory.png, memory.json, "
+                     "memory.md."),
     ],
     cells: Annotated[
         str, typer.Option(help="Comma-separated cells: rnn, lstm, gru.")
@@ -33,16 +35,17 @@ def memory(
     ] = "25,50,100,200",
     tasks: Annotated[str, typer.Option(help="Comma-separated tasks: adding, copy.")] = "adding",
     time_budget: Annotated[
-        float, typer.Option("--time-budget", help="Training seconds per cell and length.")
+        float, typer.Option("--time-budget", metavar="SECONDS",
+                     help="Training seconds per cell and length.")
     ] = 20.0,
     hidden_size: Annotated[int, typer.Option(help="Units of every cell.")] = 64,
-    seed: Annotated[int, typer.Option()] = 0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-    ] = False,
+    seed: Seed = 0,
+    as_json: AsJson = False,
 ) -> None:
-    """Train each cell on the adding problem (and/or copy task) for each length; plot solved
-    vs T.
+    """How long a sequence each cell can remember.
+
+    Trains each cell on the adding problem (and/or the copy task) at each length T, then plots
+    which solved it against T.
     """
     from rnnkit.inspect.gradients import trained_gradient_flow_figures
     from rnnkit.inspect.memory import memory_benchmark, parse_list, results_table
@@ -88,12 +91,12 @@ def inspect(
                  "model.",
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the pictures to.")],
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-    ] = False,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Directory to write the pictures to.")
+    ],
+    as_json: AsJson = False,
 ) -> None:
-    """Hidden-state and gate heat maps (and saliency for text) for one input."""
+    """Heat maps of hidden states, gates and saliency for an input."""
     from rnnkit.inspect.views import inspect_bundle
 
     existing([bundle], "BUNDLE")
@@ -110,18 +113,24 @@ def report(
     bundle: Annotated[Path, typer.Argument(help="A saved model bundle directory.")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="HTML file to write (default: <bundle name>_report.html)."),
+        typer.Option("--out", metavar="FILE", help="HTML file to write.",
+                     show_default="BUNDLE_report.html"),
     ] = None,
     examples: Annotated[
         list[str] | None,
-        typer.Option("--example", help="A text to explain (repeatable; text classifiers)."),
+        typer.Option("--example", metavar="TEXT",
+                     help="A text to explain (repeatable; text classifiers)."),
     ] = None,
     input_file: Annotated[
         Path | None, typer.Option("--input", help="A file of example texts, one per line.")
     ] = None,
     encoding: Encoding = "utf-8",
+    as_json: AsJson = False,
 ) -> None:
-    """One self-contained HTML page: configuration, metrics, plots, examples with saliency."""
+    """Write one self-contained HTML page about a bundle.
+
+    The page shows the configuration, metrics, plots and examples with saliency.
+    """
     from rnnkit.inspect.report import write_report
 
     check_encoding(encoding)
@@ -134,6 +143,8 @@ def report(
         texts += _example_lines(input_file, encoding)
     path = write_report(bundle, target, texts or None)
     typer.echo(str(path))
+    if as_json:
+        emit_json({"report": str(path)})
 
 
 def _example_lines(path: Path, encoding: str) -> list[str]:

@@ -14,35 +14,45 @@ import codecs
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from rnnkit.cli.common import (
+    AsJson,
+    BatchSize,
+    Cell,
     CheckpointDir,
+    Dropout,
     Encoding,
+    Epochs,
     Force,
+    HiddenSize,
+    LearningRate,
+    NumLayers,
+    Out,
     Resume,
+    Seed,
+    TimeBudget,
     Workers,
     check_outputs,
     emit_json,
     existing,
+    given,
     info,
     is_main_process,
     phase_seconds,
     run_options,
     seconds_line,
+    shows_defaults,
     tidy_checkpoints,
 )
 from rnnkit.cli.paths import check_encoding
-from rnnkit.tasks.defaults import LM_TASK
+from rnnkit.tasks.defaults import LM_DEFAULT_EPOCHS, LM_DEFAULTS, LM_TASK
 
 lm_app = typer.Typer(help="Language models: learn a text, generate from it.", no_args_is_help=True)
 
 Bundle = Annotated[Path, typer.Argument(help="A bundle written by `rnnkit lm train`.")]
-AsJson = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-]
 
 
 def _corpus(paths: list[Path], encoding: str) -> list[Path] | str:
@@ -64,6 +74,7 @@ def _unescape(value: str | None) -> str | None:
 
 
 @lm_app.command("train")
+@shows_defaults({**LM_DEFAULTS, "epochs": f"{LM_DEFAULT_EPOCHS}, or until --time-budget"})
 def train(
     text_paths: Annotated[
         list[Path],
@@ -71,19 +82,15 @@ def train(
             help="Plain-text files (UTF-8; gzip/bz2/xz ok), read in order.", metavar="TEXT..."
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
-    level: Annotated[str, typer.Option(help="char or word.")] = "char",
-    cell: Annotated[str | None, typer.Option(help="lstm (default), gru or rnn.")] = None,
-    hidden_size: Annotated[int | None, typer.Option(help="Units per layer (default 256).")] = None,
-    layers: Annotated[
-        int | None, typer.Option(help="Stacked recurrent layers (default 2).")
-    ] = None,
+    out: Out,
+    level: Annotated[str, typer.Option(metavar="LEVEL", help="char or word.")] = "char",
+    cell: Cell = None,
+    hidden_size: HiddenSize = None,
+    num_layers: NumLayers = None,
     embedding_dim: Annotated[
-        int | None, typer.Option(help="Embedding width; 0 = one-hot input (default 64).")
+        int | None, typer.Option(help="Embedding width; 0 = one-hot input.")
     ] = None,
-    dropout: Annotated[
-        float | None, typer.Option(help="Dropout between layers (default 0.1).")
-    ] = None,
+    dropout: Dropout = None,
     tie_weights: Annotated[
         bool,
         typer.Option(
@@ -91,12 +98,8 @@ def train(
             help="Share embedding and output weights (needs embedding-dim = hidden-size).",
         ),
     ] = False,
-    bptt: Annotated[
-        int | None, typer.Option(help="Steps per truncated-BPTT window (default 64).")
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option(help="Parallel streams per batch (default 32).")
-    ] = None,
+    bptt: Annotated[int | None, typer.Option(help="Steps per truncated-BPTT window.")] = None,
+    batch_size: BatchSize = None,
     random_windows: Annotated[
         bool,
         typer.Option(
@@ -104,20 +107,17 @@ def train(
             help="Shuffled windows with state reset, instead of stateful streams.",
         ),
     ] = False,
-    epochs: Annotated[
-        int | None, typer.Option(help="Passes over the text (default 20, or until --time-budget).")
-    ] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate, Adam (default 3e-3).")] = None,
+    epochs: Epochs = None,
+    lr: LearningRate = None,
     valid_fraction: Annotated[
-        float, typer.Option(help="Contiguous tail of the text held out for validation.")
+        float, typer.Option(metavar="X", help="Contiguous tail of the text held out for "
+                            "validation.")
     ] = 0.1,
     max_tokens: Annotated[
         int | None, typer.Option(help="Vocabulary size cap (useful at word level).")
     ] = None,
-    time_budget: Annotated[
-        float | None, typer.Option(help="Stop training after this many seconds.")
-    ] = None,
-    seed: Annotated[int, typer.Option()] = 0,
+    time_budget: TimeBudget = None,
+    seed: Seed = 0,
     sample_length: Annotated[
         int, typer.Option(help="Tokens in the sample printed after training.")
     ] = 200,
@@ -128,18 +128,14 @@ def train(
     force: Force = False,
     as_json: AsJson = False,
 ) -> None:
-    """Train a language model on text files and save it as a bundle."""
+    """Train a language model on text files; save a bundle."""
     started = time.perf_counter()
     run = run_options(out, workers, checkpoint_dir, resume)
     check_outputs(out, LM_TASK, force, run["checkpoint_dir"])
     corpus = _corpus(text_paths, encoding)
 
-    chosen: dict[str, Any] = {
-        "cell": cell, "hidden_size": hidden_size, "num_layers": layers, "dropout": dropout,
-        "bptt": bptt, "batch_size": batch_size, "epochs": epochs, "lr": lr,
-        "max_tokens": max_tokens,
-    }
-    params = {k: v for k, v in chosen.items() if v is not None}
+    params = given(cell=cell, hidden_size=hidden_size, num_layers=num_layers, dropout=dropout,
+                   bptt=bptt, batch_size=batch_size, epochs=epochs, lr=lr, max_tokens=max_tokens)
     if embedding_dim is not None:
         params["embedding_dim"] = embedding_dim or None
     if tie_weights:
@@ -201,11 +197,12 @@ def generate(
             "--oov", help="Read unknown characters/words of the prime as [UNK] instead of failing."
         ),
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print only one JSON object (no streaming).")
-    ] = False,
+    as_json: AsJson = False,
 ) -> None:
-    """Generate text, printed as it is sampled."""
+    """Generate text, printed as it is sampled.
+
+    With --json the text is printed once it is done, in one JSON object.
+    """
     from rnnkit.tasks import LanguageModel
 
     lm = LanguageModel.load(bundle)
@@ -235,7 +232,10 @@ def score(
     encoding: Encoding = "utf-8",
     as_json: AsJson = False,
 ) -> None:
-    """Loss (nats per token), perplexity and bits per character of a model on text files."""
+    """Loss, perplexity and bits per character on text files.
+
+    The loss is in nats per token.
+    """
     from rnnkit.tasks import LanguageModel
 
     corpus = _corpus(text_paths, encoding)

@@ -7,8 +7,9 @@
     rnnkit seq predict vowels JapaneseVowels_TEST.ts --json
     rnnkit seq evaluate mnist t10k-images-idx3-ubyte.gz
 
-Formats (``--format``/``--test-format``, default: from the file name or content): ``npz``/``npy``,
-``ts`` (sktime/UEA), ``csv`` (one sequence per row) and ``idx`` (MNIST images, a row per step).
+Formats (``--input-format``/``--test-format``, default: from the file name or content):
+``npz``/``npy``, ``ts`` (sktime/UEA), ``csv`` (one sequence per row) and ``idx`` (MNIST images, a
+row per step).
 """
 
 from __future__ import annotations
@@ -20,52 +21,66 @@ from typing import Annotated, Any
 import typer
 
 from rnnkit.cli.common import (
+    AsJson,
+    AsJsonLines,
+    BatchSize,
+    Cell,
     CheckpointDir,
+    Dropout,
+    Epochs,
     Force,
+    HiddenSize,
+    LearningRate,
+    NumLayers,
+    Out,
     Resume,
+    Seed,
+    TimeBudget,
     Workers,
     check_outputs,
     column,
     emit_json,
     existing,
     finish_training,
+    given,
     hold_out,
     info,
     is_main_process,
     metrics_table,
     run_options,
+    shows_defaults,
 )
 from rnnkit.cli.paths import check_disjoint
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.tasks.defaults import SEQ_TASK
+from rnnkit.tasks.defaults import SEQ_DEFAULTS, SEQ_TASK
 
 seq_app = typer.Typer(
-    help="Numeric sequence classification (sensor series, speech features, images row by row).",
+    help="Sequence classification: sensors, speech features, images.",
     no_args_is_help=True,
 )
 
-Format = Annotated[
-    str | None, typer.Option("--format", help="npz, npy, ts, csv or idx (default: detect).")
+InputFormat = Annotated[
+    str | None,
+    typer.Option("--input-format", metavar="FORMAT", help="npz, npy, ts, csv or idx.",
+                 show_default="from the file name or content"),
 ]
 Labels = Annotated[
     Path | None,
     typer.Option(
-        "--labels",
-        help="Labels file for idx images or a .npy of x (idx default: "
-        "the *-labels-idx1-ubyte file beside the images).",
+        "--labels", help="Labels file for idx images or a .npy of x.",
+        show_default="idx: the *-labels-idx1-ubyte file beside the images",
     ),
 ]
 LabelColumn = Annotated[
     str | None,
-    typer.Option(
-        "--label-column", help="CSV label column: name or 0-based index (default: the last)."
-    ),
+    typer.Option("--label-column", metavar="COLUMN",
+                 help="CSV label column: name or 0-based index.",
+                 show_default="the last"),
 ]
 Header = Annotated[
     bool | None,
-    typer.Option(
-        "--header/--no-header", help="CSV: whether the file has a header row (default: detect)."
-    ),
+    typer.Option("--header/--no-header", help="CSV: whether the file has a header row.",
+                 show_default="detect"),
 ]
 Timesteps = Annotated[
     int | None,
@@ -78,20 +93,19 @@ Features = Annotated[
     int | None,
     typer.Option(
         "--features",
-        help="CSV: features per time step (default 1, or the model's for evaluate/predict).",
+        help="CSV: features per time step.", show_default="1; evaluate, predict: the model's",
     ),
 ]
 Missing = Annotated[
-    str, typer.Option("--missing", help="ts: what to do with '?' values: error or interpolate.")
+    str,
+    typer.Option("--missing", metavar="HOW",
+                 help="ts: what to do with '?' values: error or interpolate."),
 ]
 ImageSteps = Annotated[
     str,
-    typer.Option("--image-steps", help="idx: rows (28 steps of 28) or pixels (784 steps of 1)."),
+    typer.Option("--image-steps", metavar="STEPS",
+                 help="idx: rows (28 steps of 28) or pixels (784 steps of 1)."),
 ]
-AsJson = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-]
-
 
 def _read(path: Path, what: str, fmt: str | None, *, labels: Path | None = None,
           label_column: str | None = None, header: bool | None = None,
@@ -120,6 +134,7 @@ def _column(value: str | None) -> str | int | None:
 
 
 @seq_app.command("train")
+@shows_defaults(SEQ_DEFAULTS)
 def train(
     train_path: Annotated[
         Path,
@@ -128,18 +143,17 @@ def train(
             metavar="TRAIN",
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
+    out: Out,
     test: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--test",
-            help="Test file(s), every file up to the next option; default: "
-                 "hold out a stratified 20%.",
-        ),
+        typer.Option("--test", help="Test file(s), every file up to the next option.",
+                     show_default="hold out a stratified 20%"),
     ] = None,
-    fmt: Format = None,
+    fmt: InputFormat = None,
     test_format: Annotated[
-        str | None, typer.Option("--test-format", help="Format of --test (default: detect).")
+        str | None,
+        typer.Option("--test-format", metavar="FORMAT", help="Format of --test.",
+                     show_default="from the file name or content"),
     ] = None,
     labels: Labels = None,
     test_labels: Annotated[
@@ -154,30 +168,24 @@ def train(
     features: Features = None,
     missing: Missing = "error",
     image_steps: ImageSteps = "rows",
-    cell: Annotated[str | None, typer.Option(help="lstm, gru or rnn (default lstm).")] = None,
+    cell: Cell = None,
     bidirectional: Annotated[
-        bool | None,
-        typer.Option("--bidirectional/--unidirectional", help="Default: bidirectional."),
+        bool | None, typer.Option("--bidirectional/--unidirectional", help="Read both ways.")
     ] = None,
-    hidden_size: Annotated[
-        int | None, typer.Option(help="Units per direction (default 64).")
-    ] = None,
-    layers: Annotated[
-        int | None, typer.Option(help="Stacked recurrent layers (default 1).")
-    ] = None,
+    hidden_size: HiddenSize = None,
+    num_layers: NumLayers = None,
     pooling: Annotated[
-        str | None, typer.Option(help="max, mean, last or attention (default max).")
+        str | None, typer.Option(metavar="POOLING", help="max, mean, last or attention.")
     ] = None,
-    epochs: Annotated[
-        int | None, typer.Option(help="Maximum epochs (default 30; early stopping may end sooner).")
+    dropout: Dropout = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    lr: LearningRate = None,
+    optimizer: Annotated[
+        str | None, typer.Option(metavar="NAME", help="adam, rmsprop, sgd, ...")
     ] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Default 32.")] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate (default 2e-3).")] = None,
-    optimizer: Annotated[str | None, typer.Option(help="adam (default), rmsprop, sgd, ...")] = None,
-    time_budget: Annotated[
-        float | None, typer.Option(help="Stop training after this many seconds.")
-    ] = None,
-    seed: Annotated[int, typer.Option()] = 0,
+    time_budget: TimeBudget = None,
+    seed: Seed = 0,
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
@@ -216,13 +224,12 @@ def train(
         train_x, train_y, test_x, test_y = hold_out(
             data.sequences, data.labels, ids, seed, "sequences"
         )
-    given = {"cell": cell, "bidirectional": bidirectional, "hidden_size": hidden_size,
-             "num_layers": layers, "pooling": pooling, "epochs": epochs, "batch_size": batch_size,
-             "lr": lr, "optimizer": optimizer, "time_budget": time_budget}
+    params = given(cell=cell, bidirectional=bidirectional, hidden_size=hidden_size,
+                   num_layers=num_layers, pooling=pooling, dropout=dropout, epochs=epochs,
+                   batch_size=batch_size, lr=lr, optimizer=optimizer, time_budget=time_budget)
     from rnnkit.tasks import SequenceClassifier  # torch: only after the checks that need none
 
-    clf = SequenceClassifier(seed=seed, verbose=1,
-                             **{k: v for k, v in given.items() if v is not None})
+    clf = SequenceClassifier(seed=seed, verbose=1, **params)
     clf.fit(train_x, train_y, **run)
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
@@ -264,29 +271,32 @@ def _load(bundle: Path) -> Any:
 
 @seq_app.command("predict")
 def predict(
-    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit seq train`.")],
+    bundle: Annotated[
+        Path, typer.Argument(help="A bundle written by `rnnkit seq train`.", metavar="BUNDLE")
+    ],
     data: Annotated[
         Path,
         typer.Argument(
             help="Sequences to classify, in any supported format (labels, if any, are ignored)."
         ),
     ],
-    fmt: Format = None,
+    fmt: InputFormat = None,
     label_column: Annotated[
         str | None,
-        typer.Option(
-            "--label-column",
-            help="CSV: a label column to drop (default: none, every column is a value).",
-        ),
+        typer.Option("--label-column", metavar="COLUMN", help="CSV: a label column to drop.",
+                     show_default="none, every column is a value"),
     ] = None,
     header: Header = None,
     timesteps: Timesteps = None,
     features: Features = None,
     missing: Missing = "error",
     image_steps: ImageSteps = "rows",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: AsJsonLines = False,
 ) -> None:
-    """Classify sequences: one line per sequence with its index, label and probability."""
+    """Classify sequences: a line per sequence with its label.
+
+    Each line holds the index of the sequence, its label and the label's probability.
+    """
     clf = _load(bundle)
     ds = _read(data, "DATA", fmt, label_column=label_column, header=header, timesteps=timesteps,
                features=features or clf.feature_size, missing=missing, image_steps=image_steps,
@@ -314,9 +324,11 @@ def predict(
 
 @seq_app.command("evaluate")
 def evaluate(
-    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit seq train`.")],
+    bundle: Annotated[
+        Path, typer.Argument(help="A bundle written by `rnnkit seq train`.", metavar="BUNDLE")
+    ],
     data: Annotated[Path, typer.Argument(help="Labelled sequences in any supported format.")],
-    fmt: Format = None,
+    fmt: InputFormat = None,
     labels: Labels = None,
     label_column: LabelColumn = None,
     header: Header = None,
@@ -326,7 +338,7 @@ def evaluate(
     image_steps: ImageSteps = "rows",
     as_json: AsJson = False,
 ) -> None:
-    """Accuracy, macro F1 and per-class numbers of a bundle on labelled data."""
+    """Accuracy, macro F1 and per-class numbers on labelled data."""
     clf = _load(bundle)
     ds = _read(data, "DATA", fmt, labels=labels, label_column=label_column, header=header,
                timesteps=timesteps, features=features or clf.feature_size, missing=missing,

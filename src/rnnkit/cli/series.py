@@ -17,21 +17,44 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnkit.cli.common import Force, check_outputs, emit_json, existing, info
+from rnnkit.cli.common import (
+    AsJson,
+    BatchSize,
+    Cell,
+    CheckpointDir,
+    Dropout,
+    Epochs,
+    Force,
+    HiddenSize,
+    LearningRate,
+    NumLayers,
+    Out,
+    Resume,
+    Seed,
+    TimeBudget,
+    Workers,
+    check_outputs,
+    emit_json,
+    existing,
+    given,
+    info,
+    run_options,
+    say_resume,
+    shows_defaults,
+    tidy_checkpoints,
+)
 from rnnkit.cli.paths import check_output_file
 from rnnkit.errors import ConfigError
-from rnnkit.tasks.defaults import FORECAST_TASK, MAX_FORECAST_STEPS
+from rnnkit.tasks.defaults import FORECAST_DEFAULTS, FORECAST_TASK, MAX_FORECAST_STEPS
 
-series_app = typer.Typer(help="Time-series forecasting (airline passengers, temperatures, ...).",
+series_app = typer.Typer(help="Time-series forecasting: sales, passengers, temperatures.",
                          no_args_is_help=True)
 
 METRIC_NAMES = ("rmse", "mae", "mape", "smape", "mase")
-AsJson = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-]
 Fill = Annotated[
     str | None,
-    typer.Option("--fill", help="Missing values: interpolate, ffill or drop (default: refuse)."),
+    typer.Option("--fill", metavar="HOW", help="Missing values: interpolate, ffill or drop.",
+                 show_default="refuse"),
 ]
 
 
@@ -109,6 +132,8 @@ def _short(report: dict[str, Any]) -> dict[str, Any]:
 
 
 @series_app.command("train")
+@shows_defaults({**FORECAST_DEFAULTS, "epochs": "auto (about 800 optimizer steps)",
+                 "batch_size": "auto (16, or 64 from 500 windows)"})
 def train(
     csv: Annotated[
         str,
@@ -116,27 +141,31 @@ def train(
             help="CSV/TSV file (plain or gzip), or 'airline_passengers' (bundled).", metavar="CSV"
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
+    out: Out,
     target: Annotated[
         str | None,
         typer.Option(
-            "--target",
-            help="Column(s) to forecast, comma-separated (default: the only numeric column).",
+            "--target", metavar="COLUMNS", help="Column(s) to forecast, comma-separated.",
+            show_default="the only numeric column",
         ),
     ] = None,
     date_column: Annotated[
         str | None,
-        typer.Option("--date-column", help="Date column (default: detected; else row order)."),
+        typer.Option("--date-column", metavar="COLUMN", help="Date column.",
+                     show_default="detected; else row order"),
     ] = None,
     features: Annotated[
-        str | None, typer.Option("--features", help="Extra input columns, comma-separated.")
+        str | None,
+        typer.Option("--features", metavar="COLUMNS", help="Extra input columns, comma-separated."),
     ] = None,
     fill: Fill = None,
     lookback: Annotated[
-        str, typer.Option(help="Window length or auto (two seasons, at most 60).")
+        str, typer.Option(metavar="N", help="Window length or auto (two seasons, at most 60).")
     ] = "auto",
     horizon: Annotated[int, typer.Option(help="Steps forecast from each origin.")] = 1,
-    mode: Annotated[str, typer.Option(help="direct (all steps at once) or recursive.")] = "direct",
+    mode: Annotated[
+        str, typer.Option(metavar="MODE", help="direct (all steps at once) or recursive.")
+    ] = "direct",
     test_size: Annotated[
         float, typer.Option("--test-size", help="Fraction (or row count) at the end for testing.")
     ] = 0.33,
@@ -147,41 +176,57 @@ def train(
         ),
     ] = None,
     season: Annotated[
-        str, typer.Option(help="Seasonal period or auto (autocorrelation / date frequency).")
+        str,
+        typer.Option(metavar="N",
+                     help="Seasonal period or auto (autocorrelation / date frequency)."),
     ] = "auto",
-    log: Annotated[str, typer.Option(help="auto, yes or no: model log(values).")] = "auto",
+    log: Annotated[
+        str, typer.Option(metavar="WHEN", help="auto, yes or no: model log(values).")
+    ] = "auto",
     differencing: Annotated[
-        str, typer.Option(help="auto, none, first, seasonal or both.")
+        str, typer.Option(metavar="HOW", help="auto, none, first, seasonal or both.")
     ] = "auto",
-    scaler: Annotated[str, typer.Option(help="standard, minmax or none.")] = "standard",
-    cell: Annotated[str, typer.Option(help="lstm, gru or rnn.")] = "lstm",
-    hidden_size: Annotated[int, typer.Option(help="Units per network.")] = 8,
-    layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
-    bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional")] = False,
-    ensemble: Annotated[int, typer.Option(help="Networks trained and averaged.")] = 5,
+    scaler: Annotated[
+        str, typer.Option(metavar="KIND", help="standard, minmax or none.")
+    ] = "standard",
+    cell: Cell = None,
+    hidden_size: HiddenSize = None,
+    num_layers: NumLayers = None,
+    dropout: Dropout = None,
+    bidirectional: Annotated[
+        bool | None, typer.Option("--bidirectional/--unidirectional", help="Read both ways.")
+    ] = None,
+    ensemble: Annotated[int | None, typer.Option(help="Networks trained and averaged.")] = None,
     linear_skip: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--linear-skip/--no-linear-skip", help="Add a linear map from the window to the output."
         ),
-    ] = True,
-    intervals: Annotated[str, typer.Option(help="none, quantile or mc_dropout.")] = "none",
-    interval_level: Annotated[float, typer.Option(help="Interval probability, e.g. 0.8.")] = 0.8,
-    epochs: Annotated[
-        str, typer.Option(help="Epochs or auto (about 800 optimizer steps).")
-    ] = "auto",
-    batch_size: Annotated[str, typer.Option(help="Batch size or auto.")] = "auto",
-    lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = 1e-3,
-    time_budget: Annotated[
-        float | None, typer.Option(help="Stop training after this many seconds.")
     ] = None,
-    seed: Annotated[int, typer.Option()] = 0,
+    intervals: Annotated[
+        str, typer.Option(metavar="KIND", help="none, quantile or mc_dropout.")
+    ] = "none",
+    interval_level: Annotated[
+        float | None, typer.Option(metavar="P", help="Interval probability, e.g. 0.8.")
+    ] = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    lr: LearningRate = None,
+    time_budget: TimeBudget = None,
+    seed: Seed = 0,
+    workers: Workers = 1,
+    checkpoint_dir: CheckpointDir = None,
+    resume: Resume = False,
     force: Force = False,
     as_json: AsJson = False,
 ) -> None:
-    """Train a forecaster, compare it with the baselines on the test part, save a bundle."""
+    """Train a forecaster and save it as a bundle.
+
+    The test part is forecast by the model and by the baselines, side by side.
+    """
     started = time.perf_counter()
-    check_outputs(out, FORECAST_TASK, force)
+    run = run_options(out, workers, checkpoint_dir, resume)
+    check_outputs(out, FORECAST_TASK, force, run["checkpoint_dir"])
     data = _read(csv, target, date_column, features, fill)
     info(
         f"read {len(data)} rows from {data.source}: target {', '.join(data.target_names)}"
@@ -200,22 +245,23 @@ def train(
     model = Forecaster(
         lookback=_int_or_auto(lookback, "--lookback"), horizon=horizon, mode=mode,
         season=_int_or_auto(season, "--season"), log=logs[log], differencing=differencing,
-        scaler=scaler, cell=cell, hidden_size=hidden_size, num_layers=layers,
-        bidirectional=bidirectional, ensemble=ensemble, linear_skip=linear_skip,
-        intervals=None if intervals == "none" else intervals, interval_level=interval_level,
-        epochs=_int_or_auto(epochs, "--epochs"),
-        batch_size=_int_or_auto(batch_size, "--batch-size"), lr=lr, time_budget=time_budget,
-        seed=seed,
+        scaler=scaler, intervals=None if intervals == "none" else intervals, seed=seed,
+        **given(cell=cell, hidden_size=hidden_size, num_layers=num_layers, dropout=dropout,
+                bidirectional=bidirectional, ensemble=ensemble, linear_skip=linear_skip,
+                interval_level=interval_level, epochs=epochs, batch_size=batch_size, lr=lr,
+                time_budget=time_budget),
     )
     test_at: Any = test_start
     if test_start is not None and test_start.strip().isdigit():
         test_at = int(test_start)
-    model.fit(data, test_size=test_size, test_start=test_at)
+    say_resume(run)
+    model.fit(data, test_size=test_size, test_start=test_at, **run)
     r = model.resolved_
     info(f"season {r['season']}, lookback {r['lookback']}, log {'yes' if r['log'] else 'no'}, "
          f"differencing {r['differencing']}, {r['epochs']} epochs x {model.params['ensemble']} "
          f"networks ({model.metrics_['train_seconds']:.1f} s)")
     bundle = model.save(out, force=force)
+    tidy_checkpoints(out, run)
     seconds = time.perf_counter() - started
     metrics = model.metrics_
     if "test" in metrics:
@@ -255,13 +301,14 @@ def forecast(
     csv: Annotated[
         str | None,
         typer.Option(
-            "--csv", help="Forecast after the end of this series (default: the training series)."
+            "--csv", metavar="FILE", help="Forecast after the end of this series.",
+            show_default="the training series"
         ),
     ] = None,
     steps: Annotated[
         int | None,
         typer.Option(
-            help=f"Steps to forecast (default: the horizon; at most {MAX_FORECAST_STEPS})."
+            help=f"Steps to forecast (at most {MAX_FORECAST_STEPS}).", show_default="the horizon"
         ),
     ] = None,
     plot: Annotated[
@@ -298,22 +345,26 @@ def forecast(
 def backtest(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit series train`.")],
     csv: Annotated[
-        str, typer.Option("--csv", help="The series to backtest on (same columns as in training).")
+        str,
+        typer.Option("--csv", metavar="FILE",
+                     help="The series to backtest on (same columns as in training)."),
     ],
     steps: Annotated[
         int | None,
         typer.Option(
-            help="Steps ahead for the multi-step part (default: the horizon, at least 1)."
+            help="Steps ahead for the multi-step part.", show_default="the horizon, at least 1"
         ),
     ] = None,
     test_size: Annotated[
-        float | None, typer.Option("--test-size", help="Test fraction (default: as in training).")
+        float | None,
+        typer.Option("--test-size", help="Test fraction.", show_default="as in training"),
     ] = None,
     fill: Fill = None,
     as_json: AsJson = False,
 ) -> None:
-    """Rolling-origin evaluation over the test part: one step and multi-step, beside the
-    baselines.
+    """Rolling-origin evaluation of the test part, with baselines.
+
+    Reports one step ahead and several steps ahead.
     """
     model = _load(bundle)
     data = _read_like(model, csv, fill)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rnnkit.cli.common import emit_json, existing, info
+from rnnkit.cli.common import AsJson, emit_json, existing, info
 from rnnkit.errors import ConfigError
 
 if TYPE_CHECKING:  # importing rnnkit.serve loads FastAPI: only when serving
@@ -73,34 +73,46 @@ def host_names_to_answer(
 
 @serve_app.command()
 def serve(
-    bundles: Annotated[list[str], typer.Argument(help="bundle directories, or NAME=PATH")],
-    host: str = typer.Option("127.0.0.1", help="interface to bind; loopback by default"),
-    port: int = typer.Option(8000, help="TCP port (1-65535; 0 picks a free one and prints it)"),
+    bundles: Annotated[
+        list[str], typer.Argument(help="Bundle directories, or NAME=PATH.", metavar="BUNDLE...")
+    ],
+    host: str = typer.Option("127.0.0.1", metavar="HOST", help="Interface to bind (loopback)."),
+    port: int = typer.Option(8000, help="TCP port (1-65535; 0 picks a free one and prints it)."),
     allow_remote: bool = typer.Option(
         False, "--allow-remote",
-        help="required to bind a non-loopback --host; also answers any Host header unless "
-             "--allowed-host is given"),
+        help="Required to bind a non-loopback --host; also answers any Host header unless "
+             "--allowed-host is given."),
     allowed_host: Annotated[list[str] | None, typer.Option(
-        "--allowed-host",
-        help="a Host header name to answer besides localhost and loopback addresses (e.g. a "
-             "reverse proxy's public name); repeat for several")] = None,
+        "--allowed-host", metavar="NAME",
+        help="A Host header name to answer besides localhost and loopback addresses (e.g. a "
+             "reverse proxy's public name); repeat for several.")] = None,
     batching: bool = typer.Option(True, "--batching/--no-batching",
-                                  help="group concurrent predict requests into micro-batches"),
+                                  help="Group concurrent predict requests into micro-batches."),
     max_wait_ms: float = typer.Option(
-        0.0, help="how long a micro-batch waits for more requests (ms); "
-                  "0 groups those already queued"),
-    max_items: int = typer.Option(64, help="texts or sequences per request"),
-    max_text_chars: int = typer.Option(5000, help="characters per text"),
-    max_body_bytes: int = typer.Option(1_000_000, help="request body size"),
-    max_generate_length: int = typer.Option(1000, help="tokens per generate request"),
-    max_forecast_steps: int = typer.Option(500, help="steps per forecast request"),
-    timeout: float = typer.Option(30.0, help="seconds before a request gets a 408 error"),
+        0.0, metavar="MS", help="How long a micro-batch waits for more requests (0: it takes "
+                                "those already queued)."),
+    max_items: int = typer.Option(64, help="Texts or sequences per request."),
+    max_text_chars: int = typer.Option(5000, help="Characters per text."),
+    max_body_bytes: int = typer.Option(1_000_000, help="Request body size."),
+    max_generate_length: int = typer.Option(1000, help="Tokens per generate request."),
+    max_forecast_steps: int = typer.Option(500, help="Steps per forecast request."),
+    timeout: float = typer.Option(30.0, metavar="SECONDS",
+                                  help="Time before a request gets a 408 error."),
     read_timeout: float = typer.Option(
-        10.0, help="seconds a client has to send a whole request; slower connections are closed"),
+        10.0, metavar="SECONDS",
+        help="Time a client has to send a whole request; slower connections are closed."),
     max_connections: int = typer.Option(
-        100, help="open connections at once; requests beyond it get a 503 error"),
+        100, help="Open connections at once; requests beyond it get a 503 error."),
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print one JSON object (URL, models) once ready, then serve."),
+    ] = False,
 ) -> None:
-    """Serve bundles over HTTP: JSON API (/models, /models/NAME/predict, ...) and a page at /."""
+    """Serve bundles over HTTP: a JSON API and a web page.
+
+    The API: /models, /models/NAME/predict, ... (schema at /openapi.json); the page at /. With
+    --json, one JSON object on stdout once the models are loaded ({"url", "models"}), then serving.
+    """
     from rnnkit.serve import create_app
     from rnnkit.serve.models import model_name_and_path
     from rnnkit.serve.server import bind_listener, make_server
@@ -126,19 +138,28 @@ def serve(
                      allowed_hosts=host_names_to_answer(host, allow_remote, allowed_host or []))
     shown = f"[{host}]" if ":" in host else host
     bound_port = listener.getsockname()[1]
-    info(f"serving {', '.join(models)} on http://{shown}:{bound_port}/ (page at /, schema at "
-         "/openapi.json)")
+    url = f"http://{shown}:{bound_port}/"
+    info(f"serving {', '.join(models)} on {url} (page at /, schema at /openapi.json)")
+    if as_json:
+        emit_json({"url": url, "models": {name: str(path) for name, path in models.items()}})
     make_server(app, limits).run(sockets=[listener])
 
 
 @serve_app.command()
 def export(
-    bundle: Annotated[Path, typer.Argument(help="a text or sequence classifier bundle")],
-    out: Annotated[Path, typer.Option("--out", help="file to write, e.g. model.onnx")],
-    format: str = typer.Option("onnx", "--format", help="onnx or torchscript"),
-    json_output: bool = typer.Option(False, "--json", help="last stdout line is JSON"),
+    bundle: Annotated[Path, typer.Argument(help="A text or sequence classifier bundle.")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="File to write, e.g. model.onnx.")
+    ],
+    format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="onnx or torchscript.")
+    ] = "onnx",
+    json_output: AsJson = False,
 ) -> None:
-    """Export a classifier to ONNX or TorchScript (plus <stem>.preprocess.json)."""
+    """Export a classifier to ONNX or TorchScript.
+
+    Beside the model file, <stem>.preprocess.json says how to turn inputs into its tensors.
+    """
     import rnnkit
     from rnnkit.io.export import export_bundle
 

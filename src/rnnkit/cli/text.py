@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,21 +20,36 @@ from typing import Annotated, Any
 import typer
 
 from rnnkit.cli.common import (
+    AsJson,
+    AsJsonLines,
+    BatchSize,
+    Cell,
     CheckpointDir,
+    Dropout,
     Encoding,
+    Epochs,
     Force,
+    HiddenSize,
+    LearningRate,
+    NumLayers,
+    Out,
     Resume,
+    Seed,
+    TimeBudget,
     Workers,
     check_outputs,
     column,
     emit_json,
     existing,
     finish_training,
+    given,
     hold_out,
     info,
+    input_lines,
     is_main_process,
     metrics_table,
     run_options,
+    shows_defaults,
 )
 from rnnkit.cli.paths import check_disjoint, check_encoding
 from rnnkit.errors import DataError
@@ -45,14 +59,17 @@ from rnnkit.tasks.defaults import TEXT_TASK
 text_app = typer.Typer(help="Text classification (sentiment, topics).", no_args_is_help=True)
 
 TextColumn = Annotated[
-    str | None, typer.Option("--text-column", help="Text column: name or 0-based index.")
+    str | None,
+    typer.Option("--text-column", metavar="COLUMN", help="Text column: name or 0-based index."),
 ]
 LabelColumn = Annotated[
-    str | None, typer.Option("--label-column", help="Label column: name or 0-based index.")
+    str | None,
+    typer.Option("--label-column", metavar="COLUMN", help="Label column: name or 0-based index."),
 ]
 Header = Annotated[
     bool | None,
-    typer.Option("--header/--no-header", help="Whether files have a header row (default: detect)."),
+    typer.Option("--header/--no-header", help="Whether files have a header row.",
+                 show_default="detect"),
 ]
 
 
@@ -68,6 +85,7 @@ def _read(paths: list[Path], what: str, text_col: str | None, label_col: str | N
 
 
 @text_app.command("train")
+@shows_defaults(D)
 def train(
     train_paths: Annotated[
         list[Path],
@@ -76,60 +94,37 @@ def train(
             metavar="TRAIN...",
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
+    out: Out,
     test: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--test",
-            help="Test file(s), every file up to the next option; default: "
-            "hold out a stratified 20%.",
-        ),
+        typer.Option("--test", help="Test file(s), every file up to the next option.",
+                     show_default="hold out a stratified 20%"),
     ] = None,
     valid: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--valid",
-            help="Validation file(s) for early stopping, every file up to the next option; "
-                 "default: 10% of training.",
-        ),
+        typer.Option("--valid", help="Validation file(s) for early stopping, every file up to "
+                     "the next option.", show_default="10% of TRAIN"),
     ] = None,
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
     header: Header = None,
-    cell: Annotated[
-        str | None, typer.Option(help=f"lstm, gru or rnn (default: {D['cell']})")
-    ] = None,
+    cell: Cell = None,
     bidirectional: Annotated[
-        bool | None,
-        typer.Option("--bidirectional/--unidirectional", help="(default: bidirectional)"),
+        bool | None, typer.Option("--bidirectional/--unidirectional", help="Read both ways.")
     ] = None,
-    hidden_size: Annotated[
-        int | None, typer.Option(help=f"Units per direction (default: {D['hidden_size']})")
-    ] = None,
-    layers: Annotated[
-        int | None, typer.Option(help=f"Stacked recurrent layers (default: {D['num_layers']})")
-    ] = None,
+    hidden_size: HiddenSize = None,
+    num_layers: NumLayers = None,
     pooling: Annotated[
-        str | None, typer.Option(help=f"max, mean, last or attention (default: {D['pooling']})")
+        str | None, typer.Option(metavar="POOLING", help="max, mean, last or attention.")
     ] = None,
-    max_length: Annotated[
-        int | None, typer.Option(help=f"Tokens kept per text (default: {D['max_length']})")
-    ] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option(help=f"Vocabulary size cap (default: {D['max_tokens']})")
-    ] = None,
-    epochs: Annotated[
-        int | None,
-        typer.Option(
-            help=f"Maximum epochs; early stopping may end sooner (default: {D['epochs']})"
-        ),
-    ] = None,
-    batch_size: Annotated[int | None, typer.Option(help=f"(default: {D['batch_size']})")] = None,
-    lr: Annotated[float | None, typer.Option(help=f"Learning rate (default: {D['lr']})")] = None,
-    time_budget: Annotated[
-        float | None, typer.Option(help="Stop training after this many seconds.")
-    ] = None,
-    seed: Annotated[int, typer.Option()] = 0,
+    dropout: Dropout = None,
+    max_length: Annotated[int | None, typer.Option(help="Tokens kept per text.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Vocabulary size cap.")] = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    lr: LearningRate = None,
+    time_budget: TimeBudget = None,
+    seed: Seed = 0,
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
@@ -143,9 +138,7 @@ def train(
     ] = False,
     encoding: Encoding = "utf-8",
     force: Force = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Train a text classifier and save it as a bundle.
 
@@ -157,16 +150,15 @@ def train(
     check_outputs(out, TEXT_TASK, force, run["checkpoint_dir"])
     check_encoding(encoding)
     check_disjoint({"TRAIN": train_paths, "--test": test or [], "--valid": valid or []})
-    given = dict(
-        cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=layers,
-        pooling=pooling, max_length=max_length, max_tokens=max_tokens, epochs=epochs,
-        batch_size=batch_size, lr=lr, time_budget=time_budget,
+    params = given(
+        cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=num_layers,
+        pooling=pooling, dropout=dropout, max_length=max_length, max_tokens=max_tokens,
+        epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget,
     )
     options: dict[str, Any] = {"text_col": text_column, "label_col": label_column, "header": header,
                                "encoding": encoding}
     if stream:
-        _train_stream(train_paths, out, test, valid, options, seed,
-                      {k: v for k, v in given.items() if v is not None}, run, as_json, started,
+        _train_stream(train_paths, out, test, valid, options, seed, params, run, as_json, started,
                       force)
         return
     data = _read(train_paths, "TRAIN", **options)
@@ -187,7 +179,7 @@ def train(
         validation = (v.texts, v.labels)
     from rnnkit.tasks import TextClassifier  # torch: only after the checks that need none
 
-    clf = TextClassifier(seed=seed, verbose=1, **{k: v for k, v in given.items() if v is not None})
+    clf = TextClassifier(seed=seed, verbose=1, **params)
     clf.fit(train_texts, train_labels, validation_data=validation, **run)
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
@@ -255,8 +247,12 @@ def _shards(paths: list[Path], what: str, options: dict[str, Any], seed: int) ->
 
 @text_app.command("predict")
 def predict(
-    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit text train`.")],
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
+    bundle: Annotated[
+        Path, typer.Argument(help="A bundle written by `rnnkit text train`.", metavar="BUNDLE")
+    ],
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Texts to classify.", metavar="TEXT...")
+    ] = None,
     input_file: Annotated[
         Path | None,
         typer.Option(
@@ -268,9 +264,9 @@ def predict(
     text_column: TextColumn = None,
     header: Header = None,
     encoding: Encoding = "utf-8",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: AsJsonLines = False,
 ) -> None:
-    """Classify texts: one line per text with the label and its probability.
+    """Classify texts: a line per text with its label.
 
     A CSV/TSV --input has its header row detected as in training (or say --header/--no-header).
     A text without any word (empty, or only punctuation) is refused: its label would be a guess.
@@ -286,8 +282,9 @@ def predict(
         raise DataError("no texts given; pass texts as arguments or use --input FILE")
     wordless = clf.wordless(items)
     if wordless:
-        first, given = wordless[0], len(texts or [])
-        where, number = ("TEXT", first + 1) if first < given else ("--input", first - given + 1)
+        first, from_args = wordless[0], len(texts or [])
+        where, number = (("TEXT", first + 1) if first < from_args
+                         else ("--input", first - from_args + 1))
         more = f" (and {len(wordless) - 1} more)" if len(wordless) > 1 else ""
         raise DataError(f"{where}: text {number} ({items[first]!r}) has no words to classify"
                         f"{more}; give texts with words")
@@ -315,23 +312,22 @@ def predict(
 def _input_texts(
     path: Path, text_column: str | None, encoding: str, header: bool | None = None
 ) -> list[str]:
-    if str(path) == "-":
-        return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
-    existing([path], "--input")
     name = path.name.lower().removesuffix(".gz")
-    if name.endswith((".csv", ".tsv", ".jsonl", ".json")) or text_column is not None:
-        from rnnkit.data import read_text_dataset
+    tabular = name.endswith((".csv", ".tsv", ".jsonl", ".json")) or text_column is not None
+    if str(path) == "-" or not tabular:
+        return input_lines(path, encoding)
+    existing([path], "--input")
+    from rnnkit.data import read_text_dataset
 
-        return read_text_dataset([str(path)], column(text_column), None, header=header,
-                                 has_labels=False, encoding=encoding).texts
-    from rnnkit.data.readers import read_text
-
-    return [line for line in read_text(path, encoding).splitlines() if line.strip()]
+    return read_text_dataset([str(path)], column(text_column), None, header=header,
+                             has_labels=False, encoding=encoding).texts
 
 
 @text_app.command("evaluate")
 def evaluate(
-    bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit text train`.")],
+    bundle: Annotated[
+        Path, typer.Argument(help="A bundle written by `rnnkit text train`.", metavar="BUNDLE")
+    ],
     data: Annotated[
         list[Path], typer.Argument(help="Labelled data in any supported format.", metavar="DATA...")
     ],
@@ -339,11 +335,9 @@ def evaluate(
     label_column: LabelColumn = None,
     header: Header = None,
     encoding: Encoding = "utf-8",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-    ] = False,
+    as_json: AsJson = False,
 ) -> None:
-    """Accuracy, macro F1 and per-class numbers of a bundle on labelled data."""
+    """Accuracy, macro F1 and per-class numbers on labelled data."""
     from rnnkit.tasks import TextClassifier
 
     check_encoding(encoding)

@@ -19,15 +19,36 @@ from typing import Annotated, Any
 import typer
 
 from rnnkit.cli.common import (
+    AsJson,
+    AsJsonLines,
+    BatchSize,
+    Cell,
+    CheckpointDir,
+    Dropout,
     Encoding,
+    Epochs,
     Force,
+    HiddenSize,
+    LearningRate,
+    NumLayers,
+    Out,
+    Resume,
+    Seed,
+    TimeBudget,
+    Workers,
     check_outputs,
     column,
     emit_json,
     existing,
+    given,
     info,
+    input_lines,
+    is_main_process,
     phase_seconds,
+    run_options,
     seconds_line,
+    shows_defaults,
+    tidy_checkpoints,
     timed,
 )
 from rnnkit.cli.paths import check_disjoint, check_encoding, check_output_file
@@ -76,8 +97,9 @@ def _listed(*paths: Path | None) -> list[Path]:
 
 
 @translate_app.command("train")
+@shows_defaults(D)
 def train(
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
+    out: Out,
     pairs: Annotated[
         Path | None,
         typer.Argument(
@@ -96,7 +118,7 @@ def train(
     ] = None,
     valid: Annotated[
         list[Path] | None,
-        typer.Option("--valid", help="Validation pairs file(s) (default: 5% of training)."),
+        typer.Option("--valid", help="Validation pairs file(s).", show_default="5% of PAIRS"),
     ] = None,
     valid_source: Annotated[
         list[Path] | None,
@@ -110,7 +132,7 @@ def train(
     ] = None,
     test: Annotated[
         list[Path] | None,
-        typer.Option("--test", help="Test pairs file(s) (default: hold out 10% of training)."),
+        typer.Option("--test", help="Test pairs file(s).", show_default="hold out 10% of PAIRS"),
     ] = None,
     test_source: Annotated[
         list[Path] | None,
@@ -122,60 +144,60 @@ def train(
     ] = None,
     source_column: Annotated[
         str | None,
-        typer.Option("--source-column", help="Source column: 0-based index or name (default 0)."),
+        typer.Option("--source-column", metavar="COLUMN", help="Source column: 0-based index or "
+                     "name.", show_default="0"),
     ] = None,
     target_column: Annotated[
         str | None,
-        typer.Option("--target-column", help="Target column: 0-based index or name (default 1)."),
+        typer.Option("--target-column", metavar="COLUMN", help="Target column: 0-based index or "
+                     "name.", show_default="1"),
     ] = None,
     source_level: Annotated[
-        str, typer.Option("--source-level", help="auto, word or char.")
+        str, typer.Option("--source-level", metavar="LEVEL", help="auto, word or char.")
     ] = "auto",
     target_level: Annotated[
-        str, typer.Option("--target-level", help="auto, word or char.")
+        str, typer.Option("--target-level", metavar="LEVEL", help="auto, word or char.")
     ] = "auto",
-    attention: Annotated[str, typer.Option(help="bahdanau, luong or none.")] = D["attention"],
-    cell: Annotated[str, typer.Option(help="gru or lstm.")] = D["cell"],
-    hidden_size: Annotated[int, typer.Option(help="Units per direction and in the decoder.")] = D[
-        "hidden_size"
-    ],
-    embedding_dim: Annotated[int, typer.Option(help="Embedding width (both sides).")] = D[
-        "embedding_dim"
-    ],
-    layers: Annotated[int, typer.Option(help="Recurrent layers (encoder and decoder).")] = D[
-        "num_layers"
-    ],
-    dropout: Annotated[float, typer.Option()] = D["dropout"],
-    teacher_forcing: Annotated[
-        float, typer.Option(help="Probability of feeding the gold previous token.")
-    ] = D["teacher_forcing"],
-    label_smoothing: Annotated[float, typer.Option()] = D["label_smoothing"],
-    min_freq: Annotated[int, typer.Option(help="Rarer tokens become [UNK].")] = D["min_freq"],
-    epochs: Annotated[
-        int, typer.Option(help="Maximum epochs (early stopping on validation loss).")
-    ] = D["epochs"],
-    batch_size: Annotated[int, typer.Option()] = D["batch_size"],
-    lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = D["lr"],
-    beam_size: Annotated[
-        int, typer.Option("--beam-size", help="Beam for the test translations (1 = greedy).")
-    ] = D["beam_size"],
-    time_budget: Annotated[
-        float | None, typer.Option("--time-budget", help="Stop training after this many seconds.")
+    attention: Annotated[
+        str | None, typer.Option(metavar="KIND", help="bahdanau, luong or none.")
     ] = None,
-    seed: Annotated[int, typer.Option()] = 0,
+    cell: Cell = None,
+    hidden_size: HiddenSize = None,
+    embedding_dim: Annotated[int | None, typer.Option(help="Embedding width (both sides).")] = None,
+    num_layers: NumLayers = None,
+    dropout: Dropout = None,
+    teacher_forcing: Annotated[
+        float | None, typer.Option(metavar="P", help="Probability of feeding the gold previous "
+                                   "token.")
+    ] = None,
+    label_smoothing: Annotated[
+        float | None, typer.Option(metavar="X", help="Label smoothing of the loss.")
+    ] = None,
+    min_freq: Annotated[int | None, typer.Option(help="Rarer tokens become [UNK].")] = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    lr: LearningRate = None,
+    beam_size: Annotated[
+        int | None,
+        typer.Option("--beam-size", help="Beam for the test translations (1 = greedy)."),
+    ] = None,
+    time_budget: TimeBudget = None,
+    seed: Seed = 0,
+    workers: Workers = 1,
+    checkpoint_dir: CheckpointDir = None,
+    resume: Resume = False,
     encoding: Encoding = "utf-8",
     force: Force = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-    ] = False,
+    as_json: AsJson = False,
 ) -> None:
-    """Train a translation model and save it as a bundle; report test BLEU.
+    """Train a translation model; save a bundle, report test BLEU.
 
     Give PAIRS first: --test and --valid (and their -source/-target forms) take every file up to
     the next option. Training, validation and test files must not overlap.
     """
     started = time.perf_counter()
-    check_outputs(out, TRANSLATE_TASK, force)
+    run = run_options(out, workers, checkpoint_dir, resume)
+    check_outputs(out, TRANSLATE_TASK, force, run["checkpoint_dir"])
     check_encoding(encoding)
     test_files = (test or [], test_source or [], test_target or [])
     valid_files = (valid or [], valid_source or [], valid_target or [])
@@ -217,18 +239,22 @@ def train(
     from rnnkit.tasks import Translator  # torch: only after the checks that need none
 
     model = Translator(
-        attention=attention, cell=cell, hidden_size=hidden_size, embedding_dim=embedding_dim,
-        num_layers=layers, dropout=dropout, teacher_forcing=teacher_forcing,
-        label_smoothing=label_smoothing, min_freq=min_freq, epochs=epochs, batch_size=batch_size,
-        lr=lr, beam_size=beam_size, time_budget=time_budget, source_level=source_level,
-        target_level=target_level, seed=seed, verbose=1,
+        source_level=source_level, target_level=target_level, seed=seed, verbose=1,
+        **given(attention=attention, cell=cell, hidden_size=hidden_size,
+                embedding_dim=embedding_dim, num_layers=num_layers, dropout=dropout,
+                teacher_forcing=teacher_forcing, label_smoothing=label_smoothing,
+                min_freq=min_freq, epochs=epochs, batch_size=batch_size, lr=lr,
+                beam_size=beam_size, time_budget=time_budget),
     )
-    model.fit(sources, targets, validation_data=validation)
+    model.fit(sources, targets, validation_data=validation, **run)
+    if not is_main_process():
+        return  # torchrun: rank 0 evaluates, saves and reports
     info(f"levels: source {model.source_level_}, target {model.target_level_}; "
          f"{model.metrics_['epochs_run']} epoch(s), stopped: {model.metrics_['stopped_reason']}")
     report, test_seconds = timed(lambda: model.evaluate(test_src, test_tgt))
     times = phase_seconds(started, model.metrics_["train_seconds"], test_seconds)
     bundle = model.save(out, extra_metrics={"test": report}, example=test_src[0], force=force)
+    tidy_checkpoints(out, run)
     typer.echo(
         f"test: BLEU {report['bleu']:.2f}  exact match {report['exact_match']:.4f}  "
         f"loss {report['loss']:.4f}  token accuracy {report['token_accuracy']:.4f}  "
@@ -250,24 +276,38 @@ def train(
 @translate_app.command("run")
 def run(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `rnnkit translate train`.")],
-    texts: Annotated[list[str], typer.Argument(help="Texts to translate.", metavar="TEXT...")],
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Texts to translate.", metavar="TEXT...")
+    ] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option("--input", help="A file of texts, one per line (- for stdin)."),
+    ] = None,
     beam_size: Annotated[
-        int | None, typer.Option("--beam-size", help="1 = greedy (default: the model's).")
+        int | None,
+        typer.Option("--beam-size", help="1 = greedy.", show_default="the model's"),
     ] = None,
     plot_attention: Annotated[
         Path | None,
         typer.Option("--plot-attention", help="Save the attention map of the first text as PNG."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    encoding: Encoding = "utf-8",
+    as_json: AsJsonLines = False,
 ) -> None:
-    """Translate texts: one line per text."""
+    """Translate texts: a line per text."""
     from rnnkit.tasks import Translator
 
     existing([bundle], "BUNDLE")
+    check_encoding(encoding)
     if plot_attention is not None:
         check_output_file(plot_attention, "--plot-attention", (".png",))
+    items = list(texts or [])
+    if input_file is not None:
+        items += input_lines(input_file, encoding)
+    if not items:
+        raise DataError("no texts given; pass texts as arguments or use --input FILE")
     model = Translator.load(bundle)
-    results = model.translate_with_attention(texts, beam_size=beam_size)
+    results = model.translate_with_attention(items, beam_size=beam_size)
     if plot_attention is not None:
         if model.params["attention"] == "none":
             raise DataError("--plot-attention: this model has no attention "

@@ -231,13 +231,10 @@ class Estimator(LoadableFromBundle):
 
     def _fingerprint(self) -> dict[str, Any]:
         """The network's options by their command-line names, e.g. ``{"--hidden-size": 64,
-        "--layers": 1}``: the Trainer checks a checkpoint it resumes from against them."""
+        "--num-layers": 1}``: the Trainer checks a checkpoint it resumes from against them."""
         p = self.params
-        return {
-            _CLI_NAMES.get(k, "--" + k.replace("_", "-")): p[k]
-            for k in getattr(self, "network_params", ())
-            if k in p
-        }
+        return {"--" + k.replace("_", "-"): p[k] for k in getattr(self, "network_params", ())
+                if k in p}
 
     def _adopt(self, fitted: Estimator) -> None:
         """Take the fitted attributes (not the options) of ``fitted``, another instance."""
@@ -262,10 +259,6 @@ class Estimator(LoadableFromBundle):
         obj = cls(**params)
         obj._validate_params()
         return obj
-
-
-#: Options whose command-line name is not ``--`` and the parameter's name with dashes.
-_CLI_NAMES = {"num_layers": "--layers"}
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:

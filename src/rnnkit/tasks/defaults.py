@@ -147,6 +147,10 @@ LM_DEFAULTS: dict[str, Any] = {
     "verbose": 1,
 }
 
+#: The language model's epochs when neither ``epochs`` nor a time budget is given; with a budget
+#: training runs until the budget is spent (or early stopping ends it).
+LM_DEFAULT_EPOCHS = 20
+
 #: Defaults: the recipe of the classic PyTorch/TensorFlow attention tutorials, sized for a CPU.
 TRANSLATE_DEFAULTS: dict[str, Any] = {
     "attention": "bahdanau",
@@ -193,5 +197,6 @@ __all__ = [
     "SEQ_DEFAULTS",
     "FORECAST_DEFAULTS",
     "LM_DEFAULTS",
+    "LM_DEFAULT_EPOCHS",
     "TRANSLATE_DEFAULTS",
 ]

@@ -53,7 +53,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.base import Estimator
-from rnnkit.tasks.defaults import LM_DEFAULTS, LM_TASK
+from rnnkit.tasks.defaults import LM_DEFAULT_EPOCHS, LM_DEFAULTS, LM_TASK
 from rnnkit.tasks.lm_model import RecurrentLanguageModel
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
@@ -65,9 +65,8 @@ NEWLINE = "\n"
 Corpus = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 LEVELS = ("char", "word")
 
-#: Epochs when neither ``epochs`` nor a time budget is given; with a budget training runs until
-#: the budget is spent (or early stopping ends it).
-DEFAULT_EPOCHS = 20
+#: Epochs when neither ``epochs`` nor a time budget is given (see LM_DEFAULT_EPOCHS).
+DEFAULT_EPOCHS = LM_DEFAULT_EPOCHS
 #: What the learning-rate decay is told under a budget (it decays by the clock then).
 EPOCHS_UNDER_BUDGET = 1000
 
