@@ -112,7 +112,7 @@ def demo(
     ] = 90.0,
     as_json: AsJson = False,
 ) -> None:
-    """Train a sentiment classifier on the bundled sentences; show predictions."""
+    """Train a sentiment classifier on the bundled sentences."""
     from rnnkit.demo import run_demo
 
     result = run_demo(time_budget=time_budget or None)

@@ -13,15 +13,12 @@ from typing import Annotated
 
 import typer
 
-from rnnkit.cli.common import emit_json, info
+from rnnkit.cli.common import AsJson, emit_json, info
 
 data_app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-    help="The datasets that ship with rnnkit (and generated ones), written out as plain files.",
+    help="Datasets that ship with rnnkit, written out as plain files.",
 )
-AsJson = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object as the last stdout line.")
-]
 
 
 @data_app.command("list")
@@ -64,8 +61,12 @@ def get_command(
     ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Write dataset NAME into --out as plain files (one path per stdout line)."""
+    """Write dataset NAME into --out as plain files.
+
+    One path per stdout line (with --json, one JSON object instead).
+    """
     from rnnkit.data.catalog import SOURCE_FILE, dataset_info, write_dataset
+
     written = write_dataset(name, out, force=force, rows=rows, seed=seed)
     entry = dataset_info(name)
     if as_json:
