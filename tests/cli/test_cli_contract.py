@@ -148,6 +148,8 @@ COMMANDS: dict[str, Callable[[SimpleNamespace], list[str | Path]] | None] = {
     "memory": lambda f: ["memory", "--out", f.root / "memory", "--cells", "rnn", "--lengths",
                          "5", "--time-budget", "0.2", "--hidden-size", "4"],
     "info": lambda f: ["info"],
+    "data list": lambda f: ["data", "list"],
+    "data get": lambda f: ["data", "get", "airline_passengers", "--out", f.root / "air_data"],
     "demo": lambda f: ["demo"],
     "serve": lambda f: ["serve", f.text, "--port", "0"],
 }

@@ -23,7 +23,7 @@ data_app = typer.Typer(
 
 @data_app.command("list")
 def list_command(as_json: AsJson = False) -> None:
-    """The datasets `rnnkit data get` writes: name, rows, license, source."""
+    """The datasets `rnnkit data get` writes, with sources."""
     from rnnkit.data.catalog import list_datasets  # rnnkit.data imports torch: not for --help
     entries = list_datasets()
     if as_json:
