@@ -195,69 +195,85 @@ def _conj(t: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def _scan(
-    a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None, method: str, chunk_size: int | None
+    a: torch.Tensor,
+    b: torch.Tensor,
+    h0: torch.Tensor | None,
+    method: str,
+    chunk_size: int | None,
+    backwards: bool = False,
 ) -> torch.Tensor:
-    """The forward states, no autograd: a, b (B, T, S) -> h (B, T, S)."""
+    """The states, no autograd: a, b (B, T, S) -> h (B, T, S). ``backwards``: from the last
+    step to the first, ``h_t = a_t h_{t+1} + b_t`` (``h_T`` = h0), without flipping copies."""
     a, b = a.contiguous(), b.contiguous()
-    if method == "sequential":
-        return _sequential(a, b, h0)
-    return _chunked(a, b, h0, chunk_size or default_chunk_size(a.shape[1]))
-
-
-def _sequential(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
     h = torch.empty_like(b)
-    _steps_into(h, a, b, h0)
+    if method == "sequential":
+        _steps_into(h, a, b, h0, backwards)
+    else:
+        _chunked_into(h, a, b, h0, chunk_size or default_chunk_size(a.shape[1]), backwards)
     return h
 
 
 def _steps_into(
-    h: torch.Tensor, a: torch.Tensor, b: torch.Tensor, start: torch.Tensor | None
+    h: torch.Tensor, a: torch.Tensor, b: torch.Tensor, start: torch.Tensor | None, backwards: bool
 ) -> None:
-    """h[:, t] = a[:, t] * h[:, t-1] + b[:, t] along dim 1, one step at a time, from ``start``."""
-    if start is None:
-        h[:, 0] = b[:, 0]
-    else:
-        torch.addcmul(b[:, 0], a[:, 0], start, out=h[:, 0])
-    for t in range(1, a.shape[1]):
-        torch.addcmul(b[:, t], a[:, t], h[:, t - 1], out=h[:, t])
+    """h_t = a_t * h_{t-1} + b_t along dim 1 (``backwards``: h_{t+1}), one step at a time."""
+    steps = a.shape[1]
+    order = range(steps - 1, -1, -1) if backwards else range(steps)
+    previous = start
+    for t in order:
+        if previous is None:
+            h[:, t] = b[:, t]
+        else:
+            torch.addcmul(b[:, t], a[:, t], previous, out=h[:, t])
+        previous = h[:, t]
 
 
-def _chunked(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None, size: int) -> torch.Tensor:
+def _chunked_into(
+    h: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    h0: torch.Tensor | None,
+    size: int,
+    backwards: bool,
+) -> None:
     """Two passes over chunks of ``size`` steps, each step on all N chunks at once (B, N, S):
 
     1. every chunk from a zero state: its end state ``e_n`` and the product ``p_n`` of its a's;
     2. the true state entering each chunk, ``s_{n+1} = p_n s_n + e_n`` (N steps on (B, S));
     3. every chunk again from its true entering state, writing h.
 
-    3C + N small steps instead of T, no full-size temporaries, no divisions; the ragged tail
-    (T mod C steps) runs step by step from the last chunk's end.
+    3C + N small steps instead of T, no full-size temporaries, no divisions; the ragged rest
+    (T mod C steps, read last) runs step by step.
     """
     batch, steps, width = a.shape
     chunks = steps // size
-    h = torch.empty_like(b)
     if chunks < 2:
-        _steps_into(h, a, b, h0)
-        return h
-    body = chunks * size
-    a_c = a[:, :body].view(batch, chunks, size, width)  # a view: steps k of every chunk at once
-    b_c = b[:, :body].view(batch, chunks, size, width)
-    end = b_c[:, :, 0].clone()
-    product = a_c[:, :, 0].clone()
-    for k in range(1, size):
+        _steps_into(h, a, b, h0, backwards)
+        return
+    rest = steps - chunks * size
+    body = slice(rest, steps) if backwards else slice(0, steps - rest)
+    shape = (batch, chunks, size, width)
+    a_c, b_c, h_c = a[:, body].view(shape), b[:, body].view(shape), h[:, body].view(shape)
+    inner = list(range(size - 1, -1, -1) if backwards else range(size))
+    first = inner[0]
+    end = b_c[:, :, first].clone()
+    product = a_c[:, :, first].clone()
+    for k in inner[1:]:
         end.mul_(a_c[:, :, k]).add_(b_c[:, :, k])
         product.mul_(a_c[:, :, k])
     entering = torch.empty_like(end)
     state = h0 if h0 is not None else a.new_zeros(batch, width)
-    for n in range(chunks):
+    for n in range(chunks - 1, -1, -1) if backwards else range(chunks):
         entering[:, n] = state
         state = torch.addcmul(end[:, n], product[:, n], state)
-    h_c = h[:, :body].view(batch, chunks, size, width)
-    torch.addcmul(b_c[:, :, 0], a_c[:, :, 0], entering, out=h_c[:, :, 0])
-    for k in range(1, size):
-        torch.addcmul(b_c[:, :, k], a_c[:, :, k], h_c[:, :, k - 1], out=h_c[:, :, k])
-    if body < steps:
-        _steps_into(h[:, body:], a[:, body:], b[:, body:], h[:, body - 1])
-    return h
+    previous = entering
+    for k in inner:
+        torch.addcmul(b_c[:, :, k], a_c[:, :, k], previous, out=h_c[:, :, k])
+        previous = h_c[:, :, k]
+    if rest:
+        tail = slice(0, rest) if backwards else slice(steps - rest, steps)
+        carried = h[:, rest] if backwards else h[:, steps - rest - 1]
+        _steps_into(h[:, tail], a[:, tail], b[:, tail], carried, backwards)
 
 
 class _LinearScan(torch.autograd.Function):
@@ -286,8 +302,10 @@ class _LinearScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
         a, h, h0 = ctx.saved_tensors
-        coefficient = _conj(torch.cat([a[:, 1:], a.new_zeros(a.shape[0], 1, a.shape[2])], dim=1))
-        dh = _scan(coefficient.flip(1), grad.flip(1), None, *ctx.options).flip(1)
+        coefficient = torch.empty_like(a)  # a_{t+1} at t; the last one is never read
+        coefficient[:, :-1] = _conj(a[:, 1:])
+        coefficient[:, -1] = 0
+        dh = _scan(coefficient, grad, None, *ctx.options, backwards=True)
         d_a = d_h0 = None
         if ctx.needs_input_grad[0]:
             start = h0 if h0 is not None else h.new_zeros(h.shape[0], h.shape[2])
