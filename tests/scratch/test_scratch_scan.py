@@ -69,26 +69,26 @@ def test_scan_backward_matches_finite_differences(complex_: bool) -> None:
         assert relative_error(numeric, analytic) < 1e-7
 
 
-def test_mingru_backward_matches_finite_differences() -> None:
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_mingru_backward_matches_finite_differences(reverse: bool) -> None:
     rng = np.random.default_rng(2)
     x = rng.normal(size=(B, T, F))
     lengths = np.array([T, 3, 0])
-    for reverse in (False, True):
-        layer = MinGRULayer(F, H, reverse=reverse, dtype=np.float64, rng=3)
-        h0 = rng.normal(size=(1, B, H))
-        out, state = layer(x, lengths, h0)
-        d_out, d_state = rng.normal(size=out.shape), rng.normal(size=state.shape)
-        layer.zero_grad()
-        dx, d_h0 = layer.backward(d_out, d_state)
+    layer = MinGRULayer(F, H, reverse=reverse, dtype=np.float64, rng=3)
+    h0 = rng.normal(size=(1, B, H))
+    out, state = layer(x, lengths, h0)
+    d_out, d_state = rng.normal(size=out.shape), rng.normal(size=state.shape)
+    layer.zero_grad()
+    dx, d_h0 = layer.backward(d_out, d_state)
 
-        def loss() -> float:
-            o, s = layer(x, lengths, h0)
-            return float((o * d_out).sum() + (s * d_state).sum())
+    def loss() -> float:
+        o, s = layer(x, lengths, h0)
+        return float((o * d_out).sum() + (s * d_state).sum())
 
-        for name, value in layer.params.items():
-            assert relative_error(numerical_gradient(loss, value), layer.grads[name]) < 1e-7
-        assert relative_error(numerical_gradient(loss, x), dx) < 1e-7
-        assert relative_error(numerical_gradient(loss, h0), d_h0) < 1e-7
+    for name, value in layer.params.items():
+        assert relative_error(numerical_gradient(loss, value), layer.grads[name]) < 1e-7
+    assert relative_error(numerical_gradient(loss, x), dx) < 1e-7
+    assert relative_error(numerical_gradient(loss, h0), d_h0) < 1e-7
 
 
 @pytest.mark.parametrize("fused", [None, False], ids=["scan", "step"])

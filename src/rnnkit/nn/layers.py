@@ -227,7 +227,9 @@ class RecurrentLayer(nn.Module):
     @property
     def backend(self) -> str:
         """What runs the next call on a CPU float32/float64 input in the current mode:
-        ``"numba"`` (rnnkit's kernels), ``"torch"`` (torch's fused kernels) or ``"loop"``.
+        ``"numba"`` (rnnkit's kernels), ``"torch"`` (torch's fused kernels), ``"loop"``, or
+        ``"scan"`` (a cell linear in its state: the parallel scan, see
+        :mod:`rnnkit.nn.scan_layers`; calls with one time step run its step form).
 
         ``fused=False`` always gives the loop; otherwise the layer's ``kernels=`` argument, else
         ``RNNKIT_KERNELS``, else the measured size rule decides between numba and torch (see

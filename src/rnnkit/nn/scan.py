@@ -305,7 +305,8 @@ class _LinearScan(torch.autograd.Function):
         coefficient = torch.empty_like(a)  # a_{t+1} at t; the last one is never read
         coefficient[:, :-1] = _conj(a[:, 1:])
         coefficient[:, -1] = 0
-        dh = _scan(coefficient, grad, None, *ctx.options, backwards=True)
+        method, chunk_size = ctx.options
+        dh = _scan(coefficient, grad, None, method, chunk_size, backwards=True)
         d_a = d_h0 = None
         if ctx.needs_input_grad[0]:
             start = h0 if h0 is not None else h.new_zeros(h.shape[0], h.shape[2])

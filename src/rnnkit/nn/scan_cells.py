@@ -37,7 +37,6 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -306,7 +305,9 @@ class LRUCell(ScanCell):
         if not bias:
             raise ConfigError("bias: the LRU has no bias parameters; leave bias=True")
         if not 0.0 <= r_min < r_max <= 1.0:
-            raise ConfigError(f"r_min, r_max: expected 0 <= r_min < r_max <= 1, got {r_min}, {r_max}")
+            raise ConfigError(
+                f"r_min, r_max: expected 0 <= r_min < r_max <= 1, got {r_min}, {r_max}"
+            )
         if not max_phase > 0:
             raise ConfigError(f"max_phase: expected a positive angle, got {max_phase!r}")
         units = hidden_size if state_size is None else state_size
@@ -356,7 +357,7 @@ class LRUCell(ScanCell):
     @torch.no_grad()
     def reset_parameters(self, init: str | None = None) -> None:
         """The paper's initialization (``init`` is accepted and ignored: there is one scheme)."""
-        w = self.weights()
+        w = {name: p for name, p in self.weights().items() if p is not None}
         n, f = self.units, self.input_size
         u1 = torch.rand(n, dtype=torch.float64)
         radius_sq = u1 * (self.r_max**2 - self.r_min**2) + self.r_min**2
@@ -365,14 +366,11 @@ class LRUCell(ScanCell):
         modulus = torch.exp(-torch.exp(nu_log))
         w["gamma_log"].copy_(torch.log(torch.sqrt((1 - modulus**2).clamp(min=1e-300))))
         scale_b = math.sqrt(2 * f) if self.complex else math.sqrt(f)
-        for name in ("B_re", "B_im"):
-            if w[name] is not None:
-                w[name].normal_().div_(scale_b)
-        for name in ("C_re", "C_im"):
-            if w[name] is not None:
-                w[name].normal_().div_(math.sqrt(n))
-        w["D"].normal_().div_(math.sqrt(f))
-        if w["theta_log"] is not None:
+        for name, scale in (("B_re", scale_b), ("B_im", scale_b), ("C_re", math.sqrt(n)),
+                            ("C_im", math.sqrt(n)), ("D", math.sqrt(f))):
+            if name in w:
+                w[name].normal_().div_(scale)
+        if "theta_log" in w:
             phase = self.max_phase * torch.rand(n, dtype=torch.float64)
             w["theta_log"].copy_(torch.log(phase.clamp(min=1e-300)))
 

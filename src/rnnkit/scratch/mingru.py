@@ -1,4 +1,4 @@
-"""minGRU (Feng et al. 2024) in NumPy, trained through the parallel scan with a hand-derived backward.
+"""minGRU (Feng et al. 2024) in NumPy, trained through the parallel scan, backward by hand.
 
 Forward, for all steps at once (``σ`` = sigmoid, ``g(v) = v + 1/2`` for v >= 0, ``σ(v)`` below)::
 

@@ -3,7 +3,8 @@
 Why it can run in parallel: one step is the affine map ``h -> a h + b``, written as the pair
 ``(a, b)``. Doing step 1 then step 2 is again such a map::
 
-    a2 (a1 h + b1) + b2 = (a2 a1) h + (a2 b1 + b2)     so    (a1, b1) then (a2, b2) = (a2 a1, a2 b1 + b2)
+    a2 (a1 h + b1) + b2 = (a2 a1) h + (a2 b1 + b2)
+    so  (a1, b1) then (a2, b2) = (a2 a1, a2 b1 + b2)
 
 and this combination is associative: the T maps can be combined in any grouping, e.g. inside
 chunks first and then across chunks (:func:`linear_scan`), or as a tree in log2(T) rounds. A
@@ -28,7 +29,8 @@ Example:
     >>> a, b = np.full((4, 1, 1), 0.5), np.ones((4, 1, 1))
     >>> linear_scan(a, b)[:, 0, 0].tolist()
     [1.0, 1.5, 1.75, 1.875]
-    >>> da, db, dh0 = linear_scan_backward(a, linear_scan(a, b), np.zeros((1, 1)), np.ones((4, 1, 1)))
+    >>> h0 = np.zeros((1, 1))
+    >>> da, db, dh0 = linear_scan_backward(a, linear_scan(a, b), h0, np.ones((4, 1, 1)))
     >>> db[:, 0, 0].tolist()    # dL/db_t = 1 + 0.5 + 0.25 + ... down to the last step
     [1.875, 1.75, 1.5, 1.0]
 """
@@ -54,7 +56,9 @@ def linear_scan(
     """
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape or a.ndim != 3:
-        raise ScratchError(f"a, b: expected two (T, B, S) arrays of one shape, got {a.shape}, {b.shape}")
+        raise ScratchError(
+            f"a, b: expected two (T, B, S) arrays of one shape, got {a.shape}, {b.shape}"
+        )
     steps, batch, width = a.shape
     size = chunk_size or math.isqrt(max(steps - 1, 0)) + 1
     start = np.zeros((batch, width), np.result_type(a, b)) if h0 is None else h0
