@@ -17,8 +17,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 AREAS = [
-    "nn", "kernels", "scratch", "data", "train", "text", "seq", "series", "lm", "translate",
-    "memory", "serve", "distributed", "reliability", "startup", "threads",
+    "nn", "kernels", "scan", "scratch", "data", "train", "text", "seq", "series", "lm",
+    "translate", "memory", "serve", "distributed", "reliability", "startup", "threads",
 ]
 
 

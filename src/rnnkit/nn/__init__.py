@@ -7,6 +7,10 @@ Three levels, each usable alone (as in Flax/Keras):
 - layers :class:`SimpleRNN`, :class:`LSTM`, :class:`GRU` (stacked, bidirectional, masked; torch's
   fused kernels when the configuration allows, the cell loop otherwise).
 
+Recurrences linear in their state, which train with a parallel scan over time
+(:mod:`rnnkit.nn.scan`) and generate with their step form: :class:`MinGRU`, :class:`MinLSTM`,
+:class:`LRU` (cells :class:`MinGRUCell`, :class:`MinLSTMCell`, :class:`LRUCell`).
+
 A new recurrence subclasses :class:`RecurrentCell` (its equations) and :class:`RecurrentLayer`
 (``cell_class = ...``) and gets all three levels.
 
@@ -28,6 +32,8 @@ from rnnkit.nn.layers import GRU, LSTM, RecurrentLayer, SimpleRNN
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.masking import last_step, mask_from_lengths
 from rnnkit.nn.recurrent import Recurrent
+from rnnkit.nn.scan_cells import LRUCell, MinGRUCell, MinLSTMCell, ScanCell
+from rnnkit.nn.scan_layers import LRU, MinGRU, MinLSTM
 
 __all__ = [
     "RNNCell",
@@ -38,6 +44,13 @@ __all__ = [
     "LSTM",
     "GRU",
     "RecurrentLayer",
+    "MinGRUCell",
+    "MinLSTMCell",
+    "LRUCell",
+    "ScanCell",
+    "MinGRU",
+    "MinLSTM",
+    "LRU",
     "Recurrent",
     "Bidirectional",
     "Linear",

@@ -157,6 +157,11 @@ class RecurrentCell(nn.Module):
     # True where torch's fused kernels and rnnkit's numba kernels implement the equations (with
     # standard activations, no layer norm); a new cell type runs on the cell loop.
     has_fused_kernels: bool = False
+    # True for the recurrences linear in their state (rnnkit.nn.scan_cells): besides the step form
+    # they have a parallel form over a whole sequence, ``scan_sequence``, which their layers run.
+    has_parallel_scan: bool = False
+    # Parameter names beyond PARAMETER_NAMES (an LRU's ``nu_log``, ``B_re``, ...).
+    extra_parameter_names: tuple[str, ...] = ()
     # Registered parameters (layer_norm_* are None unless layer_norm=True; biases unless bias).
     weight_ih: torch.Tensor
     weight_hh: torch.Tensor
@@ -210,7 +215,9 @@ class RecurrentCell(nn.Module):
         # Only reached for names not found as attributes: a layer's cell finds its parameters
         # in the layer, by name, at each access (never a stale copy).
         weights_from = self.__dict__.get("weights_from")
-        if weights_from is not None and name in PARAMETER_NAMES:
+        if weights_from is not None and (
+            name in PARAMETER_NAMES or name in type(self).extra_parameter_names
+        ):
             return weights_from.get(name)
         return super().__getattr__(name)
 
@@ -227,7 +234,7 @@ class RecurrentCell(nn.Module):
             True
         """
         view = copy.copy(self)
-        for name in PARAMETER_NAMES:
+        for name in PARAMETER_NAMES + type(self).extra_parameter_names:
             object.__setattr__(view, name, getattr(self, name, None))
         return view
 
@@ -249,6 +256,11 @@ class RecurrentCell(nn.Module):
         return {name: getattr(self, name) for name in self.parameter_shapes()}
 
     # -- configuration -------------------------------------------------------------------------
+    @property
+    def state_size(self) -> int:
+        """Width of the carried state (h is (B, state_size)); the hidden size for these cells."""
+        return self.hidden_size
+
     @property
     def fused_compatible(self) -> bool:
         """True when torch's fused kernel computes exactly these equations (ignoring dropout)."""

@@ -227,7 +227,9 @@ class RecurrentLayer(nn.Module):
     @property
     def backend(self) -> str:
         """What runs the next call on a CPU float32/float64 input in the current mode:
-        ``"numba"`` (rnnkit's kernels), ``"torch"`` (torch's fused kernels) or ``"loop"``.
+        ``"numba"`` (rnnkit's kernels), ``"torch"`` (torch's fused kernels), ``"loop"``, or
+        ``"scan"`` (a cell linear in its state: the parallel scan, see
+        :mod:`rnnkit.nn.scan_layers`; calls with one time step run its step form).
 
         ``fused=False`` always gives the loop; otherwise the layer's ``kernels=`` argument, else
         ``RNNKIT_KERNELS``, else the measured size rule decides between numba and torch (see
@@ -238,9 +240,11 @@ class RecurrentLayer(nn.Module):
         return self._backend(inference_batch=None)
 
     def _backend(self, inference_batch: int | None) -> str:
+        cell = self._cells[0]
+        if cell.has_parallel_scan:
+            return "loop" if self.fused is False else "scan"
         if self.fused is False or (self.recurrent_dropout and self.training):
             return "loop"
-        cell = self._cells[0]
         choice = dispatch.requested(self.kernels)
         numba_ok = cell.has_fused_kernels and not cell.layer_norm and cell._standard_activations()
         if choice != "torch" and numba_ok and dispatch.failure() is None:
@@ -314,8 +318,7 @@ class RecurrentLayer(nn.Module):
         straight through the padding, 3-10x faster than packing (see ``_padded_direction``).
         """
         check_sequence_input(x, self.input_size)
-        weight = self._parameters[self._flat_names[0][0]]
-        assert weight is not None
+        weight = next(p for p in self._parameters.values() if p is not None)
         if x.dtype != weight.dtype:
             raise ShapeError(
                 f"x: dtype {x.dtype} does not match the layer's {weight.dtype}; convert x or "
@@ -341,6 +344,9 @@ class RecurrentLayer(nn.Module):
         self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts, return_state: bool
     ) -> tuple[torch.Tensor, Parts]:
         """Choose the execution for this call and run the stack with it."""
+        if self.backend == "scan" and x.shape[1] > 1:
+            scan_run = partial(self._scan_direction, lengths=lengths)
+            return self._stack(self._each_direction(scan_run, lengths), x, hx)
         kernels = self._numba_kernels(x)
         if kernels is not None:
             if lengths is None:  # the kernels always take lengths
@@ -421,7 +427,7 @@ class RecurrentLayer(nn.Module):
         if initial_state is None:
             return None
         parts = self._state_parts()
-        expected = (self.num_layers * self.num_directions, batch_size, self.hidden_size)
+        expected = (self.num_layers * self.num_directions, batch_size, self._cells[0].state_size)
         what = "(h0, c0) tuple" if parts == 2 else "tensor h0"
         tensors = initial_state if isinstance(initial_state, (tuple, list)) else (initial_state,)
         if parts == 1 and isinstance(initial_state, (tuple, list)):
@@ -438,7 +444,7 @@ class RecurrentLayer(nn.Module):
         return tuple(t.to(x.device) for t in tensors)
 
     def _zero_state(self, x: torch.Tensor) -> Parts:
-        shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
+        shape = (self.num_layers * self.num_directions, x.shape[0], self._cells[0].state_size)
         return tuple(x.new_zeros(shape) for _ in range(self._state_parts()))
 
     def _cell_weights(self, index: int) -> list[torch.Tensor | None]:
@@ -461,6 +467,16 @@ class RecurrentLayer(nn.Module):
             recurrent_mask=cell.make_recurrent_mask(inputs.shape[0]),
         )
         return out, self._parts(final)
+
+    # -- one direction: a parallel scan -------------------------------------------------------
+    def _scan_direction(
+        self, index: int, inputs: torch.Tensor, state: Parts, *, lengths: torch.Tensor | None
+    ) -> tuple[torch.Tensor, Parts]:
+        """A cell linear in its state (``has_parallel_scan``): one input projection, then its
+        parallel form over all steps (:meth:`rnnkit.nn.scan_cells.ScanCell.scan_sequence`)."""
+        cell: Any = self._cells[index].bound()
+        out, final = cell.scan_sequence(cell.project_inputs(inputs), state[0], lengths)
+        return out, (final,)
 
     # -- one direction: torch's fused kernel on padded input -----------------------------------
     def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:
@@ -550,6 +566,8 @@ class RecurrentLayer(nn.Module):
     # -- one layer, all directions: the numba kernels ------------------------------------------
     def _numba_kernels(self, x: torch.Tensor) -> Any:
         """The loaded kernel module when this call should run on numba, else None."""
+        if not self._cells[0].has_fused_kernels:
+            return None
         if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
             return None
         if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():

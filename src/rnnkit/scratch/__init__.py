@@ -5,6 +5,8 @@ Everything a learner needs to see an RNN work, in files that read in one sitting
 * cells, each with a forward pass that caches what backward needs and a backward pass that mirrors
   it line by line: :class:`RNNLayer` (tanh/relu), :class:`LSTMLayer`, :class:`GRULayer`
   (reset-after and reset-before), batched over (B, T, F) with per-sequence ``lengths``;
+* :class:`MinGRULayer`, trained through a parallel scan: :func:`linear_scan` of
+  ``h_t = a_t h_{t-1} + b_t`` and its hand-derived backward :func:`linear_scan_backward`;
 * :class:`Bidirectional` and :class:`Stacked` wrappers, and :class:`RNN`, :class:`LSTM`,
   :class:`GRU` with the signature, parameter names and state layout of ``torch.nn``;
 * :class:`Embedding`, :class:`Dense`, :class:`LastStep`, :class:`ManyToOne`, :class:`ManyToMany`;
@@ -36,6 +38,7 @@ from .gru import GRULayer
 from .layers import Dense, Embedding, LastStep, ManyToMany, ManyToOne
 from .losses import bce_with_logits, cross_entropy, mse
 from .lstm import LSTMLayer
+from .mingru import MinGRULayer
 from .model import Sequential
 from .module import Module
 from .optimizers import (
@@ -50,6 +53,7 @@ from .optimizers import (
 )
 from .recurrent import RecurrentLayer
 from .rnn import RNNLayer
+from .scan import linear_scan, linear_scan_backward
 from .stacked import GRU, LSTM, RNN, Bidirectional, SimpleRNN, Stacked
 from .tbptt import TruncatedBPTT
 
@@ -60,6 +64,9 @@ __all__ = [
     "RNNLayer",
     "LSTMLayer",
     "GRULayer",
+    "MinGRULayer",
+    "linear_scan",
+    "linear_scan_backward",
     "Bidirectional",
     "Stacked",
     "RNN",
