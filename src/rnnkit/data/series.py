@@ -345,7 +345,9 @@ def _resolve(columns: list[str], key: str | int, name: str, option: str) -> str:
     as digits from the command line), by the rule of :func:`rnnkit.data.tables.column_index`."""
     if isinstance(key, str) and key not in columns and INTEGER.fullmatch(key.strip()):
         key = int(key)
-    return columns[column_index(name, columns, len(columns), key, option)]
+    index = column_index(name, columns, len(columns), key, option)
+    assert index is not None  # key is not None
+    return columns[index]
 
 
 def _numeric(column: pd.Series, col: str, name: str) -> pd.Series:
