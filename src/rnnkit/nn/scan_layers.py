@@ -54,6 +54,7 @@ class MinGRU(RecurrentLayer):
     """
 
     cell_class = MinGRUCell
+    kernel_kind = "mingru"
 
 
 class MinLSTM(RecurrentLayer):
@@ -73,6 +74,7 @@ class MinLSTM(RecurrentLayer):
     """
 
     cell_class = MinLSTMCell
+    kernel_kind = "minlstm"
 
 
 class LRU(RecurrentLayer):

@@ -42,12 +42,14 @@ CHOICES = ("auto", "numba", "torch")
 # every size swept (32-512) on one thread, and by more with two threads, small H or two
 # directions. torch.nn.LSTM runs oneDNN's fused primitive, which is about twice as fast as the
 # LSTM kernel per core at every size swept, so LSTM stays on torch unless forced.
-NUMBA_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 0}
+NUMBA_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 0, "mingru": 4096, "minlstm": 4096}
 # Inference (no autograd) on a few sequences: per-call overhead dominates and the kernels beat
 # oneDNN's LSTM where batch * hidden <= this and hidden <= 128 (measured, LSTM T=100: H=32 B<=16
 # 1.9-3.0x, H=128 B=1 1.5x; B=4 only 1.08x and H=256 B=1 0.69x, so the bound is conservative).
-NUMBA_INFERENCE_MAX_CELLS = {"rnn": 512 * 1024, "gru": 512 * 1024, "lstm": 256}
-NUMBA_INFERENCE_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 128}
+NUMBA_INFERENCE_MAX_CELLS = {
+    "rnn": 512 * 1024, "gru": 512 * 1024, "lstm": 256, "mingru": 0, "minlstm": 0
+}
+NUMBA_INFERENCE_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 128, "mingru": 0, "minlstm": 0}
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"module": None, "failure": None, "compiled": set()}
