@@ -361,14 +361,8 @@ class RecurrentLayer(nn.Module):
         self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts, return_state: bool
     ) -> tuple[torch.Tensor, Parts]:
         """Choose the execution for this call and run the stack with it."""
-        if self._cells[0].has_parallel_scan and self.fused is not False and x.shape[1] > 1:
-            kernels = self._numba_kernels(x)
-            if kernels is not None:
-                if lengths is None:
-                    lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
-                return self._stack(partial(self._scan_kernel_layer, kernels, lengths), x, hx)
-            scan_run = partial(self._scan_direction, lengths=lengths)
-            return self._stack(self._each_direction(scan_run, lengths), x, hx)
+        if self._cells[0].has_parallel_scan:
+            return self._run_linear(x, lengths, hx)
         kernels = self._numba_kernels(x)
         if kernels is not None:
             if lengths is None:  # the kernels always take lengths
@@ -391,6 +385,22 @@ class RecurrentLayer(nn.Module):
             head_tail = partial(self._head_tail_direction, shortest=shortest, lengths=lengths)
             return self._stack(self._each_direction(head_tail, lengths), x, hx)
         return self._packed_stack(x, lengths, hx)
+
+    def _run_linear(
+        self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """A cell linear in its state: the fused kernels (minGRU/minLSTM) or the parallel scan;
+        the step form for one time step or ``fused=False``."""
+        if self.fused is not False and x.shape[1] > 1:
+            kernels = self._numba_kernels(x)
+            if kernels is not None:
+                if lengths is None:
+                    lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
+                return self._stack(partial(self._scan_kernel_layer, kernels, lengths), x, hx)
+            scan_run = partial(self._scan_direction, lengths=lengths)
+            return self._stack(self._each_direction(scan_run, lengths), x, hx)
+        loop = partial(self._loop_direction, lengths=lengths)
+        return self._stack(self._each_direction(loop, lengths), x, hx)
 
     # -- the loop over layers ------------------------------------------------------------------
     def _stack(self, run_layer: LayerRun, x: torch.Tensor, hx: Parts) -> tuple[torch.Tensor, Parts]:
