@@ -19,7 +19,7 @@ Equations (``g(v) = v + 1/2`` for v >= 0, ``σ(v)`` below; ``g'`` = 1 or ``σ(v)
 minGRU's sigmoids use the kernels' fast float32 sigmoid (absolute error < 2e-7, which is what
 enters a and b). minLSTM's ratio needs the gates' *relative* accuracy (both may be tiny), so it
 uses ``1 / (1 + exp(-x))`` and, where a pre-activation is below :data:`TAIL` (``exp(-x)``
-overflows in float32 from -88), the limit ``f' = σ(x_f - x_i)`` (error about ``exp(TAIL)``).
+overflows in float32 from -88), the limit ``f' = σ(x_f - x_i)`` (error about ``exp(TAIL)``, plus the fast sigmoid's 2e-7).
 """
 
 from __future__ import annotations
@@ -119,11 +119,13 @@ def mingru_backward(
 @kernel
 def _forget_share(xi, xf, one, tail):  # type: ignore[no-untyped-def]
     """(f', σ(x_i), σ(x_f)): the normalized forget gate and the raw gates."""
-    i = one / (one + math.exp(-xi))
-    f = one / (one + math.exp(-xf))
-    ratio = f / (f + i)
-    limit = one / (one + math.exp(xi - xf))
+    ei = math.exp(-xi)
+    ef = math.exp(-xf)
+    ratio = (one + ei) / ((one + ei) + (one + ef))  # σ(x_f) / (σ(x_f) + σ(x_i))
+    limit = sigmoid(xf - xi)
     share = limit if (xi < tail or xf < tail) else ratio
+    i = one / (one + ei)
+    f = one / (one + ef)
     return share, i, f
 
 
