@@ -1,6 +1,7 @@
 """MinGRU, MinLSTM and LRU: the parallel scan (training; for MinGRU/MinLSTM also the fused numba
-kernels, ``*_numba``) and the step form (generation) agree to 1e-10 in float64 -- outputs, final states and gradients -- with lengths (an empty sequence
-included), both directions and two layers; padded steps never reach the final state."""
+kernels, ``*_numba``) and the step form (generation) agree to 1e-10 in float64 -- outputs, final
+states and gradients -- with lengths (an empty sequence included), both directions and two
+layers; padded steps never reach the final state."""
 
 from __future__ import annotations
 

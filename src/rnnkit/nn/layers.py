@@ -229,7 +229,9 @@ class RecurrentLayer(nn.Module):
         """What runs the next call on a CPU float32/float64 input in the current mode:
         ``"numba"`` (rnnkit's kernels), ``"torch"`` (torch's fused kernels), ``"loop"``, or
         ``"scan"`` (a cell linear in its state: the parallel scan, see
-        :mod:`rnnkit.nn.scan_layers`; calls with one time step run its step form).
+        :mod:`rnnkit.nn.scan_layers`; calls with one time step run its step form). MinGRU and
+        MinLSTM report ``"numba"`` when their fused kernels run (:mod:`rnnkit.nn.kernels.minrnn`:
+        default ``scan="chunked"``, unless ``kernels="torch"``/``RNNKIT_KERNELS=torch``).
 
         ``fused=False`` always gives the loop; otherwise the layer's ``kernels=`` argument, else
         ``RNNKIT_KERNELS``, else the measured size rule decides between numba and torch (see
@@ -518,7 +520,10 @@ class RecurrentLayer(nn.Module):
         directions, then one pass over time forward (and one backward) per row block."""
         directions = self.num_directions
         first = layer * directions
-        cells = [self._cell_weights(first + direction) for direction in range(directions)]
+        cells = [
+            [p for p in self._cell_weights(first + direction) if p is not None]
+            for direction in range(directions)
+        ]
         w_ih = torch.cat([c[0] for c in cells]) if directions == 2 else cells[0][0]
         b_ih = None
         if self.bias:

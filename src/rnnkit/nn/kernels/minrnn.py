@@ -19,7 +19,8 @@ Equations (``g(v) = v + 1/2`` for v >= 0, ``σ(v)`` below; ``g'`` = 1 or ``σ(v)
 minGRU's sigmoids use the kernels' fast float32 sigmoid (absolute error < 2e-7, which is what
 enters a and b). minLSTM's ratio needs the gates' *relative* accuracy (both may be tiny), so it
 uses ``1 / (1 + exp(-x))`` and, where a pre-activation is below :data:`TAIL` (``exp(-x)``
-overflows in float32 from -88), the limit ``f' = σ(x_f - x_i)`` (error about ``exp(TAIL)``, plus the fast sigmoid's 2e-7).
+overflows in float32 from -88), the limit ``f' = σ(x_f - x_i)`` (error about ``exp(TAIL)``,
+plus the fast sigmoid's 2e-7).
 """
 
 from __future__ import annotations
