@@ -6,8 +6,10 @@ process and timed round-robin against ``rnnkit.nn.LSTM(128, 128)`` (oneDNN's fus
 - training: forward + backward (``out.square().mean()``) at T = 128, 512, 2048; each candidate
   is timed in pairs with the LSTM (``benchmarks.bench_nn.paired_timing``), the ratio is the
   median over rounds of t_LSTM / t_candidate (above 1 = faster than the LSTM);
-- the scan methods of MinGRU (``scan="chunked"``, ``"log"``, ``"sequential"``) side by side,
-  which chose the default;
+- MinGRU and MinLSTM on the fused numba kernels (the default, ``rnnkit.nn.kernels.minrnn``)
+  and on the torch scan path (``kernels="torch"``);
+- the torch scan methods of MinGRU (``scan="chunked"``, ``"log"``, ``"sequential"``) side by
+  side, which chose the default;
 - step inference: one token at a time through the layer (``layer(x_t, initial_state=h)``,
   no autograd), the form generation uses, per token at B = 1 and B = 32, as t_candidate / t_LSTM
   (below 1 = cheaper than the LSTM).
@@ -40,8 +42,10 @@ BATCH, WIDTH = 32, 128
 QUIET_LOAD = 0.5
 
 CANDIDATES: dict[str, Callable[[], nn.Module]] = {
-    "MinGRU": lambda: rnn.MinGRU(WIDTH, WIDTH),
-    "MinLSTM": lambda: rnn.MinLSTM(WIDTH, WIDTH),
+    "MinGRU (numba)": lambda: rnn.MinGRU(WIDTH, WIDTH),
+    "MinGRU (torch scan)": lambda: rnn.MinGRU(WIDTH, WIDTH, kernels="torch"),
+    "MinLSTM (numba)": lambda: rnn.MinLSTM(WIDTH, WIDTH),
+    "MinLSTM (torch scan)": lambda: rnn.MinLSTM(WIDTH, WIDTH, kernels="torch"),
     "LRU": lambda: rnn.LRU(WIDTH, WIDTH),
 }
 SCAN_METHODS = ("chunked", "log", "sequential")
@@ -101,7 +105,7 @@ def scan_methods(steps_list: tuple[int, ...], rounds: int) -> list[list[object]]
                 row.append("(skipped)")
                 continue
             x = torch.randn(BATCH, steps, WIDTH)
-            layer = rnn.MinGRU(WIDTH, WIDTH, scan=method)
+            layer = rnn.MinGRU(WIDTH, WIDTH, scan=method, kernels="torch")
             best, ratio = paired_timing(
                 {"torch": _train_step(lstm, x), method: _train_step(layer, x)}, rounds
             )

@@ -1,6 +1,7 @@
-"""MinGRU, MinLSTM and LRU: the parallel scan (training) and the step form (generation) agree to
-1e-10 in float64 -- outputs, final states and gradients -- with lengths (an empty sequence
-included), both directions and two layers; padded steps never reach the final state."""
+"""MinGRU, MinLSTM and LRU: the parallel scan (training; for MinGRU/MinLSTM also the fused numba
+kernels, ``*_numba``) and the step form (generation) agree to 1e-10 in float64 -- outputs, final
+states and gradients -- with lengths (an empty sequence included), both directions and two
+layers; padded steps never reach the final state."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from rnnkit.nn import Bidirectional, Recurrent
 B, T, F, H = 3, 9, 4, 5
 TOL = 1e-10
 LAYERS: dict[str, tuple[type, dict[str, Any]]] = {
-    "mingru": (rnn.MinGRU, {}),
+    "mingru": (rnn.MinGRU, {"kernels": "torch"}),
+    "mingru_numba": (rnn.MinGRU, {"kernels": "numba"}),
     "mingru_log": (rnn.MinGRU, {"scan": "log"}),
-    "minlstm": (rnn.MinLSTM, {}),
+    "minlstm": (rnn.MinLSTM, {"kernels": "torch"}),
+    "minlstm_numba": (rnn.MinLSTM, {"kernels": "numba"}),
     "minlstm_log": (rnn.MinLSTM, {"scan": "log"}),
     "lru": (rnn.LRU, {"state_size": 3, "r_min": 0.5}),
     "lru_real": (rnn.LRU, {"complex": False}),
@@ -49,7 +52,7 @@ def test_scan_and_step_forms_agree_with_lengths_both_directions_two_layers(kind:
     torch.manual_seed(1)
     x = torch.randn(B, T, F, dtype=torch.float64)
     lengths = torch.tensor([T, 4, 0])
-    assert layer.backend == "scan"
+    assert layer.backend == ("numba" if kind.endswith("_numba") else "scan")
     scanned = _run(layer, x, lengths=lengths)
     layer.fused = False
     assert layer.backend == "loop"

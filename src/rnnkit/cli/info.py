@@ -13,10 +13,16 @@ import typer
 
 from rnnkit.cli.common import AsJson, emit_json
 
-NAMES = {"rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
+NAMES = {
+    "rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM", "mingru": "MinGRU", "minlstm": "MinLSTM",
+}
 
 
 def _rule(bound: int) -> str:
+    from rnnkit.nn.kernels.dispatch import ANY_SIZE  # torch is loaded by now; not at CLI start
+
+    if bound >= ANY_SIZE:
+        return "any H"
     return f"H <= {bound}" if bound > 0 else "never (torch's oneDNN kernel)"
 
 

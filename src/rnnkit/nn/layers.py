@@ -229,7 +229,9 @@ class RecurrentLayer(nn.Module):
         """What runs the next call on a CPU float32/float64 input in the current mode:
         ``"numba"`` (rnnkit's kernels), ``"torch"`` (torch's fused kernels), ``"loop"``, or
         ``"scan"`` (a cell linear in its state: the parallel scan, see
-        :mod:`rnnkit.nn.scan_layers`; calls with one time step run its step form).
+        :mod:`rnnkit.nn.scan_layers`; calls with one time step run its step form). MinGRU and
+        MinLSTM report ``"numba"`` when their fused kernels run (:mod:`rnnkit.nn.kernels.minrnn`:
+        default ``scan="chunked"``, unless ``kernels="torch"``/``RNNKIT_KERNELS=torch``).
 
         ``fused=False`` always gives the loop; otherwise the layer's ``kernels=`` argument, else
         ``RNNKIT_KERNELS``, else the measured size rule decides between numba and torch (see
@@ -242,7 +244,9 @@ class RecurrentLayer(nn.Module):
     def _backend(self, inference_batch: int | None) -> str:
         cell = self._cells[0]
         if cell.has_parallel_scan:
-            return "loop" if self.fused is False else "scan"
+            if self.fused is False:
+                return "loop"
+            return "numba" if self._scan_kernel_allowed(inference_batch) else "scan"
         if self.fused is False or (self.recurrent_dropout and self.training):
             return "loop"
         choice = dispatch.requested(self.kernels)
@@ -257,6 +261,21 @@ class RecurrentLayer(nn.Module):
             ):
                 return "numba"
         return "torch" if cell.fused_compatible else "loop"
+
+    def _scan_kernel_allowed(self, inference_batch: int | None) -> bool:
+        """A scan cell with a fused kernel (``kernel_kind``, minGRU/minLSTM) on the default
+        chunked scan: the kernel unless ``kernels="torch"``, a failure, or the size rule."""
+        kind = self.kernel_kind
+        if not kind or getattr(self._cells[0], "scan", None) != "chunked":
+            return False
+        choice = dispatch.requested(self.kernels)
+        if choice == "torch" or dispatch.failure() is not None:
+            return False
+        if choice == "numba" or dispatch.numba_preferred(kind, self.hidden_size):
+            return True
+        return inference_batch is not None and dispatch.numba_preferred_for_inference(
+            kind, self.hidden_size, inference_batch
+        )
 
     def reset_parameters(self, init: str | None = None) -> None:
         """Re-initialize all parameters ("keras" or "torch"; default: the constructor's ``init``).
@@ -344,9 +363,8 @@ class RecurrentLayer(nn.Module):
         self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts, return_state: bool
     ) -> tuple[torch.Tensor, Parts]:
         """Choose the execution for this call and run the stack with it."""
-        if self.backend == "scan" and x.shape[1] > 1:
-            scan_run = partial(self._scan_direction, lengths=lengths)
-            return self._stack(self._each_direction(scan_run, lengths), x, hx)
+        if self._cells[0].has_parallel_scan:
+            return self._run_linear(x, lengths, hx)
         kernels = self._numba_kernels(x)
         if kernels is not None:
             if lengths is None:  # the kernels always take lengths
@@ -369,6 +387,22 @@ class RecurrentLayer(nn.Module):
             head_tail = partial(self._head_tail_direction, shortest=shortest, lengths=lengths)
             return self._stack(self._each_direction(head_tail, lengths), x, hx)
         return self._packed_stack(x, lengths, hx)
+
+    def _run_linear(
+        self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """A cell linear in its state: the fused kernels (minGRU/minLSTM) or the parallel scan;
+        the step form for one time step or ``fused=False``."""
+        if self.fused is not False and x.shape[1] > 1:
+            kernels = self._numba_kernels(x)
+            if kernels is not None:
+                if lengths is None:
+                    lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
+                return self._stack(partial(self._scan_kernel_layer, kernels, lengths), x, hx)
+            scan_run = partial(self._scan_direction, lengths=lengths)
+            return self._stack(self._each_direction(scan_run, lengths), x, hx)
+        loop = partial(self._loop_direction, lengths=lengths)
+        return self._stack(self._each_direction(loop, lengths), x, hx)
 
     # -- the loop over layers ------------------------------------------------------------------
     def _stack(self, run_layer: LayerRun, x: torch.Tensor, hx: Parts) -> tuple[torch.Tensor, Parts]:
@@ -478,6 +512,26 @@ class RecurrentLayer(nn.Module):
         out, final = cell.scan_sequence(cell.project_inputs(inputs), state[0], lengths)
         return out, (final,)
 
+    def _scan_kernel_layer(
+        self, kernels: Any, lengths: torch.Tensor, layer: int, x: torch.Tensor, state: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """One minGRU/minLSTM layer through the fused kernels
+        (:func:`rnnkit.nn.kernels.minrnn_autograd.linear_recurrent`): one input GEMM for both
+        directions, then one pass over time forward (and one backward) per row block."""
+        directions = self.num_directions
+        first = layer * directions
+        cells = [
+            [p for p in self._cell_weights(first + direction) if p is not None]
+            for direction in range(directions)
+        ]
+        w_ih = torch.cat([c[0] for c in cells]) if directions == 2 else cells[0][0]
+        b_ih = None
+        if self.bias:
+            b_ih = torch.cat([c[1] for c in cells]) if directions == 2 else cells[0][1]
+        gx = gemm.linear(x, w_ih, b_ih)
+        out, h_n = kernels.linear_recurrent(self.kernel_kind, gx, state[0], lengths)
+        return out, (h_n,)
+
     # -- one direction: torch's fused kernel on padded input -----------------------------------
     def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:
         raise NotImplementedError
@@ -566,7 +620,7 @@ class RecurrentLayer(nn.Module):
     # -- one layer, all directions: the numba kernels ------------------------------------------
     def _numba_kernels(self, x: torch.Tensor) -> Any:
         """The loaded kernel module when this call should run on numba, else None."""
-        if not self._cells[0].has_fused_kernels:
+        if not self.kernel_kind:
             return None
         if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
             return None

@@ -7,11 +7,14 @@ real step), ``bidirectional``, ``num_layers`` with ``dropout`` between layers, f
 S is the state width: H for minGRU/minLSTM, 2N for a complex LRU (``[Re | Im]``), N for a real
 one.
 
-Two executions, same parameters, bound by tests to 1e-10 in float64:
+The executions, same parameters, bound by tests to 1e-10 in float64:
 
-- ``layer.backend == "scan"`` (default): each direction of each layer computes the
-  coefficients of all steps at once and runs a parallel scan (:mod:`rnnkit.nn.scan`) -- the
-  training path. A call with a single time step runs the step form instead.
+- ``layer.backend == "numba"`` (MinGRU, MinLSTM by default): the fused CPU kernels
+  (:mod:`rnnkit.nn.kernels.minrnn`), one pass over time forward and one backward per layer, from
+  one input GEMM; ``kernels="torch"`` (or ``RNNKIT_KERNELS=torch``) gives the scan below.
+- ``layer.backend == "scan"`` (LRU; MinGRU/MinLSTM with ``kernels="torch"``): each direction
+  of each layer computes the coefficients of all steps at once and runs a parallel scan
+  (:mod:`rnnkit.nn.scan`). A call with a single time step runs the step form instead.
 - ``fused=False``: ``backend == "loop"``, the cells' step form driven step by step, as for
   every other cell (what generation and streaming use: constant memory per step).
 
@@ -26,7 +29,7 @@ Example:
     >>> layer = MinGRU(4, 8, num_layers=2, bidirectional=True)
     >>> out, h = layer(torch.randn(3, 10, 4), lengths=torch.tensor([10, 6, 0]))
     >>> tuple(out.shape), tuple(h.shape), layer.backend
-    ((3, 10, 16), (4, 3, 8), 'scan')
+    ((3, 10, 16), (4, 3, 8), 'numba')
     >>> list(MinGRU(4, 8).state_dict())
     ['weight_ih_l0', 'bias_ih_l0']
 """
@@ -54,6 +57,7 @@ class MinGRU(RecurrentLayer):
     """
 
     cell_class = MinGRUCell
+    kernel_kind = "mingru"
 
 
 class MinLSTM(RecurrentLayer):
@@ -73,6 +77,7 @@ class MinLSTM(RecurrentLayer):
     """
 
     cell_class = MinLSTMCell
+    kernel_kind = "minlstm"
 
 
 class LRU(RecurrentLayer):

@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -34,22 +33,15 @@ import torch
 
 from rnnkit.nn.kernels.gru import gru_backward, gru_forward
 from rnnkit.nn.kernels.lstm import lstm_backward, lstm_forward
+from rnnkit.nn.kernels.minrnn_autograd import GATES as LINEAR_GATES
+from rnnkit.nn.kernels.minrnn_autograd import linear_recurrent
+from rnnkit.nn.kernels.minrnn_autograd import warm_up as _warm_up_linear
 from rnnkit.nn.kernels.rnn import rnn_backward, rnn_forward
 from rnnkit.nn.kernels.threads import run_units
+from rnnkit.nn.kernels.units import MIN_ROWS_PER_THREAD, work_units
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-MIN_ROWS_PER_THREAD = 16
-
-def work_units(batch: int, directions: int, threads: int) -> list[tuple[int, int, int]]:
-    """(direction, first row, stop row) blocks: directions first, then rows split at multiples
-    of 8 into at most ``threads`` parts per direction, each of at least 16 rows."""
-    per_direction = max(1, min(math.ceil(threads / directions), batch // MIN_ROWS_PER_THREAD))
-    step = max(8, math.ceil(batch / per_direction / 8) * 8)
-    return [
-        (d, start, min(start + step, batch))
-        for d in range(directions)
-        for start in range(0, batch, step)
-    ]
+__all__ = ["recurrent", "linear_recurrent", "warm_up", "work_units", "MIN_ROWS_PER_THREAD"]
 
 
 def _run(kernel: Any, units: list[tuple[int, int, int]], make_args: Any, threads: int) -> None:
@@ -318,7 +310,11 @@ def recurrent(
 
 def warm_up(kind: str, dtype: torch.dtype) -> None:
     """Compile (or load from numba's on-disk cache) ``kind``'s forward and backward kernels for
-    ``dtype`` by running them on a tiny problem; raises whatever numba raises."""
+    ``dtype`` by running them on a tiny problem; raises whatever numba raises. ``kind``: "rnn",
+    "gru", "lstm", or "mingru"/"minlstm" (:func:`linear_recurrent`)."""
+    if kind in LINEAR_GATES:
+        _warm_up_linear(kind, dtype)
+        return
     with torch.inference_mode(False):  # the first call may come from inside inference_mode
         _warm_up(kind, dtype)
 

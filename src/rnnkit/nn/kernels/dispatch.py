@@ -1,4 +1,5 @@
-"""Which backend runs a recurrent layer: rnnkit's numba kernels, torch's fused kernels, or the loop.
+"""Which backend runs a recurrent layer: rnnkit's numba kernels, torch's fused kernels, or the loop
+(for MinGRU/MinLSTM: the numba kernels or the torch scan path).
 
 Nothing here imports numba: the kernels are imported (and, the first time on a machine, compiled
 and cached to disk) on the first call that needs them.
@@ -42,12 +43,21 @@ CHOICES = ("auto", "numba", "torch")
 # every size swept (32-512) on one thread, and by more with two threads, small H or two
 # directions. torch.nn.LSTM runs oneDNN's fused primitive, which is about twice as fast as the
 # LSTM kernel per core at every size swept, so LSTM stays on torch unless forced.
-NUMBA_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 0}
+# MinGRU/MinLSTM (benchmarks/bench_scan.py, one thread, B=32, float32, fwd+bwd): the fused
+# kernels make one pass over time where the torch scan path makes ~30 elementwise passes over
+# (B, T, H) tensors; they beat it 2.4-2.6x at H=16, 2.0-2.4x at H=128 (1.2-2.3x at T=128-2048)
+# and 1.4-1.7x at H=512, so they run at any size.
+ANY_SIZE = 2**31 - 1
+NUMBA_MAX_HIDDEN = {
+    "rnn": 512, "gru": 512, "lstm": 0, "mingru": ANY_SIZE, "minlstm": ANY_SIZE,
+}
 # Inference (no autograd) on a few sequences: per-call overhead dominates and the kernels beat
 # oneDNN's LSTM where batch * hidden <= this and hidden <= 128 (measured, LSTM T=100: H=32 B<=16
 # 1.9-3.0x, H=128 B=1 1.5x; B=4 only 1.08x and H=256 B=1 0.69x, so the bound is conservative).
-NUMBA_INFERENCE_MAX_CELLS = {"rnn": 512 * 1024, "gru": 512 * 1024, "lstm": 256}
-NUMBA_INFERENCE_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 128}
+NUMBA_INFERENCE_MAX_CELLS = {
+    "rnn": 512 * 1024, "gru": 512 * 1024, "lstm": 256, "mingru": 0, "minlstm": 0
+}
+NUMBA_INFERENCE_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 128, "mingru": 0, "minlstm": 0}
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"module": None, "failure": None, "compiled": set()}

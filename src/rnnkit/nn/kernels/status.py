@@ -10,7 +10,7 @@ Example:
     >>> from rnnkit.nn.kernels.status import kernel_status
     >>> status = kernel_status()
     >>> sorted(status["size_rule"])
-    ['gru', 'lstm', 'rnn']
+    ['gru', 'lstm', 'mingru', 'minlstm', 'rnn']
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 
 from rnnkit.nn.kernels import dispatch, threads
 
-KINDS = ("rnn", "gru", "lstm")
+KINDS = ("rnn", "gru", "lstm", "mingru", "minlstm")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
