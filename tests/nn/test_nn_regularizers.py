@@ -42,9 +42,13 @@ def _run(layer: rnn.RecurrentLayer, lengths: torch.Tensor | None, return_state: 
     return out, state, grads
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+FULL, TAIL, RAGGED = None, torch.tensor([7, 6, 6]), torch.tensor([7, 2, 0])
+
+
 @pytest.mark.parametrize(
-    "lengths", [None, torch.tensor([7, 6, 6]), torch.tensor([7, 2, 0])], ids=["full", "tail", "ragged"]
+    ("kind", "lengths"),
+    [("lstm", FULL), ("lstm", TAIL), ("lstm", RAGGED), ("gru", RAGGED), ("rnn", FULL)],
+    ids=["lstm-full", "lstm-head-tail", "lstm-packed", "gru-ragged", "rnn-full"],
 )
 def test_weight_drop_fused_kernels_and_cell_loop_agree_under_one_mask(kind, lengths) -> None:
     options = dict(num_layers=2, bidirectional=True, weight_drop=0.4, dropout=0.3,

@@ -145,6 +145,15 @@ LM_DEFAULTS: dict[str, Any] = {
     "time_budget": None,
     "seed": 0,
     "verbose": 1,
+    # AWD-LSTM regularisers and the adaptive softmax: off, so a model is what it was before them.
+    "locked_dropout": False,
+    "embedding_dropout": 0.0,
+    "weight_drop": 0.0,
+    "ar": 0.0,
+    "tar": 0.0,
+    "output": "full",
+    "cutoffs": None,
+    "document_separator": None,
 }
 
 #: Defaults: the recipe of the classic PyTorch/TensorFlow attention tutorials, sized for a CPU.
