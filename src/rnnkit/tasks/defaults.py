@@ -54,6 +54,8 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "time_budget": None,
     "seed": 0,
     "verbose": 1,
+    "embedding_dropout": 0.0,
+    "weight_drop": 0.0,
 }
 
 #: Defaults chosen so that setting nothing gives a strong model in minutes on a laptop CPU
