@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import rnnkit
-from rnnkit.errors import ConfigError
+from rnnkit.errors import BundleError, ConfigError
 from rnnkit.io.bundle import CONFIG_DIGEST_KEY, _config_digest
 from rnnkit.tasks import LanguageModel
 from rnnkit.tasks.defaults import LM_DEFAULTS
@@ -96,6 +96,17 @@ def test_adaptive_fit_generate_and_bundle_round_trip(adaptive, tmp_path) -> None
     assert again.cutoffs_ == adaptive.cutoffs_
     assert again.generate("the", length=6, seed=3) == adaptive.generate("the", length=6, seed=3)
     assert again.evaluate(TEXT)["loss"] == pytest.approx(adaptive.evaluate(TEXT)["loss"])
+
+
+def test_an_edited_cutoffs_entry_is_a_bundle_error(adaptive, tmp_path) -> None:
+    bundle = adaptive.save(tmp_path / "lm", plots=False)
+    config_path = bundle / "config.json"
+    config = json.loads(config_path.read_text())
+    config["network"]["cutoffs"] = [10_000]
+    config[CONFIG_DIGEST_KEY] = _config_digest(config)
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(BundleError, match="network cutoffs=\\[10000\\]"):
+        rnnkit.load(bundle)
 
 
 def test_bundles_from_before_the_new_options_still_load(tmp_path) -> None:

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from test_lm_cli import rnnkit
 
 from rnnkit.cli.lm import _documents
 from rnnkit.errors import DataError
 from rnnkit.tasks.language_model import DOCUMENT_SEPARATOR
-
-from test_lm_cli import rnnkit
 
 FAST = ["--level", "word", "--hidden-size", "8", "--layers", "1", "--embedding-dim", "8",
         "--bptt", "8", "--batch-size", "4", "--epochs", "2", "--sample-length", "5"]

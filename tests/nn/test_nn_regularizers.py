@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import torch
+from nn_testutils import weighted_loss
 
 from rnnkit import nn as rnn
 from rnnkit.errors import ConfigError
@@ -16,8 +17,6 @@ from rnnkit.nn.regularizers import (
     embedding_dropout,
     locked_dropout,
 )
-
-from nn_testutils import weighted_loss
 
 B, T, F, H = 3, 7, 4, 5
 TOL = 1e-10

@@ -479,7 +479,9 @@ class LanguageModel(Estimator):
             try:
                 obj.cutoffs_ = check_cutoffs(cutoffs, obj.vectorizer_.vocabulary_size)
             except ConfigError as error:
-                raise BundleError(f"bundle {parts.path}: network {error}; re-save the model")
+                raise BundleError(
+                    f"bundle {parts.path}: network {error}; re-save the model"
+                ) from None
         obj._restore_network(parts)
         return obj
 

@@ -107,20 +107,12 @@ class RecurrentLanguageModel(nn.Module):
         self.decoder: Linear | None = None
         self.adaptive: nn.AdaptiveLogSoftmaxWithLoss | None = None
         if output == "adaptive":
-            if tie_weights:
-                raise ConfigError("tie_weights works with output='full' only; "
-                                  "drop one of them")
-            bounds = check_cutoffs(cutoffs, vocab_size)
-            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(
-                hidden_size, vocab_size, bounds, div_value=tail_divisor(hidden_size, len(bounds)),
-                head_bias=True,
-            )
-            self._carried: State | None = None
-            return
-        if output != "full":
+            self.adaptive = _adaptive_softmax(hidden_size, vocab_size, cutoffs, tie_weights)
+        elif output == "full":
+            self.decoder = Linear(hidden_size, vocab_size)
+        else:
             raise ConfigError(f"output={output!r} is unknown; use 'full' or 'adaptive'")
-        self.decoder = Linear(hidden_size, vocab_size)
-        if tie_weights:
+        if tie_weights and self.decoder is not None:
             if self.embedding is None or embedding_dim != hidden_size:
                 raise ConfigError(
                     f"tie_weights needs embedding_dim == hidden_size (got {embedding_dim} and "
@@ -197,6 +189,17 @@ class RecurrentLanguageModel(nn.Module):
     def reset_state(self) -> None:
         """Forget the carried state: the next call starts from zeros."""
         self._carried = None
+
+
+def _adaptive_softmax(hidden_size: int, vocab_size: int, cutoffs: Any,
+                      tie_weights: bool) -> nn.AdaptiveLogSoftmaxWithLoss:
+    if tie_weights:
+        raise ConfigError("tie_weights works with output='full' only; drop one of them")
+    bounds = check_cutoffs(cutoffs, vocab_size)
+    return nn.AdaptiveLogSoftmaxWithLoss(
+        hidden_size, vocab_size, bounds, div_value=tail_divisor(hidden_size, len(bounds)),
+        head_bias=True,
+    )
 
 
 class AdaptiveLoss:
