@@ -12,6 +12,12 @@
   the issue: at most 1.60 nats/char, goal 1.50 (a small character transformer reaches 1.88 in
   its CPU quick-start configuration).
 
+- ``softmax``: training tokens/s of a word-level network (2-layer LSTM 256, embedding 256,
+  batch 32, bptt 64, Adam) at a vocabulary of 30,000 with the full softmax and with the adaptive
+  softmax (``output="adaptive"``, cutoffs by frequency), measured in the same process, steps
+  interleaved, on Zipf-distributed token ids (as word frequencies are). ``--softmax-only`` runs
+  just this row (``--vocab`` sets the vocabulary).
+
 ``--threads`` sets torch's thread count (default: torch's own choice). On a machine shared with
 other jobs one thread can be much faster than two, because an OpenMP thread that loses its core
 stalls the other; the section records the load average before and after the run.
@@ -24,7 +30,7 @@ import os
 import time
 from pathlib import Path
 
-from benchmarks.common import SHARED_DATA, machine, table
+from benchmarks.common import SHARED_DATA, interleaved, machine, table
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = SHARED_DATA / "tiny_shakespeare" / "input.txt"
@@ -63,6 +69,57 @@ def shakespeare(data: Path, budget: float) -> dict[str, object]:
     }
 
 
+def softmax_speed(vocab: int = 30_000, hidden: int = 256, embedding: int = 256, batch: int = 32,
+                  bptt: int = 64, repeats: int = 5) -> dict[str, float]:
+    """Training tokens/s (forward, loss, backward, Adam step) with the full and the adaptive
+    softmax, same network otherwise; plus the adaptive softmax's cutoffs' head size."""
+    import numpy as np
+    import torch
+
+    from rnnkit.tasks.lm_model import RecurrentLanguageModel, frequency_cutoffs
+
+    rng = np.random.default_rng(0)
+    zipf = 1.0 / np.arange(1, vocab - 1)
+    zipf /= zipf.sum()  # ids 2.. by frequency (0 = padding, 1 = OOV never drawn)
+    ids = torch.from_numpy(rng.choice(np.arange(2, vocab), size=(batch, bptt + 1), p=zipf))
+    x, y = ids[:, :-1], ids[:, 1:]
+    cutoffs = frequency_cutoffs(np.concatenate([[0, 0], zipf]) * 1e6)
+    steps = {}
+    for output in ("full", "adaptive"):
+        torch.manual_seed(0)
+        net = RecurrentLanguageModel(
+            vocab, embedding_dim=embedding, hidden_size=hidden, num_layers=2, output=output,
+            cutoffs=cutoffs if output == "adaptive" else None,
+        ).train()
+        loss = net.loss_function()
+        loss_fn = (lambda out, t: torch.nn.functional.cross_entropy(out.flatten(0, 1),
+                                                                    t.flatten())
+                   ) if loss == "cross_entropy" else loss
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+        def step(net=net, loss_fn=loss_fn, optimizer=optimizer) -> None:
+            optimizer.zero_grad()
+            loss_fn(net(x), y).backward()
+            optimizer.step()
+
+        steps[output] = step
+    seconds = interleaved(steps, repeats=repeats)
+    tokens = batch * bptt
+    return {"full": tokens / seconds["full"], "adaptive": tokens / seconds["adaptive"],
+            "head": float(cutoffs[0])}
+
+
+def softmax_rows(vocab: int = 30_000) -> list[list[str]]:
+    speed = softmax_speed(vocab)
+    ratio = speed["adaptive"] / speed["full"]
+    return [
+        [f"word level, vocabulary {vocab:,}: training tokens/s, full softmax",
+         f"{speed['full']:,.0f}", "", ""],
+        [f"  adaptive softmax (head {speed['head']:.0f} words)", f"{speed['adaptive']:,.0f}",
+         f"{ratio:.1f}x the full softmax", ""],
+    ]
+
+
 def run(quick: bool = False, data: Path = DEFAULT_DATA, budget: float | None = None,
         threads: int | None = None) -> str:
     """The markdown section of benchmarks/results/lm.md."""
@@ -81,6 +138,7 @@ def run(quick: bool = False, data: Path = DEFAULT_DATA, budget: float | None = N
          f"{result['loss']:.3f}", "<= 1.60 (goal 1.50)", f"{result['train_seconds']:.0f}"],
         ["  bits per character", f"{result['bpc']:.3f}", "", ""],
         ["  perplexity", f"{result['perplexity']:.2f}", "", ""],
+        *softmax_rows(),
     ]
     command = "python -m benchmarks.bench_lm" + (" --quick" if quick else "")
     if data != DEFAULT_DATA:
@@ -121,7 +179,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's)")
     parser.add_argument("--quick", action="store_true", help="60-second budget")
+    parser.add_argument("--softmax-only", action="store_true",
+                        help="only the full vs adaptive softmax speed rows")
+    parser.add_argument("--vocab", type=int, default=30_000, help="vocabulary of those rows")
     args = parser.parse_args(argv)
+    if args.softmax_only:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        print(table(["task", "result", "note", ""], softmax_rows(args.vocab)))
+        print(f"\nMachine: {machine()}. Reproduce: `python -m benchmarks.bench_lm --softmax-only "
+              f"--vocab {args.vocab}`")
+        return
     section = run(quick=args.quick, data=args.data, budget=args.budget, threads=args.threads)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "lm.md").write_text(section + "\n", encoding="utf-8")

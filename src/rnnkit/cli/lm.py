@@ -1,7 +1,8 @@
-"""``rnnkit lm``: train a character- or word-level language model on text files and generate from
-it.
+"""``rnnkit lm``: train a character- or word-level language model on text files, tables or class
+folders, and generate from it.
 
     rnnkit lm train input.txt --out shakespeare --time-budget 900 --json
+    rnnkit lm train reviews.csv --text-column review --level word --output adaptive --out imdb_lm
     rnnkit lm generate shakespeare --prime "ROMEO:" --length 300 --temperature 0.8 --seed 1
     rnnkit lm score shakespeare held_out.txt --json
 
@@ -14,7 +15,7 @@ import codecs
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,6 +37,7 @@ from rnnkit.cli.common import (
     TimeBudget,
     Workers,
     check_outputs,
+    column,
     emit_json,
     existing,
     given,
@@ -48,11 +50,53 @@ from rnnkit.cli.common import (
     tidy_checkpoints,
 )
 from rnnkit.cli.paths import check_encoding
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.defaults import LM_DEFAULT_EPOCHS, LM_DEFAULTS, LM_TASK
 
 lm_app = typer.Typer(help="Language models: learn a text, generate from it.", no_args_is_help=True)
 
 Bundle = Annotated[Path, typer.Argument(help="A bundle written by `rnnkit lm train`.")]
+
+
+#: File names read as tables of documents (after a compression suffix), besides directories.
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
+
+
+def _is_table(path: Path) -> bool:
+    name = path.name.lower()
+    for suffix in (".gz", ".bz2", ".xz"):
+        name = name.removesuffix(suffix)
+    return path.is_dir() or name.endswith(TABLE_SUFFIXES)
+
+
+def _documents(
+    paths: list[Path], text_column: str | None, header: bool | None, encoding: str
+) -> list[str] | None:
+    """The texts of CSV/TSV/JSONL files or class folders (one document each), or None when the
+    paths are plain text files (and no ``--text-column`` is given)."""
+    existing(paths, "TEXT")
+    tables = [_is_table(p) for p in paths]
+    if text_column is None and not any(tables):
+        return None
+    if not all(tables) and text_column is None:
+        plain = paths[tables.index(False)]
+        raise DataError(f"TEXT: {plain} is a plain text file among tables or folders; give "
+                        "either text files or tables/class folders (or --text-column for all)")
+    from rnnkit.data import read_text_dataset
+
+    return read_text_dataset([str(p) for p in paths], column(text_column), None, header=header,
+                             has_labels=False, encoding=check_encoding(encoding)).texts
+
+
+def _cutoffs(value: str | None) -> list[int] | None:
+    """``--cutoffs 2000,10000`` -> [2000, 10000] (checked by the estimator)."""
+    if value is None:
+        return None
+    try:
+        return [int(part) for part in value.split(",")]
+    except ValueError:
+        raise ConfigError(f"--cutoffs {value!r}: expected increasing integers separated by "
+                          "commas, e.g. 2000,10000") from None
 
 
 def _corpus(paths: list[Path], encoding: str) -> list[Path] | str:
@@ -79,7 +123,9 @@ def train(
     text_paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Plain-text files (UTF-8; gzip/bz2/xz ok), read in order.", metavar="TEXT..."
+            help="Plain-text files (UTF-8; gzip/bz2/xz ok), read in order; or CSV/TSV/JSONL "
+                 "files or class folders, one document per row or file.",
+            metavar="TEXT...",
         ),
     ],
     out: Out,
@@ -127,15 +173,64 @@ def train(
     encoding: Encoding = "utf-8",
     force: Force = False,
     as_json: AsJson = False,
+    text_column: Annotated[
+        str | None,
+        typer.Option("--text-column",
+                     help="Text column of CSV/TSV/JSONL input: name or 0-based index."),
+    ] = None,
+    header: Annotated[
+        bool | None,
+        typer.Option("--header/--no-header", help="Whether tables have a header row "
+                     "(default: detect)."),
+    ] = None,
+    weight_drop: Annotated[
+        float | None,
+        typer.Option(help="DropConnect on the recurrent weights, one mask per batch (AWD-LSTM)."),
+    ] = None,
+    embedding_dropout: Annotated[
+        float | None,
+        typer.Option(help="Drop whole words of the embedding in training."),
+    ] = None,
+    locked_dropout: Annotated[
+        bool,
+        typer.Option("--locked-dropout",
+                     help="Draw --dropout once per sequence instead of per step (variational)."),
+    ] = False,
+    ar: Annotated[
+        float | None, typer.Option(help="Activation regularisation weight (AWD-LSTM uses 2).")
+    ] = None,
+    tar: Annotated[
+        float | None,
+        typer.Option(help="Temporal activation regularisation weight (AWD-LSTM uses 1)."),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(help="full (softmax) or adaptive (adaptive softmax: faster training on "
+                          "large word vocabularies)."),
+    ] = None,
+    cutoffs: Annotated[
+        str | None,
+        typer.Option(help="Adaptive softmax cluster bounds, e.g. 2000,10000 (default: by "
+                          "frequency)."),
+    ] = None,
 ) -> None:
-    """Train a language model on text files; save a bundle."""
+    """Train a language model on texts or tables; save a bundle."""
     started = time.perf_counter()
     run = run_options(out, workers, checkpoint_dir, resume)
     check_outputs(out, LM_TASK, force, run["checkpoint_dir"])
-    corpus = _corpus(text_paths, encoding)
+    documents = _documents(text_paths, text_column, header, encoding)
+    corpus: Any = documents if documents is not None else _corpus(text_paths, encoding)
 
     params = given(cell=cell, hidden_size=hidden_size, num_layers=num_layers, dropout=dropout,
-                   bptt=bptt, batch_size=batch_size, epochs=epochs, lr=lr, max_tokens=max_tokens)
+                   bptt=bptt, batch_size=batch_size, epochs=epochs, lr=lr, max_tokens=max_tokens,
+                   weight_drop=weight_drop, embedding_dropout=embedding_dropout, ar=ar, tar=tar,
+                   output=output, cutoffs=_cutoffs(cutoffs))
+    if locked_dropout:
+        params["locked_dropout"] = True
+    if documents is not None:
+        from rnnkit.tasks.language_model import DOCUMENT_SEPARATOR
+
+        params["document_separator"] = DOCUMENT_SEPARATOR
     if embedding_dim is not None:
         params["embedding_dim"] = embedding_dim or None
     if tie_weights:
@@ -154,8 +249,10 @@ def train(
     bundle = lm.save(out, extra_metrics={"sample": sample}, force=force)
     tidy_checkpoints(out, run)
     valid = lm.metrics_.get("validation")
-    info(f"trained {lm.metrics_['epochs_run']} epoch(s) on {lm.metrics_['train_tokens']:,} tokens "
-         f"({lm.metrics_['stopped_reason']}); vocabulary {lm.metrics_['vocabulary_size']}")
+    documents_read = f" of {len(documents):,} documents" if documents is not None else ""
+    info(f"trained {lm.metrics_['epochs_run']} epoch(s) on {lm.metrics_['train_tokens']:,} tokens"
+         f"{documents_read} ({lm.metrics_['stopped_reason']}); vocabulary "
+         f"{lm.metrics_['vocabulary_size']}")
     if valid:
         bpc = f"   bpc {valid['bpc']:.4f}" if valid["bpc"] is not None else ""
         typer.echo(f"validation: loss {valid['loss']:.4f} nats/token   perplexity "
@@ -231,14 +328,20 @@ def score(
     ],
     encoding: Encoding = "utf-8",
     as_json: AsJson = False,
+    text_column: Annotated[
+        str | None,
+        typer.Option("--text-column",
+                     help="Text column of CSV/TSV/JSONL input: name or 0-based index."),
+    ] = None,
 ) -> None:
-    """Loss, perplexity and bits per character on text files.
+    """Loss, perplexity and bits per character on text files or tables.
 
     The loss is in nats per token.
     """
     from rnnkit.tasks import LanguageModel
 
-    corpus = _corpus(text_paths, encoding)
+    documents = _documents(text_paths, text_column, None, encoding)
+    corpus: Any = documents if documents is not None else _corpus(text_paths, encoding)
     lm = LanguageModel.load(bundle)
     report = lm.evaluate(corpus)
     bpc = f"   bpc {report['bpc']:.4f}" if report["bpc"] is not None else ""

@@ -115,7 +115,11 @@ class LayerWeights:
     suffix: str
 
     def get(self, name: str) -> torch.Tensor | None:
-        """The layer's parameter ``name + suffix``, or None when the layer has none (no bias)."""
+        """The layer's parameter ``name + suffix``, or None when the layer has none (no bias);
+        during a training call with ``weight_drop``, the call's dropped ``weight_hh``."""
+        dropped = self.layer.__dict__.get("_dropped_weights")
+        if dropped and name + self.suffix in dropped:
+            return dropped[name + self.suffix]  # type: ignore[no-any-return]
         value = getattr(self.layer, name + self.suffix, None)
         assert value is None or isinstance(value, torch.Tensor)
         return value

@@ -32,6 +32,12 @@ for a configuration torch's kernels cannot run).
 Between stacked layers the two directions are concatenated (as in PyTorch) and ``dropout`` applies
 in training; ``merge_mode`` applies to the top layer's output only.
 
+AWD-LSTM regularisation (:mod:`rnnkit.nn.regularizers`): ``weight_drop=p`` drops entries of every
+``weight_hh`` with one mask per call (DropConnect, applied to the weights before the run, so every
+execution above still runs, with the same mask at every step); ``locked_dropout=True`` draws the
+``dropout`` between layers once per sequence instead of once per step (the whole-stack ``_VF`` call
+is then split per layer). Both act in training only.
+
 How a call runs (the three levels): the layer is a stack of :mod:`rnnkit.nn.cells`, one per
 (layer, direction), each reading this layer's parameters (:meth:`cell`). One loop,
 ``_stack``, walks the layers, feeds each the previous one's output and applies ``dropout``
@@ -64,7 +70,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -88,6 +95,7 @@ from rnnkit.nn.init import check_init
 from rnnkit.nn.kernels import dispatch, gemm
 from rnnkit.nn.masking import resolve_padding, reverse_padded, rotate_time
 from rnnkit.nn.recurrent import check_sequence_input, scan
+from rnnkit.nn.regularizers import drop_weight, locked_dropout
 
 _FLAT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -130,9 +138,16 @@ class RecurrentLayer(nn.Module):
         kernels: str | None = None,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
+        weight_drop: float = 0.0,
+        locked_dropout: bool = False,
         **cell_options: Any,
     ) -> None:
         super().__init__()
+        # AWD-LSTM (rnnkit.nn.regularizers): DropConnect on weight_hh, one mask per call, and
+        # the dropout between layers with one mask per sequence instead of per step.
+        self.weight_drop = check_probability(weight_drop, "weight_drop")
+        self.locked_dropout = bool(locked_dropout)
+        self._dropped_weights: dict[str, torch.Tensor] = {}
         self.input_size = _positive_int(input_size, "input_size")
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
         self.num_layers = _positive_int(num_layers, "num_layers")
@@ -311,6 +326,10 @@ class RecurrentLayer(nn.Module):
             parts.append(f"bidirectional=True, merge_mode={self.merge_mode!r}")
         if self.dropout:
             parts.append(f"dropout={self.dropout}")
+        if self.locked_dropout:
+            parts.append("locked_dropout=True")
+        if self.weight_drop:
+            parts.append(f"weight_drop={self.weight_drop}")
         cell_repr = self._cells[0].extra_repr().split(", ", 2)
         if len(cell_repr) > 2:
             parts.append(cell_repr[2])
@@ -352,7 +371,8 @@ class RecurrentLayer(nn.Module):
             return x.new_zeros(batch_size, 0, self.output_size), self._state(hx)
         if padding.shift is not None:
             x = rotate_time(x, padding.shift)
-        out, state = self._run(x, padding.lengths, hx, return_state)
+        with self._weights_dropped():
+            out, state = self._run(x, padding.lengths, hx, return_state)
         if self.bidirectional:
             out = merge_concatenated(out, self.merge_mode)
         if padding.shift is not None:
@@ -374,6 +394,8 @@ class RecurrentLayer(nn.Module):
             loop = partial(self._loop_direction, lengths=lengths)
             return self._stack(self._each_direction(loop, lengths), x, hx)
         if lengths is None:
+            if self._locked_between_layers():  # one mask per sequence: layer by layer
+                return self._stack(self._each_direction(self._fused_direction, None), x, hx)
             return self._fused_stack(x, hx)
         # An LSTM's final cell state cannot be read off its outputs, so a caller that wants
         # the state gets the exact head/tail or packed run; ReLU states may overflow in padding.
@@ -386,6 +408,9 @@ class RecurrentLayer(nn.Module):
         if shortest > 0 and longest - shortest <= max(2, longest // 8):
             head_tail = partial(self._head_tail_direction, shortest=shortest, lengths=lengths)
             return self._stack(self._each_direction(head_tail, lengths), x, hx)
+        if self._locked_between_layers():  # torch's packed stack applies per-step dropout
+            loop = partial(self._loop_direction, lengths=lengths)
+            return self._stack(self._each_direction(loop, lengths), x, hx)
         return self._packed_stack(x, lengths, hx)
 
     def _run_linear(
@@ -404,6 +429,35 @@ class RecurrentLayer(nn.Module):
         loop = partial(self._loop_direction, lengths=lengths)
         return self._stack(self._each_direction(loop, lengths), x, hx)
 
+    # -- AWD-LSTM regularisation (rnnkit.nn.regularizers) ---------------------------------------
+    @contextmanager
+    def _weights_dropped(self) -> Iterator[None]:
+        """In training with ``weight_drop``: every ``weight_hh`` replaced, for this call, by one
+        DropConnect draw of it (inverted: kept entries scaled by 1 / (1 - p)). All executions
+        read the weights through :meth:`_weight` or the cells' :class:`LayerWeights`, so the
+        fused kernels run the dropped weights and every step of the call uses the same mask."""
+        if not (self.training and self.weight_drop):
+            yield
+            return
+        self._dropped_weights = {
+            name: drop_weight(self._parameters[name], self.weight_drop)  # type: ignore[arg-type]
+            for names in self._flat_names
+            for name in names
+            if name.startswith("weight_hh")
+        }
+        try:
+            yield
+        finally:
+            self._dropped_weights = {}
+
+    def _weight(self, name: str) -> torch.Tensor | None:
+        """The parameter ``name`` as this call uses it (dropped by ``weight_drop`` in training)."""
+        dropped = self._dropped_weights.get(name)
+        return dropped if dropped is not None else self._parameters[name]
+
+    def _locked_between_layers(self) -> bool:
+        return self.locked_dropout and bool(self.dropout) and self.training and self.num_layers > 1
+
     # -- the loop over layers ------------------------------------------------------------------
     def _stack(self, run_layer: LayerRun, x: torch.Tensor, hx: Parts) -> tuple[torch.Tensor, Parts]:
         """Run the layers bottom-up with ``run_layer``, ``dropout`` between them (in training).
@@ -415,7 +469,10 @@ class RecurrentLayer(nn.Module):
         finals: list[Parts] = []
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout and self.training:
-                x = F.dropout(x, self.dropout, training=True)
+                if self.locked_dropout:
+                    x = locked_dropout(x, self.dropout)
+                else:
+                    x = F.dropout(x, self.dropout, training=True)
             rows = slice(layer * directions, (layer + 1) * directions)
             x, final = run_layer(layer, x, tuple(h[rows] for h in hx))
             finals.append(final)
@@ -484,7 +541,7 @@ class RecurrentLayer(nn.Module):
     def _cell_weights(self, index: int) -> list[torch.Tensor | None]:
         """The flat parameters of cell ``index`` (= layer * directions + direction), torch's order.
         """
-        return [self._parameters[name] for name in self._flat_names[index]]
+        return [self._weight(name) for name in self._flat_names[index]]
 
     # -- one direction: the cell loop ----------------------------------------------------------
     def _loop_direction(
@@ -666,7 +723,7 @@ class RecurrentLayer(nn.Module):
 
     # -- the whole stack: torch's fused call ---------------------------------------------------
     def _flat_weights(self) -> list[torch.Tensor | None]:
-        return [self._parameters[name] for names in self._flat_names for name in names]
+        return [self._weight(name) for names in self._flat_names for name in names]
 
     def _stack_kernel(self, inputs: tuple[torch.Tensor, ...], hx: Parts) -> list[torch.Tensor]:
         """Torch's fused kernel on every layer and direction, with the dropout between layers:
@@ -744,8 +801,9 @@ class LSTM(RecurrentLayer):
 
     ``LSTM(input_size, hidden_size, num_layers=1, *, bidirectional=False, merge_mode="concat",
     dropout=0.0, recurrent_dropout=0.0, layer_norm=False, bias=True, init="keras", fused=None,
-    kernels=None, dtype=None, device=None, activation="tanh", recurrent_activation="sigmoid")``;
-    the options after ``device`` go to its cells (:class:`LSTMCell`).
+    kernels=None, dtype=None, device=None, weight_drop=0.0, locked_dropout=False,
+    activation="tanh", recurrent_activation="sigmoid")``; the options after ``locked_dropout`` go
+    to its cells (:class:`LSTMCell`).
 
     Example:
         >>> import torch

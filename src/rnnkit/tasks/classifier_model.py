@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from rnnkit.errors import ConfigError
 from rnnkit.nn import GRU, LSTM, SimpleRNN
 from rnnkit.nn.pooling import TimePooling
+from rnnkit.nn.regularizers import embedding_dropout
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 
@@ -49,6 +50,8 @@ class RecurrentClassifier(nn.Module):
         dropout: on the embedding output, between layers, and before the head.
         recurrent_activation: passed to the cell (e.g. ``tanh`` for one classic GRU recipe).
         head_hidden: optional width of a dense tanh layer before the output.
+        embedding_dropout: whole words dropped in training (token input only).
+        weight_drop: DropConnect on the encoder's recurrent weights, one mask per batch.
 
     ``forward(x, lengths)``: ``x`` (B, T) int64 ids or (B, T, F) floats; ``lengths`` (B,) int64.
     Returns logits ``(B, C)``.
@@ -69,6 +72,8 @@ class RecurrentClassifier(nn.Module):
         dropout: float = 0.0,
         recurrent_activation: str | None = None,
         head_hidden: int | None = None,
+        embedding_dropout: float = 0.0,
+        weight_drop: float = 0.0,
     ) -> None:
         super().__init__()
         if (vocab_size is None) == (input_size is None):
@@ -88,6 +93,9 @@ class RecurrentClassifier(nn.Module):
             options["dropout"] = dropout
         if recurrent_activation is not None:
             options["recurrent_activation"] = recurrent_activation
+        if weight_drop:
+            options["weight_drop"] = weight_drop
+        self.embedding_dropout = float(embedding_dropout)
         self.encoder = recurrent_layer(cell, width, hidden_size, **options)
         features = hidden_size * (2 if bidirectional else 1)
         self.pool = TimePooling(pooling, features, directions=2 if bidirectional else 1)
@@ -101,7 +109,14 @@ class RecurrentClassifier(nn.Module):
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The pooled sequence representation ``(B, D*H)`` before the head."""
-        inputs = self.drop(self.embedding(x)) if self.embedding is not None else x
+        inputs = x
+        if self.embedding is not None:
+            if self.embedding_dropout:
+                inputs = embedding_dropout(self.embedding, x, self.embedding_dropout,
+                                           self.training)
+            else:
+                inputs = self.embedding(x)
+            inputs = self.drop(inputs)
         # Pooling reads only the outputs (``last`` included), so the encoder may skip forming
         # its final state: that lets an LSTM run oneDNN's fused kernel through the padding.
         output, _ = self.encoder(inputs, lengths=lengths, return_state=False)

@@ -54,6 +54,8 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "time_budget": None,
     "seed": 0,
     "verbose": 1,
+    "embedding_dropout": 0.0,
+    "weight_drop": 0.0,
 }
 
 #: Defaults chosen so that setting nothing gives a strong model in minutes on a laptop CPU
@@ -145,6 +147,15 @@ LM_DEFAULTS: dict[str, Any] = {
     "time_budget": None,
     "seed": 0,
     "verbose": 1,
+    # AWD-LSTM regularisers and the adaptive softmax: off, so a model is what it was before them.
+    "locked_dropout": False,
+    "embedding_dropout": 0.0,
+    "weight_drop": 0.0,
+    "ar": 0.0,
+    "tar": 0.0,
+    "output": "full",
+    "cutoffs": None,
+    "document_separator": None,
 }
 
 #: The language model's epochs when neither ``epochs`` nor a time budget is given; with a budget

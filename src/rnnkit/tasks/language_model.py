@@ -49,12 +49,12 @@ from rnnkit.data.lm_streams import StreamLoader, normalize_newlines, read_corpus
 from rnnkit.data.text import CJK_CHAR  # the CJK ranges the "auto" split uses; one definition
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, PAD_ID
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import BundleError, ConfigError, DataError
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.base import Estimator
 from rnnkit.tasks.defaults import LM_DEFAULT_EPOCHS, LM_DEFAULTS, LM_TASK
-from rnnkit.tasks.lm_model import RecurrentLanguageModel
+from rnnkit.tasks.lm_model import RecurrentLanguageModel, check_cutoffs, frequency_cutoffs
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
 from rnnkit.train.callbacks import TimeDecay
@@ -64,6 +64,10 @@ NEWLINE = "\n"
 #: What the language model reads: a text, a file, or a list of texts and files.
 Corpus = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 LEVELS = ("char", "word")
+OUTPUTS = ("full", "adaptive")
+#: The document separator ``rnnkit lm train`` puts between the texts of a table or class folders
+#: (U+241E SYMBOL FOR RECORD SEPARATOR: one visible character, one token at both levels).
+DOCUMENT_SEPARATOR = "\u241e"
 
 #: Epochs when neither ``epochs`` nor a time budget is given (see LM_DEFAULT_EPOCHS).
 DEFAULT_EPOCHS = LM_DEFAULT_EPOCHS
@@ -94,17 +98,34 @@ class LanguageModel(Estimator):
         patience: early stopping on validation loss (best weights kept); None/0 disables it.
         time_budget: seconds; training stops after the batch that crosses it.
         seed: makes training repeatable on the same machine. verbose: 0, 1 or 2.
+        locked_dropout, embedding_dropout, weight_drop, ar, tar: the AWD-LSTM regularisers
+            (Merity et al. 2017; :mod:`rnnkit.nn.regularizers`): ``dropout`` drawn once per
+            sequence instead of per step, whole words dropped, DropConnect on the recurrent
+            weights (one mask per batch), and the activation (``ar``) and temporal activation
+            (``tar``) penalties added to the training loss. All off by default.
+        output: ``full`` (softmax over the vocabulary) or ``adaptive`` (an adaptive softmax:
+            training does not cost the whole vocabulary per token; for word level). cutoffs: its
+            cluster bounds (increasing ids); None = by frequency, the head holding the words of
+            80% of the training tokens and the first tail those up to 95%.
+        document_separator: None (the texts of a list are joined with line breaks), or one token
+            (no whitespace; one character at char level) put between the items of a list, each
+            then a document. ``rnnkit lm train`` uses ``DOCUMENT_SEPARATOR`` for tables and class
+            folders.
 
-    Attributes after ``fit``: ``vectorizer_``, ``model_``, ``history_``, ``metrics_``.
+    Attributes after ``fit``: ``vectorizer_``, ``model_``, ``history_``, ``metrics_``, and with
+    ``output="adaptive"`` ``cutoffs_``.
     """
 
     task = LM_TASK
     network_params = ("embedding_dim", "cell", "hidden_size", "num_layers", "dropout",
-                      "tie_weights")
+                      "tie_weights", "locked_dropout", "embedding_dropout", "weight_drop", "ar",
+                      "tar", "output")
 
-    choices = {"level": LEVELS, "lr_decay": ("time", None), "windows": ("stateful", "random")}
+    choices = {"level": LEVELS, "lr_decay": ("time", None), "windows": ("stateful", "random"),
+               "locked_dropout": (False, True), "output": OUTPUTS}
     level: Any  # the option (set by __init__)
     vectorizer_: TextVectorizer | None = None
+    cutoffs_: list[int] | None = None
     model_: RecurrentLanguageModel | None = None
     history_: History | None = None
 
@@ -115,12 +136,35 @@ class LanguageModel(Estimator):
         windows: Any = "stateful", epochs: Any = None, optimizer: Any = "adam", lr: Any = 0.003,
         weight_decay: Any = 0.0, clip_norm: Any = 1.0, lr_decay: Any = "time",
         valid_fraction: Any = 0.1, valid_batch_size: Any = 32, patience: Any = 3,
-        time_budget: Any = None, seed: Any = 0, verbose: Any = 1,
+        time_budget: Any = None, seed: Any = 0, verbose: Any = 1, locked_dropout: Any = False,
+        embedding_dropout: Any = 0.0, weight_drop: Any = 0.0, ar: Any = 0.0, tar: Any = 0.0,
+        output: Any = "full", cutoffs: Any = None, document_separator: Any = None,
     ) -> None:
         self._store_params(locals())
 
     def _input_tags(self, input_tags: Any) -> Any:
         return input_tags(two_d_array=False, string=True)
+
+    def _validate_params(self) -> dict[str, Any]:
+        p = super()._validate_params()
+        if p["cutoffs"] is not None:
+            if p["output"] != "adaptive":
+                raise ConfigError("LanguageModel: cutoffs are for output='adaptive'; "
+                                  "drop them or set output='adaptive'")
+            check_cutoffs(p["cutoffs"], 1 << 62)  # types and order; the range at fit
+        if p["output"] == "adaptive" and p["tie_weights"]:
+            raise ConfigError("LanguageModel: tie_weights works with output='full' only; "
+                              "drop one of them")
+        separator = p["document_separator"]
+        if separator is not None and (
+            not isinstance(separator, str) or not separator or _has_space(separator)
+            or (p["level"] == "char" and len(separator) != 1)
+        ):
+            raise ConfigError(
+                f"LanguageModel: document_separator={separator!r} must be one token without "
+                f"whitespace (one character at level='char'), e.g. {DOCUMENT_SEPARATOR!r}, or None"
+            )
+        return p
 
     # ------------------------------------------------------------------ text <-> ids
     def _new_vectorizer(self) -> TextVectorizer:
@@ -130,9 +174,10 @@ class LanguageModel(Estimator):
                 max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=None,
                 split="character"
             )
+        separator = p["document_separator"]
         return TextVectorizer(
             max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=None, split="auto",
-            reserved=(NEWLINE,),
+            reserved=(NEWLINE,) if separator is None else (NEWLINE, separator),
         )
 
     def _fit_vectorizer(self, text: str) -> None:
@@ -176,6 +221,9 @@ class LanguageModel(Estimator):
         """
         vocab = self._require_vectorizer().vocab
         assert vocab is not None
+        separator = self.params["document_separator"]
+        if separator is not None and separator in vocab:  # a document's start
+            return vocab.id_of(separator)
         if NEWLINE in vocab:
             return vocab.id_of(NEWLINE)
         return 2 + len(vocab.reserved)  # the most frequent token
@@ -216,9 +264,11 @@ class LanguageModel(Estimator):
         if run is None:
             return self
         started = time.perf_counter()
-        text = gather_text(X, "X")
+        separator = self._joiner_of_documents()
+        text = gather_text(X, "X", separator)
         if validation_data is not None:
-            train_text, valid_text = text, gather_text(validation_data, "validation_data")
+            train_text = text
+            valid_text = gather_text(validation_data, "validation_data", separator)
         else:
             train_text, valid_text = split_tail(
                 text, p["valid_fraction"], at_whitespace=self.level == "word"
@@ -241,6 +291,8 @@ class LanguageModel(Estimator):
             valid_loader = StreamLoader(valid_ids, p["valid_batch_size"], p["bptt"])
         train_loader = StreamLoader(train_ids, p["batch_size"], p["bptt"], mode=p["windows"],
                                     seed=p["seed"])
+        if p["output"] == "adaptive":
+            self.cutoffs_ = self._cutoffs(train_ids)
         torch.manual_seed(p["seed"])
         self.model_ = self._checked_network()
         budget = time_budget if time_budget is not None else p["time_budget"]
@@ -255,7 +307,7 @@ class LanguageModel(Estimator):
                 TimeDecay(budget, n_epochs or EPOCHS_UNDER_BUDGET, len(train_loader))
             )
         trainer = Trainer(
-            loss="cross_entropy", optimizer=p["optimizer"], lr=p["lr"],
+            loss=self.model_.loss_function(), optimizer=p["optimizer"], lr=p["lr"],
             weight_decay=p["weight_decay"], clip_norm=p["clip_norm"], metrics=(),
             callbacks=callbacks, seed=p["seed"], verbose=p["verbose"],
             fingerprint=self._fingerprint(), **run,
@@ -281,11 +333,28 @@ class LanguageModel(Estimator):
     def _build_network(self) -> RecurrentLanguageModel:
         p = self.params
         kwargs = {k: p[k] for k in self.network_params}
+        if p["output"] == "adaptive":
+            kwargs["cutoffs"] = self.cutoffs_
         return RecurrentLanguageModel(self._require_vectorizer().vocabulary_size, **kwargs)
+
+    def _cutoffs(self, train_ids: np.ndarray) -> list[int]:
+        """The adaptive softmax's cluster bounds: the option, checked against the vocabulary, or
+        chosen from the training tokens' frequencies."""
+        size = self._require_vectorizer().vocabulary_size
+        if self.params["cutoffs"] is not None:
+            return check_cutoffs(self.params["cutoffs"], size)
+        return frequency_cutoffs(np.bincount(train_ids, minlength=size))
+
+    def _joiner_of_documents(self) -> str | None:
+        """What goes between the documents of a list: None (line breaks: not documents)."""
+        separator = self.params["document_separator"]
+        if separator is None:
+            return None
+        return f" {separator} " if self.level == "word" else separator
 
     def _evaluate(self, loader: StreamLoader) -> dict[str, Any]:
         model = self._require_fitted()
-        loss = Trainer(loss="cross_entropy", metrics=(), seed=None, verbose=0).evaluate(
+        loss = Trainer(loss=model.loss_function(), metrics=(), seed=None, verbose=0).evaluate(
             model, loader
         )["loss"]
         model.reset_state()
@@ -309,7 +378,7 @@ class LanguageModel(Estimator):
         """
         self._require_fitted()
         self._check_y_unused(y)
-        ids = self._encode(gather_text(X, "X"))
+        ids = self._encode(gather_text(X, "X", self._joiner_of_documents()))
         if len(ids) < 2:
             raise DataError("X: the text needs at least 2 tokens to be scored")
         return self._evaluate(StreamLoader(ids, self.params["valid_batch_size"],
@@ -392,7 +461,10 @@ class LanguageModel(Estimator):
 
     # ------------------------------------------------------------------ bundles
     def _bundle_config(self) -> dict[str, Any]:
-        return {"network": {"vocab_size": self._require_vectorizer().vocabulary_size}}
+        network: dict[str, Any] = {"vocab_size": self._require_vectorizer().vocabulary_size}
+        if self.cutoffs_ is not None:
+            network["cutoffs"] = list(self.cutoffs_)
+        return {"network": network}
 
     def _bundle_state(self) -> dict[str, Any]:
         return {"vectorizer": json.loads(self._require_vectorizer().to_json())}
@@ -401,6 +473,14 @@ class LanguageModel(Estimator):
     def _from_parts(cls, parts: BundleParts) -> LanguageModel:
         obj = cls._from_bundle_params(parts)
         obj.vectorizer_ = TextVectorizer.from_json(json.dumps(parts.json("vectorizer")))
+        if obj.params["output"] == "adaptive":
+            cutoffs = parts.section("network", dict).get("cutoffs")
+            try:
+                obj.cutoffs_ = check_cutoffs(cutoffs, obj.vectorizer_.vocabulary_size)
+            except ConfigError as error:
+                raise BundleError(
+                    f"bundle {parts.path}: network {error}; re-save the model"
+                ) from None
         obj._restore_network(parts)
         return obj
 
@@ -425,6 +505,10 @@ class _Joiner:
         return text
 
 
+def _has_space(text: str) -> bool:
+    return any(c.isspace() for c in text)
+
+
 def _is_cjk(char: str) -> bool:
     return bool(CJK_CHAR.match(char))
 
@@ -433,8 +517,10 @@ def _word_tokens(vec: TextVectorizer, text: str) -> list[str]:
     return [t for line in text.split(NEWLINE) for t in vec.tokenize(line)]
 
 
-def gather_text(data: Any, name: str) -> str:
-    """One text from a ``str`` (text), an ``os.PathLike`` (file) or a list of them, in order."""
+def gather_text(data: Any, name: str, separator: str | None = None) -> str:
+    """One text from a ``str`` (text), an ``os.PathLike`` (file) or a list of them, in order:
+    each followed by a line break, or with ``separator`` each a document (its surrounding
+    whitespace stripped) and the separator between them."""
     items = [data] if isinstance(data, (str, os.PathLike)) else data
     try:
         items = list(items)
@@ -446,14 +532,18 @@ def gather_text(data: Any, name: str) -> str:
     parts = []
     for i, item in enumerate(items):
         if isinstance(item, os.PathLike):
-            parts.append(read_corpus([item]))
+            text = read_corpus([item])
         elif isinstance(item, str):
             text = normalize_newlines(item)
-            parts.append(text if len(items) == 1 or text.endswith(NEWLINE) else text + NEWLINE)
         else:
             raise DataError(f"{name}[{i}] is {type(item).__name__}; give texts (str) or paths "
                             "(pathlib.Path)")
-    text = "".join(parts)
+        if separator is not None:
+            text = text.strip()
+        elif isinstance(item, str) and len(items) > 1 and not text.endswith(NEWLINE):
+            text += NEWLINE
+        parts.append(text)
+    text = "".join(parts) if separator is None else separator.join(p for p in parts if p)
     if not text.strip():
         raise DataError(f"{name}: the text is empty; give a non-empty text or file")
     return text

@@ -1,6 +1,6 @@
 """The network of :class:`rnnkit.tasks.LanguageModel`: embedding (or one-hot) -> stacked recurrent
-layers -> dropout -> a dense layer over the vocabulary, with the state carried between calls for
-truncated BPTT.
+layers -> dropout -> a dense layer over the vocabulary (or an adaptive softmax), with the state
+carried between calls for truncated BPTT, and the AWD-LSTM regularisers as options.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.nn import Linear
+from rnnkit.nn.regularizers import LockedDropout, activation_penalty, embedding_dropout
 from rnnkit.tasks.classifier_model import recurrent_layer
+from rnnkit.train.metrics import IGNORE_INDEX
 
 State = Tensor | tuple[Tensor, Tensor]
 
@@ -26,6 +28,22 @@ class RecurrentLanguageModel(nn.Module):
         cell: ``lstm``, ``gru`` or ``rnn`` (``rnnkit.nn`` layers). hidden_size: H. num_layers: L.
         dropout: on the embeddings, between layers and before the output layer (training only).
         tie_weights: share the embedding matrix with the output layer (needs E == H).
+        locked_dropout: draw those three dropouts once per sequence (variational), not per step.
+        embedding_dropout: drop whole words (rows of the embedding matrix), in training.
+        weight_drop: DropConnect on the recurrent weights, one mask per batch (see
+            :mod:`rnnkit.nn.regularizers`).
+        ar, tar: weights of the activation and temporal activation penalties on the top layer's
+            outputs, returned by :meth:`regularization_loss` after each training call.
+        output: ``full`` (a dense layer over the vocabulary) or ``adaptive``
+            (``torch.nn.AdaptiveLogSoftmaxWithLoss``: frequent words in the head, the others in
+            tail clusters of smaller width, so a training step does not cost the whole vocabulary;
+            needs ids ordered by frequency, as :class:`rnnkit.data.Vocabulary` gives them).
+        cutoffs: the adaptive softmax's cluster bounds, increasing ids in [1, V - 1].
+
+    With ``output="full"``, ``forward`` returns logits ``(B, T, V)`` for ``loss_function()`` =
+    ``"cross_entropy"``; with ``output="adaptive"`` it returns the dropped top-layer outputs
+    ``(B, T, H)`` and ``loss_function()`` is an :class:`AdaptiveLoss` over them. ``run`` returns
+    scores over the whole vocabulary either way (logits, or log-probabilities for ``adaptive``).
 
     ``run(x, state)`` is the pure step: ``x`` (B, T) int64 ids and the state (``h`` (L, B, H), or
     ``(h, c)`` for LSTM; None = zeros) -> ``(logits (B, T, V), new state)``.
@@ -55,6 +73,13 @@ class RecurrentLanguageModel(nn.Module):
         num_layers: int = 2,
         dropout: float = 0.0,
         tie_weights: bool = False,
+        locked_dropout: bool = False,
+        embedding_dropout: float = 0.0,
+        weight_drop: float = 0.0,
+        ar: float = 0.0,
+        tar: float = 0.0,
+        output: str = "full",
+        cutoffs: list[int] | tuple[int, ...] | None = None,
     ) -> None:
         super().__init__()
         if vocab_size < 3:
@@ -69,10 +94,25 @@ class RecurrentLanguageModel(nn.Module):
         options: dict[str, Any] = {"num_layers": num_layers}
         if num_layers > 1:
             options["dropout"] = dropout
+        if locked_dropout:
+            options["locked_dropout"] = True
+        if weight_drop:
+            options["weight_drop"] = weight_drop
         self.rnn = recurrent_layer(cell, width, hidden_size, **options)
-        self.drop = nn.Dropout(dropout)
-        self.decoder = Linear(hidden_size, vocab_size)
-        if tie_weights:
+        self.drop: nn.Module = LockedDropout(dropout) if locked_dropout else nn.Dropout(dropout)
+        self.embedding_dropout = float(embedding_dropout)
+        self.ar, self.tar = float(ar), float(tar)
+        self._penalty: Tensor | None = None
+        self.output = output
+        self.decoder: Linear | None = None
+        self.adaptive: nn.AdaptiveLogSoftmaxWithLoss | None = None
+        if output == "adaptive":
+            self.adaptive = _adaptive_softmax(hidden_size, vocab_size, cutoffs, tie_weights)
+        elif output == "full":
+            self.decoder = Linear(hidden_size, vocab_size)
+        else:
+            raise ConfigError(f"output={output!r} is unknown; use 'full' or 'adaptive'")
+        if tie_weights and self.decoder is not None:
             if self.embedding is None or embedding_dim != hidden_size:
                 raise ConfigError(
                     f"tie_weights needs embedding_dim == hidden_size (got {embedding_dim} and "
@@ -81,17 +121,53 @@ class RecurrentLanguageModel(nn.Module):
             self.decoder.weight = self.embedding.weight
         self._carried: State | None = None
 
-    def _inputs(self, x: Tensor) -> Tensor:
-        if self.embedding is not None:
-            return self.drop(self.embedding(x))
-        return nn.functional.one_hot(x, self.vocab_size).to(self.decoder.weight.dtype)
+    @property
+    def _dtype(self) -> torch.dtype:
+        return next(self.rnn.parameters()).dtype
 
-    def run(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
-        """Logits ``(B, T, V)`` and the state after the last step, from ``state`` (None = zeros)."""
+    def _inputs(self, x: Tensor) -> Tensor:
+        if self.embedding is None:
+            return nn.functional.one_hot(x, self.vocab_size).to(self._dtype)
+        if self.embedding_dropout:
+            words = embedding_dropout(self.embedding, x, self.embedding_dropout, self.training)
+            return self.drop(words)
+        return self.drop(self.embedding(x))
+
+    def features(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """The top layer's outputs after dropout ``(B, T, H)`` and the new state; in training
+        with ``ar``/``tar``, leaves their penalty for :meth:`regularization_loss`."""
         if x.dim() != 2:
             raise ShapeError(f"x: expected token ids (B, T), got shape {tuple(x.shape)}")
         output, new_state = self.rnn(self._inputs(x), initial_state=state)
-        return self.decoder(self.drop(output)), new_state
+        dropped = self.drop(output)
+        if self.training and (self.ar or self.tar):
+            self._penalty = activation_penalty(dropped, output, self.ar, self.tar)
+        return dropped, new_state
+
+    def scores(self, features: Tensor) -> Tensor:
+        """Scores over the vocabulary ``(..., V)`` from :meth:`features`: logits (``full``) or
+        log-probabilities (``adaptive``, every word: use it to generate and inspect)."""
+        if self.adaptive is not None:
+            flat = self.adaptive.log_prob(features.reshape(-1, features.shape[-1]))
+            return flat.reshape(*features.shape[:-1], self.vocab_size)
+        assert self.decoder is not None
+        return self.decoder(features)
+
+    def run(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """Scores ``(B, T, V)`` (see :meth:`scores`) and the state after the last step, from
+        ``state`` (None = zeros)."""
+        features, new_state = self.features(x, state)
+        return self.scores(features), new_state
+
+    def regularization_loss(self) -> Tensor | None:
+        """The AR/TAR penalty of the last training call (once; None without ``ar``/``tar``)."""
+        penalty, self._penalty = self._penalty, None
+        return penalty
+
+    def loss_function(self) -> Any:
+        """What the Trainer's loss is for :meth:`forward`'s output: ``"cross_entropy"`` over
+        logits, or the :class:`AdaptiveLoss` over features."""
+        return "cross_entropy" if self.adaptive is None else AdaptiveLoss(self.adaptive)
 
     def forward(self, x: Tensor, reset: Tensor | None = None) -> Tensor:
         state = self._carried
@@ -104,15 +180,100 @@ class RecurrentLanguageModel(nn.Module):
                 )
             state = None
         if state is not None and reset is not None and bool(reset.any()):
-            keep = (~reset.to(torch.bool)).to(self.decoder.weight.dtype)[None, :, None]
+            keep = (~reset.to(torch.bool)).to(self._dtype)[None, :, None]
             state = _map_state(lambda s: s * keep, state)
-        logits, new_state = self.run(x, state)
+        features, new_state = self.features(x, state)
         self._carried = _map_state(lambda s: s.detach(), new_state)
-        return logits
+        return features if self.adaptive is not None else self.scores(features)
 
     def reset_state(self) -> None:
         """Forget the carried state: the next call starts from zeros."""
         self._carried = None
+
+
+def _adaptive_softmax(hidden_size: int, vocab_size: int, cutoffs: Any,
+                      tie_weights: bool) -> nn.AdaptiveLogSoftmaxWithLoss:
+    if tie_weights:
+        raise ConfigError("tie_weights works with output='full' only; drop one of them")
+    bounds = check_cutoffs(cutoffs, vocab_size)
+    return nn.AdaptiveLogSoftmaxWithLoss(
+        hidden_size, vocab_size, bounds, div_value=tail_divisor(hidden_size, len(bounds)),
+        head_bias=True,
+    )
+
+
+class AdaptiveLoss:
+    """Mean negative log-likelihood of the targets under an adaptive softmax: features
+    ``(B, T, H)`` and target ids ``(B, T)`` (``-100`` ignored) -> a scalar.
+
+    The adaptive softmax is a normalised distribution over the whole vocabulary, so this is its
+    exact cross entropy (nats per token, perplexity = exp); only the cost is smaller. Named
+    ``cross_entropy`` so that the Trainer averages epochs over tokens, as for the full softmax.
+    """
+
+    __name__ = "cross_entropy"
+
+    def __init__(self, adaptive: nn.AdaptiveLogSoftmaxWithLoss) -> None:
+        self.adaptive = adaptive
+
+    def __call__(self, features: Tensor, target: Tensor) -> Tensor:
+        flat_target = target.reshape(-1)
+        keep = flat_target != IGNORE_INDEX
+        flat = features.reshape(-1, features.shape[-1])
+        if not bool(keep.all()):
+            flat, flat_target = flat[keep], flat_target[keep]
+        return self.adaptive(flat, flat_target).loss
+
+
+def check_cutoffs(cutoffs: Any, vocab_size: int) -> list[int]:
+    """``cutoffs`` as a list of increasing ints in [1, V - 1]; ConfigError naming it otherwise."""
+    values = list(cutoffs) if isinstance(cutoffs, (list, tuple)) else None
+    if (
+        not values
+        or not all(isinstance(c, int) and not isinstance(c, bool) for c in values)
+        or values != sorted(set(values))
+        or values[0] < 1
+        or values[-1] > vocab_size - 1
+    ):
+        raise ConfigError(
+            f"cutoffs={cutoffs!r}: expected increasing token ids between 1 and {vocab_size - 1} "
+            "(the vocabulary size - 1), e.g. [2000, 10000]; or None to choose them by frequency"
+        )
+    return values
+
+
+def tail_divisor(hidden_size: int, tails: int) -> float:
+    """How much narrower each tail cluster is than the one before (``div_value``): 4 as in Grave
+    et al. 2017, smaller when the last tail would otherwise have no width at all.
+
+    Example:
+        >>> tail_divisor(400, 2), tail_divisor(8, 2), tail_divisor(1, 3)
+        (4.0, 2.0, 1.0)
+    """
+    for divisor in (4.0, 2.0):
+        if hidden_size // int(divisor) ** tails >= 1:
+            return divisor
+    return 1.0
+
+
+def frequency_cutoffs(counts: Any, shares: tuple[float, ...] = (0.8, 0.95)) -> list[int]:
+    """Cluster bounds from token counts by id (ids ordered by frequency): the head holds the ids
+    that cover ``shares[0]`` of the tokens, the next cluster up to ``shares[1]``, and so on.
+
+    Example:
+        >>> frequency_cutoffs([0, 50, 30, 10, 5, 3, 2])
+        [3, 5]
+    """
+    import numpy as np
+
+    counts = np.asarray(counts, dtype=np.float64)
+    size = len(counts)
+    if size < 3:
+        raise ConfigError(f"an adaptive softmax needs at least 3 token ids, got {size}")
+    covered = np.cumsum(counts) / max(float(counts.sum()), 1.0)
+    bounds = [int(np.searchsorted(covered, share - 1e-12)) + 1 for share in shares]
+    cutoffs = sorted({min(max(b, 1), size - 1) for b in bounds})
+    return cutoffs
 
 
 def _map_state(fn: Any, state: State) -> State:
@@ -125,4 +286,5 @@ def _state_batch(state: State) -> int:
     return int((state[0] if isinstance(state, tuple) else state).shape[1])
 
 
-__all__ = ["RecurrentLanguageModel", "State"]
+__all__ = ["AdaptiveLoss", "RecurrentLanguageModel", "State", "check_cutoffs",
+           "frequency_cutoffs"]

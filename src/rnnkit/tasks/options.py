@@ -138,6 +138,10 @@ RULES: dict[str, Rule] = {
     "beam_size": Rule("int", 1, 1000),
     "length_penalty": Rule("float", 0.0, 100.0),
     "max_output_ratio": Rule("float", 0.0, 1000.0, open_low=True),
+    "embedding_dropout": _fraction(high=0.99),
+    "weight_drop": _fraction(high=0.99),
+    "ar": Rule("float", 0.0, 1e6),
+    "tar": Rule("float", 0.0, 1e6),
 }
 
 #: Where one estimator reads an option differently from the others.

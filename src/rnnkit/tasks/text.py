@@ -54,12 +54,16 @@ class TextClassifier(ClassifierBase):
             and the best epoch's weights are kept.
         time_budget: seconds; training stops after the batch that crosses it.
         seed: makes a run repeatable on the same machine. verbose: 0, 1 or 2.
+        embedding_dropout: drop whole words (rows of the embedding matrix) in training.
+        weight_drop: DropConnect on the recurrent weights, one mask per batch (both from
+            AWD-LSTM, :mod:`rnnkit.nn.regularizers`; 0 = off, the default).
 
     Attributes after ``fit``: ``classes_``, ``vectorizer_``, ``model_``, ``history_``, ``metrics_``.
     """
 
     task = TEXT_TASK
-    network_params = (*ClassifierBase.network_params, "embedding_dim")
+    network_params = (*ClassifierBase.network_params, "embedding_dim", "embedding_dropout",
+                      "weight_drop")
 
     choices = {"monitor": ("val_accuracy", "val_loss")}
     vectorizer_: TextVectorizer | None = None
@@ -72,7 +76,7 @@ class TextClassifier(ClassifierBase):
         truncation: Any = "post", batch_size: Any = 64, epochs: Any = 15, optimizer: Any = "adam",
         lr: Any = 0.001, weight_decay: Any = 0.0, clip_norm: Any = 1.0, validation_split: Any = 0.1,
         patience: Any = 3, monitor: Any = "val_accuracy", time_budget: Any = None, seed: Any = 0,
-        verbose: Any = 1,
+        verbose: Any = 1, embedding_dropout: Any = 0.0, weight_drop: Any = 0.0,
     ) -> None:
         self._store_params(locals())
 

@@ -6,6 +6,10 @@ loader has ``set_epoch(epoch)``, the trainer calls it before every epoch so that
 pure function of (seed, epoch); with the trainer's ``seed`` this makes runs repeatable bit for bit
 on the same machine and thread count, including runs resumed from a checkpoint.
 
+A model with a ``regularization_loss()`` method (returning a scalar tensor or None) has its value
+added, after each training forward call, to the loss that is back-propagated; the loss that is
+logged (and validated) stays the data's. :mod:`rnnkit.nn.regularizers` (AR/TAR) uses it.
+
 Inside a ``torch.distributed`` process group of several ranks (see
 :mod:`rnnkit.train.distributed`), ``fit`` trains data-parallel: the model runs under
 DistributedDataParallel, each rank takes its slice of every global batch, loss and metrics are
@@ -91,6 +95,16 @@ def call_model(model: torch.nn.Module, inputs: Any) -> torch.Tensor:
     if isinstance(output, tuple | list):
         output = output[0]
     return output
+
+
+def regularization_loss(model: torch.nn.Module) -> torch.Tensor | None:
+    """The extra training loss of the last forward call, from the model's
+    ``regularization_loss()`` method when it has one (e.g. AR/TAR, see
+    :mod:`rnnkit.nn.regularizers`); None otherwise. Looks through a DDP wrapper."""
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        model = model.module
+    method = getattr(model, "regularization_loss", None)
+    return method() if callable(method) else None
 
 
 def batch_size_of(target: torch.Tensor | None, inputs: Any) -> int:
@@ -736,6 +750,9 @@ class Trainer:
             output = call_model(model, inputs)
             loss = self.loss_fn(output, target)
         value = float(loss.detach())
+        penalty = regularization_loss(model)
+        if penalty is not None:  # trained on, not reported: the logged loss stays the data's
+            loss = loss + penalty
         ctx = self._ctx
         weight = 0 if empty else loss_weight(self.loss_name, output, target)
         if ctx is not None:
