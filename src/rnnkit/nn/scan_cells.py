@@ -52,9 +52,15 @@ def g(v: torch.Tensor) -> torch.Tensor:
     return torch.where(v >= 0, v + 0.5, torch.sigmoid(v))
 
 
+def softplus(v: torch.Tensor) -> torch.Tensor:
+    """``log(1 + exp(v))`` to the last digit: torch's ``F.softplus`` returns ``v`` itself above
+    its threshold (20), off by ``exp(-v)`` (2e-9 at 20), which parity to 1e-10 would notice."""
+    return F.relu(v) + torch.log1p(torch.exp(-v.abs()))
+
+
 def log_g(v: torch.Tensor) -> torch.Tensor:
     """``log g(v)``, computed without forming g(v) where it is small (``-softplus(-v)``)."""
-    return torch.where(v >= 0, torch.log(F.relu(v) + 0.5), -F.softplus(-v))
+    return torch.where(v >= 0, torch.log(F.relu(v) + 0.5), -softplus(-v))
 
 
 class ScanCell(RecurrentCell):
@@ -207,7 +213,7 @@ class MinGRUCell(ScanCell):
 
     def log_coefficients(self, xp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x_z, x_h = xp.chunk(2, dim=-1)
-        return -F.softplus(x_z), -F.softplus(-x_z) + log_g(x_h)  # log(1 - z), log z + log h̃
+        return -softplus(x_z), -softplus(-x_z) + log_g(x_h)  # log(1 - z), log z + log h̃
 
 
 class MinLSTMCell(ScanCell):
@@ -248,14 +254,14 @@ class MinLSTMCell(ScanCell):
 
     def coefficients(self, xp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x_i, x_f, x_h = xp.chunk(3, dim=-1)
-        diff = F.softplus(-x_f) - F.softplus(-x_i)  # log i - log f, without forming f + i
+        diff = softplus(-x_f) - softplus(-x_i)  # log i - log f, without forming f + i
         return torch.sigmoid(-diff), torch.sigmoid(diff) * g(x_h)  # f', i' h̃
 
     def log_coefficients(self, xp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x_i, x_f, x_h = xp.chunk(3, dim=-1)
         # log f' = -softplus(log i - log f), log i' = -softplus(log f - log i).
-        diff = F.softplus(-x_f) - F.softplus(-x_i)  # log i - log f
-        return -F.softplus(diff), -F.softplus(-diff) + log_g(x_h)
+        diff = softplus(-x_f) - softplus(-x_i)  # log i - log f
+        return -softplus(diff), -softplus(-diff) + log_g(x_h)
 
 
 class LRUCell(ScanCell):
