@@ -334,7 +334,7 @@ def score(
                      help="Text column of CSV/TSV/JSONL input: name or 0-based index."),
     ] = None,
 ) -> None:
-    """Loss, perplexity and bits per character on text files or tables.
+    """Loss, perplexity and bits per character on texts.
 
     The loss is in nats per token.
     """
