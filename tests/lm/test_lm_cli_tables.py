@@ -13,7 +13,7 @@ from rnnkit.cli.lm import _documents
 from rnnkit.errors import DataError
 from rnnkit.tasks.language_model import DOCUMENT_SEPARATOR
 
-FAST = ["--level", "word", "--hidden-size", "8", "--layers", "1", "--embedding-dim", "8",
+FAST = ["--level", "word", "--hidden-size", "8", "--num-layers", "1", "--embedding-dim", "8",
         "--bptt", "8", "--batch-size", "4", "--epochs", "2", "--sample-length", "5"]
 
 
