@@ -31,6 +31,7 @@ What differs from a cold start, and how it is kept from hiding a failure:
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import locale
 import os
@@ -133,11 +134,11 @@ class _Warm:
         command = [sys.executable, "-m", "rnnkit", *words]
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        in_r, in_w = os.pipe() if input is not None else (0, -1)  # else: our stdin, as run()'s
+        in_r, in_w = os.pipe() if input is not None else (_our_stdin(), -1)
         request = json.dumps({"argv": words, "env": env, "cwd": cwd}).encode() + b"\n"
         with self.lock:
             socket.send_fds(self.sock, [request], [in_r, out_w, err_w])
-            for fd in (out_w, err_w, *([in_r] if input is not None else [])):
+            for fd in (out_w, err_w, *([in_r] if in_r != 0 else [])):
                 os.close(fd)
             pid = int(_readline(self.sock))
             if input is not None:
@@ -166,6 +167,15 @@ def _readline(sock: socket.socket) -> str:
             raise RuntimeError("the warm rnnkit interpreter went away")
         data += byte
     return data.decode().strip()
+
+
+def _our_stdin() -> int:
+    """Our stdin, which a child of ``subprocess.run`` inherits; /dev/null when we have none."""
+    try:
+        os.fstat(0)
+    except OSError:
+        return os.open(os.devnull, os.O_RDONLY)
+    return 0
 
 
 def _feed(fd: int, text: str) -> None:
@@ -222,6 +232,8 @@ def _serve(fd: int) -> dict[str, object]:
         os._exit(3)
     sys.stdout.flush()
     sys.stderr.flush()
+    gc.collect()
+    gc.freeze()  # the children's collections then skip (and do not copy) what was preloaded
     sock.sendall(b"ready\n")
     while True:
         line, fds, _, _ = socket.recv_fds(sock, 1 << 20, 3)
