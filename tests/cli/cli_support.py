@@ -6,8 +6,9 @@ import gzip
 import hashlib
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from warm_cli import run_rnnkit
 
 #: Options that make a text classifier train in a second or two.
 FAST_TEXT = ["--epochs", "1", "--hidden-size", "8", "--max-tokens", "200", "--seed", "0"]
@@ -16,10 +17,7 @@ FAST_TEXT = ["--epochs", "1", "--hidden-size", "8", "--max-tokens", "200", "--se
 def rnnkit(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m rnnkit ARGS`` and capture its output (never raises on a non-zero status)."""
     env = {**os.environ, "COLUMNS": "100", "MPLBACKEND": "Agg"}
-    return subprocess.run(
-        [sys.executable, "-m", "rnnkit", *map(str, args)], capture_output=True, text=True,
-        env=env, cwd=cwd, timeout=300, check=False,
-    )
+    return run_rnnkit(args, env=env, cwd=cwd, timeout=300)
 
 
 def assert_one_line_error(run: subprocess.CompletedProcess[str], *words: str) -> str:

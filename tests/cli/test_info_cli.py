@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 from rnnkit.nn.kernels import dispatch
+from warm_cli import run_rnnkit
 
 
 def rnnkit(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True,
-        env={**os.environ, **env}, timeout=300, check=False,
-    )
+    return run_rnnkit(args, env={**os.environ, **env}, timeout=300)
 
 
 def test_info_reports_the_rules_and_where_kernel_work_runs() -> None:

@@ -6,20 +6,18 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from warm_cli import run_rnnkit
 
 FAST = ["--epochs", "3", "--hidden-size", "8", "--max-tokens", "500", "--seed", "0"]
 
 
 def rnnkit(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100"}
-    return subprocess.run(
-        [sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True, input=stdin,
-        env=env, timeout=300, check=False,
-    )
+    return run_rnnkit(args, env=env, input=stdin, timeout=300)
 
 
 def write_reviews(path: Path, n: int = 60, header: bool = True, sep: str = ",") -> Path:

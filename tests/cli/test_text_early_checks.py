@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
+
+from warm_cli import run_rnnkit
 
 FAST = ["--epochs", "2", "--hidden-size", "8", "--max-tokens", "200", "--seed", "0"]
 
 
 def rnnkit(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100"}
-    return subprocess.run([sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+    return run_rnnkit(args, env=env, timeout=300)
 
 
 def reviews(path: Path, labels: tuple[str, ...] = ("pos", "neg"), n: int = 40) -> Path:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from cli_support import assert_one_line_error
 
+from warm_cli import run_rnnkit
+
 #: A small character-level LM on one thread: about a second an epoch on the text below.
 LM = ["--hidden-size", "32", "--num-layers", "1", "--embedding-dim", "16", "--bptt", "32",
       "--batch-size", "16", "--seed", "0"]
@@ -48,8 +50,7 @@ def _start(*args: str | Path) -> subprocess.Popen[str]:
 
 
 def rnnkit(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rnnkit", *map(str, args)], capture_output=True,
-                          text=True, env=ENV, timeout=300, check=False)
+    return run_rnnkit(args, env=ENV, timeout=300)
 
 
 def _interrupt(proc: subprocess.Popen[str], ready: Callable[[], bool]) -> str:

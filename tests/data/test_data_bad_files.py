@@ -16,7 +16,6 @@ import lzma
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from rnnkit.data.text_shards import TextShards, scan_texts
 from rnnkit.errors import DataError, TrainingError
 from rnnkit.tasks import TextClassifier
 from rnnkit.train import Trainer
+from warm_cli import run_rnnkit
 
 FAST = ["--epochs", "1", "--hidden-size", "8", "--max-tokens", "100", "--seed", "0"]
 WORDS = "good bad film plot actor boring great awful fine nice".split()
@@ -74,10 +74,7 @@ def sha256_tree(root: Path) -> dict[str, str]:
 
 def cli(*args: str | Path, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100", "MPLBACKEND": "Agg"}
-    return subprocess.run(
-        [sys.executable, "-m", "rnnkit", *map(str, args)], capture_output=True, text=True,
-        env=env, cwd=cwd, timeout=timeout, check=False,
-    )
+    return run_rnnkit(args, env=env, cwd=cwd, timeout=timeout)
 
 
 def train_fails(tmp_path: Path, data: str | Path, *extra: str, timeout: float = 120) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import re
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from rnnkit.inspect.saliency import (
     explanation_html,
 )
 from rnnkit.tasks import TextClassifier
+from warm_cli import run_rnnkit
 
 FILLER = "the a movie plot was film story actor scene it is this and of".split()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -95,8 +95,7 @@ def test_explanation_html_escapes_and_colours() -> None:
 
 
 def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=240)
+    return run_rnnkit(args, cwd=cwd, timeout=240)
 
 
 class _Collector(HTMLParser):

@@ -10,7 +10,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from rnnkit.errors import BundleError, ConfigError
 from rnnkit.io import check_bundle_target, load_bundle_parts, save_bundle
 from rnnkit.tasks import Forecaster, LanguageModel, SequenceClassifier, TextClassifier, Translator
 from rnnkit.tasks.options import check_network_size, check_options, max_parameters, meta_network
+from warm_cli import run_rnnkit
 
 TEXTS = ["good film", "bad film", "not good", "not bad", "great plot", "awful plot"] * 6
 LABELS = ["pos", "neg", "neg", "pos", "pos", "neg"] * 6
@@ -329,8 +329,7 @@ def test_nan_weights_are_refused_naming_the_tensor(bundle_copy):
 
 
 def _cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "MPLBACKEND": "Agg"})
+    return run_rnnkit(args, timeout=timeout, env={**os.environ, "MPLBACKEND": "Agg"})
 
 
 @pytest.mark.parametrize("case", ["num_layers_1e6", "hidden_size_8000", "no_classes"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from warm_cli import run_rnnkit
 
 FAST = ["--hidden-size", "16", "--num-layers", "1", "--embedding-dim", "8", "--bptt", "16",
         "--batch-size", "4", "--epochs", "3", "--seed", "0"]
@@ -17,8 +18,7 @@ TEXT = "the quick brown fox jumps over the lazy dog\nhello world\n" * 20
 
 def rnnkit(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+    return run_rnnkit(args, env=env, timeout=300)
 
 
 @pytest.fixture(scope="module")

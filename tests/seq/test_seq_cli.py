@@ -7,21 +7,19 @@ import json
 import os
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from warm_cli import run_rnnkit
 
 FAST = ["--epochs", "6", "--hidden-size", "8", "--batch-size", "16", "--seed", "0"]
 
 
 def rnnkit(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100"}
-    return subprocess.run(
-        [sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True, env=env,
-        timeout=300, check=False,
-    )
+    return run_rnnkit(args, env=env, timeout=300)
 
 
 def last_json(run: subprocess.CompletedProcess[str]) -> dict:

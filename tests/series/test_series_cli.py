@@ -6,21 +6,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from series_helpers import seasonal_series, write_csv
 
 from rnnkit.cli import main
+from warm_cli import run_rnnkit
 
 FAST = ["--ensemble", "1", "--epochs", "20", "--seed", "0"]
 
 
 def rnnkit(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+    return run_rnnkit(args, env=env, timeout=300)
 
 
 def sales_csv(path: Path, n: int = 96) -> str:

@@ -16,6 +16,7 @@ import pytest
 
 from rnnkit.cli.serve import checked_limits, host_names_to_answer, is_loopback
 from rnnkit.errors import ConfigError
+from warm_cli import run_rnnkit
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -43,8 +44,7 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 
 def run_serve(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rnnkit", "serve", *args], capture_output=True,
-                          text=True, env=ENV, timeout=60)
+    return run_rnnkit(["serve", *args], env=ENV, timeout=60)
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], *words: str) -> None:

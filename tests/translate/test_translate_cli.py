@@ -7,12 +7,12 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from rnnkit.tasks.translation_toys import reversal_pairs
+from warm_cli import run_rnnkit
 
 FAST = ["--hidden-size", "32", "--embedding-dim", "16", "--epochs", "4", "--lr", "0.005",
         "--min-freq", "1", "--dropout", "0", "--batch-size", "32", "--seed", "0"]
@@ -20,8 +20,7 @@ FAST = ["--hidden-size", "32", "--embedding-dim", "16", "--epochs", "4", "--lr",
 
 def rnnkit(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100"}
-    return subprocess.run([sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+    return run_rnnkit(args, env=env, timeout=300)
 
 
 @pytest.fixture(scope="module")
