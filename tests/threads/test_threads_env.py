@@ -22,14 +22,14 @@ def _info(**env: str) -> tuple[dict, str, str]:
     return json.loads(run.stdout.strip().splitlines()[-1]), run.stdout, run.stderr
 
 
-def test_the_command_sets_passive_waiting_before_torch_starts_openmp() -> None:
+def test_the_command_sets_short_spinning_before_torch_starts_openmp() -> None:
     status, stdout, stderr = _info()
     policy = status["thread_policy"]
-    assert policy["wait"] == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert policy["wait"] == {"GOMP_SPINCOUNT": "1000"}
     assert "set by rnnkit" in policy["wait_source"]
-    assert "GOMP_SPINCOUNT = '0'" in stderr  # libgomp's own report: waiters sleep at once
+    assert "GOMP_SPINCOUNT = '1000'" in stderr  # libgomp's own report: a short spin, then sleep
     assert policy["threads"] >= 1 and "usable CPU" in policy["reason"]
-    assert "thread policy:" in stdout and "OMP_WAIT_POLICY=PASSIVE" in stdout
+    assert "thread policy:" in stdout and "GOMP_SPINCOUNT=1000" in stdout
 
 
 def test_a_users_wait_policy_and_thread_count_win() -> None:

@@ -1,7 +1,7 @@
 """Applying the thread policy: environment defaults before torch starts, and torch's thread count
 re-decided while training runs.
 
-- :func:`prepare_environment` sets the OpenMP wait default (``OMP_WAIT_POLICY=PASSIVE``) where
+- :func:`prepare_environment` sets the OpenMP wait default (``GOMP_SPINCOUNT=1000``) where
   rnnkit decides the import order: the ``rnnkit`` command and ``python -m rnnkit`` (so serving
   too), data-parallel workers and the benchmarks. OpenMP reads it once, when torch is imported,
   so afterwards it changes nothing (:func:`status` says so).
