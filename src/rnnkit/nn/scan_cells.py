@@ -175,7 +175,18 @@ class ScanCell(RecurrentCell):
         return out, self.from_scan_state(h[:, -1])
 
 
-class MinGRUCell(ScanCell):
+class MinimalGatedCell(ScanCell):
+    """The minGRU/minLSTM family: every gate is a projection of x_t alone (``weight_ih``,
+    ``bias_ih``; no recurrent weights), so the log-space scan of the paper applies too."""
+
+    scan_methods = (*METHODS, "log")
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...] | None]:
+        gh = self.gate_count * self.hidden_size
+        return {"weight_ih": (gh, self.input_size), "bias_ih": (gh,) if self.bias else None}
+
+
+class MinGRUCell(MinimalGatedCell):
     """minGRU (Feng et al. 2024): ``z = σ(x̂_z)``, ``h̃ = g(x̂_h)``, ``h' = (1 - z) h + z h̃``.
 
     Parameters ``weight_ih`` (2H, F) and ``bias_ih`` (2H,), blocks ``z, h̃``; no recurrent
@@ -192,12 +203,6 @@ class MinGRUCell(ScanCell):
     """
 
     gate_count = 2
-    scan_methods = (*METHODS, "log")
-
-    def parameter_shapes(self) -> dict[str, tuple[int, ...] | None]:
-        gh = self.gate_count * self.hidden_size
-        return {"weight_ih": (gh, self.input_size), "bias_ih": (gh,) if self.bias else None}
-
     def step_with_gates(
         self, xp: torch.Tensor, state: torch.Tensor, recurrent_mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
@@ -216,7 +221,7 @@ class MinGRUCell(ScanCell):
         return -softplus(x_z), -softplus(-x_z) + log_g(x_h)  # log(1 - z), log z + log h̃
 
 
-class MinLSTMCell(ScanCell):
+class MinLSTMCell(MinimalGatedCell):
     """minLSTM (Feng et al. 2024): ``f, i = σ(x̂_f), σ(x̂_i)``, ``h̃ = g(x̂_h)``, normalized
     ``f' = f / (f + i)``, ``i' = i / (f + i)``, ``h' = f' h + i' h̃``.
 
@@ -234,12 +239,6 @@ class MinLSTMCell(ScanCell):
 
     gate_count = 3
     forget_gate = 1
-    scan_methods = (*METHODS, "log")
-
-    def parameter_shapes(self) -> dict[str, tuple[int, ...] | None]:
-        gh = self.gate_count * self.hidden_size
-        return {"weight_ih": (gh, self.input_size), "bias_ih": (gh,) if self.bias else None}
-
     def step_with_gates(
         self, xp: torch.Tensor, state: torch.Tensor, recurrent_mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
