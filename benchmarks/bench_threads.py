@@ -1,15 +1,20 @@
 """Training and serving speed with another program computing beside rnnkit (issue 23).
 
-For each task's default-ish training (text on an IMDB subset, seq, series, LM, translation) and
-for serving, throughput on a quiet machine and with one CPU-bound process beside it in its own
-session (``setsid python3 -c 'while True: pass'``, started and stopped here), under the thread
-policy (``RNNKIT_THREAD_POLICY=on``, the default) and without it (``off``: torch's default
-threads and libgomp's spinning, rnnkit before the policy). Every cell runs in a fresh interpreter
-so that the environment takes effect before torch starts. Training cells time a fixed number of
-optimizer steps after the first (the first pays for warm-up); serving cells a fixed number of
-predict requests from 8 concurrent clients against ``rnnkit serve`` in a subprocess.
+For each task's default training (the issue's command: ``rnnkit text train`` on the UCI
+sentences; text on an IMDB subset, seq, series, LM, translation) and for serving, throughput on a
+quiet machine and with one CPU-bound process beside it in its own session (``setsid python3 -c
+'while True: pass'``, started and stopped here), under the thread policy
+(``RNNKIT_THREAD_POLICY=on``, the default) and without it (``off``: torch's default threads and
+libgomp's spinning, rnnkit before the policy). Every cell runs in a fresh interpreter so that the
+environment takes effect before torch starts. Training cells time a fixed number of optimizer
+steps after the first (the first pays for warm-up); serving cells a fixed number of predict
+requests from 8 concurrent clients against ``rnnkit serve`` in a subprocess.
 
-    python -m benchmarks.bench_threads [--quick] [--data ../shared/data] [--only text,lm]
+This VM's throughput drifts by up to 40% between identical runs of a few seconds, so every cell
+runs ``--rounds`` times (3 by default), the four cells of a task interleaved in a rotating order,
+and the table shows medians.
+
+    python -m benchmarks.bench_threads [--quick] [--rounds 3] [--data DIR] [--only text,lm]
 
 Refuses to start when the 1-minute load average is 0.5 or more (``--force`` runs anyway and says
 so above the table): the quiet columns would not be quiet.
@@ -29,9 +34,12 @@ from typing import Any
 
 from benchmarks.common import SHARED_DATA, machine, table
 
-TASKS = ["text", "seq", "series", "lm", "translate", "serve"]
-STEPS = {"text": 120, "seq": 150, "series": 400, "lm": 60, "translate": 80, "serve": 1500}
-CAP_SECONDS = 40.0  # a collapsed cell stops here; its throughput is still steps / seconds
+TASKS = ["text-uci", "text", "seq", "series", "lm", "translate", "serve"]
+# about 5 s per quiet cell
+STEPS = {"text-uci": 150, "text": 20, "seq": 80, "series": 1000, "lm": 40, "translate": 50,
+         "serve": 2500}
+CAP_SECONDS = 20.0  # a collapsed cell stops here; its throughput is still steps / seconds
+CONDITIONS = [("off", False), ("on", False), ("off", True), ("on", True)]
 MAX_LOAD = 0.5
 BUSY_LOOP = [sys.executable, "-c", "while True: pass"]
 
@@ -42,9 +50,11 @@ BUSY_LOOP = [sys.executable, "-c", "while True: pass"]
 def _count_steps(steps: int) -> dict[str, Any]:
     """Make every Trainer stop after ``steps`` optimizer steps past the first (or after
     :data:`CAP_SECONDS`), and record the time they took."""
+    import torch
+
     from rnnkit.train import trainer
 
-    state: dict[str, Any] = {"done": 0, "first": None, "last": None}
+    state: dict[str, Any] = {"done": 0, "first": None, "last": None, "threads": []}
     original = trainer.Trainer._after_batch
 
     def counting(self: Any, run: Any, epoch: int, done: int, epoch_start: float) -> bool:
@@ -54,6 +64,7 @@ def _count_steps(steps: int) -> dict[str, Any]:
         else:
             state["done"] += 1
             state["last"] = now
+            state["threads"].append(torch.get_num_threads())
             if state["done"] >= steps or now - state["first"] > CAP_SECONDS:
                 self.request_stop("callback", immediately=True)
         return bool(original(self, run, epoch, done, epoch_start))
@@ -62,9 +73,9 @@ def _count_steps(steps: int) -> dict[str, Any]:
     return state
 
 
-def _text_data(data: Path) -> tuple[list[str], list[Any]]:
+def _text_data(data: Path, imdb: bool) -> tuple[list[str], list[Any]]:
     files = sorted((data / "imdb_aclImdb").glob("imdb_train_*.csv*"))
-    if files:
+    if imdb and files:
         from rnnkit.data import read_text_dataset
 
         found = read_text_dataset(files[:1], "text", "label")
@@ -79,10 +90,10 @@ def _fit_task(task: str, data: Path) -> None:
     import numpy as np
 
     endless = {"epochs": 10_000, "patience": None, "verbose": 0, "seed": 0}
-    if task == "text":
+    if task in ("text", "text-uci"):
         from rnnkit.tasks import TextClassifier
 
-        texts, labels = _text_data(data)
+        texts, labels = _text_data(data, imdb=task == "text")
         TextClassifier(**endless).fit(texts, labels)
     elif task == "seq":
         from rnnkit.tasks import SequenceClassifier
@@ -119,7 +130,9 @@ def run_cell(task: str, steps: int, data: Path) -> dict[str, float]:
     state = _count_steps(steps)
     _fit_task(task, data)
     seconds = (state["last"] or 0.0) - (state["first"] or 0.0)
+    threads = state["threads"]  # the count most steps ran with (the governor may change it)
     return {"steps": state["done"], "seconds": seconds,
+            "threads": max(set(threads), key=threads.count) if threads else 0,
             "per_second": state["done"] / seconds if seconds > 0 else 0.0}
 
 
@@ -176,8 +189,12 @@ async def _fire(url: str, texts: list[str], requests: int) -> int:
 # ---------------------------------------------------------------------------- the table (parent)
 
 
-def _measure(task: str, policy: str, loaded: bool, steps: int, data: Path) -> float:
-    env = {**os.environ, "RNNKIT_THREAD_POLICY": policy}
+def _measure(task: str, policy: str, loaded: bool, steps: int, data: Path) -> dict[str, Any]:
+    from rnnkit.threads import user_environment
+
+    # not os.environ: benchmarks/__init__ prepared this process's OpenMP wait defaults, and an
+    # "off" cell that inherits them is not rnnkit before the policy
+    env = {**user_environment(), "RNNKIT_THREAD_POLICY": policy}
     busy = subprocess.Popen(BUSY_LOOP, start_new_session=True) if loaded else None
     try:
         if busy is not None:
@@ -195,11 +212,11 @@ def _measure(task: str, policy: str, loaded: bool, steps: int, data: Path) -> fl
         if busy is not None:
             busy.kill()
             busy.wait()
-    return float(result["per_second"])
+    return dict(result)
 
 
 def run(quick: bool = False, data: Path | None = None, only: list[str] | None = None,
-        force: bool = False) -> str:
+        force: bool = False, rounds: int = 3) -> str:
     load = os.getloadavg()[0]
     warning = ""
     if load >= MAX_LOAD:
@@ -209,25 +226,52 @@ def run(quick: bool = False, data: Path | None = None, only: list[str] | None = 
             raise SystemExit(f"bench_threads: {message}; wait for a quiet machine or pass --force")
         warning = f"**WARNING: {message}; measured anyway (--force).**\n\n"
     data = Path(data) if data else SHARED_DATA
-    rows = []
+    rows, spreads = [], []
     for task in only or TASKS:
         steps = max(5, STEPS[task] // (4 if quick else 1))
-        cells = {(policy, loaded): _measure(task, policy, loaded, steps, data)
-                 for policy in ("off", "on") for loaded in (False, True)}
+        samples: dict[tuple[str, bool], list[dict[str, Any]]] = {c: [] for c in CONDITIONS}
+        for round_ in range(rounds):
+            shift = round_ % len(CONDITIONS)  # rotate: drift and warm caches hit all cells alike
+            for policy, loaded in CONDITIONS[shift:] + CONDITIONS[:shift]:
+                samples[policy, loaded].append(_measure(task, policy, loaded, steps, data))
+                print(f"  {task} {policy} {'loaded' if loaded else 'quiet'}: "
+                      f"{samples[policy, loaded][-1]['per_second']:.3g}/s", file=sys.stderr)
+        cells = {c: _median([s["per_second"] for s in samples[c]]) for c in CONDITIONS}
         quiet_old, loaded_old = cells["off", False], cells["off", True]
         quiet_new, loaded_new = cells["on", False], cells["on", True]
+        threads = "/".join(_threads(samples["on", loaded]) for loaded in (False, True))
         rows.append([task, quiet_old, loaded_old, _ratio(loaded_old, quiet_old), quiet_new,
-                     loaded_new, _ratio(loaded_new, quiet_new), _ratio(quiet_new, quiet_old)])
+                     loaded_new, _ratio(loaded_new, quiet_new), _ratio(quiet_new, quiet_old),
+                     threads])
+        spreads.append(f"{task}: " + ", ".join(
+            f"{policy} {'loaded' if loaded else 'quiet'} "
+            + "/".join(f"{s['per_second']:.3g}" for s in samples[policy, loaded])
+            for policy, loaded in CONDITIONS))
     unit = "steps/s (serve: requests/s)"
     return (
         "## Threads: speed beside a busy process (issue 23)\n\n"
         + warning
-        + f"Machine: {machine()}; 1-minute load before: {load:.2f}. Throughput in {unit}; "
-        "loaded = one `setsid` busy loop beside it; old = `RNNKIT_THREAD_POLICY=off`.\n\n"
+        + f"Machine: {machine()}; 1-minute load before: {load:.2f}. Throughput in {unit}, median "
+        f"of {rounds} interleaved rounds; loaded = one `setsid` busy loop beside it; old = "
+        "`RNNKIT_THREAD_POLICY=off`; threads new = the torch thread count most steps of the "
+        "quiet/loaded cells ran with under the policy. text-uci is the issue's command "
+        "(`rnnkit text train` on the UCI sentences, as an estimator).\n\n"
         + table(["task", "quiet old", "loaded old", "ratio old", "quiet new", "loaded new",
-                 "ratio new", "quiet new/old"], rows)
+                 "ratio new", "quiet new/old", "threads new"], rows)
+        + "\n\nEvery round (steps/s): " + "; ".join(spreads)
         + "\n\nReproduce: `python -m benchmarks.bench_threads` on an otherwise idle machine."
     )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _threads(samples: list[dict[str, Any]]) -> str:
+    found = sorted({int(s["threads"]) for s in samples if "threads" in s})
+    return ",".join(map(str, found)) or "-"
 
 
 def _ratio(a: float, b: float) -> float:
@@ -241,13 +285,15 @@ def main() -> None:
                         help="folder with imdb_aclImdb/ (else the bundled UCI sentences)")
     parser.add_argument("--only", default=",".join(TASKS), help="comma-separated tasks")
     parser.add_argument("--force", action="store_true", help="run even on a busy machine")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repeats of each cell")
     parser.add_argument("--cell", help=argparse.SUPPRESS)  # internal: one training cell
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cell:
         print(json.dumps(run_cell(args.cell, args.steps or STEPS[args.cell], args.data)))
         return
-    section = run(quick=args.quick, data=args.data, only=args.only.split(","), force=args.force)
+    section = run(quick=args.quick, data=args.data, only=args.only.split(","), force=args.force,
+                  rounds=args.rounds)
     print(section)
     results = Path(__file__).resolve().parent / "results" / "threads.md"
     results.parent.mkdir(parents=True, exist_ok=True)

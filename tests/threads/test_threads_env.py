@@ -57,3 +57,23 @@ def test_too_late_after_torch_was_imported() -> None:
 
     environ: dict[str, str] = {}
     assert prepare_environment(environ) == {} and environ == {}
+
+
+def test_a_child_started_with_the_users_environment_gets_openmps_defaults() -> None:
+    """benchmarks/__init__ prepares its own process; its `RNNKIT_THREAD_POLICY=off` cells must
+    start as rnnkit before the policy did (the first bench_threads runs did not: their "old"
+    cells inherited the short spin and never collapsed)."""
+    parent = (
+        "import os, subprocess, sys\n"
+        "from rnnkit.threads import prepare_environment, user_environment\n"
+        "prepare_environment()\n"
+        "env = {**user_environment(), 'RNNKIT_THREAD_POLICY': 'off', 'OMP_DISPLAY_ENV': 'verbose'}\n"
+        "child = subprocess.run([sys.executable, '-c', 'import torch; torch.ones(4).sum()'],\n"
+        "                       env=env, capture_output=True, text=True)\n"
+        "print(os.environ.get('GOMP_SPINCOUNT'))\n"
+        "sys.stderr.write(child.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True,
+                         check=True, env=BASE)
+    assert run.stdout.strip() == "1000"  # the parent itself is prepared
+    assert "GOMP_SPINCOUNT = '300000'" in run.stderr  # the child is not

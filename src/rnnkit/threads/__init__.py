@@ -18,10 +18,16 @@ Example:
     2
 """
 
-from rnnkit.threads.governor import GOVERNOR, Governor, prepare_environment, status
+from rnnkit.threads.governor import (
+    GOVERNOR,
+    Governor,
+    prepare_environment,
+    status,
+    user_environment,
+)
 from rnnkit.threads.policy import SWITCH, Decision, Machine, decide, enabled, wait_env
 
 __all__ = [
-    "GOVERNOR", "Governor", "prepare_environment", "status",
+    "GOVERNOR", "Governor", "prepare_environment", "status", "user_environment",
     "SWITCH", "Decision", "Machine", "decide", "enabled", "wait_env",
 ]

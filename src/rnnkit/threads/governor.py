@@ -51,6 +51,19 @@ def prepare_environment(environ: MutableMapping[str, str] | None = None) -> dict
     return added
 
 
+def user_environment() -> dict[str, str]:
+    """``os.environ`` without what :func:`prepare_environment` added: the environment for a child
+    process that must start as the user's would (a benchmark's ``RNNKIT_THREAD_POLICY=off`` cell
+    must not inherit this process's wait defaults).
+
+    Example:
+        >>> import os
+        >>> user_environment().get("PATH") == os.environ.get("PATH")
+        True
+    """
+    return {k: v for k, v in os.environ.items() if _PREPARED.get(k) != v}
+
+
 class Governor:
     """Measures, decides and applies torch's intra-op thread count (one per process).
 
