@@ -125,3 +125,12 @@ def test_fill_option_makes_the_missing_case_work(tmp_path, capsys) -> None:
     assert exit_info.value.code in (0, None)
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last)["test"]["count"] > 0
+
+
+def test_more_than_one_worker_is_refused_in_the_commands_words(tmp_path) -> None:
+    data = sales_csv(tmp_path / "sales.csv")
+    run = rnnkit("series", "train", data, "--target", "sales", "--out", str(tmp_path / "m"),
+                 "--workers", "2")
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert run.stderr.startswith("error: --workers 2: forecasting trains in one process")
+    assert not (tmp_path / "m").exists()

@@ -225,6 +225,9 @@ def train(
     The test part is forecast by the model and by the baselines, side by side.
     """
     started = time.perf_counter()
+    if workers != 1:  # before reading the data; the estimator says it in its own words
+        raise ConfigError(f"--workers {workers}: forecasting trains in one process, its networks "
+                          "are small enough that more only add overhead; leave --workers out")
     run = run_options(out, workers, checkpoint_dir, resume)
     check_outputs(out, FORECAST_TASK, force, run["checkpoint_dir"])
     data = _read(csv, target, date_column, features, fill)

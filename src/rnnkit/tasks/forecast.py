@@ -177,9 +177,9 @@ class Forecaster(Estimator):
             raise ConfigError("Forecaster: validation_data is not supported; set validation_size "
                               "(the fraction before the test part used for early stopping)")
         if workers not in (None, 1):
-            raise ConfigError(f"Forecaster: workers={workers!r} is not supported; "
-                              "its networks are small enough that one process trains them fastest "
-                              "(use workers=1)")
+            raise ConfigError(f"Forecaster: {workers!r} workers asked for (workers=); "
+                              "forecasting trains in one process, its networks are small enough "
+                              "that more only add overhead: use 1")
         self._run_options: dict[str, Any] = {"checkpoint_dir": checkpoint_dir, "resume": resume,
                                              "checkpoint_every": checkpoint_every}
         started = time.perf_counter()
