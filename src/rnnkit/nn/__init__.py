@@ -9,7 +9,8 @@ Three levels, each usable alone (as in Flax/Keras):
 
 Recurrences linear in their state, which train with a parallel scan over time
 (:mod:`rnnkit.nn.scan`) and generate with their step form: :class:`MinGRU`, :class:`MinLSTM`,
-:class:`LRU` (cells :class:`MinGRUCell`, :class:`MinLSTMCell`, :class:`LRUCell`).
+:class:`LRU`, :class:`SelectiveSSM` (a Mamba block; cells :class:`MinGRUCell`,
+:class:`MinLSTMCell`, :class:`LRUCell`, :class:`SelectiveSSMCell`).
 
 A new recurrence subclasses :class:`RecurrentCell` (its equations) and :class:`RecurrentLayer`
 (``cell_class = ...``) and gets all three levels.
@@ -34,6 +35,7 @@ from rnnkit.nn.masking import last_step, mask_from_lengths
 from rnnkit.nn.recurrent import Recurrent
 from rnnkit.nn.scan_cells import LRUCell, MinGRUCell, MinLSTMCell, ScanCell
 from rnnkit.nn.scan_layers import LRU, MinGRU, MinLSTM
+from rnnkit.nn.ssm import SelectiveSSM, SelectiveSSMCell
 
 __all__ = [
     "RNNCell",
@@ -51,6 +53,8 @@ __all__ = [
     "MinGRU",
     "MinLSTM",
     "LRU",
+    "SelectiveSSMCell",
+    "SelectiveSSM",
     "Recurrent",
     "Bidirectional",
     "Linear",
