@@ -10,7 +10,8 @@ Three levels, each usable alone (as in Flax/Keras):
 Recurrences linear in their state, which train with a parallel scan over time
 (:mod:`rnnkit.nn.scan`) and generate with their step form: :class:`MinGRU`, :class:`MinLSTM`,
 :class:`LRU`, :class:`SelectiveSSM` (a Mamba block; cells :class:`MinGRUCell`,
-:class:`MinLSTMCell`, :class:`LRUCell`, :class:`SelectiveSSMCell`).
+:class:`MinLSTMCell`, :class:`LRUCell`, :class:`SelectiveSSMCell`), and xLSTM's matrix-memory
+:class:`MLSTM` (cell :class:`MLSTMCell`), which trains chunkwise in parallel.
 
 A new recurrence subclasses :class:`RecurrentCell` (its equations) and :class:`RecurrentLayer`
 (``cell_class = ...``) and gets all three levels.
@@ -32,6 +33,7 @@ from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from rnnkit.nn.layers import GRU, LSTM, RecurrentLayer, SimpleRNN
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.masking import last_step, mask_from_lengths
+from rnnkit.nn.mlstm import MLSTM, MLSTMCell
 from rnnkit.nn.recurrent import Recurrent
 from rnnkit.nn.scan_cells import LRUCell, MinGRUCell, MinLSTMCell, ScanCell
 from rnnkit.nn.scan_layers import LRU, MinGRU, MinLSTM
@@ -55,6 +57,8 @@ __all__ = [
     "LRU",
     "SelectiveSSMCell",
     "SelectiveSSM",
+    "MLSTMCell",
+    "MLSTM",
     "Recurrent",
     "Bidirectional",
     "Linear",
