@@ -58,7 +58,8 @@ def read_in_windows(
     batch, steps, _ = inputs.shape
     if lengths is None:
         lengths = torch.full((batch,), steps, dtype=torch.long, device=inputs.device)
-    pools = _Accumulators(batch, int(getattr(encoder, "output_size")), inputs)
+    width: Any = encoder.output_size  # D, the layers of rnnkit.nn say
+    pools = _Accumulators(batch, int(width), inputs)
     state: Any = None
     mask_scope = getattr(encoder, "one_weight_mask", None)
     with mask_scope() if mask_scope is not None else nullcontext():

@@ -13,7 +13,8 @@ LM fixes (cell, sizes, vocabulary) may be left at their defaults; a different ex
 Example:
     >>> from rnnkit.tasks import LanguageModel, TextClassifier
     >>> lm = LanguageModel(level="word", hidden_size=8, num_layers=1, embedding_dim=8, bptt=4,
-    ...                    batch_size=2, epochs=1, verbose=0).fit("a good film . a bad film .")
+    ...                    batch_size=2, epochs=1, valid_fraction=0, verbose=0)
+    >>> lm = lm.fit("a good film . a bad film .")
     >>> clf = TextClassifier(pretrained=lm, epochs=1, verbose=0)
     >>> clf = clf.fit(["a good film", "a bad film", "good", "bad"] * 3, [1, 0, 1, 0] * 3)
     >>> clf.params["hidden_size"], clf.params["pooling"], clf.metrics_["pretrained"]["oov_words"]
