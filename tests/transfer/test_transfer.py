@@ -218,3 +218,21 @@ def test_cli_lm_init_keeps_the_vocabulary_and_reports_new_words(bundles, tmp_pat
                      "8", "--out", str(tmp_path / "no"))
     assert refused.returncode == 2 and "--hidden-size: with --init" in refused.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_export_of_a_windowed_classifier_reads_any_length_whole(cli_bundle, tmp_path) -> None:
+    from rnnkit.io.export import export_bundle
+
+    clf = TextClassifier.load(cli_bundle[0])
+    assert clf.model_.window == 4
+    paths = export_bundle(clf, tmp_path / "m.pt", "torchscript")
+    assert clf.model_.window == 4  # restored
+    graph = torch.jit.load(str(paths["model"]))
+    text = " ".join(["the film was good and a fine plot"] * 6)  # 42 tokens: longer than the trace
+    ids = torch.from_numpy(clf.vectorizer_.transform([text])[0])[None, :]
+    expected = clf.predict_proba([text])
+    with torch.no_grad():
+        got = graph(ids, torch.tensor([ids.shape[1]])).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    spec = json.loads(paths["preprocess"].read_text(encoding="utf-8"))
+    assert spec["max_length"] is None
