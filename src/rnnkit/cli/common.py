@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
 
 T = TypeVar("T")
 
@@ -151,6 +151,16 @@ def given(**options: Any) -> dict[str, Any]:
     """The options set on the command line (not None): the estimator keeps its defaults for the
     others."""
     return {name: value for name, value in options.items() if value is not None}
+
+
+def refuse_with(source: str, options: dict[str, Any], fixed: tuple[str, ...]) -> None:
+    """ConfigError for an option of ``fixed`` set on the command line (in ``options``, the
+    :func:`given` ones) next to ``source`` (``--pretrained``), which decides it."""
+    for name in fixed:
+        if name in options:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag}: with {source} it comes from the language model; "
+                              f"drop {flag}")
 
 
 def run_options(out: Path, workers: int, checkpoint_dir: Path | None, resume: bool,
@@ -299,10 +309,12 @@ def seconds_line(times: dict[str, float]) -> str:
 def finish_training(
     clf: Any, evaluate: Callable[[], dict[str, Any]], out: Path, started: float, as_json: bool,
     force: bool = False, run: dict[str, Any] | None = None,
+    extra_json: dict[str, Any] | None = None,
 ) -> None:
     """Evaluate on the test split (``evaluate()``, timed on its own), save the bundle with the
-    test report, print the table, the seconds and where the bundle went (and the JSON); then
-    tidy the checkpoints of ``run`` (the ``fit`` keywords of :func:`run_options`)."""
+    test report, print the table, the seconds and where the bundle went (and the JSON, with
+    ``extra_json`` added); then tidy the checkpoints of ``run`` (the ``fit`` keywords of
+    :func:`run_options`)."""
     report, test_seconds = timed(evaluate)
     bundle = clf.save(out, extra_metrics={"test": report}, force=force)
     times = phase_seconds(started, clf.metrics_["train_seconds"], test_seconds)
@@ -320,5 +332,6 @@ def finish_training(
                 },
                 "bundle": str(bundle),
                 **times,
+                **(extra_json or {}),
             }
         )

@@ -5,6 +5,7 @@ folders, and generate from it.
     rnnkit lm train reviews.csv --text-column review --level word --output adaptive --out imdb_lm
     rnnkit lm generate shakespeare --prime "ROMEO:" --length 300 --temperature 0.8 --seed 1
     rnnkit lm score shakespeare held_out.txt --json
+    rnnkit lm train target.csv --text-column review --init imdb_lm --out target_lm  # fine-tune
 
 Options left unset take the defaults of ``rnnkit.tasks.defaults.LM_DEFAULTS``.
 """
@@ -44,6 +45,7 @@ from rnnkit.cli.common import (
     info,
     is_main_process,
     phase_seconds,
+    refuse_with,
     run_options,
     seconds_line,
     shows_defaults,
@@ -110,6 +112,13 @@ def _corpus(paths: list[Path], encoding: str) -> list[Path] | str:
     return read_corpus(paths, encoding)
 
 
+def _check_init(path: Path) -> None:
+    """Refuse a bundle that is not a language model before any text is read."""
+    from rnnkit.tasks.transfer import load_language_model
+
+    load_language_model(path, "--init")
+
+
 def _unescape(value: str | None) -> str | None:
     """``\\n`` and ``\\t`` typed on a command line -> newline and tab."""
     if value is None:
@@ -129,7 +138,9 @@ def train(
         ),
     ],
     out: Out,
-    level: Annotated[str, typer.Option(metavar="LEVEL", help="char or word.")] = "char",
+    level: Annotated[
+        str | None, typer.Option(metavar="LEVEL", help="char or word.", show_default="char")
+    ] = None,
     cell: Cell = None,
     hidden_size: HiddenSize = None,
     num_layers: NumLayers = None,
@@ -213,6 +224,12 @@ def train(
         typer.Option(help="Adaptive softmax cluster bounds, e.g. 2000,10000 (default: by "
                           "frequency)."),
     ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(metavar="LM_BUNDLE",
+                     help="Continue training this language model (fine-tuning on TEXT): its "
+                          "vocabulary (new words read as [UNK]), network and weights."),
+    ] = None,
 ) -> None:
     """Train a language model on texts or tables; save a bundle."""
     started = time.perf_counter()
@@ -224,23 +241,29 @@ def train(
     params = given(cell=cell, hidden_size=hidden_size, num_layers=num_layers, dropout=dropout,
                    bptt=bptt, batch_size=batch_size, epochs=epochs, lr=lr, max_tokens=max_tokens,
                    weight_drop=weight_drop, embedding_dropout=embedding_dropout, ar=ar, tar=tar,
-                   output=output, cutoffs=_cutoffs(cutoffs))
-    if locked_dropout:
-        params["locked_dropout"] = True
-    if documents is not None:
-        from rnnkit.tasks.language_model import DOCUMENT_SEPARATOR
-
-        params["document_separator"] = DOCUMENT_SEPARATOR
+                   output=output, cutoffs=_cutoffs(cutoffs), level=level)
     if embedding_dim is not None:
         params["embedding_dim"] = embedding_dim or None
     if tie_weights:
         params["tie_weights"] = True
+    if init is not None:
+        refuse_with("--init", params, ("level", "cell", "hidden_size", "num_layers",
+                                       "embedding_dim", "tie_weights", "output", "cutoffs",
+                                       "max_tokens"))
+        _check_init(init)
+        params["init"] = str(init)
+    if locked_dropout:
+        params["locked_dropout"] = True
+    if documents is not None and init is None:  # with --init: the separator of its model
+        from rnnkit.tasks.language_model import DOCUMENT_SEPARATOR
+
+        params["document_separator"] = DOCUMENT_SEPARATOR
     if random_windows:
         params["windows"] = "random"
     from rnnkit.tasks import LanguageModel  # torch: only after the checks that need none
 
-    lm = LanguageModel(level=level, valid_fraction=valid_fraction, time_budget=time_budget,
-                       seed=seed, verbose=1, **params)
+    lm = LanguageModel(valid_fraction=valid_fraction, time_budget=time_budget, seed=seed,
+                       verbose=1, **params)
     lm.fit(corpus, **run)
     if not is_main_process():
         return  # torchrun: rank 0 samples, saves and reports
@@ -253,6 +276,11 @@ def train(
     info(f"trained {lm.metrics_['epochs_run']} epoch(s) on {lm.metrics_['train_tokens']:,} tokens"
          f"{documents_read} ({lm.metrics_['stopped_reason']}); vocabulary "
          f"{lm.metrics_['vocabulary_size']}")
+    init_report = lm.metrics_.get("init")
+    if init_report is not None:
+        from rnnkit.tasks.transfer import oov_line
+
+        info(oov_line(init_report, "--init"))
     if valid:
         bpc = f"   bpc {valid['bpc']:.4f}" if valid["bpc"] is not None else ""
         typer.echo(f"validation: loss {valid['loss']:.4f} nats/token   perplexity "
@@ -265,6 +293,7 @@ def train(
             "sample": sample,
             "bundle": str(bundle),
             **times,
+            **({"init": init_report} if init_report is not None else {}),
         })
 
 

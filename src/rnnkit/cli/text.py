@@ -5,6 +5,8 @@
     rnnkit text train train_0*.csv.gz --test test_0*.csv.gz --out imdb   # --test takes every file
     rnnkit text predict model "a fine film" "not good at all"
     rnnkit text evaluate model test.tsv --json
+    # transfer from a word-level language model (ULMFiT): its vocabulary and encoder
+    rnnkit text train reviews.csv --pretrained reviews_lm --window 70 --out model
     # larger than memory
     rnnkit text train shards/ --stream --test test_shards/ --out big --workers 2
     torchrun --nnodes 2 --nproc-per-node 2 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \
@@ -48,6 +50,7 @@ from rnnkit.cli.common import (
     input_lines,
     is_main_process,
     metrics_table,
+    refuse_with,
     run_options,
     shows_defaults,
 )
@@ -115,7 +118,9 @@ def train(
     hidden_size: HiddenSize = None,
     num_layers: NumLayers = None,
     pooling: Annotated[
-        str | None, typer.Option(metavar="POOLING", help="max, mean, last or attention.")
+        str | None,
+        typer.Option(metavar="POOLING", help="max, mean, last, attention or concat ([last, max, "
+                     "mean]; the default with --pretrained, else max)."),
     ] = None,
     dropout: Dropout = None,
     max_length: Annotated[int | None, typer.Option(help="Tokens kept per text.")] = None,
@@ -139,6 +144,18 @@ def train(
     encoding: Encoding = "utf-8",
     force: Force = False,
     as_json: AsJson = False,
+    pretrained: Annotated[
+        Path | None,
+        typer.Option(metavar="LM_BUNDLE",
+                     help="Start from a word-level language model (`rnnkit lm train --level "
+                          "word`): its vocabulary, embedding and recurrent layers."),
+    ] = None,
+    window: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Read each text whole in windows of N tokens, the state "
+                     "carried over (unidirectional encoders, e.g. --pretrained); --max-length "
+                     "then does not apply."),
+    ] = None,
 ) -> None:
     """Train a text classifier and save it as a bundle.
 
@@ -153,8 +170,13 @@ def train(
     params = given(
         cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=num_layers,
         pooling=pooling, dropout=dropout, max_length=max_length, max_tokens=max_tokens,
-        epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget,
+        epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, window=window,
     )
+    if pretrained is not None:
+        refuse_with("--pretrained", params,
+                    ("cell", "bidirectional", "hidden_size", "num_layers", "max_tokens"))
+        _check_pretrained(pretrained)
+        params["pretrained"] = str(pretrained)
     options: dict[str, Any] = {"text_col": text_column, "label_col": label_column, "header": header,
                                "encoding": encoding}
     if stream:
@@ -184,7 +206,26 @@ def train(
     if not is_main_process():
         return  # torchrun: rank 0 evaluates, saves and reports
     finish_training(clf, lambda: clf.evaluate(test_texts, test_labels), out, started, as_json,
-                    force, run)
+                    force, run, _transfer_report(clf))
+
+
+def _check_pretrained(path: Path) -> None:
+    """Refuse a bundle that is not a word-level language model before any data is read."""
+    from rnnkit.tasks.transfer import check_word_level, load_language_model
+
+    lm, _ = load_language_model(path, "--pretrained")
+    check_word_level(lm, str(path))
+
+
+def _transfer_report(clf: Any) -> dict[str, Any]:
+    """Say how much of the training data the pretrained vocabulary missed; the JSON entry."""
+    report = clf.metrics_.get("pretrained")
+    if report is None:
+        return {}
+    from rnnkit.tasks.transfer import oov_line
+
+    info(oov_line(report, "--pretrained"))
+    return {"pretrained": report}
 
 
 def _check_known_labels(
@@ -234,7 +275,8 @@ def _train_stream(
     clf.fit(shards, validation_data=validation, **run)
     if not is_main_process():
         return
-    finish_training(clf, lambda: clf.evaluate(test_shards), out, started, as_json, force, run)
+    finish_training(clf, lambda: clf.evaluate(test_shards), out, started, as_json, force, run,
+                    _transfer_report(clf))
 
 
 def _shards(paths: list[Path], what: str, options: dict[str, Any], seed: int) -> Any:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +71,8 @@ def preprocess_spec(estimator: Any) -> dict[str, Any]:
     if estimator.task == "text_classifier":
         spec["inputs"] = {"ids": "int64 (B, T) token ids from the vectorizer, right-padded with 0",
                           "lengths": "int64 (B,) true lengths, >= 1"}
-        spec["max_length"] = estimator.params.get("max_length")
+        windowed = estimator.params.get("window") is not None  # then texts are never cut
+        spec["max_length"] = None if windowed else estimator.params.get("max_length")
         spec["vectorizer"] = json.loads(estimator.vectorizer_.to_json())
     else:
         spec["inputs"] = {"features": "float32 (B, T, F) standardized with 'scaler', right-padded",
@@ -97,7 +100,12 @@ def export_bundle(estimator: Any, out: str | Path, fmt: str = "onnx") -> dict[st
     head = ProbabilityHead(estimator.model_).eval()
     inputs, lengths = example_inputs(estimator)
     input_name = "ids" if task == "text_classifier" else "features"
-    with warnings.catch_warnings(), torch.no_grad():
+    # A windowed read (TextClassifier(window=N)) equals the whole read; the graph reads whole,
+    # since a trace would fix the number of windows to the example's.
+    window = getattr(estimator.model_, "window", None)
+    estimator.model_.window = None
+    with _restored(estimator.model_, "window", window), warnings.catch_warnings(), \
+            torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about shape checks: see tests for parity
         if fmt == "onnx":
             torch.onnx.export(
@@ -115,5 +123,15 @@ def export_bundle(estimator: Any, out: str | Path, fmt: str = "onnx") -> dict[st
     return {"model": out, "preprocess": sidecar}
 
 
+@contextmanager
+def _restored(obj: Any, name: str, value: Any) -> Iterator[None]:
+    """Set ``obj.name`` back to ``value`` on the way out."""
+    try:
+        yield
+    finally:
+        setattr(obj, name, value)
+
+
 __all__ = ["EXPORT_FORMATS", "ProbabilityHead", "export_bundle", "example_inputs",
            "preprocess_spec"]
+

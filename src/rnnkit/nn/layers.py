@@ -435,8 +435,9 @@ class RecurrentLayer(nn.Module):
         """In training with ``weight_drop``: every ``weight_hh`` replaced, for this call, by one
         DropConnect draw of it (inverted: kept entries scaled by 1 / (1 - p)). All executions
         read the weights through :meth:`_weight` or the cells' :class:`LayerWeights`, so the
-        fused kernels run the dropped weights and every step of the call uses the same mask."""
-        if not (self.training and self.weight_drop):
+        fused kernels run the dropped weights and every step of the call uses the same mask.
+        Inside :meth:`one_weight_mask` the mask drawn there is kept (no new draw per call)."""
+        if not (self.training and self.weight_drop) or self._dropped_weights:
             yield
             return
         self._dropped_weights = {
@@ -449,6 +450,12 @@ class RecurrentLayer(nn.Module):
             yield
         finally:
             self._dropped_weights = {}
+
+    def one_weight_mask(self) -> Any:
+        """A context in which every call of the layer uses one ``weight_drop`` mask, drawn on
+        entry: a document read window by window (carrying the state) is then one batch for
+        DropConnect, as when read whole. Without ``weight_drop`` or in eval mode: nothing."""
+        return self._weights_dropped()
 
     def _weight(self, name: str) -> torch.Tensor | None:
         """The parameter ``name`` as this call uses it (dropped by ``weight_drop`` in training)."""

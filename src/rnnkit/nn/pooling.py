@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError
 
-POOLINGS = ("last", "mean", "max", "attention")
+POOLINGS = ("last", "mean", "max", "attention", "concat")
 
 
 def valid_steps(lengths: Tensor, steps: int) -> Tensor:
@@ -33,8 +33,9 @@ class TimePooling(nn.Module):
     Args:
         mode: ``last`` (final hidden state of the top layer; for a bidirectional layer the forward
             direction's last real step and the backward direction's first step, as the final state
-            holds them), ``mean``, ``max`` or ``attention`` (a learned query scores each step;
-            softmax over real steps; weighted sum).
+            holds them), ``mean``, ``max``, ``attention`` (a learned query scores each step;
+            softmax over real steps; weighted sum) or ``concat`` (ULMFiT's concat pooling:
+            ``[last, max, mean]``, ``(B, 3F)``).
         features: F, the size of each step's output (needed by ``attention``).
         directions: 2 for a bidirectional (concat) layer: ``last`` without a state then takes the
             forward half at each sequence's last real step and the backward half at step 0.
@@ -63,16 +64,21 @@ class TimePooling(nn.Module):
             return self._last(output, state, lengths, self.directions)
         keep = valid_steps(lengths, steps)
         if self.mode == "mean":
-            total = (output * keep[..., None]).sum(dim=1)
-            return total / lengths.clamp(min=1)[:, None].to(output.dtype)
+            return _mean(output, keep, lengths)
         if self.mode == "max":
-            masked = output.masked_fill(~keep[..., None], float("-inf")).amax(dim=1)
-            # A zero-length sequence has no step to take the max of: give it zeros, not -inf.
-            return torch.where(lengths[:, None] > 0, masked, torch.zeros_like(masked))
+            return _max(output, keep, lengths)
+        if self.mode == "concat":
+            last = self._last(output, state, lengths, self.directions)
+            return torch.cat([last, _max(output, keep, lengths), _mean(output, keep, lengths)], -1)
         scores = self.score(output).squeeze(-1).masked_fill(~keep, float("-inf"))
         weights = torch.softmax(scores, dim=1).nan_to_num(0.0)
         self.last_weights = weights.detach()
         return torch.bmm(weights.unsqueeze(1), output).squeeze(1)
+
+    @property
+    def widening(self) -> int:
+        """How many times wider the pooled vector is than one step's output (3 for ``concat``)."""
+        return 3 if self.mode == "concat" else 1
 
     @staticmethod
     def _last(
@@ -91,3 +97,14 @@ class TimePooling(nn.Module):
         directions = output.shape[-1] // h.shape[-1]
         top = h[-directions:]  # (D, B, H): the top layer's directions
         return top.permute(1, 0, 2).reshape(h.shape[1], -1)
+
+
+def _mean(output: Tensor, keep: Tensor, lengths: Tensor) -> Tensor:
+    total = (output * keep[..., None]).sum(dim=1)
+    return total / lengths.clamp(min=1)[:, None].to(output.dtype)
+
+
+def _max(output: Tensor, keep: Tensor, lengths: Tensor) -> Tensor:
+    masked = output.masked_fill(~keep[..., None], float("-inf")).amax(dim=1)
+    # A zero-length sequence has no step to take the max of: give it zeros, not -inf.
+    return torch.where(lengths[:, None] > 0, masked, torch.zeros_like(masked))

@@ -112,10 +112,15 @@ class Estimator(LoadableFromBundle):
             getattr(self, name).set_params(**sub_params)
         return self
 
+    #: Options as ``fit`` resolved them where they come from elsewhere (a pretrained model's
+    #: sizes): they override the constructor's in :attr:`params` and in the saved bundle.
+    _resolved_params: dict[str, Any] = {}
+
     @property
     def params(self) -> dict[str, Any]:
-        """``get_params(deep=False)``: every option by name (read-only view; use set_params)."""
-        return self.get_params(deep=False)
+        """``get_params(deep=False)``: every option by name (read-only view; use set_params),
+        with the values ``fit`` resolved (e.g. the encoder sizes of ``pretrained=``)."""
+        return {**self.get_params(deep=False), **self._resolved_params}
 
     def __repr__(self) -> str:
         defaults = {

@@ -145,6 +145,9 @@ class ClassifierBase(Estimator):
     def _check_inputs(self, X: Any, name: str) -> Any:
         return X
 
+    def _initialize_network(self, model: RecurrentClassifier) -> None:
+        """Set the freshly built network's starting weights (a pretrained encoder); no-op here."""
+
     @staticmethod
     def _subset(X: Any, index: np.ndarray) -> Any:
         return [X[i] for i in index]
@@ -243,6 +246,7 @@ class ClassifierBase(Estimator):
         self._fit_pipeline(X_train)
         torch.manual_seed(p.get("seed", 0))
         self.model_ = self._checked_network()
+        self._initialize_network(self.model_)
         train_loader = self._loader(X_train, y_train, True, p.get("batch_size", 32))
         val_loader = None if X_val is None else self._loader(X_val, y_val, False, 256)
         n_epochs = epochs if epochs is not None else p.get("epochs", 10)

@@ -25,6 +25,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.nn import GRU, LSTM, SimpleRNN
 from rnnkit.nn.pooling import TimePooling
 from rnnkit.nn.regularizers import embedding_dropout
+from rnnkit.nn.windows import check_windowed, read_in_windows
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 
@@ -46,12 +47,16 @@ class RecurrentClassifier(nn.Module):
         input_size: F, the feature size of float input.
         embedding_dim: E, the embedding width.
         cell, hidden_size, num_layers, bidirectional: the recurrent encoder.
-        pooling: ``last``, ``mean``, ``max`` or ``attention`` (see :class:`TimePooling`).
+        pooling: ``last``, ``mean``, ``max``, ``attention`` or ``concat`` (``[last, max, mean]``,
+            ULMFiT; see :class:`TimePooling`).
         dropout: on the embedding output, between layers, and before the head.
         recurrent_activation: passed to the cell (e.g. ``tanh`` for one classic GRU recipe).
         head_hidden: optional width of a dense tanh layer before the output.
         embedding_dropout: whole words dropped in training (token input only).
         weight_drop: DropConnect on the encoder's recurrent weights, one mask per batch.
+        window: None reads each sequence whole; ``N`` reads it ``N`` steps at a time with the
+            state carried over and pools over all windows (BPT3C, :mod:`rnnkit.nn.windows`;
+            unidirectional only; same result and gradients as reading whole).
 
     ``forward(x, lengths)``: ``x`` (B, T) int64 ids or (B, T, F) floats; ``lengths`` (B,) int64.
     Returns logits ``(B, C)``.
@@ -74,8 +79,11 @@ class RecurrentClassifier(nn.Module):
         head_hidden: int | None = None,
         embedding_dropout: float = 0.0,
         weight_drop: float = 0.0,
+        window: int | None = None,
     ) -> None:
         super().__init__()
+        check_windowed(window, pooling, bidirectional)
+        self.window = window
         if (vocab_size is None) == (input_size is None):
             raise ConfigError("give exactly one of vocab_size (token ids) or input_size (features)")
         if num_classes < 2:
@@ -99,6 +107,7 @@ class RecurrentClassifier(nn.Module):
         self.encoder = recurrent_layer(cell, width, hidden_size, **options)
         features = hidden_size * (2 if bidirectional else 1)
         self.pool = TimePooling(pooling, features, directions=2 if bidirectional else 1)
+        features *= self.pool.widening
         self.drop = nn.Dropout(dropout)
         layers: list[nn.Module] = []
         if head_hidden:
@@ -117,6 +126,8 @@ class RecurrentClassifier(nn.Module):
             else:
                 inputs = self.embedding(x)
             inputs = self.drop(inputs)
+        if self.window is not None:
+            return read_in_windows(self.encoder, inputs, lengths, self.window, self.pool.mode)
         # Pooling reads only the outputs (``last`` included), so the encoder may skip forming
         # its final state: that lets an LSTM run oneDNN's fused kernel through the padding.
         output, _ = self.encoder(inputs, lengths=lengths, return_state=False)

@@ -32,7 +32,7 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "num_layers": 1,
     "hidden_size": 64,
     "embedding_dim": 128,
-    "pooling": "max",
+    "pooling": "auto",
     "dropout": 0.5,
     "recurrent_activation": None,
     "head_hidden": None,
@@ -56,6 +56,8 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "verbose": 1,
     "embedding_dropout": 0.0,
     "weight_drop": 0.0,
+    "pretrained": None,
+    "window": None,
 }
 
 #: Defaults chosen so that setting nothing gives a strong model in minutes on a laptop CPU
@@ -156,6 +158,7 @@ LM_DEFAULTS: dict[str, Any] = {
     "output": "full",
     "cutoffs": None,
     "document_separator": None,
+    "init": None,
 }
 
 #: The language model's epochs when neither ``epochs`` nor a time budget is given; with a budget

@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -111,6 +112,10 @@ class LanguageModel(Estimator):
             (no whitespace; one character at char level) put between the items of a list, each
             then a document. ``rnnkit lm train`` uses ``DOCUMENT_SEPARATOR`` for tables and class
             folders.
+        init: a fitted ``LanguageModel`` or the path of its bundle to continue training from
+            (fine-tuning on a target text, ULMFiT's second stage): its vocabulary (new words read
+            as ``[UNK]``, counted in ``metrics_["init"]``), tokenisation, network options and
+            weights are kept; a conflicting explicit option is a ConfigError.
 
     Attributes after ``fit``: ``vectorizer_``, ``model_``, ``history_``, ``metrics_``, and with
     ``output="adaptive"`` ``cutoffs_``.
@@ -126,6 +131,8 @@ class LanguageModel(Estimator):
     level: Any  # the option (set by __init__)
     vectorizer_: TextVectorizer | None = None
     cutoffs_: list[int] | None = None
+    init_report_: dict[str, Any] | None = None  # the vocabulary hand-over of ``init``
+    _initial: Any = None  # the model of ``init`` during fit
     model_: RecurrentLanguageModel | None = None
     history_: History | None = None
 
@@ -139,11 +146,37 @@ class LanguageModel(Estimator):
         time_budget: Any = None, seed: Any = 0, verbose: Any = 1, locked_dropout: Any = False,
         embedding_dropout: Any = 0.0, weight_drop: Any = 0.0, ar: Any = 0.0, tar: Any = 0.0,
         output: Any = "full", cutoffs: Any = None, document_separator: Any = None,
+        init: Any = None,
     ) -> None:
         self._store_params(locals())
 
     def _input_tags(self, input_tags: Any) -> Any:
         return input_tags(two_d_array=False, string=True)
+
+    @property
+    def _level(self) -> str:
+        return str(self.params["level"])
+
+    def _resolve_init(self) -> None:
+        """With ``init``: take the options it fixes (checked against the given ones) and keep the
+        model for its vectorizer and weights until ``fit`` has copied them."""
+        from rnnkit.tasks.transfer import LM_OPTIONS, fixed_options, load_language_model
+
+        self._resolved_params = {}
+        self.init_report_: dict[str, Any] | None = None
+        self._initial = None
+        given = self.get_params(deep=False)
+        if given["init"] is None:
+            return
+        lm, path = load_language_model(given["init"], "init")
+        fixed = {name: lm.params[name] for name in LM_OPTIONS}
+        fixed_options(given, fixed, LM_DEFAULTS, "LanguageModel", "language model of init")
+        for name in ("max_tokens", "min_freq"):
+            if given[name] != LM_DEFAULTS[name]:
+                raise ConfigError(f"LanguageModel: {name}={given[name]!r} cannot apply: init keeps "
+                                  f"the vocabulary of its model; leave {name} unset")
+        self._resolved_params = {**fixed, "init": path}
+        self._initial = lm
 
     def _validate_params(self) -> dict[str, Any]:
         p = super()._validate_params()
@@ -169,7 +202,7 @@ class LanguageModel(Estimator):
     # ------------------------------------------------------------------ text <-> ids
     def _new_vectorizer(self) -> TextVectorizer:
         p = self.params
-        if self.level == "char":
+        if self._level == "char":
             return TextVectorizer(
                 max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=None,
                 split="character"
@@ -180,14 +213,23 @@ class LanguageModel(Estimator):
             reserved=(NEWLINE,) if separator is None else (NEWLINE, separator),
         )
 
+    def _take_vectorizer(self, text: str) -> None:
+        """``init``: a copy of its model's vectorizer; count the words of ``text`` it lacks."""
+        from rnnkit.tasks.transfer import copied_vectorizer, oov_report
+
+        assert self._initial is not None
+        self.vectorizer_ = vec = copied_vectorizer(self._initial)
+        tokens = vec.tokenize(text) if self._level == "char" else _word_tokens(vec, text)
+        self.init_report_ = oov_report(Counter(tokens), vec.vocabulary, self.params["init"])
+
     def _fit_vectorizer(self, text: str) -> None:
         self.vectorizer_ = self._new_vectorizer()
-        self.vectorizer_.fit([text] if self.level == "char" else text.split(NEWLINE))
+        self.vectorizer_.fit([text] if self._level == "char" else text.split(NEWLINE))
 
     def _encode(self, text: str) -> np.ndarray:
         """Token ids of ``text`` (N,); unknown tokens become OOV (id 1)."""
         vec = self._require_vectorizer()
-        if self.level == "char":
+        if self._level == "char":
             ids = vec.transform([text])[0]
             return np.asarray(ids, dtype=np.int64)
         lines = text.split(NEWLINE)
@@ -206,11 +248,11 @@ class LanguageModel(Estimator):
         ids = self._encode(prime)
         if unknown == "error" and bool((ids == OOV_ID).any()):
             vec = self._require_vectorizer()
-            tokens = vec.tokenize(prime) if self.level == "char" else _word_tokens(vec, prime)
+            tokens = vec.tokenize(prime) if self._level == "char" else _word_tokens(vec, prime)
             missing = sorted({t for t in tokens if t not in vec.vocab.token_to_id})  # type: ignore[union-attr]
             shown = ", ".join(repr(t) for t in missing[:10]) + (" ..." if len(missing) > 10 else "")
             raise DataError(
-                f"prime: {len(missing)} {'character' if self.level == 'char' else 'word'}(s) not "
+                f"prime: {len(missing)} {'character' if self._level == 'char' else 'word'}(s) not "
                 f"in the model's vocabulary ({shown}); remove them, or read them as [UNK] with "
                 "unknown='oov' (CLI: --oov)"
             )
@@ -254,8 +296,20 @@ class LanguageModel(Estimator):
         of every batch are split between them). ``checkpoint_dir``: checkpoint after every epoch
         (and every ``checkpoint_every`` batches); ``resume``: continue from it.
         """
-        p = self._validate_params()
         self._check_y_unused(y)
+        self._resolve_init()
+        try:
+            return self._fit(X, validation_data, epochs, time_budget, workers, checkpoint_dir,
+                             resume, checkpoint_every)
+        finally:
+            self._initial = None  # its weights are in model_ now
+
+    def _fit(
+        self, X: Corpus, validation_data: Corpus | None, epochs: int | None,
+        time_budget: float | None, workers: int | None,
+        checkpoint_dir: str | os.PathLike[str] | None, resume: bool, checkpoint_every: int | None,
+    ) -> LanguageModel:
+        p = self._validate_params()
         run = self._start_run(
             (X,),
             {"validation_data": validation_data, "epochs": epochs, "time_budget": time_budget},
@@ -271,9 +325,12 @@ class LanguageModel(Estimator):
             valid_text = gather_text(validation_data, "validation_data", separator)
         else:
             train_text, valid_text = split_tail(
-                text, p["valid_fraction"], at_whitespace=self.level == "word"
+                text, p["valid_fraction"], at_whitespace=self._level == "word"
             )
-        self._fit_vectorizer(train_text)
+        if self._initial is None:
+            self._fit_vectorizer(train_text)
+        else:
+            self._take_vectorizer(train_text)
         train_ids = self._encode(train_text)
         if len(train_ids) < 2:
             raise DataError(
@@ -292,9 +349,12 @@ class LanguageModel(Estimator):
         train_loader = StreamLoader(train_ids, p["batch_size"], p["bptt"], mode=p["windows"],
                                     seed=p["seed"])
         if p["output"] == "adaptive":
-            self.cutoffs_ = self._cutoffs(train_ids)
+            self.cutoffs_ = (self._cutoffs(train_ids) if self._initial is None
+                             else self._initial.cutoffs_)
         torch.manual_seed(p["seed"])
         self.model_ = self._checked_network()
+        if self._initial is not None:
+            self.model_.load_state_dict(self._initial.model_.state_dict())
         budget = time_budget if time_budget is not None else p["time_budget"]
         # no epoch count under a budget: train until it runs out
         n_epochs = epochs or p["epochs"] or (None if budget else DEFAULT_EPOCHS)
@@ -324,6 +384,8 @@ class LanguageModel(Estimator):
             "train_tokens": int(len(train_ids)),
             "vocabulary_size": self._require_vectorizer().vocabulary_size,
         }
+        if self.init_report_ is not None:
+            self.metrics_["init"] = self.init_report_
         if valid_loader is not None and distributed.is_main_process():
             self.metrics_["validation"] = self._evaluate(valid_loader)
         # the training phase: data preparation, training and the validation report
@@ -350,7 +412,7 @@ class LanguageModel(Estimator):
         separator = self.params["document_separator"]
         if separator is None:
             return None
-        return f" {separator} " if self.level == "word" else separator
+        return f" {separator} " if self._level == "word" else separator
 
     def _evaluate(self, loader: StreamLoader) -> dict[str, Any]:
         model = self._require_fitted()
@@ -360,7 +422,7 @@ class LanguageModel(Estimator):
         model.reset_state()
         report: dict[str, Any] = {"loss": float(loss), "perplexity": perplexity(loss),
                                   "tokens": loader.tokens}
-        report["bpc"] = bits_per_character(loss) if self.level == "char" else None
+        report["bpc"] = bits_per_character(loss) if self._level == "char" else None
         return report
 
     # ------------------------------------------------------------------ inference
@@ -431,7 +493,7 @@ class LanguageModel(Estimator):
         vocab = self._require_vectorizer().vocabulary
         if len(ids) == 0:
             ids = np.array([self._start_id()], dtype=np.int64)
-        joiner = _Joiner(self.level, prime)
+        joiner = _Joiner(self._level, prime)
         model.eval()
         with torch.inference_mode():
             logits, state = model.run(torch.from_numpy(ids)[None, :])

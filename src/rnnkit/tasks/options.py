@@ -111,6 +111,7 @@ RULES: dict[str, Rule] = {
     "max_tokens": Rule("int", 1, 10**8, none=True),
     "min_freq": Rule("int", 0, 10**9),
     "max_length": Rule("int", 1, 10**8, none=True),
+    "window": Rule("int", 1, 10**8, none=True),
     "max_source_length": Rule("int", 1, 10**8),
     "max_target_length": Rule("int", 1, 10**8),
     "batch_size": Rule("int", 1, 10**7, words=("auto",)),

@@ -13,6 +13,11 @@ Example:
     >>> clf.predict(["not bad", "good film"])
     ['pos', 'pos']
 
+Transfer from a word-level language model (ULMFiT): ``TextClassifier(pretrained=lm)`` (a
+``LanguageModel`` or the path of its bundle) takes the LM's vocabulary, tokenisation, embedding and
+recurrent layers (see :mod:`rnnkit.tasks.transfer`), pools with ``concat`` and may read long
+documents in windows (``window=``).
+
 Data larger than memory: ``clf.fit(TextShards(["part-000.csv.gz", ...]))`` streams the shards
 (vocabulary in one pass, then one read of every shard per epoch; see :mod:`rnnkit.data.text_shards`)
 and ``clf.evaluate(TextShards([...]))`` scores them chunk by chunk. ``workers=N`` trains with N
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,9 +51,12 @@ class TextClassifier(ClassifierBase):
 
     Args (all keyword, defaults in ``TEXT_DEFAULTS``):
         cell: ``lstm``, ``gru`` or ``rnn``. bidirectional, num_layers, hidden_size: the encoder.
-        embedding_dim: E. pooling: ``max``, ``mean``, ``last`` or ``attention``. dropout.
+        embedding_dim: E. pooling: ``max``, ``mean``, ``last``, ``attention`` or ``concat``
+            (``[last, max, mean]``); ``auto`` = ``concat`` with ``pretrained``, else ``max``.
+            dropout.
         max_tokens, min_freq, split, ngrams: the vocabulary (see ``TextVectorizer``).
         max_length: tokens kept per text; truncation ``post`` keeps the start, ``pre`` the end.
+            Not applied with ``window``: every text is then read whole.
         batch_size, epochs, optimizer, lr, weight_decay, clip_norm: training.
         validation_split: held-out fraction (stratified) for early stopping: training stops when
             ``monitor`` (``val_accuracy`` or ``val_loss``) has not improved for ``patience`` epochs
@@ -57,26 +66,37 @@ class TextClassifier(ClassifierBase):
         embedding_dropout: drop whole words (rows of the embedding matrix) in training.
         weight_drop: DropConnect on the recurrent weights, one mask per batch (both from
             AWD-LSTM, :mod:`rnnkit.nn.regularizers`; 0 = off, the default).
+        pretrained: a word-level ``LanguageModel`` or the path of its bundle: the vocabulary,
+            tokenisation, embedding and recurrent layers come from it (cell, hidden_size,
+            num_layers, embedding_dim too; a conflicting explicit value is a ConfigError;
+            unidirectional). Unknown words of the data read as ``[UNK]``, counted in
+            ``metrics_["pretrained"]``.
+        window: None reads each text whole (up to ``max_length``); ``N`` reads it in windows of
+            N tokens with the state carried over and pools over all of them (BPT3C; needs a
+            unidirectional encoder, e.g. ``pretrained``; same result as reading whole).
 
     Attributes after ``fit``: ``classes_``, ``vectorizer_``, ``model_``, ``history_``, ``metrics_``.
     """
 
     task = TEXT_TASK
     network_params = (*ClassifierBase.network_params, "embedding_dim", "embedding_dropout",
-                      "weight_drop")
+                      "weight_drop", "window")
 
     choices = {"monitor": ("val_accuracy", "val_loss")}
     vectorizer_: TextVectorizer | None = None
+    transfer_: dict[str, Any] | None = None  # the vocabulary hand-over of ``pretrained``
+    _language_model: Any = None  # the pretrained LM during fit (its weights are copied)
 
     def __init__(
         self, *, cell: Any = "lstm", bidirectional: Any = True, num_layers: Any = 1,
-        hidden_size: Any = 64, embedding_dim: Any = 128, pooling: Any = "max", dropout: Any = 0.5,
+        hidden_size: Any = 64, embedding_dim: Any = 128, pooling: Any = "auto", dropout: Any = 0.5,
         recurrent_activation: Any = None, head_hidden: Any = None, max_tokens: Any = 20000,
         min_freq: Any = 2, split: Any = "auto", ngrams: Any = None, max_length: Any = 1000,
         truncation: Any = "post", batch_size: Any = 64, epochs: Any = 15, optimizer: Any = "adam",
         lr: Any = 0.001, weight_decay: Any = 0.0, clip_norm: Any = 1.0, validation_split: Any = 0.1,
         patience: Any = 3, monitor: Any = "val_accuracy", time_budget: Any = None, seed: Any = 0,
         verbose: Any = 1, embedding_dropout: Any = 0.0, weight_drop: Any = 0.0,
+        pretrained: Any = None, window: Any = None,
     ) -> None:
         self._store_params(locals())
 
@@ -115,12 +135,50 @@ class TextClassifier(ClassifierBase):
         """
         options: dict[str, Any] = {"workers": workers, "checkpoint_dir": checkpoint_dir,
                                    "resume": resume, "checkpoint_every": checkpoint_every}
-        if not isinstance(X, TextShards):
-            if y is None:
-                raise DataError("y: give one label per text (or pass TextShards, "
-                                "which carry labels)")
-            super().fit(X, y, validation_data, epochs, time_budget, **options)
-            return self
+        self._resolve_options()
+        try:
+            if not isinstance(X, TextShards):
+                if y is None:
+                    raise DataError("y: give one label per text (or pass TextShards, "
+                                    "which carry labels)")
+                super().fit(X, y, validation_data, epochs, time_budget, **options)
+            else:
+                self._fit_shards(X, y, validation_data, epochs, time_budget, options)
+        finally:
+            self._language_model = None  # its weights are in model_ now
+        if self.transfer_ is not None and self.model_ is not None:
+            self.metrics_["pretrained"] = self.transfer_
+        return self
+
+    def _resolve_options(self) -> None:
+        """Options that come from elsewhere: a pretrained LM's encoder and ``auto`` pooling."""
+        from rnnkit.tasks.transfer import (
+            check_word_level,
+            classifier_options,
+            load_language_model,
+        )
+
+        self._resolved_params = {}
+        self.transfer_ = None
+        given = self.get_params(deep=False)
+        resolved: dict[str, Any] = {}
+        if given["pretrained"] is not None:
+            lm, path = load_language_model(given["pretrained"], "pretrained")
+            check_word_level(lm, path or "the LanguageModel")
+            resolved = classifier_options(lm, given, TEXT_DEFAULTS)
+            resolved["pretrained"] = path  # what the bundle records (None: an object)
+            self._language_model = lm
+        if given["pooling"] == "auto":
+            resolved["pooling"] = "concat" if given["pretrained"] is not None else "max"
+        self._resolved_params = resolved
+
+    def _fit_shards(
+        self, X: TextShards, y: Any, validation_data: Any, epochs: int | None,
+        time_budget: float | None, options: dict[str, Any],
+    ) -> None:
+        workers, checkpoint_dir, resume, checkpoint_every = (
+            options["workers"], options["checkpoint_dir"], options["resume"],
+            options["checkpoint_every"])
         self._validate_params()
         if y is not None:
             raise ConfigError("y: TextShards carry their labels; leave y=None")
@@ -130,9 +188,9 @@ class TextClassifier(ClassifierBase):
             workers, checkpoint_dir, resume, checkpoint_every,
         )
         if run is None:
-            return self
+            return
         self._run_options = run
-        return self._fit_stream(X, validation_data, epochs, time_budget)
+        self._fit_stream(X, validation_data, epochs, time_budget)
 
     def _fit_stream(
         self, shards: TextShards, validation_data: Any, epochs: int | None,
@@ -149,9 +207,7 @@ class TextClassifier(ClassifierBase):
         elif p.get("validation_split"):
             fraction = float(p["validation_split"])
             train_shards, val_shards = shards.select(fraction, 1.0), shards.select(0.0, fraction)
-        vectorizer = TextVectorizer(
-            max_tokens=p["max_tokens"], min_freq=p["min_freq"], split=p["split"], ngrams=p["ngrams"]
-        )
+        vectorizer = self._new_vectorizer()
         ctx = distributed.context()
         rank, world = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
         # Each worker scans its share of the files; the counts are gathered, not re-read.
@@ -159,11 +215,14 @@ class TextClassifier(ClassifierBase):
         if scan.examples == 0:
             raise DataError(f"{shards.source}: no training examples found; check the files")
         self._set_classes(scan.classes())
-        vectorizer.vocab = scan.vocabulary(p["max_tokens"], p["min_freq"])
+        if self._language_model is None:
+            vectorizer.vocab = scan.vocabulary(p["max_tokens"], p["min_freq"])
+        else:
+            self._count_unknown(scan.tokens)
         self.vectorizer_ = vectorizer
         train_loader = StreamingLoader(
             train_shards, vectorizer, scan.label_index(), batch_size=p["batch_size"],
-            seed=p["seed"], max_length=p["max_length"], truncation=p["truncation"], rank=rank,
+            seed=p["seed"], max_length=self._max_length(), truncation=p["truncation"], rank=rank,
             world_size=world, examples=scan.examples_for(train_shards, rank, world),
         )
         val_loader: Any = None
@@ -176,13 +235,14 @@ class TextClassifier(ClassifierBase):
                 }
                 val_loader = StreamingLoader(
                     val_shards, vectorizer, index, batch_size=256, shuffle=False,
-                    max_length=p["max_length"], truncation=p["truncation"], rank=rank,
+                    max_length=self._max_length(), truncation=p["truncation"], rank=rank,
                     world_size=world, examples=val_scan.examples_for(val_shards, rank, world),
                 )
         elif val_memory is not None:
             val_loader = self._loader(val_memory[0], self._encode_labels(val_memory[1]), False, 256)
         torch.manual_seed(p.get("seed", 0))
         self.model_ = self._checked_network()
+        self._initialize_network(self.model_)
         n_epochs = epochs if epochs is not None else p.get("epochs", 10)
         trainer = self._trainer(n_epochs, val_loader is not None)
         self.history_ = trainer.fit(
@@ -262,10 +322,42 @@ class TextClassifier(ClassifierBase):
         return float(self.evaluate(X, y)["accuracy"])
 
     def _fit_pipeline(self, X: Sequence[str]) -> None:
+        vectorizer = self._new_vectorizer()
+        if self._language_model is None:
+            self.vectorizer_ = vectorizer.fit(X)
+            return
+        self.vectorizer_ = vectorizer
+        counts: Counter[str] = Counter()
+        for text in X:
+            counts.update(vectorizer.tokenize(text))
+        self._count_unknown(counts)
+
+    def _new_vectorizer(self) -> TextVectorizer:
+        """The pretrained LM's vectorizer (a copy), or a new one from the options."""
+        if self._language_model is not None:
+            from rnnkit.tasks.transfer import copied_vectorizer
+
+            return copied_vectorizer(self._language_model)
         p = self.params
-        self.vectorizer_ = TextVectorizer(
-            max_tokens=p["max_tokens"], min_freq=p["min_freq"], split=p["split"], ngrams=p["ngrams"]
-        ).fit(X)
+        return TextVectorizer(max_tokens=p["max_tokens"], min_freq=p["min_freq"], split=p["split"],
+                              ngrams=p["ngrams"])
+
+    def _count_unknown(self, counts: Counter[str]) -> None:
+        from rnnkit.tasks.transfer import oov_report
+
+        vectorizer = self._language_model.vectorizer_
+        self.transfer_ = oov_report(counts, vectorizer.vocabulary, self.params["pretrained"])
+
+    def _initialize_network(self, model: Any) -> None:
+        if self._language_model is not None:
+            from rnnkit.tasks.transfer import copy_encoder
+
+            copy_encoder(self._language_model, model.embedding, model.encoder)
+
+    def _max_length(self) -> int | None:
+        """Tokens kept per text: all of them when reading in windows."""
+        p = self.params
+        return None if p["window"] is not None else p["max_length"]
 
     def _loader(
         self, X: Sequence[str], y: np.ndarray | None, shuffle: bool, batch_size: int
@@ -275,7 +367,7 @@ class TextClassifier(ClassifierBase):
         sequences: list[np.ndarray] = list(self.vectorizer_.transform(X))
         return BucketLoader(
             sequences, targets=y, batch_size=batch_size, shuffle=shuffle,
-            seed=p["seed"], max_length=p["max_length"], truncation=p["truncation"],
+            seed=p["seed"], max_length=self._max_length(), truncation=p["truncation"],
         )
 
     def _network_inputs(self) -> dict[str, Any]:
