@@ -56,6 +56,10 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "verbose": 1,
     "embedding_dropout": 0.0,
     "weight_drop": 0.0,
+    # the fine-tuning schedule of ULMFiT: off, so training is what it was before it
+    "schedule": None,
+    "layer_lr_decay": None,
+    "unfreeze": None,
 }
 
 #: Defaults chosen so that setting nothing gives a strong model in minutes on a laptop CPU

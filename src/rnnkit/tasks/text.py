@@ -57,6 +57,10 @@ class TextClassifier(ClassifierBase):
         embedding_dropout: drop whole words (rows of the embedding matrix) in training.
         weight_drop: DropConnect on the recurrent weights, one mask per batch (both from
             AWD-LSTM, :mod:`rnnkit.nn.regularizers`; 0 = off, the default).
+        schedule, layer_lr_decay, unfreeze: the fine-tuning schedule of ULMFiT (off by default):
+            ``"stlr"`` or ``"one-cycle"`` learning rates stepped every batch (or a per-epoch
+            ``"cosine"``, ...), lr / ``layer_lr_decay`` ** depth per layer group (2.6 in the
+            paper) and ``"gradual"`` unfreezing, top group first (see ``rnnkit.train.Trainer``).
 
     Attributes after ``fit``: ``classes_``, ``vectorizer_``, ``model_``, ``history_``, ``metrics_``.
     """
@@ -65,7 +69,7 @@ class TextClassifier(ClassifierBase):
     network_params = (*ClassifierBase.network_params, "embedding_dim", "embedding_dropout",
                       "weight_drop")
 
-    choices = {"monitor": ("val_accuracy", "val_loss")}
+    choices = {"monitor": ("val_accuracy", "val_loss"), "unfreeze": (None, "gradual")}
     vectorizer_: TextVectorizer | None = None
 
     def __init__(
@@ -77,6 +81,7 @@ class TextClassifier(ClassifierBase):
         lr: Any = 0.001, weight_decay: Any = 0.0, clip_norm: Any = 1.0, validation_split: Any = 0.1,
         patience: Any = 3, monitor: Any = "val_accuracy", time_budget: Any = None, seed: Any = 0,
         verbose: Any = 1, embedding_dropout: Any = 0.0, weight_drop: Any = 0.0,
+        schedule: Any = None, layer_lr_decay: Any = None, unfreeze: Any = None,
     ) -> None:
         self._store_params(locals())
 
