@@ -129,6 +129,24 @@ def train(
     batch_size: BatchSize = None,
     lr: LearningRate = None,
     time_budget: TimeBudget = None,
+    schedule: Annotated[
+        str | None,
+        typer.Option("--schedule", metavar="NAME",
+                     help="Learning-rate schedule: stlr or one-cycle (every step), cosine, step "
+                          "or plateau (every epoch)."),
+    ] = None,
+    layer_lr_decay: Annotated[
+        float | None,
+        typer.Option("--layer-lr-decay", metavar="FACTOR",
+                     help="Discriminative learning rates: each layer group down trains at the lr "
+                          "of the one above divided by FACTOR (2.6 in ULMFiT)."),
+    ] = None,
+    gradual_unfreezing: Annotated[
+        bool,
+        typer.Option("--gradual-unfreezing",
+                     help="Train only the top layer group in epoch 1, one group more in each "
+                          "epoch after."),
+    ] = False,
     seed: Seed = 0,
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
@@ -171,7 +189,10 @@ def train(
         cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=num_layers,
         pooling=pooling, dropout=dropout, max_length=max_length, max_tokens=max_tokens,
         epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, window=window,
+        schedule=schedule, layer_lr_decay=layer_lr_decay,
+        unfreeze="gradual" if gradual_unfreezing else None,
     )
+    _check_options(params)
     if pretrained is not None:
         refuse_with("--pretrained", params,
                     ("cell", "bidirectional", "hidden_size", "num_layers", "max_tokens"))
@@ -226,6 +247,17 @@ def _transfer_report(clf: Any) -> dict[str, Any]:
 
     info(oov_line(report, "--pretrained"))
     return {"pretrained": report}
+
+
+def _check_options(params: dict[str, Any]) -> None:
+    """The numeric options and the schedule's name, before any data is read (one line each)."""
+    from rnnkit.tasks.options import check_options
+
+    check_options("TextClassifier", params)
+    if params.get("schedule") is not None:
+        from rnnkit.train.optim import check_schedule  # torch: only when a schedule is named
+
+        check_schedule(params["schedule"])
 
 
 def _check_known_labels(

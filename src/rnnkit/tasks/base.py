@@ -225,6 +225,9 @@ class Estimator(LoadableFromBundle):
         from rnnkit.train import distributed
 
         n = distributed.check_workers(workers)
+        if n > 1 and self.params.get("unfreeze") is not None:
+            raise ConfigError("unfreeze='gradual' does not work with several workers yet; "
+                              "train with one worker or without gradual unfreezing")
         options = {"checkpoint_dir": checkpoint_dir, "resume": resume,
                    "checkpoint_every": checkpoint_every}
         if n > 1 and distributed.context() is None and not distributed.launched_by_torchrun():

@@ -26,6 +26,7 @@ from rnnkit.nn import GRU, LSTM, SimpleRNN
 from rnnkit.nn.pooling import TimePooling
 from rnnkit.nn.regularizers import embedding_dropout
 from rnnkit.nn.windows import check_windowed, read_in_windows
+from rnnkit.train.finetune import stacked_layer_groups
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 
@@ -135,6 +136,14 @@ class RecurrentClassifier(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         return self.head(self.drop(self.encode(x, lengths)))
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The parameters bottom to top: the embedding (token input), each recurrent layer (both
+        directions), then pooling and head together; for discriminative learning rates and
+        gradual unfreezing (``Trainer(layer_lr_decay=, unfreeze=)``)."""
+        bottom = [list(self.embedding.parameters())] if self.embedding is not None else []
+        top = [*self.pool.parameters(), *self.head.parameters()]
+        return [*bottom, *stacked_layer_groups(self.encoder), top]
 
 
 def keras_embedding_init_(embedding: nn.Embedding, scale: float = 0.05) -> None:

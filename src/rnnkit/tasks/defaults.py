@@ -58,6 +58,10 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "weight_drop": 0.0,
     "pretrained": None,
     "window": None,
+    # the fine-tuning schedule of ULMFiT: off, so training is what it was before it
+    "schedule": None,
+    "layer_lr_decay": None,
+    "unfreeze": None,
 }
 
 #: Defaults chosen so that setting nothing gives a strong model in minutes on a laptop CPU

@@ -14,6 +14,7 @@ from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.nn import Linear
 from rnnkit.nn.regularizers import LockedDropout, activation_penalty, embedding_dropout
 from rnnkit.tasks.classifier_model import recurrent_layer
+from rnnkit.train.finetune import stacked_layer_groups
 from rnnkit.train.metrics import IGNORE_INDEX
 
 State = Tensor | tuple[Tensor, Tensor]
@@ -189,6 +190,18 @@ class RecurrentLanguageModel(nn.Module):
     def reset_state(self) -> None:
         """Forget the carried state: the next call starts from zeros."""
         self._carried = None
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The parameters bottom to top: the embedding (none for one-hot input), each recurrent
+        layer, then the output layer (a tied weight stays with the embedding); for
+        discriminative learning rates and gradual unfreezing (``Trainer(layer_lr_decay=,
+        unfreeze=)``)."""
+        bottom = [list(self.embedding.parameters())] if self.embedding is not None else []
+        output = self.adaptive if self.adaptive is not None else self.decoder
+        assert output is not None
+        embedded = {id(p) for group in bottom for p in group}
+        top = [p for p in output.parameters() if id(p) not in embedded]
+        return [*bottom, *stacked_layer_groups(self.rnn), top]
 
 
 def _adaptive_softmax(hidden_size: int, vocab_size: int, cutoffs: Any,

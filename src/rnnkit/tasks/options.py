@@ -141,6 +141,7 @@ RULES: dict[str, Rule] = {
     "max_output_ratio": Rule("float", 0.0, 1000.0, open_low=True),
     "embedding_dropout": _fraction(high=0.99),
     "weight_drop": _fraction(high=0.99),
+    "layer_lr_decay": Rule("float", 0.0, 1e3, open_low=True, none=True),
     "ar": Rule("float", 0.0, 1e6),
     "tar": Rule("float", 0.0, 1e6),
 }

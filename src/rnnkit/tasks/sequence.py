@@ -50,8 +50,9 @@ class SequenceClassifier(ClassifierBase):
         max_length: steps kept per sequence (None: all); truncation ``post`` keeps the start,
             ``pre`` the end.
         batch_size, epochs, optimizer, lr, weight_decay, clip_norm: training.
-        schedule: per-epoch learning-rate schedule (``None``, ``"cosine"``, ``"step"``,
-            ``"plateau"``; see ``rnnkit.train.Trainer``).
+        schedule: learning-rate schedule: per epoch (``None``, ``"cosine"``, ``"step"``,
+            ``"plateau"``) or per step (``"stlr"``, ``"one-cycle"``); see
+            ``rnnkit.train.Trainer``.
         validation_split: held-out fraction (stratified) for early stopping with ``patience``.
         time_budget: seconds; training stops after the batch that crosses it.
         seed: makes a run repeatable on the same machine. verbose: 0, 1 or 2.
@@ -130,11 +131,6 @@ class SequenceClassifier(ClassifierBase):
         return super().score(as_sequence_list(X, lengths, mask), y)
 
     # ------------------------------------------------------------------ ClassifierBase hooks
-    def _trainer(self, epochs_hint: int, has_validation: bool) -> Any:
-        trainer = super()._trainer(epochs_hint, has_validation)
-        trainer.schedule = self.params["schedule"]
-        return trainer
-
     def _check_inputs(self, X: Any, name: str) -> list[np.ndarray]:
         seqs = as_sequence_list(X, name=name)
         if self.scaler_ is not None and seqs and seqs[0].shape[1] != self.scaler_.feature_size:

@@ -74,6 +74,10 @@ class TextClassifier(ClassifierBase):
         window: None reads each text whole (up to ``max_length``); ``N`` reads it in windows of
             N tokens with the state carried over and pools over all of them (BPT3C; needs a
             unidirectional encoder, e.g. ``pretrained``; same result as reading whole).
+        schedule, layer_lr_decay, unfreeze: the fine-tuning schedule of ULMFiT (off by default):
+            ``"stlr"`` or ``"one-cycle"`` learning rates stepped every batch (or a per-epoch
+            ``"cosine"``, ...), lr / ``layer_lr_decay`` ** depth per layer group (2.6 in the
+            paper) and ``"gradual"`` unfreezing, top group first (see ``rnnkit.train.Trainer``).
 
     Attributes after ``fit``: ``classes_``, ``vectorizer_``, ``model_``, ``history_``, ``metrics_``.
     """
@@ -82,7 +86,7 @@ class TextClassifier(ClassifierBase):
     network_params = (*ClassifierBase.network_params, "embedding_dim", "embedding_dropout",
                       "weight_drop", "window")
 
-    choices = {"monitor": ("val_accuracy", "val_loss")}
+    choices = {"monitor": ("val_accuracy", "val_loss"), "unfreeze": (None, "gradual")}
     vectorizer_: TextVectorizer | None = None
     transfer_: dict[str, Any] | None = None  # the vocabulary hand-over of ``pretrained``
     _language_model: Any = None  # the pretrained LM during fit (its weights are copied)
@@ -97,6 +101,7 @@ class TextClassifier(ClassifierBase):
         patience: Any = 3, monitor: Any = "val_accuracy", time_budget: Any = None, seed: Any = 0,
         verbose: Any = 1, embedding_dropout: Any = 0.0, weight_drop: Any = 0.0,
         pretrained: Any = None, window: Any = None,
+        schedule: Any = None, layer_lr_decay: Any = None, unfreeze: Any = None,
     ) -> None:
         self._store_params(locals())
 

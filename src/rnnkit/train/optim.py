@@ -25,10 +25,11 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.errors import ConfigError, ShapeError
+from rnnkit.train.finetune import StepSchedule, check_step_options, step_schedule_name
 from rnnkit.train.metrics import IGNORE_INDEX
 
 OPTIMIZER_NAMES = ("sgd", "momentum", "rmsprop", "adam", "adamw", "adagrad")
-SCHEDULE_NAMES = ("step", "cosine", "plateau")
+SCHEDULE_NAMES = ("step", "cosine", "plateau", "stlr", "one-cycle")
 
 _OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
     "sgd": (torch.optim.SGD, {}),
@@ -44,7 +45,7 @@ _OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
 
 def make_optimizer(
     name: str,
-    params: Iterable[torch.nn.Parameter],
+    params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
     lr: float = 1e-3,
     weight_decay: float = 0.0,
     fused: bool | None = None,
@@ -53,8 +54,9 @@ def make_optimizer(
     """An optimizer by name: sgd, momentum (SGD, momentum 0.9), rmsprop (rho 0.9 as Keras), adam,
     adamw, adagrad.
 
-    ``fused=None`` tries the fused kernel and falls back to ``foreach``; ``False`` forces foreach.
-    ``options`` go to the torch constructor (e.g. ``betas``, ``momentum``, ``nesterov``).
+    ``params``: parameters, or torch's parameter groups (dicts with ``params`` and their own
+    ``lr``, ...). ``fused=None`` tries the fused kernel and falls back to ``foreach``; ``False``
+    forces foreach. ``options`` go to the torch constructor (e.g. ``betas``, ``momentum``).
     """
     key = name.lower() if isinstance(name, str) else name
     if key not in _OPTIMIZERS:
@@ -62,10 +64,17 @@ def make_optimizer(
                           f"choose from {', '.join(OPTIMIZER_NAMES)}")
     cls, defaults = _OPTIMIZERS[key]
     kwargs = {**defaults, "lr": lr, "weight_decay": weight_decay, **options}
-    param_list = [p for p in params if p.requires_grad]
+    items: list[Any] = list(params)
+    param_list: list[Any]
+    if items and isinstance(items[0], dict):
+        param_list = [{**g, "params": [p for p in g["params"] if p.requires_grad]} for g in items]
+        param_list = [g for g in param_list if g["params"]]
+        flat = [p for g in param_list for p in g["params"]]
+    else:
+        param_list = flat = [p for p in items if p.requires_grad]
     if not param_list:
         raise ConfigError("optimizer: the model has no trainable parameters")
-    if fused is not False and _supports_fused(cls, param_list):
+    if fused is not False and _supports_fused(cls, flat):
         try:
             return cls(param_list, fused=True, **kwargs)  # type: ignore[call-arg]
         except (RuntimeError, TypeError, ValueError):
@@ -94,31 +103,38 @@ def make_schedule(
     spec: str | Mapping[str, Any] | None,
     optimizer: torch.optim.Optimizer,
     epochs: int,
+    *,
+    steps_per_epoch: int | None = None,
+    time_budget: float | None = None,
     **options: Any,
 ) -> Any:
-    """A per-epoch learning-rate schedule, or None.
+    """A learning-rate schedule, or None.
 
-    ``spec`` is a name or ``{"name": ..., **options}``:
+    ``spec`` is a name or ``{"name": ..., **options}``. Stepped once per epoch:
 
     - ``"step"``: multiply the lr by ``gamma`` (0.1) every ``step_size`` epochs
       (``max(1, epochs // 3)``).
     - ``"cosine"``: cosine decay to ``eta_min`` (0) over ``T_max`` epochs (``epochs``).
     - ``"plateau"`` (``"reduce_on_plateau"``): multiply by ``factor`` (0.1) after ``patience`` (5)
       epochs without improvement of the monitored value (``monitor``, default val_loss or loss).
+
+    Stepped after every optimizer step (a :class:`rnnkit.train.finetune.StepSchedule` over
+    ``epochs * steps_per_epoch`` steps, ending with ``time_budget`` when it comes first):
+
+    - ``"stlr"``: slanted triangular (ULMFiT's eq. 3): up from ``lr / ratio`` (32) to ``lr`` over
+      the first ``cut_frac`` (0.1) of the steps, then linearly back down.
+    - ``"one-cycle"``: up from ``lr / div_factor`` (25) to ``lr`` over ``pct_start`` (0.3) of the
+      steps, then down to ``lr / div_factor / final_div_factor`` (1e4), cosine both ways, as
+      torch's ``OneCycleLR``.
     """
     if spec is None:
         return None
-    if isinstance(spec, str):
-        name, opts = spec, dict(options)
-    elif isinstance(spec, Mapping):
-        opts = {k: v for k, v in spec.items() if k != "name"}
-        opts.update(options)
-        name = spec.get("name", "")
-    else:
-        raise ConfigError("schedule: expected a name or a dict with 'name', "
-                          f"got {type(spec).__name__}")
-    name = str(name).lower().replace("-", "_")
-    opts.pop("monitor", None)
+    name, opts = _schedule_parts(spec)
+    opts.update(options)
+    step_name = step_schedule_name(name)
+    if step_name is not None:
+        total = epochs * steps_per_epoch if steps_per_epoch is not None else None
+        return StepSchedule(step_name, optimizer, total, time_budget, **opts)
     sched = torch.optim.lr_scheduler
     try:
         if name == "step":
@@ -135,6 +151,36 @@ def make_schedule(
     except TypeError as err:
         raise ConfigError(f"schedule: bad option for {name!r}: {err}") from err
     raise ConfigError(f"schedule: unknown name {name!r}; choose from {', '.join(SCHEDULE_NAMES)}")
+
+
+def check_schedule(spec: Any) -> None:
+    """A one-line ConfigError for a schedule that :func:`make_schedule` would refuse by its name
+    (or a per-step schedule's options), before any training."""
+    if spec is None:
+        return
+    name, opts = _schedule_parts(spec)
+    step_name = step_schedule_name(name)
+    if step_name is not None:
+        check_step_options(step_name, opts)
+    elif name not in ("step", "cosine", "plateau", "reduce_on_plateau", "reducelronplateau"):
+        raise ConfigError(
+            f"schedule: unknown name {name!r}; choose from {', '.join(SCHEDULE_NAMES)}"
+        )
+
+
+def _schedule_parts(spec: Any) -> tuple[str, dict[str, Any]]:
+    """``(name, options)`` of a schedule spec: a name or ``{"name": ..., **options}``; the name
+    lower case with ``_`` for ``-`` and without the plateau's ``monitor``."""
+    if isinstance(spec, str):
+        name, opts = spec, {}
+    elif isinstance(spec, Mapping):
+        opts = {k: v for k, v in spec.items() if k != "name"}
+        name = spec.get("name", "")
+    else:
+        raise ConfigError("schedule: expected a name or a dict with 'name', "
+                          f"got {type(spec).__name__}")
+    opts.pop("monitor", None)
+    return str(name).lower().replace("-", "_"), opts
 
 
 def schedule_monitor(spec: Any, has_validation: bool) -> str:
@@ -220,6 +266,7 @@ __all__ = [
     "make_optimizer",
     "optimizer_is_fused",
     "make_schedule",
+    "check_schedule",
     "schedule_monitor",
     "make_loss",
     "loss_weight",

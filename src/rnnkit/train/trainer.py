@@ -54,11 +54,18 @@ from rnnkit.train.checkpoint import (
     save_checkpoint,
     unflatten_state,
 )
+from rnnkit.train.finetune import (
+    UNFREEZE_CHOICES,
+    discriminative_groups,
+    model_layer_groups,
+    unfreeze_for_epoch,
+)
 from rnnkit.train.history import History
 from rnnkit.train.lifeline import CheckpointLock
 from rnnkit.train.metrics import StreamingMetric, make_metric
 from rnnkit.train.optim import (
     LossFn,
+    check_schedule,
     loss_weight,
     make_loss,
     make_optimizer,
@@ -249,7 +256,15 @@ class Trainer:
         optimizer: sgd, momentum, rmsprop, adam, adamw, adagrad (fused kernels where available).
         lr, weight_decay: optimizer settings; ``optimizer_options`` adds constructor options.
         clip_norm, clip_value: gradient clipping by global norm and/or by value.
-        schedule: None, "step", "cosine", "plateau", or ``{"name": ..., **options}`` (per epoch).
+        schedule: None, "step", "cosine", "plateau" (stepped once per epoch), "stlr" or
+            "one-cycle" (after every optimizer step), or ``{"name": ..., **options}``; see
+            :func:`rnnkit.train.optim.make_schedule`.
+        layer_lr_decay: discriminative learning rates (ULMFiT): the model's ``layer_groups()``
+            (bottom to top) become optimizer parameter groups, group ``l`` of ``L`` training at
+            ``lr / layer_lr_decay ** (L - 1 - l)`` (2.6 in the paper); schedules scale them all
+            alike. None: one group.
+        unfreeze: ``"gradual"``: the first epoch trains only the top layer group, each next epoch
+            one group more (frozen parameters get no gradient and no update). None: all train.
         metrics: names (accuracy, precision, recall, f1, auc, rmse, mae, mape, smape, perplexity,
             bpc) or StreamingMetric objects. None picks by loss: accuracy for cross_entropy and
             bce, rmse for mse and mae, nothing for a custom loss.
@@ -284,6 +299,8 @@ class Trainer:
         optimizer_options: Mapping[str, Any] | None = None,
         fused: bool | None = None,
         fingerprint: Mapping[str, Any] | None = None,
+        layer_lr_decay: float | None = None,
+        unfreeze: str | None = None,
     ) -> None:
         self.loss_fn, self.loss_name = make_loss(loss)
         self.optimizer_name = optimizer
@@ -297,9 +314,20 @@ class Trainer:
             raise ConfigError(f"verbose: expected 0, 1 or 2, got {verbose}")
         if checkpoint_every is not None and checkpoint_every < 1:
             raise ConfigError(f"checkpoint_every: must be >= 1 batch, got {checkpoint_every}")
+        if layer_lr_decay is not None and not (
+            isinstance(layer_lr_decay, int | float) and math.isfinite(layer_lr_decay)
+            and layer_lr_decay > 0
+        ):
+            raise ConfigError(f"layer_lr_decay: must be a finite number > 0 (2.6 in ULMFiT) or "
+                              f"None, got {layer_lr_decay!r}")
+        if unfreeze not in UNFREEZE_CHOICES:
+            raise ConfigError(f"unfreeze: expected 'gradual' or None, got {unfreeze!r}")
+        check_schedule(schedule)
         self.clip_norm = clip_norm
         self.clip_value = clip_value
         self.schedule = schedule
+        self.layer_lr_decay = layer_lr_decay
+        self.unfreeze = unfreeze
         self.metric_specs = (
             list(metrics) if metrics is not None else default_metrics(self.loss_name)
         )
@@ -315,7 +343,11 @@ class Trainer:
         self.optimizer_options = dict(optimizer_options or {})
         self.fused = fused
         # as the checkpoint's JSON gives it back (tuples become lists)
-        self.fingerprint = json.loads(json.dumps(dict(fingerprint or {}), default=str))
+        # the training options a checkpoint's optimizer and schedule state depend on, too
+        training = {"schedule": schedule, "layer_lr_decay": layer_lr_decay, "unfreeze": unfreeze}
+        self.fingerprint = json.loads(
+            json.dumps({**dict(fingerprint or {}), **training}, default=str)
+        )
         self.history = History()
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: Any = None
@@ -324,6 +356,8 @@ class Trainer:
         self._stop_now = False
         self._ctx: distributed.DistContext | None = None
         self._running_callbacks: list[Callback] = self.callbacks
+        self._layer_groups: list[list[torch.nn.Parameter]] | None = None
+        self._epoch_lr: float | None = None  # the running epoch's lr at its start
 
     # ------------------------------------------------------------------------------ public API
 
@@ -374,9 +408,14 @@ class Trainer:
             TrainingInterrupted: Ctrl-C; the message says where the last checkpoint is.
         """
         # the thread policy (rnnkit.threads): decided now, re-checked about every second
-        with self._checkpoint_lock(), GOVERNOR.session():
-            return self._fit(model, train_data, validation_data, epochs, time_budget,
-                             final_validation, budget_start)
+        trainable = [(p, p.requires_grad) for p in model.parameters()]
+        try:
+            with self._checkpoint_lock(), GOVERNOR.session():
+                return self._fit(model, train_data, validation_data, epochs, time_budget,
+                                 final_validation, budget_start)
+        finally:  # gradual unfreezing may stop (early, on a budget) with groups still frozen
+            for p, flag in trainable:
+                p.requires_grad_(flag)
 
     def _checkpoint_lock(self) -> contextlib.AbstractContextManager[Any]:
         """Exclusive use of ``checkpoint_dir`` for this run: a second run writing checkpoints
@@ -531,13 +570,17 @@ class Trainer:
             _seed_everything(self.seed)
         self.optimizer = make_optimizer(
             self.optimizer_name,
-            model.parameters(),
+            self._parameters(model, ctx),
             lr=self.lr,
             weight_decay=self.weight_decay,
             fused=self.fused,
             **self.optimizer_options,
         )
-        self.scheduler = make_schedule(self.schedule, self.optimizer, epochs)
+        self.scheduler = make_schedule(
+            self.schedule, self.optimizer, epochs,
+            steps_per_epoch=num_batches if epochs != _UNTIL_BUDGET else None,
+            time_budget=time_budget,
+        )
         plateau_monitor = schedule_monitor(self.schedule, validation_data is not None)
         self._params = [p for p in model.parameters() if p.requires_grad]
         self.history = History()
@@ -557,6 +600,23 @@ class Trainer:
             final_validation=final_validation,
         )
         return run
+
+    def _parameters(
+        self, model: torch.nn.Module, ctx: distributed.DistContext | None
+    ) -> Any:
+        """What the optimizer trains: the model's parameters, or with ``layer_lr_decay`` /
+        ``unfreeze`` its layer groups as parameter groups (bottom to top)."""
+        self._layer_groups = None
+        if self.layer_lr_decay is None and self.unfreeze is None:
+            return model.parameters()
+        why = "layer_lr_decay" if self.layer_lr_decay is not None else "unfreeze"
+        groups = model_layer_groups(model, why)
+        if self.unfreeze is not None and ctx is not None:
+            # DDP fixes the parameters it synchronises when it wraps the model
+            raise ConfigError("unfreeze='gradual' does not work with several workers yet; "
+                              "train with one worker or without gradual unfreezing")
+        self._layer_groups = groups
+        return discriminative_groups(groups, self.lr, self.layer_lr_decay)
 
     def _resume(self, run: _Run) -> None:
         """With ``resume=True`` and a checkpoint: restore weights, optimizer, schedule, callbacks,
@@ -588,6 +648,8 @@ class Trainer:
         if hasattr(run.train_data, "set_epoch"):
             run.train_data.set_epoch(epoch)
         model.train()
+        if self.unfreeze == "gradual" and self._layer_groups is not None:
+            unfreeze_for_epoch(self._layer_groups, epoch)
         if not resumed_mid_epoch:
             stats.reset()
             run.epoch_seconds = 0.0
@@ -596,7 +658,11 @@ class Trainer:
             cb.on_epoch_begin(epoch, {})
         first = run.start_batch if resumed_mid_epoch else 0
         epoch_start = time.perf_counter()
-        lr = float(self.optimizer.param_groups[0]["lr"])
+        # the top layer group's lr at the start of the epoch (a per-step schedule has moved it
+        # by the time a run resumes in the middle of the epoch: the checkpoint has it)
+        if not (resumed_mid_epoch and self._epoch_lr is not None):
+            self._epoch_lr = float(self.optimizer.param_groups[-1]["lr"])
+        lr = self._epoch_lr
         run.progress.epoch_begin(epoch, run.num_batches, first)
         batches = _skip(iter(run.train_data), first)
         if run.lockstep:  # rank-local loaders may run dry at different steps
@@ -613,6 +679,8 @@ class Trainer:
             if target is None:
                 raise ConfigError("train_data: batches must be (inputs, target) pairs")
             self._train_step(run.net, inputs, target, stats, epoch, batch_index, empty)
+            if getattr(self.scheduler, "per_step", False):
+                self.scheduler.step(elapsed=time.perf_counter() - run.started)
             done = batch_index + 1
             if self._after_batch(run, epoch, done, epoch_start):
                 exhausted = False
@@ -722,7 +790,7 @@ class Trainer:
     def _step_schedule(self, run: _Run, record: Mapping[str, Any]) -> None:
         """The learning-rate schedule's step after a complete epoch (a plateau schedule reads its
         monitored number from ``record``)."""
-        if self.scheduler is None:
+        if self.scheduler is None or getattr(self.scheduler, "per_step", False):
             return
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             if run.plateau_monitor not in record:
@@ -821,6 +889,7 @@ class Trainer:
             "epoch": epoch,
             "batch": batch,
             "epoch_seconds": seconds,
+            "epoch_lr": self._epoch_lr if batch > 0 else None,
             "seed": self.seed,
             "history": self.history.to_dict(),
             # a stop in the middle of an epoch is never final: resuming finishes the epoch
@@ -896,7 +965,14 @@ class Trainer:
                 "names or sizes); resume with the options of that run, or use another "
                 "checkpoint directory"
             ) from err
-        self.optimizer.load_state_dict(parts["optimizer"])
+        try:
+            self.optimizer.load_state_dict(parts["optimizer"])
+        except ValueError as err:  # another number or size of parameter groups
+            raise TrainingError(
+                f"checkpoint {self.checkpoint_path} was written with other parameter groups "
+                "(layer_lr_decay / unfreeze); resume with the options of that run, or use another "
+                "checkpoint directory"
+            ) from err
         if self.scheduler is not None and parts["scheduler"] is not None:
             self.scheduler.load_state_dict(parts["scheduler"])
         for cb, state in zip(self.callbacks, parts["callbacks"], strict=False):
@@ -904,6 +980,7 @@ class Trainer:
         self.history = History.from_dict(meta["history"])
         self.history.stopped_reason = meta.get("stopped_reason")
         batch = int(meta["batch"])
+        self._epoch_lr = meta.get("epoch_lr")
         # the saved partial-epoch numbers are summed over ranks already: rank 0 carries them
         if batch > 0 and parts["stats"] is not None and (self._ctx is None or self._ctx.is_main):
             stats.load_state(parts["stats"])
