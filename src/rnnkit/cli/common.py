@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from rnnkit.cells import cells_listed
 from rnnkit.errors import DataError
 
 T = TypeVar("T")
@@ -77,7 +78,8 @@ NumLayers = Annotated[
     int | None, typer.Option("--num-layers", min=1, help="Stacked recurrent layers.")
 ]
 Cell = Annotated[
-    str | None, typer.Option("--cell", metavar="CELL", help="Recurrent cell: lstm, gru or rnn.")
+    str | None,
+    typer.Option("--cell", metavar="CELL", help=f"Recurrent cell: {cells_listed()}."),
 ]
 Dropout = Annotated[
     float | None, typer.Option("--dropout", metavar="P", help="Dropout probability.")
