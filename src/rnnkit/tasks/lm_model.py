@@ -48,7 +48,8 @@ class RecurrentLanguageModel(nn.Module):
     scores over the whole vocabulary either way (logits, or log-probabilities for ``adaptive``).
 
     ``run(x, state)`` is the pure step: ``x`` (B, T) int64 ids and the state (``h`` (L, B, S), or
-    ``(h, c)`` for LSTM; S = H except for an LRU's 2N; None = zeros) -> ``(logits (B, T, V), new state)``.
+    ``(h, c)`` for LSTM; S = H except for an LRU's 2N; None = zeros) ->
+    ``(logits (B, T, V), new state)``.
 
     ``forward(x, reset=None)`` is the stateful call the Trainer makes: it starts from the state the
     previous call left (detached), zeroed for the rows where ``reset`` (B,) bool is True, and

@@ -38,8 +38,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.cells import check_cell
+from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.nn import Linear
 from rnnkit.nn.attention import make_attention
 from rnnkit.nn.masking import mask_from_lengths
