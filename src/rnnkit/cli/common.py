@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from rnnkit.cells import cells_listed, check_cell
 from rnnkit.errors import ConfigError, DataError
 
 T = TypeVar("T")
@@ -76,8 +77,17 @@ HiddenSize = Annotated[
 NumLayers = Annotated[
     int | None, typer.Option("--num-layers", min=1, help="Stacked recurrent layers.")
 ]
+
+
+def _known_cell(value: str | None) -> str | None:
+    """``--cell`` checked while the command line is read, before any data is."""
+    return None if value is None else check_cell(value, "--cell")
+
+
 Cell = Annotated[
-    str | None, typer.Option("--cell", metavar="CELL", help="Recurrent cell: lstm, gru or rnn.")
+    str | None,
+    typer.Option("--cell", metavar="CELL", help=f"Recurrent cell: {cells_listed()}.",
+                 callback=_known_cell),
 ]
 Dropout = Annotated[
     float | None, typer.Option("--dropout", metavar="P", help="Dropout probability.")

@@ -11,11 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
+from rnnkit.cells import CELLS
 from rnnkit.cli.common import AsJson, emit_json
 
-NAMES = {
-    "rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM", "mingru": "MinGRU", "minlstm": "MinLSTM",
-}
+NAMES = CELLS  # kernel kind -> layer name: the kinds are cell names
 
 
 def _rule(bound: int) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from rnnkit.cells import cells_listed, check_cell
 from rnnkit.cli.common import AsJson, Encoding, Seed, emit_json, existing, info
 from rnnkit.cli.paths import check_encoding, check_output_dir, check_output_file
 from rnnkit.errors import ConfigError, DataError
@@ -28,7 +29,7 @@ def memory(
                      "memory.md."),
     ],
     cells: Annotated[
-        str, typer.Option(help="Comma-separated cells: rnn, lstm, gru.")
+        str, typer.Option(help=f"Comma-separated cells: {cells_listed('and')}.")
     ] = "rnn,lstm,gru",
     lengths: Annotated[
         str, typer.Option(help="Comma-separated sequence lengths T.")
@@ -52,7 +53,7 @@ def memory(
     from rnnkit.viz.figures import save_figure
     from rnnkit.viz.inside import plot_memory
 
-    cell_list = parse_list(cells, "--cells")
+    cell_list = [check_cell(cell, "--cells") for cell in parse_list(cells, "--cells")]
     length_list = parse_list(lengths, "--lengths", int)
     task_list = parse_list(tasks, "--tasks")
     if time_budget <= 0:

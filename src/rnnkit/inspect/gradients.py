@@ -31,8 +31,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.inspect.memory import MemoryResult, adding_problem, copy_task
 from rnnkit.inspect.record import hidden_state_gradients
 from rnnkit.nn import GRU, LSTM, SimpleRNN
-
-LAYERS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+from rnnkit.nn.registry import make_layer as registered_layer
 
 
 def make_layer(
@@ -44,15 +43,19 @@ def make_layer(
     seed: int = 0,
     dtype: torch.dtype = torch.float64,
 ) -> torch.nn.Module:
-    """An rnnkit.nn layer with seeded weights (Keras init: orthogonal recurrent weights).
+    """An rnnkit.nn layer of a cell of :mod:`rnnkit.cells` with seeded weights (Keras init:
+    orthogonal recurrent weights).
 
     ``recurrent_scale`` multiplies ``weight_hh_l0`` (e.g. 3.0 to see gradients explode).
     """
-    if cell not in LAYERS:
-        raise ConfigError(f"cell: expected rnn, lstm or gru, got {cell!r}")
     torch.manual_seed(seed)
-    layer = LAYERS[cell](input_size, hidden_size, dtype=dtype).eval()
+    layer = registered_layer(cell, input_size, hidden_size, dtype=dtype).eval()
     if recurrent_scale is not None:
+        if not hasattr(layer, "weight_hh_l0"):
+            raise ConfigError(
+                f"recurrent_scale: the {cell} cell has no recurrent weights (weight_hh) to scale; "
+                "leave it out"
+            )
         with torch.no_grad():
             layer.weight_hh_l0.mul_(recurrent_scale)  # type: ignore[operator]
     return layer
@@ -84,6 +87,10 @@ def gradient_flow_scratch(layer: torch.nn.Module, x: torch.Tensor, v: torch.Tens
     from rnnkit import scratch
 
     classes = {SimpleRNN: scratch.RNN, LSTM: scratch.LSTM, GRU: scratch.GRU}
+    if type(layer) not in classes:
+        raise ConfigError(
+            f"engine: the scratch engine has no {type(layer).__name__}; use engine='nn'"
+        )
     kind = classes[type(layer)]  # type: ignore[index]
     net = kind(layer.input_size, layer.hidden_size, dtype=np.float64)
     net.load_state_dict({k: t.detach().double().numpy() for k, t in layer.state_dict().items()})

@@ -1,4 +1,4 @@
-"""Memory-length tasks: how far back can a vanilla RNN, an LSTM and a GRU remember?
+"""Memory-length tasks: how far back can a vanilla RNN, an LSTM, a GRU or a scan cell remember?
 
 Two classic synthetic tasks (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016):
 
@@ -30,10 +30,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.cells import check_cell
 from rnnkit.errors import ConfigError
-from rnnkit.nn import GRU, LSTM, SimpleRNN
+from rnnkit.nn.registry import make_layer
 
-CELLS: dict[str, type[nn.Module]] = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 TASKS = ("adding", "copy")
 ADDING_BASELINE_MSE = 2.0 / 12.0
 ADDING_SOLVED_MSE = 0.05
@@ -93,14 +93,13 @@ class MemoryNet(nn.Module):
 
     def __init__(self, cell: str, task: str, hidden_size: int = 64, symbols: int = 8) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise ConfigError(f"cells: unknown cell {cell!r}; use rnn, lstm or gru")
+        check_cell(cell, "cells")
         if task not in TASKS:
             raise ConfigError(f"task: expected one of {', '.join(TASKS)}, got {task!r}")
         self.task = task
         self.vocab = symbols + 2
         width = 2 if task == "adding" else self.vocab
-        self.encoder = CELLS[cell](width, hidden_size)
+        self.encoder = make_layer(cell, width, hidden_size)
         self.head = nn.Linear(hidden_size, 1 if task == "adding" else symbols + 1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -224,8 +223,7 @@ def memory_benchmark(
 ) -> list[MemoryResult]:
     """Train every (task, cell, length) with the same budget; returns the results in that order."""
     for cell in cells:
-        if cell not in CELLS:
-            raise ConfigError(f"cells: unknown cell {cell!r}; use rnn, lstm or gru")
+        check_cell(cell, "cells")
     for task in tasks:
         if task not in TASKS:
             raise ConfigError(f"tasks: unknown task {task!r}; use adding or copy")

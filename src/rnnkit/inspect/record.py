@@ -37,11 +37,12 @@ import torch
 from torch import Tensor
 
 from rnnkit.errors import ConfigError
-from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.masking import mask_from_lengths, resolve_padding, reverse_padded, rotate_time
 from rnnkit.nn.recurrent import check_sequence_input
+from rnnkit.nn.registry import cell_name
 
-#: Which arrays each cell type records (besides ``hidden``).
+#: Which arrays the classic cells record; any other cell records ``hidden`` (its output), then
+#: the gates its ``step_with_gates`` names (a minGRU: ``update_gate``, ``candidate``).
 RECORDED = {
     "rnn": ("hidden",),
     "lstm": ("hidden", "cell", "input_gate", "forget_gate", "output_gate", "candidate"),
@@ -66,15 +67,14 @@ class Recording:
 
 
 def cell_type(cell: Any) -> str:
-    """``rnn``, ``lstm`` or ``gru`` for an rnnkit cell."""
-    if isinstance(cell, LSTMCell):
-        return "lstm"
-    if isinstance(cell, GRUCell):
-        return "gru"
-    if isinstance(cell, RNNCell):
-        return "rnn"
-    raise ConfigError(f"layer: cannot record a {type(cell).__name__}; use rnnkit.nn LSTM, "
-                      "GRU or SimpleRNN")
+    """The registered name of an rnnkit cell (``lstm``, ``mingru``, ...; :mod:`rnnkit.cells`)."""
+    try:
+        return cell_name(cell)
+    except ConfigError:
+        raise ConfigError(
+            f"layer: cannot record a {type(cell).__name__}; use a layer of a registered cell "
+            "(rnnkit.cells)"
+        ) from None
 
 
 def _recorded_step(cell: Any, xp: Tensor, state: Any) -> tuple[Any, dict[str, Tensor]]:
@@ -96,14 +96,15 @@ def record_layer(
     *,
     keep_graph: bool = False,
 ) -> Recording:
-    """Run ``layer`` (rnnkit.nn SimpleRNN/LSTM/GRU) on x (B, T, F) and record every step.
+    """Run ``layer`` (an rnnkit.nn layer of a registered cell) on x (B, T, F) and record every
+    step with its cell's step form.
 
     ``keep_graph=True`` keeps autograd (needed for :func:`hidden_state_gradients`); otherwise
     the run is under ``torch.no_grad()``. Dropout is not applied (the layer is read as in eval).
     """
     if not hasattr(layer, "cell") or not hasattr(layer, "num_layers"):
         raise ConfigError(
-            f"layer: expected an rnnkit.nn SimpleRNN, LSTM or GRU, got {type(layer).__name__}"
+            f"layer: expected an rnnkit.nn recurrent layer, got {type(layer).__name__}"
         )
     check_sequence_input(x, layer.input_size)
     kind = cell_type(layer.cell(0, 0))
@@ -127,7 +128,7 @@ def record_layer(
                 if direction:
                     projected = reverse_padded(projected, lens)
                 state = cell.initial_state(batch, x.dtype, x.device)
-                traces: dict[str, list[Tensor]] = {name: [] for name in RECORDED[kind]}
+                traces: dict[str, list[Tensor]] = {name: [] for name in RECORDED.get(kind, ())}
                 hs: list[Tensor] = []
                 for t, xp_t in enumerate(projected.unbind(1)):
                     new_state, gates = _recorded_step(cell, xp_t, state)
@@ -140,6 +141,8 @@ def record_layer(
                             new_state = torch.where(keep, new_state, state)
                         gates = {k: torch.where(keep, v, torch.zeros_like(v))
                                  for k, v in gates.items()}
+                    if not traces:  # a cell beyond RECORDED: what its step names
+                        traces = {name: [] for name in gates}
                     for name in traces:
                         traces[name].append(gates[name])
                     hs.append(new_state[0] if isinstance(new_state, tuple) else new_state)

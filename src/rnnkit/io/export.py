@@ -10,7 +10,8 @@ The exported graph takes the output of the bundle's pipeline, not raw text:
 
 Batch size and sequence length are dynamic. ``<out stem>.preprocess.json`` holds the task, the
 classes, the input description and the vectorizer (vocabulary, splitting, standardization) or the
-feature scaler.
+feature scaler. Networks of the cells in :data:`rnnkit.cells.EXPORTABLE` (rnn, lstm, gru) export;
+the scan cells (mingru, minlstm, lru, ...) are refused with a ConfigError.
 
 Example:
     >>> from rnnkit.io.export import EXPORT_FORMATS
@@ -30,6 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.cells import EXPORTABLE
 from rnnkit.errors import ConfigError
 
 EXPORT_FORMATS = ("onnx", "torchscript")
@@ -95,6 +97,11 @@ def export_bundle(estimator: Any, out: str | Path, fmt: str = "onnx") -> dict[st
     if task not in EXPORTABLE_TASKS:
         raise ConfigError(f"export: {task!r} bundles cannot be exported yet; "
                           f"supported: {', '.join(EXPORTABLE_TASKS)}")
+    cell = getattr(estimator, "params", {}).get("cell")
+    if cell not in EXPORTABLE:
+        raise ConfigError(f"export: a {cell} network cannot be exported yet (its parallel scan "
+                          "does not trace to a graph of any length); retrain with --cell "
+                          f"{', '.join(EXPORTABLE)}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     head = ProbabilityHead(estimator.model_).eval()

@@ -194,6 +194,11 @@ class RecurrentLayer(nn.Module):
             )
         if fused and self.recurrent_dropout:
             raise ConfigError("fused: torch's fused kernels cannot apply recurrent_dropout")
+        if self.weight_drop and not any(name.startswith("weight_hh") for name in self._parameters):
+            raise ConfigError(
+                f"weight_drop: {type(self).__name__} has no recurrent weights (weight_hh) to "
+                "drop; use dropout instead"
+            )
         self.reset_parameters()
 
     def _register_cell_parameters(

@@ -135,11 +135,14 @@ class Estimator(LoadableFromBundle):
     def _validate_params(self) -> dict[str, Any]:
         """Check every option (numeric rules, then word choices); the options as a dict.
         Called by ``fit`` before any data is read, and by ``load`` on a bundle's options."""
+        from rnnkit.cells import CELL_NAMES
         from rnnkit.tasks.options import check_choices, check_options
 
         params = self.params
         check_options(type(self).__name__, params)
-        check_choices(type(self).__name__, params, self.choices)
+        # Every estimator with a recurrent ``cell`` takes the registered names (rnnkit.cells).
+        choices = {**({"cell": CELL_NAMES} if "cell" in params else {}), **self.choices}
+        check_choices(type(self).__name__, params, choices)
         return params
 
     # ------------------------------------------------------------------ bundles

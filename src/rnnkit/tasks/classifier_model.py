@@ -4,7 +4,7 @@ One model, two front ends: token ids go through a padding-aware embedding, float
 as they are; then a recurrent encoder, pooling over time, dropout and a dense head.
 
     ids (B, T) --Embedding--> (B, T, E) --+
-                                          +--> LSTM/GRU/RNN --> (B, T, D*H) --pool--> (B, D*H)
+                                          +--> recurrent --> (B, T, D*H) --pool--> (B, D*H)
     features (B, T, F) -------------------+                                    --> logits (B, C)
 
 Example:
@@ -22,20 +22,11 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError
-from rnnkit.nn import GRU, LSTM, SimpleRNN
 from rnnkit.nn.pooling import TimePooling
+from rnnkit.nn.registry import make_layer
 from rnnkit.nn.regularizers import embedding_dropout
 from rnnkit.nn.windows import check_windowed, read_in_windows
 from rnnkit.train.finetune import stacked_layer_groups
-
-CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
-
-
-def recurrent_layer(cell: str, input_size: int, hidden_size: int, **options: Any) -> nn.Module:
-    """Build ``rnnkit.nn`` layer by cell name (``rnn``, ``lstm`` or ``gru``)."""
-    if cell not in CELLS:
-        raise ConfigError(f"cell: expected one of {', '.join(CELLS)}, got {cell!r}")
-    return CELLS[cell](input_size, hidden_size, **options)
 
 
 class RecurrentClassifier(nn.Module):
@@ -47,7 +38,8 @@ class RecurrentClassifier(nn.Module):
             ``input_size`` for float features.
         input_size: F, the feature size of float input.
         embedding_dim: E, the embedding width.
-        cell, hidden_size, num_layers, bidirectional: the recurrent encoder.
+        cell, hidden_size, num_layers, bidirectional: the recurrent encoder (``cell``: a name of
+            :data:`rnnkit.cells.CELLS`).
         pooling: ``last``, ``mean``, ``max``, ``attention`` or ``concat`` (``[last, max, mean]``,
             ULMFiT; see :class:`TimePooling`).
         dropout: on the embedding output, between layers, and before the head.
@@ -105,7 +97,7 @@ class RecurrentClassifier(nn.Module):
         if weight_drop:
             options["weight_drop"] = weight_drop
         self.embedding_dropout = float(embedding_dropout)
-        self.encoder = recurrent_layer(cell, width, hidden_size, **options)
+        self.encoder = make_layer(cell, width, hidden_size, **options)
         features = hidden_size * (2 if bidirectional else 1)
         self.pool = TimePooling(pooling, features, directions=2 if bidirectional else 1)
         features *= self.pool.widening

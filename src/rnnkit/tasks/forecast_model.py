@@ -2,7 +2,7 @@
 
 Each member reads the lookback window and emits every forecast step at once (direct multi-step):
 
-    window (B, L, F) --dropout--> LSTM/GRU/RNN --final state (B, D*H)--> Linear --+
+    window (B, L, F) --dropout--> recurrent --last output (B, D*H)--> Linear --+
                      \\---------- flatten (B, L*F) ------> Linear (linear skip) ---+--> (B, H, C, Q)
 
 The optional linear skip is LSTNet's "autoregressive highway" (Lai et al., 2018): a linear map from
@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.nn.pooling import TimePooling
-from rnnkit.tasks.classifier_model import recurrent_layer
+from rnnkit.nn.registry import make_layer
 
 #: PyTorch's uniform(-1/sqrt(H), 1/sqrt(H)) initialisation: on airline passengers it trains these
 #: small forecasters to a clearly lower test error than Keras' glorot/orthogonal scheme
@@ -47,17 +47,19 @@ class ForecastMember(nn.Module):
         options = {"num_layers": num_layers, "bidirectional": bidirectional, "init": INIT}
         if num_layers > 1:
             options["dropout"] = dropout
-        self.encoder = recurrent_layer(cell, input_size, hidden_size, **options)
-        features = hidden_size * (2 if bidirectional else 1)
-        self.pool = TimePooling("last", features)
+        self.encoder = make_layer(cell, input_size, hidden_size, **options)
+        directions = 2 if bidirectional else 1
+        features = hidden_size * directions
+        # The last outputs, not the final state: an LRU's state (2N wide) is not its output.
+        self.pool = TimePooling("last", features, directions=directions)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(features, outputs)
         self.skip = nn.Linear(lookback * input_size, outputs) if linear_skip else None
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.drop(x)
-        output, state = self.encoder(x)
-        out = self.head(self.drop(self.pool(output, state, None)))
+        output, _ = self.encoder(x, return_state=False)
+        out = self.head(self.drop(self.pool(output, None, None)))
         if self.skip is not None:
             out = out + self.skip(x.flatten(1))
         return out.view(x.shape[0], *self.shape)

@@ -12,8 +12,8 @@ from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.nn import Linear
+from rnnkit.nn.registry import make_layer
 from rnnkit.nn.regularizers import LockedDropout, activation_penalty, embedding_dropout
-from rnnkit.tasks.classifier_model import recurrent_layer
 from rnnkit.train.finetune import stacked_layer_groups
 from rnnkit.train.metrics import IGNORE_INDEX
 
@@ -26,7 +26,9 @@ class RecurrentLanguageModel(nn.Module):
     Args:
         vocab_size: V, the number of token ids (0 = padding, 1 = OOV included).
         embedding_dim: E; ``None`` feeds one-hot vectors (fine for small character vocabularies).
-        cell: ``lstm``, ``gru`` or ``rnn`` (``rnnkit.nn`` layers). hidden_size: H. num_layers: L.
+        cell: a name of :data:`rnnkit.cells.CELLS` (``lstm``, ``gru``, ``mingru``, ...; the
+            cells linear in their state train with a parallel scan and generate with their step
+            form). hidden_size: H. num_layers: L.
         dropout: on the embeddings, between layers and before the output layer (training only).
         tie_weights: share the embedding matrix with the output layer (needs E == H).
         locked_dropout: draw those three dropouts once per sequence (variational), not per step.
@@ -46,8 +48,9 @@ class RecurrentLanguageModel(nn.Module):
     ``(B, T, H)`` and ``loss_function()`` is an :class:`AdaptiveLoss` over them. ``run`` returns
     scores over the whole vocabulary either way (logits, or log-probabilities for ``adaptive``).
 
-    ``run(x, state)`` is the pure step: ``x`` (B, T) int64 ids and the state (``h`` (L, B, H), or
-    ``(h, c)`` for LSTM; None = zeros) -> ``(logits (B, T, V), new state)``.
+    ``run(x, state)`` is the pure step: ``x`` (B, T) int64 ids and the state (``h`` (L, B, S), or
+    ``(h, c)`` for LSTM; S = H except for an LRU's 2N; None = zeros) ->
+    ``(logits (B, T, V), new state)``.
 
     ``forward(x, reset=None)`` is the stateful call the Trainer makes: it starts from the state the
     previous call left (detached), zeroed for the rows where ``reset`` (B,) bool is True, and
@@ -99,7 +102,7 @@ class RecurrentLanguageModel(nn.Module):
             options["locked_dropout"] = True
         if weight_drop:
             options["weight_drop"] = weight_drop
-        self.rnn = recurrent_layer(cell, width, hidden_size, **options)
+        self.rnn = make_layer(cell, width, hidden_size, **options)
         self.drop: nn.Module = LockedDropout(dropout) if locked_dropout else nn.Dropout(dropout)
         self.embedding_dropout = float(embedding_dropout)
         self.ar, self.tar = float(ar), float(tar)

@@ -90,7 +90,8 @@ class Translator(Estimator):
             after the decoder; parallel training) or ``none`` (fixed-vector bottleneck).
         attention_score: override the attention score (``additive``, ``general``, ``dot``);
             called ``score`` in bundles written before the estimator contract (read as before).
-        cell (``gru``/``lstm``), hidden_size, embedding_dim, num_layers, bidirectional, dropout.
+        cell (a name of :data:`rnnkit.cells.CELLS`), hidden_size, embedding_dim, num_layers,
+            bidirectional, dropout.
         teacher_forcing: probability of feeding the gold previous token in training (1.0 = always).
         label_smoothing: cross-entropy label smoothing (0 = off).
         source_level, target_level: ``auto``, ``word`` or ``char`` (see :mod:`rnnkit.data.pairs`).

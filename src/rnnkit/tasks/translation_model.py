@@ -1,9 +1,12 @@
 """The encoder-decoder network behind ``Translator``: three decoders, one encoder.
 
-    source ids (B, S) --Embedding--> (bi)GRU/LSTM encoder --> memory (B, S, K), final state
-    final state --bridge (Linear + tanh per layer)--> decoder initial state (L, B, H)
+    source ids (B, S) --Embedding--> (bi)recurrent encoder --> memory (B, S, K), final state
+    final state --bridge (Linear + tanh per layer)--> decoder initial state (L, B, S_h)
 
-- ``attention="bahdanau"`` (Bahdanau et al. 2015): at step t the previous decoder state queries
+Any cell of :mod:`rnnkit.cells` works: the bridge maps each part of the encoder's state (``h``,
+and ``c`` for an LSTM, each S_h wide: H, or 2N for a complex LRU) to the decoder's.
+
+- ``attention="bahdanau"`` (Bahdanau et al. 2015): at step t the previous top decoder state queries
   the memory with the additive score; ``[embedding(y_{t-1}); context]`` enters the recurrent
   cells; the output layer reads ``[h_t; context; embedding]``. Runs one step at a time.
 - ``attention="luong"`` (Luong et al. 2015, no input feeding): the decoder runs over the whole
@@ -35,11 +38,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.cells import check_cell
 from rnnkit.errors import ConfigError, ShapeError
-from rnnkit.nn import GRUCell, Linear, LSTMCell
+from rnnkit.nn import Linear
 from rnnkit.nn.attention import make_attention
 from rnnkit.nn.masking import mask_from_lengths
-from rnnkit.tasks.classifier_model import recurrent_layer
+from rnnkit.nn.registry import make_layer, state_parts, state_size, step_cell
 
 ATTENTIONS = ("bahdanau", "luong", "none")
 DEFAULT_SCORE = {"bahdanau": "additive", "luong": "general", "none": None}
@@ -53,7 +57,8 @@ class Seq2Seq(nn.Module):
         source_vocab, target_vocab: vocabulary sizes (0 = padding, 1 = OOV, 2 = <bos>, 3 = <eos>).
         attention: ``bahdanau``, ``luong`` or ``none``. score: ``additive``, ``general`` or ``dot``
             (default: additive for bahdanau, general for luong).
-        cell: ``gru`` or ``lstm``. hidden_size: H (encoder per direction and decoder).
+        cell: a name of :data:`rnnkit.cells.CELLS`. hidden_size: H (encoder per direction and
+            decoder).
         embedding_dim: E (both sides). num_layers: L (encoder and decoder).
         bidirectional: the encoder. dropout: on embeddings, between layers, before the output.
         teacher_forcing: probability of feeding the gold previous token during training.
@@ -81,8 +86,7 @@ class Seq2Seq(nn.Module):
         if attention not in ATTENTIONS:
             raise ConfigError(f"attention={attention!r} is unknown; "
                               f"use one of {', '.join(ATTENTIONS)}")
-        if cell not in ("gru", "lstm"):
-            raise ConfigError(f"cell={cell!r} is unknown for translation; use 'gru' or 'lstm'")
+        check_cell(cell)
         if not 0.0 <= teacher_forcing <= 1.0:
             raise ConfigError(f"teacher_forcing={teacher_forcing} must be in [0, 1]")
         self.attention_type = attention
@@ -100,18 +104,22 @@ class Seq2Seq(nn.Module):
             layer_options["dropout"] = dropout
         self.source_embedding = nn.Embedding(source_vocab, E, padding_idx=0)
         self.target_embedding = nn.Embedding(target_vocab, E, padding_idx=0)
-        self.encoder = recurrent_layer(cell, E, H, bidirectional=bidirectional, **layer_options)
-        self.bridge = nn.Linear(K, H)
-        self.bridge_cell = nn.Linear(K, H) if cell == "lstm" else None
+        self.encoder = make_layer(cell, E, H, bidirectional=bidirectional, **layer_options)
+        S = state_size(self.encoder)  # each state part's width: H, or 2N for a complex LRU
+        self.bridge = nn.Linear(self.directions * S, S)
+        self.bridge_cell = (
+            nn.Linear(self.directions * S, S) if state_parts(self.encoder) == 2 else None
+        )
         self.drop = nn.Dropout(dropout)
         self.attention: nn.Module | None = None
         if attention == "bahdanau":
-            self.attention = make_attention(score or "additive", H, K)
-            cell_type = LSTMCell if cell == "lstm" else GRUCell
-            self.cells = nn.ModuleList(cell_type(E + K if i == 0 else H, H) for i in range(L))
+            self.attention = make_attention(score or "additive", S, K)
+            self.cells = nn.ModuleList(
+                step_cell(cell, E + K if i == 0 else H, H) for i in range(L)
+            )
             self.output = Linear(H + K + E, target_vocab)
         else:
-            self.decoder = recurrent_layer(cell, E, H, **layer_options)
+            self.decoder = make_layer(cell, E, H, **layer_options)
             if attention == "luong":
                 self.attention = make_attention(score or "general", H, K)
                 self.combine = nn.Linear(H + K, H)
@@ -136,7 +144,7 @@ class Seq2Seq(nn.Module):
         return carry
 
     def _bridge(self, final: Tensor, linear: nn.Linear, act: Any) -> Tensor:
-        """(L*D, B, H) final encoder states -> (B, L, H) decoder initial states."""
+        """(L*D, B, S) final encoder states -> (B, L, S) decoder initial states."""
         L, D = self.num_layers, self.directions
         B, H = final.shape[1], final.shape[2]
         joined = final.view(L, D, B, H).permute(2, 0, 1, 3).reshape(B, L, D * H)
