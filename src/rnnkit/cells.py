@@ -33,6 +33,7 @@ CELLS: dict[str, str] = {
     "mingru": "MinGRU",
     "minlstm": "MinLSTM",
     "lru": "LRU",
+    "ssm": "SelectiveSSM",
 }
 #: The cell names in the order the help and error messages list them.
 CELL_NAMES: tuple[str, ...] = tuple(CELLS)
