@@ -248,7 +248,7 @@ TAMPERED = {
     "hidden_size_1e9": (_set_param("hidden_size", 1e9), "hidden_size must be an integer"),
     "hidden_size_text": (_set_param("hidden_size", "8"), "hidden_size must be an integer"),
     "lr_nan": (_set_param("lr", math.nan), "lr must be a finite number"),
-    "unknown_option": (_set_param("window", 3), "unknown option(s) window"),
+    "unknown_option": (_set_param("flux_capacitor", 3), "unknown option(s) flux_capacitor"),
     "no_params": (_drop("params"), "has no 'params' object"),
     "no_classes": (_drop("classes"), "has no 'classes' list"),
     "classes_text": (lambda c: c.__setitem__("classes", "posneg"), "has no 'classes' list"),
