@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -88,4 +89,23 @@ def write_pairs(path: Path, n: int, start: int = 0) -> Path:
         rows.append(f"{words[a]} {words[b]}\t{a} {b}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def write_latin1_sequences(path: Path, n: int = 24) -> Path:
+    """A latin-1 CSV of ``n`` 4-step sequences, accented header and labels (chaud/tiède)."""
+    rows = ["t1,t2,t3,t4,étiquette"]
+    for i in range(n):
+        label = "chaud" if i % 2 else "tiède"
+        rows.append(",".join(f"{(i % 2) * k + 0.01 * i:.2f}" for k in range(4)) + f",{label}")
+    path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
+    return path
+
+
+def write_latin1_series(path: Path, months: int = 36) -> Path:
+    """A latin-1 monthly series whose value column is ``Température``."""
+    rows = ["mois,Température"]
+    rows += [f"{2020 + m // 12}-{m % 12 + 1:02d}-01,{10 + 5 * math.sin(m):.2f}"
+             for m in range(months)]
+    path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
     return path

@@ -72,6 +72,11 @@ def _translate_missing_file(tmp: Path) -> list[str | Path]:
     return ["translate", "train", tmp / "missing.tsv", "--out", tmp / "model"]
 
 
+def _bad_learning_rate(tmp: Path) -> list[str | Path]:
+    return ["series", "train", write_reviews(tmp / "train.csv", 20), "--out", tmp / "model",
+            "--lr", "nan"]
+
+
 def _lm_out_is_user_directory(tmp: Path) -> list[str | Path]:
     corpus = tmp / "corpus.txt"
     corpus.write_text("to be or not to be\n" * 20)
@@ -86,6 +91,7 @@ def _lm_out_is_user_directory(tmp: Path) -> list[str | Path]:
         (_overlapping_test_file, ["train.csv", "overlap"]),
         (_translate_missing_file, ["missing.tsv", "does not exist"]),
         (_lm_out_is_user_directory, ["mine", "not an rnnkit bundle"]),
+        (_bad_learning_rate, ["--lr", "nan"]),
     ],
 )
 def test_errors_before_reading_data_load_no_torch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import typer
 
 from rnnkit.cells import cells_listed, check_cell
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks.options import RULES
 
 T = TypeVar("T")
 
@@ -52,30 +54,64 @@ def info(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def within_rule(name: str) -> Callable[[T], T]:
+    """A typer callback that refuses a value of option ``name`` (``"lr"``) that the estimators
+    refuse, by the same rule (:data:`rnnkit.tasks.options.RULES`): while the command line is
+    parsed, before any file is read, as one ConfigError line naming the option.
+
+        >>> within_rule("lr")(float("nan"))
+        Traceback (most recent call last):
+        ...
+        rnnkit.errors.ConfigError: --lr: must be a finite number > 0, got nan
+    """
+    # the words ('auto') and None of the Python API cannot be typed here: not offered
+    rule = dataclasses.replace(RULES[name], none=False, words=())
+    option = "--" + name.replace("_", "-")
+
+    def check(value: T) -> T:
+        problem = None if value is None else rule.problem(value)
+        if problem is not None:
+            raise ConfigError(f"{option}: {problem}")
+        return value
+
+    return check
+
+
 # --------------------------------------------------------------------------- shared options
 # Declared once and used by every command that has them, so that an option reads the same
 # everywhere. An option whose default is the task's (None here) shows it in --help through
-# :func:`shows_defaults` (see rnnkit.cli.help).
+# :func:`shows_defaults` (see rnnkit.cli.help). A numeric option is checked by the estimators'
+# rule (:func:`within_rule`) as soon as it is parsed.
 Epochs = Annotated[
     int | None,
-    typer.Option("--epochs", min=1, help="Maximum passes over the training data (early stopping "
-                 "may end sooner)."),
+    typer.Option("--epochs", callback=within_rule("epochs"),
+                 help="Maximum passes over the training data (early stopping may end sooner)."),
 ]
 BatchSize = Annotated[
-    int | None, typer.Option("--batch-size", min=1, help="Examples per training step.")
+    int | None,
+    typer.Option("--batch-size", callback=within_rule("batch_size"),
+                 help="Examples per training step."),
 ]
-LearningRate = Annotated[float | None, typer.Option("--lr", help="Learning rate.")]
+LearningRate = Annotated[
+    float | None, typer.Option("--lr", callback=within_rule("lr"), help="Learning rate.")
+]
 TimeBudget = Annotated[
     float | None,
-    typer.Option("--time-budget", metavar="SECONDS",
+    typer.Option("--time-budget", metavar="SECONDS", callback=within_rule("time_budget"),
                  help="Stop training (validation included) after this many seconds."),
 ]
-Seed = Annotated[int, typer.Option("--seed", help="Seed of every random choice.")]
+Seed = Annotated[
+    int, typer.Option("--seed", callback=within_rule("seed"), help="Seed of every random choice.")
+]
 HiddenSize = Annotated[
-    int | None, typer.Option("--hidden-size", min=1, help="Units per recurrent layer.")
+    int | None,
+    typer.Option("--hidden-size", callback=within_rule("hidden_size"),
+                 help="Units per recurrent layer."),
 ]
 NumLayers = Annotated[
-    int | None, typer.Option("--num-layers", min=1, help="Stacked recurrent layers.")
+    int | None,
+    typer.Option("--num-layers", callback=within_rule("num_layers"),
+                 help="Stacked recurrent layers."),
 ]
 
 
@@ -90,7 +126,9 @@ Cell = Annotated[
                  callback=_known_cell),
 ]
 Dropout = Annotated[
-    float | None, typer.Option("--dropout", metavar="P", help="Dropout probability.")
+    float | None,
+    typer.Option("--dropout", metavar="P", callback=within_rule("dropout"),
+                 help="Dropout probability."),
 ]
 Workers = Annotated[
     int,
@@ -136,8 +174,8 @@ Encoding = Annotated[
 #: The options every ``train`` command has (click's names), with the same help everywhere.
 TRAINING_OPTIONS = (
     "--epochs", "--batch-size", "--lr", "--time-budget", "--seed", "--hidden-size", "--num-layers",
-    "--cell", "--dropout", "--workers", "--checkpoint-dir", "--resume", "--force", "--json",
-    "--out",
+    "--cell", "--dropout", "--workers", "--checkpoint-dir", "--resume", "--encoding", "--force",
+    "--json", "--out",
 )
 
 #: The attribute of a command function that :func:`shows_defaults` sets.

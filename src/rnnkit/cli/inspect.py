@@ -95,14 +95,16 @@ def inspect(
     out: Annotated[
         Path, typer.Option("--out", metavar="DIR", help="Directory to write the pictures to.")
     ],
+    encoding: Encoding = "utf-8",
     as_json: AsJson = False,
 ) -> None:
     """Heat maps of hidden states, gates and saliency for an input."""
     from rnnkit.inspect.views import inspect_bundle
 
+    check_encoding(encoding)
     existing([bundle], "BUNDLE")
     check_output_dir(out, "--out")
-    files = inspect_bundle(bundle, value, out)
+    files = inspect_bundle(bundle, value, out, encoding)
     for file in files:
         typer.echo(str(file))
     if as_json:

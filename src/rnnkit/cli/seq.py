@@ -27,6 +27,7 @@ from rnnkit.cli.common import (
     Cell,
     CheckpointDir,
     Dropout,
+    Encoding,
     Epochs,
     Force,
     HiddenSize,
@@ -50,7 +51,7 @@ from rnnkit.cli.common import (
     run_options,
     shows_defaults,
 )
-from rnnkit.cli.paths import check_disjoint
+from rnnkit.cli.paths import check_disjoint, check_encoding
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.defaults import SEQ_DEFAULTS, SEQ_TASK
 
@@ -110,7 +111,7 @@ ImageSteps = Annotated[
 def _read(path: Path, what: str, fmt: str | None, *, labels: Path | None = None,
           label_column: str | None = None, header: bool | None = None,
           timesteps: int | None = None, features: int | None = None, missing: str = "error",
-          image_steps: str = "rows", has_labels: bool = True) -> Any:
+          image_steps: str = "rows", has_labels: bool = True, encoding: str = "utf-8") -> Any:
     existing([path], what)
     if labels is not None:
         existing([labels], "--labels")
@@ -119,7 +120,7 @@ def _read(path: Path, what: str, fmt: str | None, *, labels: Path | None = None,
     ds = read_sequences(
         path, fmt, labels=labels, label_column=_column(label_column), header=header,
         timesteps=timesteps, features=features, missing=missing, image_steps=image_steps,
-        has_labels=has_labels,
+        has_labels=has_labels, encoding=encoding,
     )
     if has_labels and ds.labels is None:
         raise DataError(f"{what}: {path} has no labels; give a labelled file (or --labels)")
@@ -189,6 +190,7 @@ def train(
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
+    encoding: Encoding = "utf-8",
     force: Force = False,
     as_json: AsJson = False,
 ) -> None:
@@ -202,11 +204,12 @@ def train(
     started = time.perf_counter()
     run = run_options(out, workers, checkpoint_dir, resume)
     check_outputs(out, SEQ_TASK, force, run["checkpoint_dir"])
+    check_encoding(encoding)
     check_disjoint({"TRAIN": [train_path, labels], "--test": [*(test or []), *(test_labels or [])]})
     test_label_files = _labels_per_file(test or [], test_labels or [])
     csv_opts: dict[str, Any] = {"label_column": label_column, "header": header,
                                 "timesteps": timesteps, "missing": missing,
-                                "image_steps": image_steps}
+                                "image_steps": image_steps, "encoding": encoding}
     data = _read(train_path, "TRAIN", fmt, labels=labels, features=features, **csv_opts)
     info(f"read {len(data)} training sequences from {data.source} "
          f"({data.feature_size} features, {len(data.classes)} classes)")
@@ -291,16 +294,18 @@ def predict(
     features: Features = None,
     missing: Missing = "error",
     image_steps: ImageSteps = "rows",
+    encoding: Encoding = "utf-8",
     as_json: AsJsonLines = False,
 ) -> None:
     """Classify sequences: a line per sequence with its label.
 
     Each line holds the index of the sequence, its label and the label's probability.
     """
+    check_encoding(encoding)
     clf = _load(bundle)
     ds = _read(data, "DATA", fmt, label_column=label_column, header=header, timesteps=timesteps,
                features=features or clf.feature_size, missing=missing, image_steps=image_steps,
-               has_labels=label_column is not None)
+               has_labels=label_column is not None, encoding=encoding)
     if not len(ds):
         raise DataError(f"DATA: {data} holds no sequences")
     proba = clf.predict_proba(ds.sequences)
@@ -336,13 +341,15 @@ def evaluate(
     features: Features = None,
     missing: Missing = "error",
     image_steps: ImageSteps = "rows",
+    encoding: Encoding = "utf-8",
     as_json: AsJson = False,
 ) -> None:
     """Accuracy, macro F1 and per-class numbers on labelled data."""
+    check_encoding(encoding)
     clf = _load(bundle)
     ds = _read(data, "DATA", fmt, labels=labels, label_column=label_column, header=header,
                timesteps=timesteps, features=features or clf.feature_size, missing=missing,
-               image_steps=image_steps)
+               image_steps=image_steps, encoding=encoding)
     report = clf.evaluate(ds.sequences, ds.labels)
     typer.echo(metrics_table(ds.source, report))
     if as_json:

@@ -23,6 +23,7 @@ from rnnkit.cli.common import (
     Cell,
     CheckpointDir,
     Dropout,
+    Encoding,
     Epochs,
     Force,
     HiddenSize,
@@ -43,7 +44,7 @@ from rnnkit.cli.common import (
     shows_defaults,
     tidy_checkpoints,
 )
-from rnnkit.cli.paths import check_output_file
+from rnnkit.cli.paths import check_encoding, check_output_file
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.defaults import FORECAST_DEFAULTS, FORECAST_TASK, MAX_FORECAST_STEPS
 
@@ -80,7 +81,8 @@ def _int_or_auto(value: str, option: str) -> int | str:
 
 
 def _read(
-    csv: str, target: str | None, date_column: str | None, features: str | None, fill: str | None
+    csv: str, target: str | None, date_column: str | None, features: str | None, fill: str | None,
+    encoding: str,
 ) -> Any:
     from rnnkit.data.series import BUNDLED_SERIES, read_series
 
@@ -88,7 +90,7 @@ def _read(
         existing([Path(csv)], "CSV")
     targets = _names(target)
     return read_series(csv, target=targets, date_column=date_column, features=_names(features),
-                       fill=fill)
+                       fill=fill, encoding=encoding)
 
 
 def comparison_table(title: str, model: dict[str, Any], baselines: dict[str, Any]) -> str:
@@ -217,6 +219,7 @@ def train(
     workers: Workers = 1,
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
+    encoding: Encoding = "utf-8",
     force: Force = False,
     as_json: AsJson = False,
 ) -> None:
@@ -230,7 +233,8 @@ def train(
                           "are small enough that more only add overhead; leave --workers out")
     run = run_options(out, workers, checkpoint_dir, resume)
     check_outputs(out, FORECAST_TASK, force, run["checkpoint_dir"])
-    data = _read(csv, target, date_column, features, fill)
+    check_encoding(encoding)
+    data = _read(csv, target, date_column, features, fill, encoding)
     info(
         f"read {len(data)} rows from {data.source}: target {', '.join(data.target_names)}"
         + (f", features {', '.join(data.feature_names)}" if data.feature_names else "")
@@ -292,10 +296,10 @@ def _load(bundle: Path) -> Any:
     return Forecaster.load(bundle)
 
 
-def _read_like(model: Any, csv: str, fill: str | None) -> Any:
+def _read_like(model: Any, csv: str, fill: str | None, encoding: str) -> Any:
     r = model.resolved_
     return _read(csv, ",".join(r["target_names"]), r.get("date_column"),
-                 ",".join(r.get("feature_names") or []) or None, fill)
+                 ",".join(r.get("feature_names") or []) or None, fill, encoding)
 
 
 @series_app.command("forecast")
@@ -318,9 +322,11 @@ def forecast(
         Path | None, typer.Option("--plot", help="Write a PNG of the history and the forecast.")
     ] = None,
     fill: Fill = None,
+    encoding: Encoding = "utf-8",
     as_json: AsJson = False,
 ) -> None:
     """Forecast the next values after the end of the series."""
+    check_encoding(encoding)
     if plot is not None:
         check_output_file(plot, "--plot", (".png",))
     if steps is not None and steps > MAX_FORECAST_STEPS:
@@ -329,7 +335,7 @@ def forecast(
             "feeds on its own guesses (and takes minutes); forecast in parts from newer data"
         )
     model = _load(bundle)
-    data = _read_like(model, csv, fill) if csv is not None else model.data_
+    data = _read_like(model, csv, fill, encoding) if csv is not None else model.data_
     frame = model.forecast(steps, data=data)
     typer.echo(frame.to_string(float_format=lambda v: f"{v:.4f}"))
     if plot is not None:
@@ -363,14 +369,16 @@ def backtest(
         typer.Option("--test-size", help="Test fraction.", show_default="as in training"),
     ] = None,
     fill: Fill = None,
+    encoding: Encoding = "utf-8",
     as_json: AsJson = False,
 ) -> None:
     """Rolling-origin evaluation of the test part, with baselines.
 
     Reports one step ahead and several steps ahead.
     """
+    check_encoding(encoding)
     model = _load(bundle)
-    data = _read_like(model, csv, fill)
+    data = _read_like(model, csv, fill, encoding)
     result = model.backtest(data, steps=steps, test_size=test_size)
     for name in ("one_step", "multi_step"):
         part = result[name]

@@ -283,11 +283,14 @@ def read_sequences(
     missing: str = "error",
     image_steps: str = "rows",
     has_labels: bool = True,
+    encoding: str = "utf-8",
 ) -> SequenceDataset:
     """Read one file of sequences in any supported format (see the module docstring).
 
     ``has_labels=False`` reads unlabelled data (CSV: every column is a value; other formats
-    ignore their labels). ``labels`` is the labels file of ``.npy`` or idx input.
+    ignore their labels). ``labels`` is the labels file of ``.npy`` or idx input. ``encoding``
+    is the text encoding of a ``.ts`` or CSV file, e.g. ``"latin-1"`` (a UTF-8 BOM and UTF-16
+    are detected); the binary formats ignore it.
     """
     path = Path(path)
     if not path.exists():
@@ -298,10 +301,11 @@ def read_sequences(
     if fmt in ("npz", "npy"):
         ds = read_npz(path, labels=labels if has_labels else None)
     elif fmt == "ts":
-        ds = read_ts(path, missing=missing)
+        ds = read_ts(path, missing=missing, encoding=encoding)
     elif fmt == "csv":
         return read_csv_sequences(path, label_column=label_column, header=header,
-                                  timesteps=timesteps, features=features, has_labels=has_labels)
+                                  timesteps=timesteps, features=features, has_labels=has_labels,
+                                  encoding=encoding)
     else:
         ds = read_idx(path, labels=labels, image_steps=image_steps, has_labels=has_labels)
     if not has_labels:
@@ -381,12 +385,15 @@ def _int_floats(y: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ sktime .ts
-def read_ts(path: str | os.PathLike[str], missing: str = "error") -> SequenceDataset:
-    """sktime / UEA ``.ts`` classification file (see the module docstring for ``missing``)."""
+def read_ts(
+    path: str | os.PathLike[str], missing: str = "error", encoding: str = "utf-8"
+) -> SequenceDataset:
+    """sktime / UEA ``.ts`` classification file (see the module docstring for ``missing``), read
+    as ``encoding`` text."""
     path = Path(path)
     if missing not in MISSING_POLICIES:
         raise DataError(f"missing={missing!r} is unknown; use one of {', '.join(MISSING_POLICIES)}")
-    text = decode(read_bytes(path), str(path))
+    text = decode(read_bytes(path), str(path), encoding)
     meta: dict[str, str] = {}
     seqs: list[np.ndarray] = []
     raw_labels: list[str] = []
@@ -513,13 +520,15 @@ def read_csv_sequences(
     features: int | None = None,
     has_labels: bool = True,
     delimiter: str | None = None,
+    encoding: str = "utf-8",
 ) -> SequenceDataset:
-    """One sequence per row; see the module docstring for columns, header and reshaping."""
+    """One sequence per row; see the module docstring for columns, header and reshaping.
+    ``encoding`` is the file's text encoding (e.g. ``"latin-1"``)."""
     path = Path(path)
     for arg, value in (("timesteps", timesteps), ("features", features)):
         if value is not None and value < 1:
             raise DataError(f"{arg}={value} must be a positive integer")
-    text = decode(read_bytes(path), str(path))
+    text = decode(read_bytes(path), str(path), encoding)
     if not text.strip():
         raise DataError(f"{path} is empty; give one sequence per row")
     delimiter = delimiter or sniff_delimiter(text, path.name)

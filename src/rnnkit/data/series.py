@@ -244,6 +244,7 @@ def read_series(
     features: Sequence[str] | None = None,
     fill: str | None = None,
     delimiter: str | None = None,
+    encoding: str = "utf-8",
 ) -> SeriesData:
     """Read a time series from a CSV/TSV file (plain or compressed).
 
@@ -260,6 +261,8 @@ def read_series(
             with the nearest value), ``ffill`` (last value carried forward, a leading gap filled
             backward) or ``drop`` (the rows are removed).
         delimiter: None sniffs it among ``,`` ``;`` TAB ``|``.
+        encoding: the file's text encoding, e.g. ``"latin-1"`` or ``"cp1252"`` (a UTF-8 BOM and
+            UTF-16 are detected; the CLI's ``--encoding``).
 
     Raises:
         DataError: unreadable file, unknown column, non-numeric values, bad or unsorted dates,
@@ -274,7 +277,7 @@ def read_series(
         target = target if target is not None else default_target
         date_column = date_column if date_column is not None else default_date
     name = Path(path).name
-    frame = _read_frame(path, delimiter)
+    frame = _read_frame(path, delimiter, encoding)
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     feature_cols = [_resolve(columns, f, name, "--features") for f in (features or [])]
@@ -323,8 +326,10 @@ def _line(i: int) -> str:
     return f"line {i + 2}"
 
 
-def _read_frame(path: str | os.PathLike[str], delimiter: str | None) -> pd.DataFrame:
-    text = read_text(path)
+def _read_frame(
+    path: str | os.PathLike[str], delimiter: str | None, encoding: str = "utf-8"
+) -> pd.DataFrame:
+    text = read_text(path, encoding)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     name = Path(path).name
     if not text.strip():

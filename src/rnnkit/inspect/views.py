@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from rnnkit.data.readers import read_text
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.inspect.record import Recording, record_layer
 from rnnkit.inspect.saliency import Explanation, explanations_page
@@ -45,9 +46,9 @@ def load_model(path: str | Path) -> Any:
     return rnnkit.load(str(path))
 
 
-def read_texts(value: str) -> list[str]:
-    """INPUT for a text model: a file of texts (one per line) when such a file exists, else the
-    text.
+def read_texts(value: str, encoding: str = "utf-8") -> list[str]:
+    """INPUT for a text model: a file of texts (one per line, in ``encoding``) when such a file
+    exists, else the text.
     """
     candidate = Path(value)
     try:
@@ -55,7 +56,7 @@ def read_texts(value: str) -> list[str]:
     except OSError:
         is_file = False
     if is_file:
-        lines = [ln.strip() for ln in candidate.read_text(encoding="utf-8-sig").splitlines()]
+        lines = [ln.strip() for ln in read_text(candidate, encoding).splitlines()]
         texts = [ln for ln in lines if ln][:MAX_TEXTS]
         if not texts:
             raise DataError(f"INPUT: {value} has no non-empty lines")
@@ -65,8 +66,9 @@ def read_texts(value: str) -> list[str]:
     return [value]
 
 
-def read_sequence(value: str, features: int) -> np.ndarray:
-    """INPUT for a sequence model: a ``.npy`` (T, F) or a text/CSV file, one row per time step."""
+def read_sequence(value: str, features: int, encoding: str = "utf-8") -> np.ndarray:
+    """INPUT for a sequence model: a ``.npy`` (T, F) or a text/CSV file (in ``encoding``), one row
+    per time step."""
     path = Path(value)
     if not path.is_file():
         raise DataError(f"INPUT: {value} is not a file; give a .npy or CSV file with one row per "
@@ -75,7 +77,7 @@ def read_sequence(value: str, features: int) -> np.ndarray:
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
         else:
-            text = path.read_text(encoding="utf-8-sig").replace(",", " ").replace(";", " ")
+            text = read_text(path, encoding).replace(",", " ").replace(";", " ")
             arr = np.array([[float(v) for v in line.split()] for line in text.splitlines()
                             if line.strip()])
     except ValueError as err:
@@ -159,8 +161,11 @@ def _save_quiet(fig: Figure, path: Path) -> Path:
         return save_figure(fig, path)
 
 
-def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path]:
+def inspect_bundle(
+    bundle: str | Path, value: str, out: str | Path, encoding: str = "utf-8"
+) -> list[Path]:
     """Write the pictures for ``bundle`` and INPUT ``value`` into directory ``out``; returns paths.
+    An INPUT file is read as ``encoding`` text (e.g. ``"latin-1"``; not a ``.npy``).
 
     On an error nothing is left behind: the files written so far are removed, and ``out`` too
     when this call created it.
@@ -176,7 +181,7 @@ def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
-        _draw(model, task, value, out, written)
+        _draw(model, task, value, out, written, encoding)
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
@@ -189,10 +194,12 @@ def inspect_bundle(bundle: str | Path, value: str, out: str | Path) -> list[Path
     return written
 
 
-def _draw(model: Any, task: str, value: str, out: Path, written: list[Path]) -> None:
+def _draw(
+    model: Any, task: str, value: str, out: Path, written: list[Path], encoding: str
+) -> None:
     """The pictures of :func:`inspect_bundle`, appended to ``written`` as they are saved."""
     if task == "text_classifier":
-        texts = read_texts(value)
+        texts = read_texts(value, encoding)
         tokens, rec = record_text(model, texts[0])
         label = model.predict([texts[0]])[0]
         for name, fig in state_figures(rec, tokens, f"prediction {label}").items():
@@ -209,7 +216,7 @@ def _draw(model: Any, task: str, value: str, out: Path, written: list[Path]) -> 
         _save_quiet(fig, written[-1])
     elif task == "forecaster":
         targets = len(model.resolved_.get("target_names", [0]))
-        history = read_sequence(value, targets)
+        history = read_sequence(value, targets, encoding)
         rec = record_forecaster(model, history)
         steps = [str(t - len(rec.output[0])) for t in range(len(rec.output[0]))]
         figures = state_figures(rec, steps, "forecaster input window",
@@ -223,13 +230,14 @@ def _draw(model: Any, task: str, value: str, out: Path, written: list[Path]) -> 
         if model.params["attention"] == "none":
             raise ConfigError("BUNDLE: this translation model has no attention (attention='none'); "
                               "there is no map to draw")
-        for i, t in enumerate(model.translate_with_attention(read_texts(value), beam_size=1)):
+        texts = read_texts(value, encoding)
+        for i, t in enumerate(model.translate_with_attention(texts, beam_size=1)):
             fig = plot_attention(t.weights, t.source_tokens, t.target_tokens,
                                  title=f"{t.source} -> {t.text}")
             written.append(out / f"attention_{i + 1}.png")
             _save_quiet(fig, written[-1])
     else:
-        seq = read_sequence(value, model.feature_size)
+        seq = read_sequence(value, model.feature_size, encoding)
         rec = record_sequence(model, seq)
         label = model.predict([seq])[0]
         steps = [str(t) for t in range(seq.shape[0])]

@@ -658,14 +658,19 @@ class Forecaster(Estimator):
         obj._restore_network(parts)
         return obj
 
-    def read_like_training(self, path: str | Path, fill: str | None = None) -> SeriesData:
-        """Read a CSV with the target and feature columns (and date column) used in training."""
+    def read_like_training(
+        self, path: str | Path, fill: str | None = None, encoding: str = "utf-8"
+    ) -> SeriesData:
+        """Read a CSV with the target and feature columns (and date column) used in training;
+        ``fill`` and ``encoding`` (e.g. ``"latin-1"``) as in
+        :func:`rnnkit.data.series.read_series`."""
         from rnnkit.data.series import read_series
 
         self._require_fitted()
         return read_series(path, target=list(self._target_names()),
                            features=list(self.resolved_.get("feature_names", [])) or None,
-                           fill=fill, date_column=self.resolved_.get("date_column"))
+                           fill=fill, date_column=self.resolved_.get("date_column"),
+                           encoding=encoding)
 
 
 @contextlib.contextmanager
