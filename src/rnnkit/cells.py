@@ -34,6 +34,7 @@ CELLS: dict[str, str] = {
     "minlstm": "MinLSTM",
     "lru": "LRU",
     "ssm": "SelectiveSSM",
+    "mlstm": "MLSTM",
 }
 #: The cell names in the order the help and error messages list them.
 CELL_NAMES: tuple[str, ...] = tuple(CELLS)
@@ -52,7 +53,7 @@ def check_cell(cell: Any, option: str = "cell") -> str:
 
 
 def cells_listed(last: str = "or") -> str:
-    """The names as prose: ``rnn, lstm, gru, mingru, minlstm or lru``."""
+    """The names as prose: ``rnn, lstm, gru, mingru, minlstm, lru, ssm or mlstm``."""
     *head, tail = CELL_NAMES
     return f"{', '.join(head)} {last} {tail}" if head else tail
 

@@ -1,7 +1,8 @@
 """MLSTM (xLSTM's matrix-memory LSTM): the chunkwise parallel form (training) and the step form
 (generation) agree to 1e-10 in float64 -- outputs, final states (C, n, m) and gradients -- with
 lengths (an empty sequence included), both directions and two layers; both compute the paper's
-unstabilised equations; the stabiliser keeps huge gate pre-activations finite."""
+unstabilised equations; the stabiliser keeps huge gate pre-activations finite. The state is one
+tensor (L*D, B, S) whose (C, n, m) views ``split_state`` gives."""
 
 from __future__ import annotations
 
@@ -35,10 +36,17 @@ def _x(seed: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     return torch.randn(B, T, F, dtype=dtype)
 
 
+def _split(layer: MLSTM, state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The layer's state (L*D, B, S) as (C, n, m)."""
+    assert isinstance(state, torch.Tensor) and state.shape[-1] == layer.cell().state_size
+    return tuple(layer.cell().split_state(state))  # type: ignore[attr-defined]
+
+
 def _run(layer: MLSTM, x: torch.Tensor, **kwargs: Any) -> tuple[torch.Tensor, ...]:
     """Outputs, final (C, n, m) and the gradients of a fixed loss w.r.t. x and every parameter."""
     x = x.clone().requires_grad_()
-    out, state = layer(x, **kwargs)
+    out, joined = layer(x, **kwargs)
+    state = _split(layer, joined)
     generator = torch.Generator().manual_seed(7)
     loss = sum(
         (t * torch.randn(t.shape, generator=generator, dtype=t.dtype)).sum() for t in (out, *state)
@@ -117,9 +125,9 @@ def test_two_halves_with_the_state_carried_equal_the_whole_run(fused: bool | Non
         whole, state = layer(x)
         first, carried = layer(x[:, :6])
         second, final = layer(x[:, 6:], initial_state=carried)
+    assert state.shape == (2, B, HEADS * (3 * 3 + 3 + 1))
     torch.testing.assert_close(torch.cat([first, second], dim=1), whole, rtol=0, atol=TOL)
-    for got, expected in zip(final, state, strict=True):
-        torch.testing.assert_close(got, expected, rtol=0, atol=TOL)
+    torch.testing.assert_close(final, state, rtol=0, atol=TOL)
 
 
 def test_streaming_one_step_per_call_equals_the_whole_sequence() -> None:
@@ -132,8 +140,7 @@ def test_streaming_one_step_per_call_equals_the_whole_sequence() -> None:
             y, carried = layer(x[:, t : t + 1], initial_state=carried)
             steps.append(y)
     torch.testing.assert_close(torch.cat(steps, dim=1), whole, rtol=0, atol=TOL)
-    for got, expected in zip(carried, state, strict=True):
-        torch.testing.assert_close(got, expected, rtol=0, atol=TOL)
+    torch.testing.assert_close(carried, state, rtol=0, atol=TOL)
 
 
 def test_padded_steps_never_reach_outputs_or_final_state() -> None:
@@ -148,21 +155,19 @@ def test_padded_steps_never_reach_outputs_or_final_state() -> None:
         alone, state_alone = layer(x[1:2, :5])
     torch.testing.assert_close(out_noisy, out, rtol=0, atol=0)
     torch.testing.assert_close(out[1, :5], alone[0], rtol=0, atol=TOL)
-    for s, s_noisy, s_alone in zip(state, state_noisy, state_alone, strict=True):
-        torch.testing.assert_close(s_noisy, s, rtol=0, atol=0)
-        torch.testing.assert_close(s[:, 1], s_alone[:, 0], rtol=0, atol=TOL)
+    torch.testing.assert_close(state_noisy, state, rtol=0, atol=0)
+    torch.testing.assert_close(state[:, 1], state_alone[:, 0], rtol=0, atol=TOL)
 
 
 def test_the_layer_equals_its_cells_under_recurrent_and_bidirectional() -> None:
     layer = _layer(bidirectional=True)
     x, lengths = _x(7), torch.tensor([T, 6, 1])
     with torch.no_grad():
-        out, (c, n, m) = layer(x, lengths=lengths)
+        out, state = layer(x, lengths=lengths)
         forward, backward = Recurrent(layer.cell(0, 0)), Recurrent(layer.cell(0, 1))
         both, (state_fwd, state_bwd) = Bidirectional(forward, backward)(x, lengths=lengths)
     torch.testing.assert_close(out, both, rtol=0, atol=TOL)
-    for part, fwd, bwd in zip((c, n, m), state_fwd, state_bwd, strict=True):
-        torch.testing.assert_close(part, torch.stack([fwd, bwd]), rtol=0, atol=TOL)
+    torch.testing.assert_close(state, torch.stack([state_fwd, state_bwd]), rtol=0, atol=TOL)
 
 
 def test_gradcheck_of_the_parallel_form_with_lengths_and_both_directions() -> None:
@@ -177,7 +182,7 @@ def test_gradcheck_of_the_parallel_form_with_lengths_and_both_directions() -> No
         out, state = torch.func.functional_call(
             layer, dict(zip(names, weights, strict=True)), (x,), {"lengths": lengths}
         )
-        return (out, *state)
+        return (out, *_split(layer, state))
 
     assert torch.autograd.gradcheck(run, (x, *params), fast_mode=True)
 
@@ -194,8 +199,8 @@ def test_huge_gate_pre_activations_stay_finite(dtype: torch.dtype) -> None:
         layer.bias_ih_l0[units + HEADS :] = torch.tensor([scale, -scale])  # f ~ 1 and f ~ 0
     x = _x(9, dtype).requires_grad_()
     out, state = layer(x, lengths=torch.tensor([T, 7, 3]))
-    (out.sum() + sum(s.sum() for s in state)).backward()
-    tensors = [out, *state, x.grad, *(p.grad for p in layer.parameters())]
+    (out.sum() + state.sum()).backward()
+    tensors = [out, state, x.grad, *(p.grad for p in layer.parameters())]
     assert all(t is not None and bool(torch.isfinite(t).all()) for t in tensors)
     layer.fused = False
     with torch.no_grad():
@@ -214,7 +219,7 @@ def test_dropout_between_layers_only_in_training_and_float32_runs() -> None:
     torch.manual_seed(0)
     dropped, _ = layer(x)
     assert not torch.allclose(dropped, first)
-    assert dropped.dtype == torch.float32 and all(s.dtype == torch.float32 for s in state)
+    assert dropped.dtype == torch.float32 and state.dtype == torch.float32
 
 
 def test_state_dict_names_shapes_and_initialization_are_the_documented_ones() -> None:
@@ -251,10 +256,33 @@ def test_bad_options_raise_config_errors(build: Any, message: str) -> None:
 def test_an_initial_state_of_the_wrong_shape_is_refused() -> None:
     layer = MLSTM(F, H, heads=HEADS)
     x = torch.randn(B, T, F)
-    with pytest.raises(ShapeError, match=r"\(C, n, m\) tuple of shapes \(1, 3, 2, 3, 3\)"):
+    S = HEADS * (3 * 3 + 3 + 1)
+    with pytest.raises(ShapeError, match=rf"\(L\*D, B, S\) = \(1, 3, {S}\), got \(1, 3, 6\)"):
         layer(x, initial_state=torch.zeros(1, B, H))
     zeros = rnn.MLSTMCell(F, H, heads=HEADS).initial_state(B)
+    assert zeros.shape == (B, S)
     with pytest.raises(ShapeError, match="initial_state"):
         layer(x, initial_state=zeros)  # the cell's state lacks the (L*D) axis
-    out, state = layer(x, initial_state=tuple(s[None] for s in zeros))
-    assert out.shape == (B, T, H) and len(state) == 3
+    with pytest.raises(ShapeError, match="initial_state"):
+        layer(x, initial_state=layer.cell().split_state(zeros[None]))  # the old (C, n, m) tuple
+    out, state = layer(x, initial_state=zeros[None])
+    assert out.shape == (B, T, H) and state.shape == (1, B, S)
+
+
+def test_split_state_and_join_state_are_inverse_views_of_the_documented_layout() -> None:
+    cell = rnn.MLSTMCell(F, H, heads=HEADS)
+    d = H // HEADS
+    state = torch.arange(2 * cell.state_size, dtype=torch.float32).reshape(2, -1)
+    c, n, m = cell.split_state(state)
+    assert c.shape == (2, HEADS, d, d) and n.shape == (2, HEADS, d) and m.shape == (2, HEADS)
+    assert c[0, 1, 2, 0].item() == 1 * d * d + 2 * d  # C row-major per head, first
+    assert n[0, 0, 1].item() == HEADS * d * d + 1 and m[1, 1].item() == 2 * cell.state_size - 1
+    assert torch.equal(cell.join_state(c, n, m), state)
+
+
+@pytest.mark.parametrize(("hidden", "heads"), [(8, 4), (6, 2), (7, 1)])
+def test_the_default_heads_divide_any_width(hidden: int, heads: int) -> None:
+    layer = MLSTM(F, hidden)  # the tasks build layers of any width without a heads option
+    assert layer.cell().heads == heads  # type: ignore[attr-defined]
+    d = hidden // heads
+    assert layer(torch.randn(B, T, F))[1].shape == (1, B, heads * (d * d + d + 1))

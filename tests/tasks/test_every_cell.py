@@ -18,7 +18,7 @@ from rnnkit.cells import CELL_NAMES, CELLS, EXPORTABLE, check_cell
 from rnnkit.errors import ConfigError
 from rnnkit.inspect.memory import MemoryNet, memory_benchmark
 from rnnkit.inspect.record import record_layer
-from rnnkit.nn.registry import cell_name, make_layer, state_parts, state_size
+from rnnkit.nn.registry import cell_name, make_layer, state_is_memory, state_parts, state_size
 from rnnkit.tasks import (
     Forecaster,
     LanguageModel,
@@ -159,6 +159,24 @@ def test_translation_decoder_steps_as_it_trains(cell: str, attention: str) -> No
 
 
 @pytest.mark.parametrize("cell", CELL_NAMES)
+def test_a_translation_decoder_never_maps_a_memory_state_square(cell: str) -> None:
+    """ssm/mlstm states are O(H * N) wide: bridged through H, and the Bahdanau query is the
+    decoder's output; the sizes stay those of a GRU's model (a square bridge of an mlstm's state
+    at H = 64 held 2.4M weights)."""
+    net = Seq2Seq(9, 11, cell=cell, bidirectional=True, hidden_size=64, embedding_dim=8)
+    S = state_size(net.encoder)
+    bridge = sum(p.numel() for p in net.bridge.parameters())
+    memory = state_is_memory(net.encoder)
+    assert memory == (cell in ("ssm", "mlstm")) and net.memory_state == memory
+    assert bridge == ((2 * S + 1) * 64 + (64 + 1) * S if memory else (2 * S + 1) * S)
+    assert net.attention.query_proj.in_features == (64 if memory else state_size(net.encoder))
+    carry = net.start(torch.randint(4, 9, (2, 5)))
+    assert ("out" in carry) == memory
+    _, stepped, weights = net.step(torch.tensor([2, 2]), carry)
+    assert weights.shape == (2, 5) and stepped["h"].shape == (2, 1, state_size(net.encoder))
+
+
+@pytest.mark.parametrize("cell", CELL_NAMES)
 def test_recording_and_memory_net_run_every_cell(cell: str) -> None:
     layer = make_layer(cell, 3, 4, num_layers=2, bidirectional=True, dtype=torch.float64)
     x, lengths = torch.randn(2, 5, 3, dtype=torch.float64), torch.tensor([5, 3])
@@ -166,6 +184,29 @@ def test_recording_and_memory_net_run_every_cell(cell: str) -> None:
     torch.testing.assert_close(rec.output, layer(x, lengths=lengths)[0], rtol=0, atol=1e-10)
     assert rec.cell_type == cell and rec.states["l1_reverse"]["hidden"].shape == (2, 5, 4)
     assert MemoryNet(cell, "adding", hidden_size=4)(torch.rand(3, 7, 2)).shape == (3,)
+
+
+MEMORY_CELLS = tuple(c for c in CELL_NAMES if state_is_memory(make_layer(c, 1, 4)))
+
+
+@pytest.mark.parametrize("cell", MEMORY_CELLS)
+def test_inspect_and_report_draw_a_memory_cell_from_its_outputs(cell: str, reviews,
+                                                                tmp_path) -> None:
+    """``rnnkit inspect`` / ``text report`` of an ssm or mlstm model: the heat maps read the
+    outputs h_t (H wide) and the gates the cell names (an mLSTM's i, f per head), not the state."""
+    from rnnkit.inspect.report import write_report
+    from rnnkit.inspect.views import inspect_bundle, record_text
+
+    texts, labels = reviews
+    clf = TextClassifier(cell=cell, embedding_dim=8, epochs=1, batch_size=8, bidirectional=False,
+                         **TINY).fit(texts[:8], labels[:8])
+    path = clf.save(tmp_path / "bundle", plots=False)
+    _, rec = record_text(clf, texts[0])
+    assert rec.cell_type == cell and rec.states["l0"]["hidden"].shape[-1] == 8
+    written = inspect_bundle(path, texts[0], tmp_path / "views")
+    assert {p.name for p in written} >= {"states_l0.png", "saliency.png"}
+    html = write_report(path, tmp_path / "report.html", examples=[texts[0]]).read_text("utf-8")
+    assert "<img" in html and "Traceback" not in html
 
 
 def test_memory_benchmark_runs_the_new_cells_and_names_unknown_ones() -> None:

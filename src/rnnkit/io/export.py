@@ -11,7 +11,7 @@ The exported graph takes the output of the bundle's pipeline, not raw text:
 Batch size and sequence length are dynamic. ``<out stem>.preprocess.json`` holds the task, the
 classes, the input description and the vectorizer (vocabulary, splitting, standardization) or the
 feature scaler. Networks of the cells in :data:`rnnkit.cells.EXPORTABLE` (rnn, lstm, gru) export;
-the scan cells (mingru, minlstm, lru, ...) are refused with a ConfigError.
+the scan cells (mingru, minlstm, lru, ssm, mlstm) are refused with a ConfigError.
 
 Example:
     >>> from rnnkit.io.export import EXPORT_FORMATS

@@ -158,6 +158,10 @@ class RecurrentCell(nn.Module):
     gate_count: int = 1
     forget_gate: int | None = None
     has_cell_state: bool = False
+    # True when the state is a memory far wider than H (a Mamba block's (E, N) state, an mLSTM's
+    # d x d matrices), not a vector of units: the translation decoder then never maps it square
+    # or reads it as an attention query (rnnkit.nn.registry.state_is_memory).
+    state_is_memory: bool = False
     # True where torch's fused kernels and rnnkit's numba kernels implement the equations (with
     # standard activations, no layer norm); a new cell type runs on the cell loop.
     has_fused_kernels: bool = False

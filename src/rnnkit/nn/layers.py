@@ -537,10 +537,12 @@ class RecurrentLayer(nn.Module):
             tensors = ("not a tensor",)
         if len(tensors) != parts or not all(isinstance(t, torch.Tensor) for t in tensors):
             raise ShapeError(f"initial_state: expected a {what} of shape {expected}")
+        width = "H" if expected[2] == self.hidden_size else "S"  # S: a wider state (LRU, SSM)
         for t in tensors:
             if tuple(t.shape) != expected:
                 raise ShapeError(
-                    f"initial_state: expected shape (L*D, B, H) = {expected}, got {tuple(t.shape)}"
+                    f"initial_state: expected shape (L*D, B, {width}) = {expected}, "
+                    f"got {tuple(t.shape)}"
                 )
             if t.dtype != x.dtype:
                 raise ShapeError(f"initial_state: dtype {t.dtype} does not match x's {x.dtype}")

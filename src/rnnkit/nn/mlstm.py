@@ -29,10 +29,13 @@ Two executions, same parameters, bound by tests to 1e-10 in float64:
 - the **step form** (``fused=False``, ``backend == "loop"``, and every call with one time
   step): the recurrence above, constant memory per step (generation and streaming).
 
-State: a tuple ``(C, n, m)`` with C (L*D, B, heads, d, d) (``C[..., a, b]`` multiplies
-``q_b`` to give unit a), n (L*D, B, heads, d), m (L*D, B, heads), in PyTorch's order (layer 0
-forward, layer 0 backward, layer 1 forward, ...); each sequence's state after its last real
-step. The zero state (all three zero) is the start; padded steps leave it untouched.
+State: one tensor (L*D, B, S) per layer stack, in PyTorch's order (layer 0 forward, layer 0
+backward, layer 1 forward, ...), S = heads*d*d + heads*d + heads: each row is C (heads, d, d)
+row-major (``C[..., a, b]`` multiplies ``q_b`` to give unit a), then n (heads, d), then m
+(heads,). :meth:`MLSTMCell.split_state` gives the three views and :meth:`MLSTMCell.join_state`
+the inverse. Each sequence's state after its last real step; the zero state (all three zero) is
+the start, and padded steps leave it untouched. As for every registered cell the state is not the
+output: use ``out[:, -1]`` (or :func:`rnnkit.nn.last_step`) as a summary.
 
 Parameters (``state_dict``): ``weight_ih_l{k}`` (4H + 2*heads, F), ``bias_ih_l{k}``
 (4H + 2*heads,), rows ``q, k, v, o`` (H each) then ``ĩ, f̃`` (``heads`` each); ``_reverse``
@@ -44,9 +47,10 @@ over the heads (forget gates near 1 at the start).
 Example:
     >>> import torch
     >>> layer = MLSTM(4, 8, num_layers=2, bidirectional=True, heads=2)
-    >>> out, (C, n, m) = layer(torch.randn(3, 10, 4), lengths=torch.tensor([10, 6, 0]))
-    >>> tuple(out.shape), tuple(C.shape), tuple(n.shape), tuple(m.shape), layer.backend
-    ((3, 10, 16), (4, 3, 2, 4, 4), (4, 3, 2, 4), (4, 3, 2), 'scan')
+    >>> out, state = layer(torch.randn(3, 10, 4), lengths=torch.tensor([10, 6, 0]))
+    >>> C, n, m = layer.cell().split_state(state)            # S = 2*4*4 + 2*4 + 2 = 42
+    >>> tuple(out.shape), tuple(state.shape), tuple(C.shape), tuple(m.shape), layer.backend
+    ((3, 10, 16), (4, 3, 42), (4, 3, 2, 4, 4), (4, 3, 2), 'scan')
     >>> {k: tuple(v.shape) for k, v in MLSTM(4, 8, heads=2).state_dict().items()}
     {'weight_ih_l0': (36, 4), 'bias_ih_l0': (36,)}
 """
@@ -54,15 +58,14 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from rnnkit.errors import ConfigError, ShapeError
+from rnnkit.errors import ConfigError
 from rnnkit.nn.cells import LayerWeights, RecurrentCell, _positive_int
 from rnnkit.nn.init import check_init, glorot_uniform_
-from rnnkit.nn.layers import Parts, RecurrentLayer
+from rnnkit.nn.layers import RecurrentLayer
 from rnnkit.nn.masking import mask_from_lengths
 
 #: The state of one direction of one layer: C (B, heads, d, d), n (B, heads, d), m (B, heads).
@@ -141,9 +144,12 @@ class MLSTMCell(RecurrentCell):
     """mLSTM cell (Beck et al. 2024): ``heads`` matrix memories with exponential input gates,
     sigmoid forget gates and the stabiliser m; equations in :mod:`rnnkit.nn.mlstm`.
 
-    ``MLSTMCell(input_size, hidden_size, *, heads=4, chunk_size=64, bias=True, init="keras",
-    dtype=None, device=None)``; ``hidden_size`` must be a multiple of ``heads``. State
-    ``(C, n, m)``: (B, heads, d, d), (B, heads, d), (B, heads). Parameters ``weight_ih``
+    ``MLSTMCell(input_size, hidden_size, *, heads=None, chunk_size=64, bias=True, init="keras",
+    dtype=None, device=None)``; ``hidden_size`` must be a multiple of ``heads``, whose default
+    is 4, or 2 or 1 for a width 4 does not divide. State (B, S),
+    S = :attr:`state_size` = heads*d*d + heads*d + heads: ``(C, n, m)`` of shapes
+    (B, heads, d, d), (B, heads, d), (B, heads) flattened and joined (:meth:`split_state`,
+    :meth:`join_state`). Parameters ``weight_ih``
     (4H + 2*heads, F), ``bias_ih`` (4H + 2*heads,). ``step_with_gates`` returns the stabilised
     ``input_gate`` i' and ``forget_gate`` f' (B, heads) and the ``output_gate`` o (B, H).
 
@@ -151,22 +157,26 @@ class MLSTMCell(RecurrentCell):
         >>> import torch
         >>> cell = MLSTMCell(3, 4, heads=2, dtype=torch.float64)
         >>> x = torch.randn(2, 7, 3, dtype=torch.float64)
-        >>> out, (C, n, m) = cell.scan_sequence(cell.project_inputs(x), cell.initial_state(2))
+        >>> out, final = cell.scan_sequence(cell.project_inputs(x), cell.initial_state(2))
         >>> state = cell.initial_state(2)
         >>> for t in range(7):
         ...     y, state = cell.step(cell.project_inputs(x[:, t]), state)
-        >>> torch.allclose(out[:, -1], y, rtol=0, atol=1e-12), torch.allclose(C, state[0])
+        >>> torch.allclose(out[:, -1], y, rtol=0, atol=1e-12), torch.allclose(final, state)
         (True, True)
+        >>> C, n, m = cell.split_state(state)
+        >>> cell.state_size, tuple(C.shape), torch.equal(cell.join_state(C, n, m), state)
+        (14, (2, 2, 2, 2), True)
     """
 
     has_parallel_scan = True
+    state_is_memory = True
 
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
         *,
-        heads: int = 4,
+        heads: int | None = None,
         chunk_size: int = 64,
         bias: bool = True,
         layer_norm: bool = False,
@@ -180,6 +190,8 @@ class MLSTMCell(RecurrentCell):
             raise ConfigError("layer_norm: MLSTM has no recurrent product to normalize; drop it")
         if recurrent_dropout:
             raise ConfigError("recurrent_dropout: MLSTM has no recurrent weights; use dropout")
+        if heads is None:  # the tasks build cells of any width: 4 heads, or as many as divide H
+            heads = next(h for h in (4, 2, 1) if _positive_int(hidden_size, "hidden_size") % h == 0)
         self.heads = _positive_int(heads, "heads")
         self.chunk_size = _positive_int(chunk_size, "chunk_size")
         if _positive_int(hidden_size, "hidden_size") % self.heads:
@@ -235,19 +247,38 @@ class MLSTMCell(RecurrentCell):
         d = self.head_size
         return (self.heads, d, d), (self.heads, d), (self.heads,)
 
+    @property
+    def state_size(self) -> int:
+        """Width of the carried state: C (heads*d*d), then n (heads*d), then m (heads)."""
+        d = self.head_size
+        return self.heads * (d * d + d + 1)
+
+    def split_state(self, state: torch.Tensor) -> MLSTMState:
+        """The state (..., S) as views C (..., heads, d, d), n (..., heads, d), m (..., heads)."""
+        lead = state.shape[:-1]
+        sizes = [math.prod(shape) for shape in self.state_shapes]
+        c, n, m = state.split(sizes, dim=-1)
+        return tuple(  # type: ignore[return-value]
+            part.reshape(*lead, *shape)
+            for part, shape in zip((c, n, m), self.state_shapes, strict=True)
+        )
+
+    def join_state(self, c: torch.Tensor, n: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`split_state`: (C, n, m) -> (..., S)."""
+        lead = m.shape[:-1]
+        return torch.cat([c.reshape(*lead, -1), n.reshape(*lead, -1), m], dim=-1)
+
     def initial_state(
         self,
         batch_size: int,
         dtype: torch.dtype | None = None,
         device: torch.device | None = None,
-    ) -> MLSTMState:
-        """Zero state ``(C, n, m)``; dtype/device default to the weights'."""
+    ) -> torch.Tensor:
+        """Zero state (B, S) (C, n and m all zero); dtype/device default to the weights'."""
         w = self.weight_ih
-        c, n, m = (
-            torch.zeros(batch_size, *shape, dtype=dtype or w.dtype, device=device or w.device)
-            for shape in self.state_shapes
+        return torch.zeros(
+            batch_size, self.state_size, dtype=dtype or w.dtype, device=device or w.device
         )
-        return c, n, m
 
     def make_recurrent_mask(self, batch_size: int) -> None:
         return None
@@ -266,20 +297,22 @@ class MLSTMCell(RecurrentCell):
 
     # -- the step form -------------------------------------------------------------------------
     def step_with_gates(
-        self, xp: torch.Tensor, state: MLSTMState, recurrent_mask: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, MLSTMState, dict[str, torch.Tensor]]:
-        """One step from projected inputs xp (B, 4H + 2*heads): ``(h (B, H), (C, n, m), gates)``.
-        """
+        self, xp: torch.Tensor, state: torch.Tensor, recurrent_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """One step from projected inputs xp (B, 4H + 2*heads) and the state (B, S):
+        ``(h (B, H), new state (B, S), gates)``."""
         q, k, v, o, i_pre, log_f = self._split(xp)
-        h_tilde, new_state, i_gate, f_gate = mlstm_step(q, k, v, i_pre, log_f, state)
+        h_tilde, new_state, i_gate, f_gate = mlstm_step(
+            q, k, v, i_pre, log_f, self.split_state(state)
+        )
         gates = {"input_gate": i_gate, "forget_gate": f_gate, "output_gate": o}
-        return o * h_tilde.flatten(-2), new_state, gates
+        return o * h_tilde.flatten(-2), self.join_state(*new_state), gates
 
     # -- the parallel form ---------------------------------------------------------------------
     def scan_sequence(
-        self, xp: torch.Tensor, state: MLSTMState, lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, MLSTMState]:
-        """All steps, chunkwise: projected inputs xp (B, T, 4H + 2*heads), state ``(C, n, m)`` ->
+        self, xp: torch.Tensor, state: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """All steps, chunkwise: projected inputs xp (B, T, 4H + 2*heads), state (B, S) ->
         outputs (B, T, H), zero at padded steps, and each sequence's state after its last real
         step (``lengths`` (B,), right padding)."""
         q, k, v, o, i_pre, log_f = self._split(xp)
@@ -290,21 +323,24 @@ class MLSTMCell(RecurrentCell):
             log_f = torch.where(real, log_f, 0.0)
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, heads, T, d)
         i_pre, log_f = i_pre.transpose(1, 2), log_f.transpose(1, 2)  # (B, heads, T)
-        h_tilde, final = mlstm_chunkwise(q, k, v, i_pre, log_f, state, self.chunk_size)
+        h_tilde, final = mlstm_chunkwise(
+            q, k, v, i_pre, log_f, self.split_state(state), self.chunk_size
+        )
         out = o * h_tilde.transpose(1, 2).flatten(-2)
         if real is not None:
             out = torch.where(real, out, out.new_zeros(()))
-        return out, final
+        return out, self.join_state(*final)
 
 
 class MLSTM(RecurrentLayer):
     """mLSTM layer (xLSTM's matrix-memory LSTM, Beck et al. 2024); see :mod:`rnnkit.nn.mlstm`.
 
     ``MLSTM(input_size, hidden_size, num_layers=1, *, bidirectional=False, merge_mode="concat",
-    dropout=0.0, bias=True, init="keras", fused=None, heads=4, chunk_size=64, dtype=None,
-    device=None)``. Returns ``(output, (C, n, m))``: output (B, T, D*H), zeros at padded steps;
-    C (L*D, B, heads, d, d), n (L*D, B, heads, d), m (L*D, B, heads) with d = H / heads.
-    ``initial_state`` takes such a tuple. ``fused=False`` (and any call with one time step) runs
+    dropout=0.0, bias=True, init="keras", fused=None, heads=None, chunk_size=64, dtype=None,
+    device=None)``. Returns ``(output, state)``: output (B, T, D*H), zeros at padded steps;
+    state (L*D, B, S), S = heads*d*d + heads*d + heads with d = H / heads, each row (C, n, m)
+    joined (``layer.cell().split_state(state)`` gives C (L*D, B, heads, d, d), n and m).
+    ``initial_state`` takes such a tensor. ``fused=False`` (and any call with one time step) runs
     the step form; otherwise the chunkwise parallel form.
 
     Example:
@@ -314,50 +350,11 @@ class MLSTM(RecurrentLayer):
         >>> whole, state = layer(x)
         >>> first, carried = layer(x[:, :5])
         >>> second, final = layer(x[:, 5:], initial_state=carried)
-        >>> torch.allclose(torch.cat([first, second], 1), whole), torch.allclose(final[0], state[0])
+        >>> torch.allclose(torch.cat([first, second], 1), whole), torch.allclose(final, state)
         (True, True)
     """
 
     cell_class = MLSTMCell
-
-    def _state_parts(self) -> int:
-        return 3
-
-    def _state(self, parts: Parts) -> Any:
-        return tuple(parts)
-
-    def _state_shapes(self, batch_size: int) -> list[tuple[int, ...]]:
-        rows = self.num_layers * self.num_directions
-        cell = self._cells[0]
-        assert isinstance(cell, MLSTMCell)
-        return [(rows, batch_size, *shape) for shape in cell.state_shapes]
-
-    def _zero_state(self, x: torch.Tensor) -> Parts:
-        return tuple(x.new_zeros(shape) for shape in self._state_shapes(x.shape[0]))
-
-    def _check_initial_state(
-        self, initial_state: Any, batch_size: int, x: torch.Tensor
-    ) -> Parts | None:
-        if initial_state is None:
-            return None
-        shapes = self._state_shapes(batch_size)
-        expected = "a (C, n, m) tuple of shapes " + ", ".join(str(s) for s in shapes)
-        if not isinstance(initial_state, (tuple, list)) or len(initial_state) != 3:
-            raise ShapeError(f"initial_state: expected {expected}")
-        for t, shape in zip(initial_state, shapes, strict=True):
-            if not isinstance(t, torch.Tensor) or tuple(t.shape) != shape:
-                got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-                raise ShapeError(f"initial_state: expected {expected}, got {got}")
-            if t.dtype != x.dtype:
-                raise ShapeError(f"initial_state: dtype {t.dtype} does not match x's {x.dtype}")
-        return tuple(t.to(x.device) for t in initial_state)
-
-    def _scan_direction(
-        self, index: int, inputs: torch.Tensor, state: Parts, *, lengths: torch.Tensor | None
-    ) -> tuple[torch.Tensor, Parts]:
-        """The chunkwise parallel form of one direction of one layer."""
-        cell: Any = self._cells[index].bound()
-        return cell.scan_sequence(cell.project_inputs(inputs), tuple(state), lengths)
 
 
 __all__ = ["MLSTM", "MLSTMCell", "MLSTMState", "mlstm_chunkwise", "mlstm_step"]

@@ -12,13 +12,19 @@ tests check for every name:
   LRU carries 2N);
 - its ``cell_class(input_size, hidden_size)`` builds a standalone cell with its own parameters
   whose call ``cell(x (B, F), state) -> (output (B, H), new state)`` is one step (the Bahdanau
-  decoder steps such cells).
+  decoder steps such cells);
+- a state that is a memory rather than a vector of units (:func:`state_is_memory`: a Mamba block's
+  conv buffer and (E, N) state, an mLSTM's (C, n, m), S = O(H * N) or O(H^2 / heads)) is only
+  carried and mapped through H: the translation bridge goes through H and the Bahdanau query is
+  the decoder's previous output, never the state (a square map of it would hold S^2 weights).
 
 Example:
     >>> import torch
     >>> layer = make_layer("lru", 3, 4)
-    >>> type(layer).__name__, state_size(layer), state_parts(layer)
-    ('LRU', 8, 1)
+    >>> type(layer).__name__, state_size(layer), state_parts(layer), state_is_memory(layer)
+    ('LRU', 8, 1, False)
+    >>> state_size(make_layer("mlstm", 3, 8)), state_is_memory(make_layer("mlstm", 3, 8))
+    (28, True)
     >>> cell_name(make_layer("lstm", 3, 4).cell(0, 0))
     'lstm'
 """
@@ -75,6 +81,12 @@ def state_parts(layer: RecurrentLayer) -> int:
     return 2 if layer.cell_class.has_cell_state else 1
 
 
+def state_is_memory(layer: RecurrentLayer) -> bool:
+    """True when the state is a memory (ssm, mlstm) rather than a vector of units to map square
+    or to read as a query (H wide, or 2N for a complex LRU)."""
+    return bool(layer.cell_class.state_is_memory)
+
+
 def step_cell(cell: str, input_size: int, hidden_size: int) -> RecurrentCell:
     """A standalone cell of ``cell`` (own parameters) to step by hand: ``cell(x, state)``."""
     return layer_class(cell).cell_class(input_size, hidden_size)
@@ -93,4 +105,12 @@ def _named_arguments(function: Any) -> frozenset[str]:
     return frozenset(name for name, p in named.items() if p.kind is not p.VAR_KEYWORD)
 
 
-__all__ = ["cell_name", "layer_class", "make_layer", "state_parts", "state_size", "step_cell"]
+__all__ = [
+    "cell_name",
+    "layer_class",
+    "make_layer",
+    "state_is_memory",
+    "state_parts",
+    "state_size",
+    "step_cell",
+]

@@ -97,6 +97,7 @@ class SelectiveSSMCell(ScanCell):
         -2.0
     """
 
+    state_is_memory = True
     extra_parameter_names = (
         "in_proj_weight", "conv_weight", "conv_bias", "x_proj_weight", "dt_proj_weight",
         "dt_proj_bias", "A_log", "D", "out_proj_weight",

@@ -4,7 +4,11 @@
     final state --bridge (Linear + tanh per layer)--> decoder initial state (L, B, S_h)
 
 Any cell of :mod:`rnnkit.cells` works: the bridge maps each part of the encoder's state (``h``,
-and ``c`` for an LSTM, each S_h wide: H, or 2N for a complex LRU) to the decoder's.
+and ``c`` for an LSTM, each S_h wide: H, or 2N for a complex LRU) to the decoder's. A state that
+is a memory (ssm, mlstm: :func:`rnnkit.nn.registry.state_is_memory`, S_h = O(H * N)) is bridged
+through H (``Linear(D*S_h, H)`` then ``Linear(H, S_h)``; a square map would hold S_h^2 weights),
+and the Bahdanau query is then the decoder's previous top output (zeros before the first step),
+H wide, instead of its state.
 
 - ``attention="bahdanau"`` (Bahdanau et al. 2015): at step t the previous top decoder state queries
   the memory with the additive score; ``[embedding(y_{t-1}); context]`` enters the recurrent
@@ -43,7 +47,7 @@ from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.nn import Linear
 from rnnkit.nn.attention import make_attention
 from rnnkit.nn.masking import mask_from_lengths
-from rnnkit.nn.registry import make_layer, state_parts, state_size, step_cell
+from rnnkit.nn.registry import make_layer, state_is_memory, state_parts, state_size, step_cell
 
 ATTENTIONS = ("bahdanau", "luong", "none")
 DEFAULT_SCORE = {"bahdanau": "additive", "luong": "general", "none": None}
@@ -106,14 +110,14 @@ class Seq2Seq(nn.Module):
         self.target_embedding = nn.Embedding(target_vocab, E, padding_idx=0)
         self.encoder = make_layer(cell, E, H, bidirectional=bidirectional, **layer_options)
         S = state_size(self.encoder)  # each state part's width: H, or 2N for a complex LRU
-        self.bridge = nn.Linear(self.directions * S, S)
-        self.bridge_cell = (
-            nn.Linear(self.directions * S, S) if state_parts(self.encoder) == 2 else None
-        )
+        self.memory_state = state_is_memory(self.encoder)  # ssm, mlstm: S >> H
+        self.bridge = self._make_bridge(S)
+        self.bridge_cell = self._make_bridge(S) if state_parts(self.encoder) == 2 else None
         self.drop = nn.Dropout(dropout)
         self.attention: nn.Module | None = None
         if attention == "bahdanau":
-            self.attention = make_attention(score or "additive", S, K)
+            query = H if self.memory_state else S  # a memory state is no query: the output is
+            self.attention = make_attention(score or "additive", query, K)
             self.cells = nn.ModuleList(
                 step_cell(cell, E + K if i == 0 else H, H) for i in range(L)
             )
@@ -124,6 +128,13 @@ class Seq2Seq(nn.Module):
                 self.attention = make_attention(score or "general", H, K)
                 self.combine = nn.Linear(H + K, H)
             self.output = Linear(H, target_vocab)
+
+    def _make_bridge(self, S: int) -> nn.Module:
+        """The map of the D encoder directions' state parts (D*S) to a decoder layer's (S)."""
+        if self.memory_state:
+            H = self.hidden_size
+            return nn.Sequential(nn.Linear(self.directions * S, H), nn.Linear(H, S))
+        return nn.Linear(self.directions * S, S)
 
     # ------------------------------------------------------------------ encoder
     def start(self, x: Tensor, lengths: Tensor | None = None) -> Carry:
@@ -141,9 +152,11 @@ class Seq2Seq(nn.Module):
             carry["c"] = self._bridge(c, self.bridge_cell, None)
         if self.attention is not None:
             carry["prepared"] = self.attention.prepare(memory)  # type: ignore[operator]
+        if self.attention_type == "bahdanau" and self.memory_state:
+            carry["out"] = memory.new_zeros(B, self.hidden_size)  # the query of the first step
         return carry
 
-    def _bridge(self, final: Tensor, linear: nn.Linear, act: Any) -> Tensor:
+    def _bridge(self, final: Tensor, linear: nn.Module, act: Any) -> Tensor:
         """(L*D, B, S) final encoder states -> (B, L, S) decoder initial states."""
         L, D = self.num_layers, self.directions
         B, H = final.shape[1], final.shape[2]
@@ -179,9 +192,10 @@ class Seq2Seq(nn.Module):
 
     def _bahdanau_step(self, emb: Tensor, carry: Carry) -> tuple[Tensor, Carry, Tensor]:
         assert self.attention is not None
-        h = carry["h"]  # (B, L, H)
+        h = carry["h"]  # (B, L, S)
+        query = carry["out"] if self.memory_state else h[:, -1]
         context, weights = self.attention(
-            h[:, -1], carry["memory"], mask=carry["mask"], prepared=carry["prepared"]
+            query, carry["memory"], mask=carry["mask"], prepared=carry["prepared"]
         )
         layer_input = torch.cat([emb, context], dim=-1)
         new_h, new_c = [], []
@@ -197,6 +211,8 @@ class Seq2Seq(nn.Module):
             layer_input = out
         new = dict(carry)
         new["h"] = torch.stack(new_h, dim=1)
+        if self.memory_state:
+            new["out"] = layer_input
         if new_c:
             new["c"] = torch.stack(new_c, dim=1)
         logits = self.output(self.drop(torch.cat([layer_input, context, emb], dim=-1)))
