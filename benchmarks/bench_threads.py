@@ -124,9 +124,6 @@ def _fit_task(task: str, data: Path) -> None:
 
 def run_cell(task: str, steps: int, data: Path) -> dict[str, float]:
     """One training cell in this (fresh) interpreter: steps per second."""
-    from rnnkit.threads import prepare_environment
-
-    prepare_environment()  # as the rnnkit command does, before torch is imported
     state = _count_steps(steps)
     _fit_task(task, data)
     seconds = (state["last"] or 0.0) - (state["first"] or 0.0)
@@ -190,11 +187,7 @@ async def _fire(url: str, texts: list[str], requests: int) -> int:
 
 
 def _measure(task: str, policy: str, loaded: bool, steps: int, data: Path) -> dict[str, Any]:
-    from rnnkit.threads import user_environment
-
-    # not os.environ: benchmarks/__init__ prepared this process's OpenMP wait defaults, and an
-    # "off" cell that inherits them is not rnnkit before the policy
-    env = {**user_environment(), "RNNKIT_THREAD_POLICY": policy}
+    env = {**os.environ, "RNNKIT_THREAD_POLICY": policy}
     busy = subprocess.Popen(BUSY_LOOP, start_new_session=True) if loaded else None
     try:
         if busy is not None:

@@ -8,12 +8,8 @@ import subprocess
 import sys
 import time
 
-from rnnkit.threads import prepare_environment
-
-prepare_environment()  # as the rnnkit command does, before torch is imported
-
-from rnnkit.data.datasets import load_uci_sentiment  # noqa: E402
-from rnnkit.tasks import TextClassifier  # noqa: E402
+from rnnkit.data.datasets import load_uci_sentiment
+from rnnkit.tasks import TextClassifier
 
 
 def train_seconds(texts: list[str], labels: list[str]) -> float:

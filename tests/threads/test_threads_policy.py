@@ -14,7 +14,6 @@ from rnnkit.threads.policy import (
     enabled,
     free_cpus,
     user_thread_count,
-    wait_env,
 )
 
 
@@ -60,20 +59,6 @@ def test_a_users_thread_count_is_kept_whatever_the_load() -> None:
     decision = decide(Machine(2, None, 2.0), user_threads=2)
     assert (decision.threads, decision.governed) == (2, False)
     assert "as you set them" in decision.reason
-
-
-@pytest.mark.parametrize(
-    ("environ", "added"),
-    [
-        ({}, {"GOMP_SPINCOUNT": "1000"}),
-        ({"OMP_WAIT_POLICY": "ACTIVE"}, {}),
-        ({"GOMP_SPINCOUNT": "100000"}, {}),
-        ({"KMP_BLOCKTIME": "0"}, {}),
-    ],
-)
-def test_wait_defaults_only_where_the_user_chose_nothing(environ, added) -> None:
-    assert wait_env(environ) == added
-    assert decide(Machine(2), environ=environ).wait_env == added
 
 
 @pytest.mark.parametrize(

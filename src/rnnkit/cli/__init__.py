@@ -45,7 +45,6 @@ from rnnkit.cli.serve import serve_app
 from rnnkit.cli.text import text_app
 from rnnkit.cli.translate import translate_app
 from rnnkit.errors import RnnkitError, RnnkitWarning
-from rnnkit.threads import prepare_environment
 
 #: The exit status after Ctrl-C (128 + SIGINT), typer's and a shell's.
 INTERRUPTED = 130
@@ -134,7 +133,6 @@ def main(argv: list[str] | None = None) -> None:
     files (``--test a.csv b.csv``) take every word up to the next option, see
     :mod:`rnnkit.cli.argv`.
     """
-    prepare_environment()  # OpenMP reads its wait policy once, when torch is imported: before
     try:
         words = renew_option_names(app, sys.argv[1:] if argv is None else argv)
         words = spread_file_lists(app, words)

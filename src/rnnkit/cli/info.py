@@ -56,7 +56,7 @@ def describe_threads(policy: dict[str, Any]) -> list[str]:
     if not policy["enabled"]:
         return [f"thread policy: off (RNNKIT_THREAD_POLICY): torch's default threads, "
                 f"OpenMP's default waiting; {policy['reason']}"]
-    wait = ", ".join(f"{k}={v}" for k, v in policy["wait"].items()) or "libgomp's spinning"
+    wait = ", ".join(f"{k}={v}" for k, v in policy["wait"].items()) or "spin, then sleep"
     return [
         f"thread policy: {policy['threads']} intra-op thread{'s' * (policy['threads'] != 1)} "
         f"(kernels too) now: {policy['reason']}",

@@ -3,8 +3,6 @@
 One policy for every entry point (see :mod:`rnnkit.threads.policy` for the rules and the
 measurement behind them, docs/threads.md for the user's view):
 
-- :func:`prepare_environment`: OpenMP wait defaults, before torch is imported (the ``rnnkit``
-  command, ``python -m rnnkit``, data-parallel workers, benchmarks).
 - :data:`GOVERNOR`: torch's thread count from the CPUs this process may use and how busy the
   others keep them, re-decided during training (``GOVERNOR.session()`` around a fit,
   ``GOVERNOR.tick()`` per batch, at most once a second).
@@ -18,16 +16,10 @@ Example:
     2
 """
 
-from rnnkit.threads.governor import (
-    GOVERNOR,
-    Governor,
-    prepare_environment,
-    status,
-    user_environment,
-)
-from rnnkit.threads.policy import SWITCH, Decision, Machine, decide, enabled, wait_env
+from rnnkit.threads.governor import GOVERNOR, Governor, status
+from rnnkit.threads.policy import SWITCH, Decision, Machine, decide, enabled
 
 __all__ = [
-    "GOVERNOR", "Governor", "prepare_environment", "status", "user_environment",
-    "SWITCH", "Decision", "Machine", "decide", "enabled", "wait_env",
+    "GOVERNOR", "Governor", "status",
+    "SWITCH", "Decision", "Machine", "decide", "enabled",
 ]

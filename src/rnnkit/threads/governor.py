@@ -1,10 +1,5 @@
-"""Applying the thread policy: environment defaults before torch starts, and torch's thread count
-re-decided while training runs.
+"""Applying the thread policy: torch's thread count re-decided while training and serving run.
 
-- :func:`prepare_environment` sets the OpenMP wait default (``GOMP_SPINCOUNT=1000``) where
-  rnnkit decides the import order: the ``rnnkit`` command and ``python -m rnnkit`` (so serving
-  too), data-parallel workers and the benchmarks. OpenMP reads it once, when torch is imported,
-  so afterwards it changes nothing (:func:`status` says so).
 - :data:`GOVERNOR` measures the load and calls ``torch.set_num_threads``: at the start of
   training, at each epoch and about every second inside one (the Trainer calls
   :meth:`Governor.tick`), and before served predictions. ``session`` restores the count that was
@@ -27,7 +22,14 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from rnnkit.threads import machine
-from rnnkit.threads.policy import Decision, Machine, decide, enabled, user_thread_count, wait_env
+from rnnkit.threads.policy import (
+    WAIT_VARIABLES,
+    Decision,
+    Machine,
+    decide,
+    enabled,
+    user_thread_count,
+)
 
 #: Seconds between two load measurements while training (and serving).
 INTERVAL = 1.0
@@ -35,33 +37,6 @@ INTERVAL = 1.0
 # What the process looked like when rnnkit.threads was first imported: torch not yet imported
 # means torch's thread count, when we first see it, is its own default and not a user's choice.
 _TORCH_PRESET = "torch" in sys.modules
-_PREPARED: dict[str, str] = {}  # what prepare_environment set
-
-
-def prepare_environment(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
-    """Set the wait defaults the policy wants, unless the user chose or the policy is off, and
-    before torch is imported (later they would do nothing); returns what it set."""
-    environ = os.environ if environ is None else environ
-    if not enabled(environ) or "torch" in sys.modules:
-        return {}
-    added = wait_env(environ)
-    environ.update(added)
-    if environ is os.environ:
-        _PREPARED.update(added)
-    return added
-
-
-def user_environment() -> dict[str, str]:
-    """``os.environ`` without what :func:`prepare_environment` added: the environment for a child
-    process that must start as the user's would (a benchmark's ``RNNKIT_THREAD_POLICY=off`` cell
-    must not inherit this process's wait defaults).
-
-    Example:
-        >>> import os
-        >>> user_environment().get("PATH") == os.environ.get("PATH")
-        True
-    """
-    return {k: v for k, v in os.environ.items() if _PREPARED.get(k) != v}
 
 
 class Governor:
@@ -100,11 +75,7 @@ class Governor:
         user = user_thread_count(self.environ)
         if user is None and self.pinned_by_user:
             user = _torch_threads()
-        return decide(state, workers=workers, cap=cap, user_threads=user, environ=self._wait())
-
-    def _wait(self) -> dict[str, str]:
-        """The environment as the user gave it (without what prepare_environment added)."""
-        return {k: v for k, v in self.environ.items() if k not in _PREPARED}
+        return decide(state, workers=workers, cap=cap, user_threads=user)
 
     def tick(self, force: bool = False) -> Decision | None:
         """Re-decide when :data:`INTERVAL` has passed (or ``force``) and apply the decision to
@@ -187,19 +158,12 @@ GOVERNOR = Governor()
 
 
 def status() -> dict[str, Any]:
-    """What ``rnnkit info`` shows: the decision now, the wait settings and where they came from."""
+    """What ``rnnkit info`` shows: the decision now, and the OpenMP wait settings you set."""
     env = os.environ
     on = enabled(env)
     decision = GOVERNOR.decide() if on else None
-    waits = {k: env[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME") if k in env}
-    if not on:
-        wait_source = "policy off"
-    elif _PREPARED:
-        wait_source = "set by rnnkit before torch started"
-    elif waits:
-        wait_source = "set by you"
-    else:
-        wait_source = "OpenMP default (torch was imported before rnnkit could set it)"
+    waits = {k: env[k] for k in WAIT_VARIABLES if k in env}
+    wait_source = "set by you" if waits else "OpenMP's default"
     return {
         "enabled": on,
         "threads": None if decision is None else decision.threads,

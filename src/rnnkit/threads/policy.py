@@ -3,28 +3,29 @@
 Nothing here reads the machine or touches torch (:mod:`rnnkit.threads.machine` reads,
 :mod:`rnnkit.threads.governor` applies), so every rule is a table test.
 
-The rules, and the measurement behind them (2 cores, ``rnnkit text train`` on the UCI sentences,
-with a ``setsid python3 -c 'while True: pass'`` beside it): with libgomp's default wait policy a
-thread that reaches a barrier spins for a while (``GOMP_SPINCOUNT``, 300000 turns) before it
-sleeps. When another session takes one core, the scheduler shares the other between our two
-threads, so at every barrier one of them spins through the time slice the other needs: 3 s
-became more than 120 s. One thread (no barriers) or sleeping waiters (``OMP_WAIT_POLICY=PASSIVE``)
-kept 3 s; a spin count of 10000 still collapsed. On a quiet machine PASSIVE cost 30-50% (2.8 ->
-4.7 s: every barrier wakes a sleeping thread), a spin count of 1000 nothing (2.5-2.9 s), and with
-the thread re-check below 1000 kept 3.0 s beside the busy loop.
+The rules, and the measurement behind them (2 cores, ``benchmarks/bench_threads.py``: fixed
+training steps of every task, alone and beside a ``setsid python3 -c 'while True: pass'``). With
+torch's two threads and libgomp's default waiting, a thread that reaches a barrier spins for a
+while (``GOMP_SPINCOUNT``, 300000 turns) before it sleeps. When another session takes one core,
+the scheduler shares the other between our two threads, so at every barrier one of them spins
+through the time slice the other needs: 50-130x slower (``rnnkit text train`` on the UCI
+sentences: 69 -> 0.9 steps/s). One thread has no barriers and kept 56 steps/s.
 
 1. **Threads**: the CPUs this process may use (affinity, capped by a cgroup CPU quota), minus the
    CPUs other processes keep busy (a CPU counts as free when others leave at least half of it),
-   at least 1; shared out between ``workers`` processes of one training.
-2. **Waiting**: ``GOMP_SPINCOUNT=1000`` before torch starts its OpenMP runtime (a short spin,
-   then sleep), so that the moments between a load appearing and the next re-check (about a
-   second) cost a little, not 97%, while a quiet machine keeps its speed.
+   at least 1; shared out between ``workers`` processes of one training. Re-decided at the
+   start of a training, at each epoch and about once a second between batches.
+2. **Waiting**: OpenMP's own default. A short spin (``GOMP_SPINCOUNT=1000``) kept two threads at
+   30 steps/s beside the busy loop, but cost 7-30% on a quiet machine (sleeping threads are woken
+   for every small op; in a VM that wake-up is slow), and with rule 1 the loaded machine runs one
+   thread anyway. What is left: when a load starts in the middle of a training step, that one
+   step runs at the collapsed speed until the next re-check.
 3. **Kernels**: rnnkit's numba kernels run their units on the same threads, so they follow
    rule 1 (one thread: no barrier per layer call).
-4. **The user wins**: ``OMP_NUM_THREADS``, ``OMP_WAIT_POLICY``/``GOMP_SPINCOUNT`` set in the
-   environment, or ``torch.set_num_threads`` called before training, are left as they are;
-   ``RNNKIT_THREAD_POLICY=off`` turns the whole policy off (rnnkit before it: torch's default
-   threads, libgomp's spinning, the forecaster pinned to one thread during training).
+4. **The user wins**: ``OMP_NUM_THREADS`` or ``torch.set_num_threads`` called before training
+   are left as they are (and OpenMP wait variables are OpenMP's business);
+   ``RNNKIT_THREAD_POLICY=off`` turns the policy off (rnnkit before it: torch's default threads,
+   the forecaster pinned to one thread during training).
 
 Example:
     >>> from rnnkit.threads.policy import Machine, decide
@@ -38,14 +39,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 #: The switch: "off" restores rnnkit's behaviour before the policy; unset or "on" applies it.
 SWITCH = "RNNKIT_THREAD_POLICY"
-#: Environment variables by which a user chooses the OpenMP wait behaviour themselves.
+#: Environment variables by which a user chooses the OpenMP wait behaviour (shown by ``info``).
 WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
-#: What rnnkit sets when the user did not choose (see the module docstring, rule 2).
-WAIT_DEFAULTS = {"GOMP_SPINCOUNT": "1000"}
 #: A CPU counts as free for one of our threads when others leave at least this share of it.
 FREE_SHARE = 0.5
 
@@ -75,17 +74,15 @@ class Machine:
 
 @dataclass(frozen=True)
 class Decision:
-    """How many intra-op threads, the OpenMP wait settings, and why.
+    """How many intra-op threads, and why.
 
     Attributes:
         threads: torch intra-op threads (and the threads rnnkit's numba kernels use).
-        wait_env: environment defaults to set before torch is imported ({} when the user chose).
         reason: one human-readable line.
         governed: False when the user fixed the thread count (rnnkit leaves it alone).
     """
 
     threads: int
-    wait_env: Mapping[str, str] = field(default_factory=dict)
     reason: str = ""
     governed: bool = True
 
@@ -115,7 +112,6 @@ def decide(
     workers: int = 1,
     cap: int | None = None,
     user_threads: int | None = None,
-    environ: Mapping[str, str] | None = None,
 ) -> Decision:
     """The decision for ``machine``.
 
@@ -124,17 +120,15 @@ def decide(
         cap: at most this many threads (a caller whose work gains nothing from more).
         user_threads: a thread count the user fixed (``OMP_NUM_THREADS`` or
             ``torch.set_num_threads``); it is kept.
-        environ: the environment, for the wait settings (default: none set).
     """
-    wait = wait_env(environ or {})
     if user_threads is not None:
-        return Decision(user_threads, wait, f"{user_threads} threads as you set them; "
+        return Decision(user_threads, f"{user_threads} threads as you set them; "
                         "rnnkit leaves the count alone", governed=False)
     usable = machine.usable
     threads = free_cpus(machine)
     per_worker = max(1, threads // max(1, workers))
     capped = per_worker if cap is None else max(1, min(per_worker, cap))
-    return Decision(capped, wait, _reason(machine, usable, threads, workers, cap, capped))
+    return Decision(capped, _reason(machine, usable, threads, workers, cap, capped))
 
 
 def _reason(machine: Machine, usable: int, threads: int, workers: int, cap: int | None,
@@ -151,18 +145,6 @@ def _reason(machine: Machine, usable: int, threads: int, workers: int, cap: int 
     if cap is not None and chosen == cap and threads // max(1, workers) > cap:
         text += f", capped at {cap} for this work"
     return text + f": {chosen} thread{'s' * (chosen != 1)}"
-
-
-def wait_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The wait settings rnnkit adds: none when the user set any of :data:`WAIT_VARIABLES`.
-
-    Example:
-        >>> wait_env({}), wait_env({"OMP_WAIT_POLICY": "PASSIVE"})
-        ({'GOMP_SPINCOUNT': '1000'}, {})
-    """
-    if any(name in environ for name in WAIT_VARIABLES):
-        return {}
-    return dict(WAIT_DEFAULTS)
 
 
 def user_thread_count(environ: Mapping[str, str]) -> int | None:

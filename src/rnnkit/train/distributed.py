@@ -390,20 +390,6 @@ def default_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-@contextlib.contextmanager
-def _wait_policy_for_children() -> Iterator[None]:
-    """The thread policy's OpenMP wait defaults in the environment the workers (and the fork
-    server, which imports torch) start with; this process's environment is restored after."""
-    added = {k: v for k, v in threads_policy.wait_env(os.environ).items()
-             if threads_policy.enabled(os.environ)}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
-
-
 def _process_context(preload: Sequence[str] = ()) -> Any:
     """Fresh interpreters for the workers: a fork server that has imported torch, the trainer and
     ``preload`` (e.g. the estimator's module) once (fast and fork-safe: the server itself never
@@ -522,10 +508,9 @@ def run_workers(
         ]
         started: list[lifeline.ProcessId] = []
         try:
-            with _wait_policy_for_children():
-                for process in processes:
-                    process.start()
-                    started.append(lifeline.ProcessId.of(process.pid))
+            for process in processes:
+                process.start()
+                started.append(lifeline.ProcessId.of(process.pid))
             line.started()
             failed = _watch(processes)
         except BaseException:  # SIGTERM (Interrupted), Ctrl-C, or a failed start
