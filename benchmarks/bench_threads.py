@@ -133,6 +133,49 @@ def run_cell(task: str, steps: int, data: Path) -> dict[str, float]:
             "per_second": state["done"] / seconds if seconds > 0 else 0.0}
 
 
+def paired_quiet_cell(task: str, steps: int, rounds: int, data: Path) -> dict[str, Any]:
+    """The policy's cost on a quiet machine, in one interpreter: fits with the policy on and off
+    alternated (the switch is read at every re-check), so the VM's drift hits both alike."""
+    import statistics
+
+    from rnnkit.train import trainer
+
+    original = trainer.Trainer._after_batch
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    for round_ in range(rounds + 1):  # round 0 warms up (kernels, caches) and is not counted
+        for policy in ("off", "on") if round_ % 2 else ("on", "off"):
+            os.environ["RNNKIT_THREAD_POLICY"] = policy
+            trainer.Trainer._after_batch = original  # type: ignore[method-assign]
+            state = _count_steps(steps)
+            _fit_task(task, data)
+            if round_:
+                rates[policy].append(state["done"] / (state["last"] - state["first"]))
+    return {"on_over_off": statistics.median(rates["on"]) / statistics.median(rates["off"]),
+            "on": rates["on"], "off": rates["off"]}
+
+
+def run_paired(only: list[str], rounds: int, data: Path, quick: bool = False) -> str:
+    """The table of :func:`paired_quiet_cell` per training task, each in a fresh process."""
+    rows = []
+    for task in [t for t in only if t != "serve"]:
+        steps = max(5, STEPS[task] // (4 if quick else 2))
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_threads", "--paired-cell", task,
+             "--steps", str(steps), "--rounds", str(rounds), "--data", str(data)],
+            capture_output=True, text=True, check=True, timeout=30 * 60,
+        ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        print(f"  {task} paired: {result['on_over_off']:.3f}", file=sys.stderr)
+        rows.append([task, f"{result['on_over_off']:.3f}",
+                     "/".join(f"{v:.3g}" for v in result["off"]),
+                     "/".join(f"{v:.3g}" for v in result["on"])])
+    return (
+        f"Quiet machine, policy on vs off alternated {rounds} times in one process per task "
+        f"(half the steps of the table above; steps/s):\n\n"
+        + table(["task", "median on / median off", "off", "on"], rows)
+    )
+
+
 # ---------------------------------------------------------------------------- serving
 
 
@@ -279,11 +322,24 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(TASKS), help="comma-separated tasks")
     parser.add_argument("--force", action="store_true", help="run even on a busy machine")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repeats of each cell")
+    parser.add_argument("--paired", action="store_true",
+                        help="only the quiet on/off comparison, alternated in one process")
     parser.add_argument("--cell", help=argparse.SUPPRESS)  # internal: one training cell
+    parser.add_argument("--paired-cell", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cell:
         print(json.dumps(run_cell(args.cell, args.steps or STEPS[args.cell], args.data)))
+        return
+    if args.paired_cell:
+        print(json.dumps(paired_quiet_cell(args.paired_cell, args.steps, args.rounds, args.data)))
+        return
+    if args.paired:
+        section = run_paired(args.only.split(","), args.rounds, args.data, quick=args.quick)
+        print(section)
+        paired = Path(__file__).resolve().parent / "results" / "threads_paired.md"
+        paired.parent.mkdir(parents=True, exist_ok=True)
+        paired.write_text(section + "\n", encoding="utf-8")
         return
     section = run(quick=args.quick, data=args.data, only=args.only.split(","), force=args.force,
                   rounds=args.rounds)
