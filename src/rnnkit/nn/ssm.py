@@ -60,8 +60,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from rnnkit.errors import ConfigError
-from rnnkit.nn.cells import LayerWeights
+from rnnkit.nn.cells import LayerWeights, _positive_int
 from rnnkit.nn.layers import RecurrentLayer
 from rnnkit.nn.masking import mask_from_lengths
 from rnnkit.nn.scan import linear_scan
@@ -69,12 +68,6 @@ from rnnkit.nn.scan_cells import ScanCell, softplus
 
 # Mamba's initial step sizes: log-uniform in [DT_MIN, DT_MAX], at least DT_FLOOR.
 DT_MIN, DT_MAX, DT_FLOOR = 1e-3, 1e-1, 1e-4
-
-
-def _option(value: object, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{argument}: expected a positive integer, got {value!r}")
-    return value
 
 
 class SelectiveSSMCell(ScanCell):
@@ -121,12 +114,13 @@ class SelectiveSSMCell(ScanCell):
         device: torch.device | str | None = None,
         weights_from: LayerWeights | None = None,
     ) -> None:
-        self.units = _option(state_size, "state_size")
-        self.expand = _option(expand, "expand")
-        self.conv_kernel = _option(conv_kernel, "conv_kernel")
-        hidden = _option(hidden_size, "hidden_size")
+        self.units = _positive_int(state_size, "state_size")
+        self.expand = _positive_int(expand, "expand")
+        self.conv_kernel = _positive_int(conv_kernel, "conv_kernel")
+        hidden = _positive_int(hidden_size, "hidden_size")
         self.inner_size = self.expand * hidden
-        self.dt_rank = math.ceil(hidden / 16) if dt_rank is None else _option(dt_rank, "dt_rank")
+        self.dt_rank = (math.ceil(hidden / 16) if dt_rank is None
+                        else _positive_int(dt_rank, "dt_rank"))
         super().__init__(
             input_size,
             hidden_size,
