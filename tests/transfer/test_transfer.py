@@ -236,3 +236,45 @@ def test_export_of_a_windowed_classifier_reads_any_length_whole(cli_bundle, tmp_
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     spec = json.loads(paths["preprocess"].read_text(encoding="utf-8"))
     assert spec["max_length"] is None
+
+
+def test_a_standardizing_lm_hands_its_cleaning_to_the_classifier_and_bundles(tmp_path) -> None:
+    """standardize="lower_and_split_punctuation": "Good!" and "good" share a word, "!" is one;
+    the classifier built on the model, and both reloaded bundles, clean texts the same way."""
+    options = {**TINY_LM, "standardize": "lower_and_split_punctuation"}
+    lm = LanguageModel(**options).fit(["The film was GOOD!", "The film was bad."] * 6)
+    vocabulary = set(lm.vectorizer_.vocabulary)
+    assert {"good", "bad", "!", ".", "film"} <= vocabulary
+    assert not {"GOOD!", "good!", "bad.", "The"} & vocabulary
+    lm.save(tmp_path / "lm", plots=False)
+    reloaded = LanguageModel.load(tmp_path / "lm")
+    assert reloaded.params["standardize"] == "lower_and_split_punctuation"
+    assert np.array_equal(reloaded._encode("FILM!"), lm._encode("film !"))
+    clf = _classifier(tmp_path / "lm").fit(["A GOOD film!", "a bad film."] * 4, [1, 0] * 4)
+    assert clf.metrics_["pretrained"]["oov_words"] == 1  # "a": the LM never saw it
+    clf.save(tmp_path / "clf", plots=False)
+    again = TextClassifier.load(tmp_path / "clf")
+    assert again.vectorizer_.tokenize("Bad FILM.") == ["bad", "film", "."]
+    with pytest.raises(ConfigError, match="document_separator='<doc>' does not survive"):
+        LanguageModel(**options, document_separator="<doc>").fit(["a b"] * 3)
+    with pytest.raises(ConfigError, match="standardize='shout' is unknown"):
+        LanguageModel(**{**TINY_LM, "standardize": "shout"}).fit("a b c")
+
+
+def test_cli_lm_standardize_is_kept_by_init_and_a_new_value_refused(bundles, tmp_path) -> None:
+    corpus = tmp_path / "reviews.tsv"
+    corpus.write_text("text\nA GOOD film!\nA bad film.\n" * 6, encoding="utf-8")
+    out = tmp_path / "lm"
+    run = rnnkit("lm", "train", str(corpus), "--text-column", "text", "--level", "word",
+                 "--standardize", "lower_and_split_punctuation", "--hidden-size", "8",
+                 "--num-layers", "1", "--embedding-dim", "8", "--bptt", "4", "--epochs", "1",
+                 "--valid-fraction", "0", "--sample-length", "3", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    vectorizer = json.loads((out / "vectorizer.json").read_text(encoding="utf-8"))
+    assert vectorizer["config"]["standardize"] == "lower_and_split_punctuation"
+    words = LanguageModel.load(out).vectorizer_.vocabulary
+    assert "!" in words and "good" in words and "GOOD!" not in words
+    refused = rnnkit("lm", "train", str(corpus), "--text-column", "text", "--init", str(out),
+                     "--standardize", "lower", "--out", str(tmp_path / "no"))
+    assert refused.returncode == 2 and "--standardize: with --init" in refused.stderr
+    assert refused.stderr.count("\n") == 1 and not (tmp_path / "no").exists()

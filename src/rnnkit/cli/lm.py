@@ -224,6 +224,13 @@ def train(
         typer.Option(help="Adaptive softmax cluster bounds, e.g. 2000,10000 (default: by "
                           "frequency)."),
     ] = None,
+    standardize: Annotated[
+        str | None,
+        typer.Option(metavar="MODE",
+                     help="Clean text before splitting: lower_and_split_punctuation (lower case, "
+                          "punctuation marks as words: for a model classifiers build on), lower, "
+                          "... (default: as it is)."),
+    ] = None,
     init: Annotated[
         Path | None,
         typer.Option(metavar="LM_BUNDLE",
@@ -241,7 +248,8 @@ def train(
     params = given(cell=cell, hidden_size=hidden_size, num_layers=num_layers, dropout=dropout,
                    bptt=bptt, batch_size=batch_size, epochs=epochs, lr=lr, max_tokens=max_tokens,
                    weight_drop=weight_drop, embedding_dropout=embedding_dropout, ar=ar, tar=tar,
-                   output=output, cutoffs=_cutoffs(cutoffs), level=level)
+                   output=output, cutoffs=_cutoffs(cutoffs), level=level,
+                   standardize=standardize)
     if embedding_dim is not None:
         params["embedding_dim"] = embedding_dim or None
     if tie_weights:
@@ -249,7 +257,7 @@ def train(
     if init is not None:
         refuse_with("--init", params, ("level", "cell", "hidden_size", "num_layers",
                                        "embedding_dim", "tie_weights", "output", "cutoffs",
-                                       "max_tokens"))
+                                       "max_tokens", "standardize"))
         _check_init(init)
         params["init"] = str(init)
     if locked_dropout:

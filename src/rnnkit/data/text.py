@@ -13,6 +13,10 @@ Standardization ``"lower_and_strip_punctuation"`` (the Keras default) does, in t
    and CJK ``。、「」``) plus the ASCII symbols Keras strips (``$ + < = > ^ ` | ~``). As in Keras
    the characters are deleted, not replaced by a space, so ``don't`` becomes ``dont``.
 
+``"lower_and_split_punctuation"`` (what word-level language models use, as fastai's tokenizer for
+ULMFiT) does steps 1-3 and then puts spaces around every punctuation mark or symbol instead of
+deleting it (an apostrophe inside a word stays: ``didn't``), so ``great!`` reads as ``great !``.
+
 Splitting ``"whitespace"`` is :meth:`str.split`; ``"character"`` makes every character (spaces
 included) a token; ``"cjk"`` and ``"auto"`` (the default; they are the same rule) split on
 whitespace and additionally make every CJK ideograph, kana or CJK symbol a token of its own, so
@@ -37,7 +41,8 @@ from collections.abc import Callable
 from rnnkit.charsets import CJK_CHAR  # re-exported: tokenizers and plots share one definition
 from rnnkit.errors import ConfigError
 
-STANDARDIZE_MODES = ("lower_and_strip_punctuation", "lower", "strip_punctuation", None)
+STANDARDIZE_MODES = ("lower_and_strip_punctuation", "lower", "strip_punctuation",
+                     "lower_and_split_punctuation", None)
 SPLIT_MODES = ("auto", "whitespace", "character", "cjk")
 
 # The ASCII symbols Keras' DEFAULT_STRIP_REGEX removes that Unicode does not call punctuation.
@@ -96,6 +101,23 @@ def lower(text: str) -> str:
     return normalize_unicode(text).lower()
 
 
+# Every character that is neither a word character nor whitespace, except an apostrophe inside a
+# word ("don't" stays one word; the quote in "'great'" is split off).
+_PUNCTUATION_TO_SPLIT = re.compile(r"(?!(?<=\w)'(?=\w))[^\w\s]")
+
+
+def lower_and_split_punctuation(text: str) -> str:
+    """NFKC, lowercase, HTML tags -> space, every punctuation mark or symbol a word of its own.
+
+    The language models' tokenization (as fastai's for ULMFiT): ``"great!"`` and ``"great"`` share
+    the word ``great``, and ``!`` is kept as a word the model can read and predict.
+
+        >>> lower_and_split_punctuation("Great film!<br />I didn't like 'Heat'.").split()
+        ['great', 'film', '!', 'i', "didn't", 'like', "'", 'heat', "'", '.']
+    """
+    return _PUNCTUATION_TO_SPLIT.sub(r" \g<0> ", strip_html(normalize_unicode(text).lower()))
+
+
 def _strip_punctuation_only(text: str) -> str:
     return strip_punctuation(strip_html(normalize_unicode(text)))
 
@@ -104,6 +126,7 @@ _STANDARDIZERS: dict[str, Callable[[str], str]] = {
     "lower_and_strip_punctuation": lower_and_strip_punctuation,
     "lower": lower,
     "strip_punctuation": _strip_punctuation_only,
+    "lower_and_split_punctuation": lower_and_split_punctuation,
 }
 
 
@@ -197,6 +220,7 @@ __all__ = [
     "strip_html",
     "strip_punctuation",
     "lower_and_strip_punctuation",
+    "lower_and_split_punctuation",
     "lower",
     "split_whitespace",
     "split_characters",

@@ -55,7 +55,8 @@ class TextVectorizer:
         max_tokens: size cap of the vocabulary, padding and OOV included (None = no cap).
         min_freq: drop tokens seen fewer times than this in the fit texts.
         standardize: ``"lower_and_strip_punctuation"`` (default), ``"lower"``,
-            ``"strip_punctuation"``, ``None`` or a callable ``str -> str``.
+            ``"strip_punctuation"``, ``"lower_and_split_punctuation"`` (punctuation marks become
+            words), ``None`` or a callable ``str -> str``.
         split: ``"auto"`` (default; whitespace, plus one token per CJK character), ``"cjk"`` (same),
             ``"whitespace"``, ``"character"`` or a callable ``str -> list[str]``.
         ngrams: ``None``/1 for unigrams; ``n`` for all 1..n-grams; or a tuple such as ``(1, 2)``.

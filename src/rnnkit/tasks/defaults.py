@@ -162,6 +162,7 @@ LM_DEFAULTS: dict[str, Any] = {
     "output": "full",
     "cutoffs": None,
     "document_separator": None,
+    "standardize": None,
     "init": None,
 }
 

@@ -12,15 +12,17 @@ every pass, so the stateless :class:`rnnkit.train.Trainer` runs it unchanged (ti
 progress, checkpoints, seed). The loss is cross entropy over ``(B, T, V)`` against the next token;
 validation reports nats per token, perplexity and, at character level, bits per character.
 
-Tokens come from :class:`rnnkit.data.TextVectorizer` with ``standardize=None`` (text is modelled as
-is, case and punctuation included):
+Tokens come from :class:`rnnkit.data.TextVectorizer`, by default with ``standardize=None`` (text is
+modelled as is, case and punctuation included; ``standardize="lower_and_split_punctuation"``
+lower-cases it and makes every punctuation mark a word, the recipe for a model a classifier builds
+on):
 
 - ``level="char"``: ``split="character"``; every character, spaces and newlines included, is a
   token. Works for any script (Chinese, Japanese, ...).
 - ``level="word"``: ``split="auto"`` (whitespace, plus one token per CJK character) applied line
   by line, with the line break kept as the reserved token ``"\\n"``. Punctuation stays attached to
-  its word (``"lord,"`` and ``"lord"`` are different tokens); separate it beforehand if you want
-  otherwise. Generated words are joined by single spaces (none around CJK characters).
+  its word (``"lord,"`` and ``"lord"`` are different tokens) unless ``standardize`` separates it.
+  Generated words are joined by single spaces (none around CJK characters).
 
 Generation runs one step at a time with the carried state (the prime is read once):
 :meth:`LanguageModel.stream` yields text pieces as they are sampled, :meth:`LanguageModel.generate`
@@ -47,7 +49,11 @@ import numpy as np
 import torch
 
 from rnnkit.data.lm_streams import StreamLoader, normalize_newlines, read_corpus, split_tail
-from rnnkit.data.text import CJK_CHAR  # the CJK ranges the "auto" split uses; one definition
+from rnnkit.data.text import (  # the CJK ranges the "auto" split uses; one definition
+    CJK_CHAR,
+    STANDARDIZE_MODES,
+    get_standardizer,
+)
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, PAD_ID
 from rnnkit.errors import BundleError, ConfigError, DataError
@@ -112,6 +118,12 @@ class LanguageModel(Estimator):
             (no whitespace; one character at char level) put between the items of a list, each
             then a document. ``rnnkit lm train`` uses ``DOCUMENT_SEPARATOR`` for tables and class
             folders.
+        standardize: how text is cleaned before it is split into tokens: None (as it is: case
+            kept, punctuation attached to its word, so ``"film."`` and ``"film"`` differ),
+            ``"lower_and_split_punctuation"`` (lower case, HTML tags removed, every punctuation
+            mark its own word: the word-level recipe for classifiers built on the model), or
+            another :data:`rnnkit.data.text.STANDARDIZE_MODES` name. Generation prints the cleaned
+            tokens, and a classifier built on the model (``pretrained=``) cleans its texts alike.
         init: a fitted ``LanguageModel`` or the path of its bundle to continue training from
             (fine-tuning on a target text, ULMFiT's second stage): its vocabulary (new words read
             as ``[UNK]``, counted in ``metrics_["init"]``), tokenisation, network options and
@@ -127,7 +139,8 @@ class LanguageModel(Estimator):
                       "tar", "output")
 
     choices = {"level": LEVELS, "lr_decay": ("time", None), "windows": ("stateful", "random"),
-               "locked_dropout": (False, True), "output": OUTPUTS}
+               "locked_dropout": (False, True), "output": OUTPUTS,
+               "standardize": STANDARDIZE_MODES}
     level: Any  # the option (set by __init__)
     vectorizer_: TextVectorizer | None = None
     cutoffs_: list[int] | None = None
@@ -146,7 +159,7 @@ class LanguageModel(Estimator):
         time_budget: Any = None, seed: Any = 0, verbose: Any = 1, locked_dropout: Any = False,
         embedding_dropout: Any = 0.0, weight_drop: Any = 0.0, ar: Any = 0.0, tar: Any = 0.0,
         output: Any = "full", cutoffs: Any = None, document_separator: Any = None,
-        init: Any = None,
+        standardize: Any = None, init: Any = None,
     ) -> None:
         self._store_params(locals())
 
@@ -197,6 +210,13 @@ class LanguageModel(Estimator):
                 f"LanguageModel: document_separator={separator!r} must be one token without "
                 f"whitespace (one character at level='char'), e.g. {DOCUMENT_SEPARATOR!r}, or None"
             )
+        clean = get_standardizer(p["standardize"])
+        if separator is not None and clean is not None and clean(separator).split() != [separator]:
+            raise ConfigError(
+                f"LanguageModel: document_separator={separator!r} does not survive "
+                f"standardize={p['standardize']!r} as one token; choose a separator it keeps, "
+                f"e.g. {DOCUMENT_SEPARATOR!r}"
+            )
         return p
 
     # ------------------------------------------------------------------ text <-> ids
@@ -204,12 +224,13 @@ class LanguageModel(Estimator):
         p = self.params
         if self._level == "char":
             return TextVectorizer(
-                max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=None,
+                max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=p["standardize"],
                 split="character"
             )
         separator = p["document_separator"]
         return TextVectorizer(
-            max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=None, split="auto",
+            max_tokens=p["max_tokens"], min_freq=p["min_freq"], standardize=p["standardize"],
+            split="auto",
             reserved=(NEWLINE,) if separator is None else (NEWLINE, separator),
         )
 

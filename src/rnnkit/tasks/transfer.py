@@ -43,7 +43,7 @@ ENCODER_OPTIONS = ("cell", "hidden_size", "num_layers", "embedding_dim")
 VOCABULARY_OPTIONS = ("max_tokens", "min_freq", "split", "ngrams")
 #: The LM options ``LanguageModel(init=...)`` takes from the model it continues.
 LM_OPTIONS = ("level", "cell", "hidden_size", "num_layers", "embedding_dim", "tie_weights",
-              "output", "cutoffs", "document_separator")
+              "output", "cutoffs", "document_separator", "standardize")
 #: How many of the most frequent unknown words a report lists.
 SHOWN_OOV_WORDS = 10
 
