@@ -25,7 +25,7 @@ def test_bad_fine_tuning_values_are_one_line_errors_and_write_nothing(tmp_path) 
     data = write_reviews(tmp_path / "reviews.csv", 20)
     before = fingerprint(tmp_path)
     for option, value, words in [
-        ("--layer-lr-decay", "0", ("layer_lr_decay", "in (0, 1000]")),
+        ("--layer-lr-decay", "0", ("--layer-lr-decay", "in (0, 1000]")),
         ("--schedule", "triangle", ("triangle", "stlr, one-cycle")),
     ]:
         run = rnnkit("text", "train", data, "--out", tmp_path / "model", *FAST_TEXT,

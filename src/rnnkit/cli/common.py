@@ -130,6 +130,30 @@ Dropout = Annotated[
     typer.Option("--dropout", metavar="P", callback=within_rule("dropout"),
                  help="Dropout probability."),
 ]
+
+
+def _known_schedule(value: str | None) -> str | None:
+    """``--schedule`` checked while the command line is read, before any data is."""
+    if value is not None:
+        from rnnkit.train.optim import check_schedule  # torch: only when a schedule is named
+
+        check_schedule(value)
+    return value
+
+
+# The learning-rate options of ULMFiT's fine-tuning, for `text train` and `lm train`.
+Schedule = Annotated[
+    str | None,
+    typer.Option("--schedule", metavar="NAME", callback=_known_schedule,
+                 help="Learning-rate schedule: stlr or one-cycle (every step), cosine, step or "
+                      "plateau (every epoch)."),
+]
+LayerLrDecay = Annotated[
+    float | None,
+    typer.Option("--layer-lr-decay", metavar="FACTOR", callback=within_rule("layer_lr_decay"),
+                 help="Discriminative learning rates: each layer group down trains at the lr of "
+                      "the one above divided by FACTOR (2.6 in ULMFiT)."),
+]
 Workers = Annotated[
     int,
     typer.Option("--workers", min=1,

@@ -5,7 +5,8 @@ folders, and generate from it.
     rnnkit lm train reviews.csv --text-column review --level word --output adaptive --out imdb_lm
     rnnkit lm generate shakespeare --prime "ROMEO:" --length 300 --temperature 0.8 --seed 1
     rnnkit lm score shakespeare held_out.txt --json
-    rnnkit lm train target.csv --text-column review --init imdb_lm --out target_lm  # fine-tune
+    rnnkit lm train target.csv --text-column review --init imdb_lm --out target_lm \
+        --schedule stlr --layer-lr-decay 2.6  # fine-tune (ULMFiT's stage 2)
 
 Options left unset take the defaults of ``rnnkit.tasks.defaults.LM_DEFAULTS``.
 """
@@ -30,10 +31,12 @@ from rnnkit.cli.common import (
     Epochs,
     Force,
     HiddenSize,
+    LayerLrDecay,
     LearningRate,
     NumLayers,
     Out,
     Resume,
+    Schedule,
     Seed,
     TimeBudget,
     Workers,
@@ -166,6 +169,8 @@ def train(
     ] = False,
     epochs: Epochs = None,
     lr: LearningRate = None,
+    schedule: Schedule = None,
+    layer_lr_decay: LayerLrDecay = None,
     valid_fraction: Annotated[
         float, typer.Option(metavar="X", help="Contiguous tail of the text held out for "
                             "validation.")
@@ -248,8 +253,8 @@ def train(
     params = given(cell=cell, hidden_size=hidden_size, num_layers=num_layers, dropout=dropout,
                    bptt=bptt, batch_size=batch_size, epochs=epochs, lr=lr, max_tokens=max_tokens,
                    weight_drop=weight_drop, embedding_dropout=embedding_dropout, ar=ar, tar=tar,
-                   output=output, cutoffs=_cutoffs(cutoffs), level=level,
-                   standardize=standardize)
+                   output=output, cutoffs=_cutoffs(cutoffs), level=level, schedule=schedule,
+                   layer_lr_decay=layer_lr_decay, standardize=standardize)
     if embedding_dim is not None:
         params["embedding_dim"] = embedding_dim or None
     if tie_weights:

@@ -32,10 +32,12 @@ from rnnkit.cli.common import (
     Epochs,
     Force,
     HiddenSize,
+    LayerLrDecay,
     LearningRate,
     NumLayers,
     Out,
     Resume,
+    Schedule,
     Seed,
     TimeBudget,
     Workers,
@@ -129,18 +131,8 @@ def train(
     batch_size: BatchSize = None,
     lr: LearningRate = None,
     time_budget: TimeBudget = None,
-    schedule: Annotated[
-        str | None,
-        typer.Option("--schedule", metavar="NAME",
-                     help="Learning-rate schedule: stlr or one-cycle (every step), cosine, step "
-                          "or plateau (every epoch)."),
-    ] = None,
-    layer_lr_decay: Annotated[
-        float | None,
-        typer.Option("--layer-lr-decay", metavar="FACTOR",
-                     help="Discriminative learning rates: each layer group down trains at the lr "
-                          "of the one above divided by FACTOR (2.6 in ULMFiT)."),
-    ] = None,
+    schedule: Schedule = None,
+    layer_lr_decay: LayerLrDecay = None,
     gradual_unfreezing: Annotated[
         bool,
         typer.Option("--gradual-unfreezing",
@@ -250,14 +242,11 @@ def _transfer_report(clf: Any) -> dict[str, Any]:
 
 
 def _check_options(params: dict[str, Any]) -> None:
-    """The numeric options and the schedule's name, before any data is read (one line each)."""
+    """The numeric options, before any data is read (one line each; --schedule is checked as the
+    command line is read)."""
     from rnnkit.tasks.options import check_options
 
     check_options("TextClassifier", params)
-    if params.get("schedule") is not None:
-        from rnnkit.train.optim import check_schedule  # torch: only when a schedule is named
-
-        check_schedule(params["schedule"])
 
 
 def _check_known_labels(

@@ -143,7 +143,19 @@ class Estimator(LoadableFromBundle):
         # Every estimator with a recurrent ``cell`` takes the registered names (rnnkit.cells).
         choices = {**({"cell": CELL_NAMES} if "cell" in params else {}), **self.choices}
         check_choices(type(self).__name__, params, choices)
+        if params.get("schedule") is not None:
+            from rnnkit.train.optim import check_schedule  # torch: only when a schedule is named
+
+            check_schedule(params["schedule"])
         return params
+
+    def _schedule_options(self) -> dict[str, Any]:
+        """The Trainer's learning-rate options of the estimators that have them, read the same
+        way by all (``TextClassifier``, ``SequenceClassifier``, ``LanguageModel``): ``schedule``,
+        ``layer_lr_decay`` (discriminative rates by the network's ``layer_groups()``) and
+        ``unfreeze``; None for an option the estimator lacks."""
+        p = self.params
+        return {name: p.get(name) for name in ("schedule", "layer_lr_decay", "unfreeze")}
 
     # ------------------------------------------------------------------ bundles
     def save(

@@ -187,20 +187,10 @@ class ClassifierBase(Estimator):
         return Trainer(
             loss="cross_entropy", optimizer=p.get("optimizer", "adam"), lr=p.get("lr", 1e-3),
             weight_decay=p.get("weight_decay", 0.0), clip_norm=p.get("clip_norm"),
-            schedule=p.get("schedule"), layer_lr_decay=p.get("layer_lr_decay"),
-            unfreeze=p.get("unfreeze"), metrics=("accuracy",), callbacks=callbacks,
+            metrics=("accuracy",), callbacks=callbacks, **self._schedule_options(),
             seed=p.get("seed", 0), verbose=p.get("verbose", 1), fingerprint=self._fingerprint(),
             **self._run_options,
         )
-
-    def _validate_params(self) -> dict[str, Any]:
-        """The checks of :meth:`Estimator._validate_params` and the schedule's name and options
-        (before any data is read)."""
-        from rnnkit.train.optim import check_schedule
-
-        params = super()._validate_params()
-        check_schedule(params.get("schedule"))
-        return params
 
     def fit(
         self,

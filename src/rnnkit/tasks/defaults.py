@@ -164,6 +164,9 @@ LM_DEFAULTS: dict[str, Any] = {
     "document_separator": None,
     "standardize": None,
     "init": None,
+    # the fine-tuning schedule of ULMFiT (stage 2): off, so training is what it was before it
+    "schedule": None,
+    "layer_lr_decay": None,
 }
 
 #: The language model's epochs when neither ``epochs`` nor a time budget is given; with a budget

@@ -100,6 +100,12 @@ class LanguageModel(Estimator):
         epochs: passes over the text; None = 20, or until ``time_budget`` runs out when one is set.
         optimizer, lr, weight_decay, clip_norm: training. lr_decay: ``time`` (linear decay to
             0.1 x lr over the time budget, or over the epochs) or None.
+        schedule, layer_lr_decay: the fine-tuning schedule of ULMFiT's second stage (with
+            ``init``), as ``TextClassifier``'s (off by default): ``"stlr"`` or ``"one-cycle"``
+            learning rates stepped every batch (or a per-epoch ``"cosine"``, ...), and lr /
+            ``layer_lr_decay`` ** depth per layer group (2.6 in the paper; groups:
+            :meth:`RecurrentLanguageModel.layer_groups`). A ``schedule`` replaces ``lr_decay``
+            (the model records ``lr_decay=None`` then); ``layer_lr_decay`` works with either.
         valid_fraction: the contiguous tail of the text held out for validation (0 = none).
         valid_batch_size: streams used for validation and :meth:`score`.
         patience: early stopping on validation loss (best weights kept); None/0 disables it.
@@ -159,7 +165,8 @@ class LanguageModel(Estimator):
         time_budget: Any = None, seed: Any = 0, verbose: Any = 1, locked_dropout: Any = False,
         embedding_dropout: Any = 0.0, weight_drop: Any = 0.0, ar: Any = 0.0, tar: Any = 0.0,
         output: Any = "full", cutoffs: Any = None, document_separator: Any = None,
-        standardize: Any = None, init: Any = None,
+        standardize: Any = None, init: Any = None, schedule: Any = None,
+        layer_lr_decay: Any = None,
     ) -> None:
         self._store_params(locals())
 
@@ -319,6 +326,9 @@ class LanguageModel(Estimator):
         """
         self._check_y_unused(y)
         self._resolve_init()
+        if self.params["schedule"] is not None:
+            # one learning-rate schedule at a time: the named one replaces the default decay
+            self._resolved_params["lr_decay"] = None
         try:
             return self._fit(X, validation_data, epochs, time_budget, workers, checkpoint_dir,
                              resume, checkpoint_every)
@@ -391,7 +401,7 @@ class LanguageModel(Estimator):
             loss=self.model_.loss_function(), optimizer=p["optimizer"], lr=p["lr"],
             weight_decay=p["weight_decay"], clip_norm=p["clip_norm"], metrics=(),
             callbacks=callbacks, seed=p["seed"], verbose=p["verbose"],
-            fingerprint=self._fingerprint(), **run,
+            fingerprint=self._fingerprint(), **self._schedule_options(), **run,
         )
         self.history_ = trainer.fit(
             self.model_, train_loader, validation_data=valid_loader, epochs=n_epochs,

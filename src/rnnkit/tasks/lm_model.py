@@ -196,15 +196,28 @@ class RecurrentLanguageModel(nn.Module):
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """The parameters bottom to top: the embedding (none for one-hot input), each recurrent
-        layer, then the output layer (a tied weight stays with the embedding); for
-        discriminative learning rates and gradual unfreezing (``Trainer(layer_lr_decay=,
-        unfreeze=)``)."""
-        bottom = [list(self.embedding.parameters())] if self.embedding is not None else []
+        layer, then the output layer; for discriminative learning rates and gradual unfreezing
+        (``Trainer(layer_lr_decay=, unfreeze=)``, ``LanguageModel(layer_lr_decay=)``).
+
+        With ``tie_weights`` the one matrix that is both the embedding and the output weight goes
+        to the top group (there is then no embedding group), as in ULMFiT's reference code
+        (fastai's ``awd_lstm_lm_split``): the softmax is what adapts first to a new text, and at
+        the bottom the output weight would train at the lowest rate and gradual unfreezing would
+        start with the output bias alone.
+
+        Example:
+            >>> net = RecurrentLanguageModel(20, hidden_size=4, embedding_dim=4, num_layers=2,
+            ...                              tie_weights=True)
+            >>> [len(g) for g in net.layer_groups()]
+            [4, 4, 2]
+        """
         output = self.adaptive if self.adaptive is not None else self.decoder
         assert output is not None
-        embedded = {id(p) for group in bottom for p in group}
-        top = [p for p in output.parameters() if id(p) not in embedded]
-        return [*bottom, *stacked_layer_groups(self.rnn), top]
+        top = list(output.parameters())
+        in_top = {id(p) for p in top}
+        bottom = ([p for p in self.embedding.parameters() if id(p) not in in_top]
+                  if self.embedding is not None else [])
+        return [*([bottom] if bottom else []), *stacked_layer_groups(self.rnn), top]
 
 
 def _adaptive_softmax(hidden_size: int, vocab_size: int, cutoffs: Any,
