@@ -113,3 +113,16 @@ def test_the_torch_ops_run_when_asked_for_or_for_another_scan_method(
     layer = rnn.SelectiveSSM(3, 4)
     layer(x)
     assert layer.backend == "scan" and len(calls) == 1
+
+
+def test_the_float32_exp_of_the_decays_is_within_two_ulp() -> None:
+    import numpy as np
+
+    from rnnkit.nn.kernels.fastexp import exp_array
+
+    x = np.concatenate([np.linspace(-87, 88, 100_001), [0.0, -1e-8, 1e-8]]).astype(np.float32)
+    exact = np.exp(x.astype(np.float64))
+    assert np.abs(exp_array(x) / exact - 1).max() < 2 * 2.0**-23
+    assert exp_array(np.array([-1e4], np.float32))[0] < 2e-38  # clamped: tiny, not 0
+    doubles = np.array([-700.0, -1.5, 2.0])
+    assert np.array_equal(exp_array(doubles), np.exp(doubles))  # float64: libm's exp

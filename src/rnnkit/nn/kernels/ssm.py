@@ -26,10 +26,9 @@ bits.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from rnnkit.nn.kernels.fastexp import exp
 from rnnkit.nn.kernels.layout import flat
 from rnnkit.nn.kernels.linalg import kernel
 
@@ -53,28 +52,31 @@ def ssm_forward(
     steps, channels = u.shape[1], u.shape[2]
     units = a_mat.shape[1]
     u2, d2, b2, c2, y2 = flat(u), flat(delta), flat(b_in), flat(c_out), flat(y)
-    h = np.empty((channels, units), u.dtype)
+    a1 = a_mat.ravel()
+    width = channels * units
+    h = np.empty(width, u.dtype)
     for b in range(row_start, row_stop):
         length = lengths[b]
         _zero_rows(y2, b, steps, length)
-        for e in range(channels):
-            for n in range(units):
-                h[e, n] = h0[b, e, n]
+        for i in range(width):
+            h[i] = h0[b, i // units, i % units]
         for t in range(length):
             row = np.uint64(b * steps + t)
             for e in range(channels):
-                dt = d2[row, np.uint64(e)]
-                x = u2[row, np.uint64(e)]
+                ue = np.uint64(e)
+                dt = d2[row, ue]
+                x = u2[row, ue]
                 dx = dt * x
-                acc = d_skip[e] * x
+                acc = d_skip[ue] * x
+                base = np.uint64(e * units)
                 for n in range(units):
-                    hn = math.exp(dt * a_mat[e, n]) * h[e, n] + dx * b2[row, np.uint64(n)]
-                    h[e, n] = hn
+                    i = base + np.uint64(n)
+                    hn = exp(dt * a1[i]) * h[i] + dx * b2[row, np.uint64(n)]
+                    h[i] = hn
                     acc += hn * c2[row, np.uint64(n)]
-                y2[row, np.uint64(e)] = acc
-        for e in range(channels):
-            for n in range(units):
-                h_n[b, e, n] = h[e, n]
+                y2[row, ue] = acc
+        for i in range(width):
+            h_n[b, i // units, i % units] = h[i]
     return 0
 
 
@@ -87,36 +89,42 @@ def ssm_backward(
     units = a_mat.shape[1]
     u2, d2, b2, c2, dy2 = flat(u), flat(delta), flat(b_in), flat(c_out), flat(dy)
     du2, dd2, db2, dc2 = flat(du), flat(ddelta), flat(db_in), flat(dc_out)
+    a1 = a_mat.ravel()
     dtype = u.dtype
     zero = dtype.type(0.0)
-    hist = np.empty((steps + 1, CHANNELS, units), dtype)
-    dh = np.empty((CHANNELS, units), dtype)
+    block = CHANNELS * units
+    hist = np.empty((steps + 1) * block, dtype)  # h_t of the block's channels, t = -1 .. L-1
+    decays = np.empty(steps * block, dtype)  # exp(Δ_t A) of the same
+    dh = np.empty(block, dtype)
+    da = np.empty(block, dtype)
     for b in range(row_start, row_stop):
         length = lengths[b]
         for a2 in (du2, dd2):
             _zero_rows(a2, b, steps, length)
         for a2 in (db2, dc2):
             _zero_rows(a2, b, steps, 0)  # sums over the channels: start from zero
-        for e in range(channels):
-            dd_rows[b, e] = zero
-            for n in range(units):
-                da_rows[b, e, n] = zero
         for e0 in range(0, channels, CHANNELS):
             width = min(CHANNELS, channels - e0)
             for j in range(width):
+                dd_rows[b, e0 + j] = zero
                 for n in range(units):
-                    hist[0, j, n] = h0[b, e0 + j, n]
-                    dh[j, n] = dh_n[b, e0 + j, n]
+                    hist[j * units + n] = h0[b, e0 + j, n]
+                    dh[j * units + n] = dh_n[b, e0 + j, n]
+                    da[j * units + n] = zero
             for t in range(length):
                 row = np.uint64(b * steps + t)
                 for j in range(width):
                     e = np.uint64(e0 + j)
                     dt = d2[row, e]
                     dx = dt * u2[row, e]
+                    here = np.uint64(t * block + j * units)
+                    after = here + np.uint64(block)
+                    ea = e * np.uint64(units)
                     for n in range(units):
-                        hist[t + 1, j, n] = (
-                            math.exp(dt * a_mat[e, n]) * hist[t, j, n] + dx * b2[row, np.uint64(n)]
-                        )
+                        un = np.uint64(n)
+                        decay = exp(dt * a1[ea + un])
+                        decays[here + un] = decay
+                        hist[after + un] = decay * hist[here + un] + dx * b2[row, un]
             for t in range(length - 1, -1, -1):
                 row = np.uint64(b * steps + t)
                 for j in range(width):
@@ -127,22 +135,27 @@ def ssm_backward(
                     dd_rows[b, e] += g * x
                     du_acc = g * d_skip[e]
                     dt_acc = zero
+                    here = np.uint64(t * block + j * units)
+                    after = here + np.uint64(block)
+                    jj = np.uint64(j * units)
+                    ea = e * np.uint64(units)
                     for n in range(units):
-                        nn = np.uint64(n)
-                        bn = b2[row, nn]
-                        an = a_mat[e, n]
-                        dc2[row, nn] += g * hist[t + 1, j, n]
-                        dhn = dh[j, n] + g * c2[row, nn]
-                        decay = math.exp(dt * an)
-                        dpre = dhn * hist[t, j, n] * decay
+                        un = np.uint64(n)
+                        bn = b2[row, un]
+                        an = a1[ea + un]
+                        decay = decays[here + un]
+                        dc2[row, un] += g * hist[after + un]
+                        dhn = dh[jj + un] + g * c2[row, un]
+                        dpre = dhn * hist[here + un] * decay
                         dt_acc += dpre * an + dhn * x * bn
-                        da_rows[b, e, n] += dpre * dt
+                        da[jj + un] += dpre * dt
                         du_acc += dhn * dt * bn
-                        db2[row, nn] += dhn * dt * x
-                        dh[j, n] = dhn * decay
+                        db2[row, un] += dhn * dt * x
+                        dh[jj + un] = dhn * decay
                     du2[row, e] = du_acc
                     dd2[row, e] = dt_acc
             for j in range(width):
                 for n in range(units):
-                    dh0[b, e0 + j, n] = dh[j, n]
+                    dh0[b, e0 + j, n] = dh[j * units + n]
+                    da_rows[b, e0 + j, n] = da[j * units + n]
     return 0
