@@ -99,8 +99,13 @@ def test_the_torch_ops_run_when_asked_for_or_for_another_scan_method(
 ) -> None:
     from rnnkit.nn.kernels import autograd
 
-    calls = []
-    monkeypatch.setattr(autograd, "selective_scan", lambda *a: calls.append(1) or selective_scan(*a))
+    calls: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return selective_scan(*args)
+
+    monkeypatch.setattr(autograd, "selective_scan", counted)
     x = torch.randn(2, 5, 3)
     for options, backend in (({}, "numba"), ({"scan": "sequential"}, "scan"),
                              ({"kernels": "torch"}, "scan")):

@@ -17,9 +17,12 @@ E = ``expand`` * H the inner width, N = ``state_size`` state units per channel, 
 ``h_t`` is linear in ``h_{t-1}`` with coefficients from the inputs alone, so it runs two ways,
 same parameters, bound by tests to 1e-10 in float64:
 
-- the **parallel form** (training, ``layer.backend == "scan"``): the conv over the whole sequence,
-  the coefficients ``a, b`` (B, T, E*N) of every step at once, then the chunked scan of
-  :mod:`rnnkit.nn.scan` (no Python loop over time beyond its ~2 sqrt(T) chunk steps);
+- the **parallel form** (training): the conv over the whole sequence, Δ, B and C of every step
+  at once, then the selective scan: on CPU the fused kernel of :mod:`rnnkit.nn.kernels.ssm`
+  (``layer.backend == "numba"``, one pass over the (E, N) state per step, nothing of size
+  (B, T, E, N) stored), else (``kernels="torch"``, ``scan="sequential"``, no numba) the
+  coefficients ``a, b`` (B, T, E*N) and the chunked scan of :mod:`rnnkit.nn.scan`
+  (``"scan"``);
 - the **step form** (generation, streaming; ``fused=False`` or a call with one time step):
   ``step_with_gates`` per step, constant memory.
 
@@ -258,7 +261,7 @@ class SelectiveSSMCell(ScanCell):
         u = F.silu(u.transpose(1, 2))  # (B, T, E)
         delta, b_in, c_out = self._selection(u)
         if kernels is not None:
-            full = lengths if lengths is not None else xp.new_full((batch,), steps, dtype=torch.int64)
+            full = xp.new_full((batch,), steps, dtype=torch.int64) if lengths is None else lengths
             y, h_last = kernels.selective_scan(
                 u, delta, -torch.exp(self.A_log), b_in, c_out, self.D, h0, full
             )

@@ -25,9 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit.nn.kernels.ssm import ssm_backward, ssm_forward
+from rnnkit.nn.kernels import ssm
 from rnnkit.nn.kernels.threads import run_units
 from rnnkit.nn.kernels.units import work_units
+
+# numba's dispatchers, typed loosely (their stubs take one argument)
+_FORWARD: Any = ssm.ssm_forward
+_BACKWARD: Any = ssm.ssm_backward
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -43,7 +47,7 @@ def _forward(
     arrays = [_np(t) for t in inputs] + [_np(lengths)]
     y_n, hn_n = _np(y), _np(h_n)
     run_units(
-        lambda unit: ssm_forward(*arrays, unit[1], unit[2], y_n, hn_n),
+        lambda unit: _FORWARD(*arrays, unit[1], unit[2], y_n, hn_n),
         work_units(u.shape[0], 1, threads),
         threads,
     )
@@ -77,7 +81,7 @@ class SelectiveScanFunction(torch.autograd.Function):
         arrays += [_np(t) for t in inputs] + [_np(lengths)]
         outs = [_np(t) for t in (du, ddelta, da_rows, db, dc, dd_rows, dh0)]
         run_units(
-            lambda unit: ssm_backward(*arrays, unit[1], unit[2], *outs),
+            lambda unit: _BACKWARD(*arrays, unit[1], unit[2], *outs),
             work_units(batch, 1, ctx.threads),
             ctx.threads,
         )
@@ -110,6 +114,6 @@ def warm_up(dtype: torch.dtype) -> None:
     """Compile (or load from numba's cache) the forward and backward kernels for ``dtype``."""
     with torch.inference_mode(False), torch.enable_grad():
         shapes = ((1, 1, 1), (1, 1, 1), (1, 1), (1, 1, 1), (1, 1, 1), (1,), (1, 1, 1))
-        inputs = [torch.zeros(s, dtype=dtype, requires_grad=True) for s in shapes]
-        y, h_n = selective_scan(*inputs, torch.ones(1, dtype=torch.int64), threads=1)
+        u, dt, a, b, c, d, h0 = (torch.zeros(s, dtype=dtype, requires_grad=True) for s in shapes)
+        y, h_n = selective_scan(u, dt, a, b, c, d, h0, torch.ones(1, dtype=torch.int64), threads=1)
         (y.sum() + h_n.sum()).backward()
