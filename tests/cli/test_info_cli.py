@@ -25,7 +25,7 @@ def test_info_reports_the_rules_and_where_kernel_work_runs() -> None:
     assert status["work_units_on"] in ("openmp", "pool")
     assert "compiled" not in status
     text = run.stdout
-    assert "SimpleRNN H <= 512" in text and "LSTM never" in text
+    assert "SimpleRNN H <= 512" in text and "LSTM never" in text and "SelectiveSSM any H" in text
     assert "also without autograd: LSTM H <= 128" in text
 
 
@@ -47,7 +47,7 @@ def test_info_compile_builds_every_kernel_for_both_dtypes() -> None:
     status = json.loads(run.stdout.strip().splitlines()[-1])
     assert status["failure"] is None
     assert sorted(status["compiled"]) == sorted(
-        f"{kind}/{dtype}" for kind in ("rnn", "gru", "lstm", "mingru", "minlstm")
+        f"{kind}/{dtype}" for kind in ("rnn", "gru", "lstm", "mingru", "minlstm", "ssm")
         for dtype in ("float32", "float64")
     )
     assert all(isinstance(s, float) and s >= 0 for s in status["compiled"].values())

@@ -698,7 +698,8 @@ class RecurrentLayer(nn.Module):
         if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
             return None  # exports (ONNX, TorchScript) and torch.compile trace torch's ops
         # Only a speed choice (the kernels do autograd too), so the first weight stands for all.
-        weight = self._parameters[self._flat_names[0][0]]
+        names = self._flat_names[0]  # empty for cells with their own names (SelectiveSSM)
+        weight = self._parameters[names[0]] if names else next(self.parameters(), None)
         needs_grad = torch.is_grad_enabled() and (
             x.requires_grad or weight is None or weight.requires_grad
         )

@@ -17,9 +17,12 @@ E = ``expand`` * H the inner width, N = ``state_size`` state units per channel, 
 ``h_t`` is linear in ``h_{t-1}`` with coefficients from the inputs alone, so it runs two ways,
 same parameters, bound by tests to 1e-10 in float64:
 
-- the **parallel form** (training, ``layer.backend == "scan"``): the conv over the whole sequence,
-  the coefficients ``a, b`` (B, T, E*N) of every step at once, then the chunked scan of
-  :mod:`rnnkit.nn.scan` (no Python loop over time beyond its ~2 sqrt(T) chunk steps);
+- the **parallel form** (training): the conv over the whole sequence, Δ, B and C of every step
+  at once, then the selective scan: on CPU the fused kernel of :mod:`rnnkit.nn.kernels.ssm`
+  (``layer.backend == "numba"``, one pass over the (E, N) state per step, nothing of size
+  (B, T, E, N) stored), else (``kernels="torch"``, ``scan="sequential"``, no numba) the
+  coefficients ``a, b`` (B, T, E*N) and the chunked scan of :mod:`rnnkit.nn.scan`
+  (``"scan"``);
 - the **step form** (generation, streaming; ``fused=False`` or a call with one time step):
   ``step_with_gates`` per step, constant memory.
 
@@ -56,12 +59,14 @@ Example:
 from __future__ import annotations
 
 import math
+from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from rnnkit.nn.cells import LayerWeights, _positive_int
-from rnnkit.nn.layers import RecurrentLayer
+from rnnkit.nn.layers import Parts, RecurrentLayer
 from rnnkit.nn.masking import mask_from_lengths
 from rnnkit.nn.scan import linear_scan
 from rnnkit.nn.scan_cells import ScanCell, softplus
@@ -228,13 +233,20 @@ class SelectiveSSMCell(ScanCell):
 
     # -- the parallel form ---------------------------------------------------------------------
     def scan_sequence(
-        self, xp: torch.Tensor, state: torch.Tensor, lengths: torch.Tensor | None = None
+        self,
+        xp: torch.Tensor,
+        state: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        *,
+        kernels: Any = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """All steps at once: xp (B, T, 2E), state (B, S) -> outputs (B, T, H), zero at padded
         steps, and each sequence's state after its last real step (``lengths`` (B,), right
-        padding)."""
+        padding). ``kernels``: the loaded numba kernel module (the layer passes it when its
+        backend is ``"numba"``) runs the selective scan fused
+        (:func:`rnnkit.nn.kernels.ssm_autograd.selective_scan`); None runs torch's ops."""
         batch, steps = xp.shape[:2]
-        e, n = self.inner_size, self.units
+        e = self.inner_size
         real = None
         if lengths is not None:
             lengths = lengths.to(xp.device)
@@ -248,16 +260,32 @@ class SelectiveSSMCell(ScanCell):
         u = F.conv1d(inputs.transpose(1, 2), self.conv_weight[:, None], self.conv_bias, groups=e)
         u = F.silu(u.transpose(1, 2))  # (B, T, E)
         delta, b_in, c_out = self._selection(u)
+        if kernels is not None:
+            full = xp.new_full((batch,), steps, dtype=torch.int64) if lengths is None else lengths
+            y, h_last = kernels.selective_scan(
+                u, delta, -torch.exp(self.A_log), b_in, c_out, self.D, h0, full
+            )
+            out = F.linear(y * F.silu(z), self.out_proj_weight)
+        else:
+            h_last, out = self._torch_scan(u, delta, b_in, c_out, h0, z, lengths)
+        if real is not None:
+            out = torch.where(real, out, out.new_zeros(()))
+        return out, torch.cat([self._last_inputs(inputs, lengths).flatten(1), h_last.flatten(1)],
+                              dim=-1)
+
+    def _torch_scan(
+        self, u: torch.Tensor, delta: torch.Tensor, b_in: torch.Tensor, c_out: torch.Tensor,
+        h0: torch.Tensor, z: torch.Tensor, lengths: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The selective scan as torch ops over (B, T, E, N): (final h (B, E, N), outputs)."""
+        batch, steps, e = u.shape
+        n = self.units
         a, b = self._decay_and_input(delta, b_in, u)
         h = linear_scan(
             a.reshape(batch, steps, e * n), b.reshape(batch, steps, e * n), h0.reshape(batch, -1),
             lengths=lengths, method=self.scan,
         ).view(batch, steps, e, n)
-        out = self._output(torch.einsum("bten,btn->bte", h, c_out), u, z)
-        if real is not None:
-            out = torch.where(real, out, out.new_zeros(()))
-        return out, torch.cat([self._last_inputs(inputs, lengths).flatten(1), h[:, -1].flatten(1)],
-                              dim=-1)
+        return h[:, -1], self._output(torch.einsum("bten,btn->bte", h, c_out), u, z)
 
     def _last_inputs(self, inputs: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         """The K-1 conv inputs before each sequence's end, from (initial buffer + x') (B, K-1+T,
@@ -292,10 +320,32 @@ class SelectiveSSM(RecurrentLayer):
         >>> torch.allclose(torch.cat([first, rest], 1), out), torch.allclose(state, h)
         (True, True)
         >>> sorted(ssm.state_dict())[:4], ssm.backend
-        (['A_log_l0', 'A_log_l1', 'D_l0', 'D_l1'], 'scan')
+        (['A_log_l0', 'A_log_l1', 'D_l0', 'D_l1'], 'numba')
     """
 
     cell_class = SelectiveSSMCell
+    kernel_kind = "ssm"
+
+    def _run_linear(
+        self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """The parallel form per direction, its selective scan fused when the backend is
+        ``"numba"`` (:meth:`SelectiveSSMCell.scan_sequence`); the step form as other scan layers.
+        """
+        if self.fused is False or x.shape[1] <= 1:
+            return super()._run_linear(x, lengths, hx)
+        run = partial(self._scan_direction, lengths=lengths, kernels=self._numba_kernels(x))
+        return self._stack(self._each_direction(run, lengths), x, hx)
+
+    def _scan_direction(
+        self, index: int, inputs: torch.Tensor, state: Parts, *, lengths: torch.Tensor | None,
+        kernels: Any = None,
+    ) -> tuple[torch.Tensor, Parts]:
+        cell: Any = self._cells[index].bound()
+        out, final = cell.scan_sequence(
+            cell.project_inputs(inputs), state[0], lengths, kernels=kernels
+        )
+        return out, (final,)
 
 
 __all__ = ["SelectiveSSMCell", "SelectiveSSM"]

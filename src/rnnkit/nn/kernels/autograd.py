@@ -37,11 +37,16 @@ from rnnkit.nn.kernels.minrnn_autograd import GATES as LINEAR_GATES
 from rnnkit.nn.kernels.minrnn_autograd import linear_recurrent
 from rnnkit.nn.kernels.minrnn_autograd import warm_up as _warm_up_linear
 from rnnkit.nn.kernels.rnn import rnn_backward, rnn_forward
+from rnnkit.nn.kernels.ssm_autograd import selective_scan
+from rnnkit.nn.kernels.ssm_autograd import warm_up as _warm_up_ssm
 from rnnkit.nn.kernels.threads import run_units
 from rnnkit.nn.kernels.units import MIN_ROWS_PER_THREAD, work_units
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-__all__ = ["recurrent", "linear_recurrent", "warm_up", "work_units", "MIN_ROWS_PER_THREAD"]
+__all__ = [
+    "recurrent", "linear_recurrent", "selective_scan", "warm_up", "work_units",
+    "MIN_ROWS_PER_THREAD",
+]
 
 
 def _run(kernel: Any, units: list[tuple[int, int, int]], make_args: Any, threads: int) -> None:
@@ -311,7 +316,11 @@ def recurrent(
 def warm_up(kind: str, dtype: torch.dtype) -> None:
     """Compile (or load from numba's on-disk cache) ``kind``'s forward and backward kernels for
     ``dtype`` by running them on a tiny problem; raises whatever numba raises. ``kind``: "rnn",
-    "gru", "lstm", or "mingru"/"minlstm" (:func:`linear_recurrent`)."""
+    "gru", "lstm", "mingru"/"minlstm" (:func:`linear_recurrent`) or "ssm" (:func:`selective_scan`).
+    """
+    if kind == "ssm":
+        _warm_up_ssm(dtype)
+        return
     if kind in LINEAR_GATES:
         _warm_up_linear(kind, dtype)
         return

@@ -47,17 +47,21 @@ CHOICES = ("auto", "numba", "torch")
 # kernels make one pass over time where the torch scan path makes ~30 elementwise passes over
 # (B, T, H) tensors; they beat it 2.4-2.6x at H=16, 2.0-2.4x at H=128 (1.2-2.3x at T=128-2048)
 # and 1.4-1.7x at H=512, so they run at any size.
+# SelectiveSSM ("ssm"): the fused selective scan replaces a composition of torch ops over
+# (B, T, E, N) tensors; it wins at every size tried (docs/kernels.md), so it runs at any size.
 ANY_SIZE = 2**31 - 1
 NUMBA_MAX_HIDDEN = {
-    "rnn": 512, "gru": 512, "lstm": 0, "mingru": ANY_SIZE, "minlstm": ANY_SIZE,
+    "rnn": 512, "gru": 512, "lstm": 0, "mingru": ANY_SIZE, "minlstm": ANY_SIZE, "ssm": ANY_SIZE,
 }
 # Inference (no autograd) on a few sequences: per-call overhead dominates and the kernels beat
 # oneDNN's LSTM where batch * hidden <= this and hidden <= 128 (measured, LSTM T=100: H=32 B<=16
 # 1.9-3.0x, H=128 B=1 1.5x; B=4 only 1.08x and H=256 B=1 0.69x, so the bound is conservative).
 NUMBA_INFERENCE_MAX_CELLS = {
-    "rnn": 512 * 1024, "gru": 512 * 1024, "lstm": 256, "mingru": 0, "minlstm": 0
+    "rnn": 512 * 1024, "gru": 512 * 1024, "lstm": 256, "mingru": 0, "minlstm": 0, "ssm": 0
 }
-NUMBA_INFERENCE_MAX_HIDDEN = {"rnn": 512, "gru": 512, "lstm": 128, "mingru": 0, "minlstm": 0}
+NUMBA_INFERENCE_MAX_HIDDEN = {
+    "rnn": 512, "gru": 512, "lstm": 128, "mingru": 0, "minlstm": 0, "ssm": 0
+}
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"module": None, "failure": None, "compiled": set()}
