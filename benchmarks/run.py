@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 AREAS = [
-    "nn", "kernels", "scan", "scratch", "data", "train", "text", "seq", "series", "lm",
+    "nn", "kernels", "scan", "scratch", "data", "train", "text", "ulmfit", "seq", "series", "lm",
     "translate", "memory", "serve", "distributed", "reliability", "startup", "threads",
 ]
 

@@ -122,3 +122,18 @@ def test_user_errors_exit_2_with_one_line(trained, tmp_path) -> None:
     _error(rnnkit("text", "predict", str(tmp_path / "nobundle"), "x"), "nobundle")
     _error(rnnkit("text", "predict", str(out)), "no texts")
     assert not (tmp_path / "x").exists()
+
+
+def test_train_says_why_training_stopped(tmp_path) -> None:
+    """The report names the reason (all epochs, early stopping, the budget): on stderr, in
+    --json and in the bundle's metrics."""
+    data = write_reviews(tmp_path / "reviews.csv")
+    out = tmp_path / "bundle"
+    run = rnnkit("text", "train", str(data), "--out", str(out), "--json", *FAST,
+                 "--time-budget", "0.001")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["stopped_reason"] == "time_budget" and result["epochs_run"] >= 0
+    assert "stopped: time budget reached" in run.stderr
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["stopped_reason"] == "time_budget"

@@ -378,6 +378,12 @@ def seconds_line(times: dict[str, float]) -> str:
     return f"{times['seconds']:.1f} s: training {times['train_seconds']:.1f} s{test}"
 
 
+#: ``History.stopped_reason`` in the words of the training report.
+STOP_WORDS = {"completed": "all epochs done", "time_budget": "time budget reached",
+              "early_stopping": "early stopping (the validation score stopped improving; the "
+                                "best epoch's weights kept)"}
+
+
 def finish_training(
     clf: Any, evaluate: Callable[[], dict[str, Any]], out: Path, started: float, as_json: bool,
     force: bool = False, run: dict[str, Any] | None = None,
@@ -387,6 +393,10 @@ def finish_training(
     test report, print the table, the seconds and where the bundle went (and the JSON, with
     ``extra_json`` added); then tidy the checkpoints of ``run`` (the ``fit`` keywords of
     :func:`run_options`)."""
+    stopped = clf.metrics_.get("stopped_reason")
+    if stopped is not None:  # why training ended: all epochs, early stopping or the budget
+        shown = STOP_WORDS.get(stopped, stopped)
+        info(f"trained {clf.metrics_['epochs_run']} epoch(s); stopped: {shown}")
     report, test_seconds = timed(evaluate)
     bundle = clf.save(out, extra_metrics={"test": report}, force=force)
     times = phase_seconds(started, clf.metrics_["train_seconds"], test_seconds)
@@ -403,6 +413,8 @@ def finish_training(
                     "count": report["count"],
                 },
                 "bundle": str(bundle),
+                "epochs_run": clf.metrics_.get("epochs_run"),
+                "stopped_reason": stopped,
                 **times,
                 **(extra_json or {}),
             }

@@ -258,7 +258,8 @@ class ClassifierBase(Estimator):
             final_validation=val_loader is not None, budget_start=started,
         )
         self.model_.eval()
-        self.metrics_ = {"epochs_run": len(self.history_)}
+        self.metrics_ = {"epochs_run": len(self.history_),
+                         "stopped_reason": self.history_.stopped_reason}
         if X_val is not None and y_val is not None and distributed.is_main_process():
             self.metrics_["validation"] = self._report(X_val, y_val)
         # the training phase: data preparation, training and the validation report

@@ -256,7 +256,8 @@ class TextClassifier(ClassifierBase):
             final_validation=val_loader is not None, budget_start=started,
         )
         self.model_.eval()
-        self.metrics_ = {"epochs_run": len(self.history_), "train_examples": scan.examples}
+        self.metrics_ = {"epochs_run": len(self.history_), "train_examples": scan.examples,
+                         "stopped_reason": self.history_.stopped_reason}
         if distributed.is_main_process():
             if val_shards is not None and val_loader is not None:
                 self.metrics_["validation"] = self._report_stream(val_shards)
