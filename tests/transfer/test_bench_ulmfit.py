@@ -13,6 +13,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import bench_ulmfit  # noqa: E402
+
 from rnnkit.tasks import LanguageModel, TextClassifier  # noqa: E402
 
 WORDS = {1: ["good", "fine", "great", "lovely"], 0: ["bad", "dull", "awful", "weak"]}
