@@ -123,7 +123,7 @@ def test_the_torch_ops_run_when_asked_for_or_for_another_scan_method(
 def test_the_float32_exp_of_the_decays_is_within_two_ulp() -> None:
     import numpy as np
 
-    from rnnkit.nn.kernels.fastexp import exp_array
+    from rnnkit.nn.kernels.activations import exp_array
 
     x = np.concatenate([np.linspace(-87, 88, 100_001), [0.0, -1e-8, 1e-8]]).astype(np.float32)
     exact = np.exp(x.astype(np.float64))

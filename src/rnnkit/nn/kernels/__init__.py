@@ -3,10 +3,10 @@
 Importing this package imports neither numba nor any kernel; the first layer call that needs a
 kernel imports numba and compiles it (or loads it from numba's on-disk cache, ``cache=True``).
 
-- :mod:`.activations`: float32 rational tanh (and sigmoid from it), exact in float64;
+- :mod:`.activations`: float32 rational tanh (and sigmoid from it) and exp, exact in float64;
 - :mod:`.linalg`: the per-step products as vectorizable loops;
 - :mod:`.rnn`, :mod:`.gru`, :mod:`.lstm`: forward and hand-derived BPTT backward per cell type;
-- :mod:`.minrnn`, :mod:`.ssm` (with :mod:`.fastexp`): the minGRU/minLSTM scans and
+- :mod:`.minrnn`, :mod:`.ssm`: the minGRU/minLSTM scans and
   SelectiveSSM's selective scan, autograd in :mod:`.minrnn_autograd`, :mod:`.ssm_autograd`;
 - :mod:`.autograd`: the ``torch.autograd.Function`` and the thread split over the batch;
 - :mod:`.dispatch`: the choice numba / torch (``RNNKIT_KERNELS``, ``kernels=``, size rule) and the

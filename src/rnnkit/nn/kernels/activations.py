@@ -1,6 +1,6 @@
-"""Activations for the numba kernels: a vectorizable rational tanh in float32, exact in float64.
+"""Activations for the numba kernels: vectorizable tanh and exp in float32, exact in float64.
 
-``tanh(x)`` and ``sigmoid(x)`` are numba-overloaded on the argument's type:
+``tanh(x)``, ``sigmoid(x)`` and ``exp(x)`` are numba-overloaded on the argument's type:
 
 - float32: tanh is the odd/even rational function of degree 13/6 used by Eigen and XLA
   (clamped at |x| = 7.9053, ``x`` itself below |x| = 0.0004, exactly +-1 from |x| = 9, NaN in ->
@@ -11,8 +11,13 @@
   ``sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)``: absolute error below :data:`SIGMOID_MAX_ABS`
   everywhere; relative error below :data:`SIGMOID_MAX_REL` for x >= -4 (it grows for very
   negative x where sigmoid is tiny; training never notices, the absolute error is what counts).
-- float64: exact ``math.tanh`` and ``1 / (1 + exp(-x))`` (as torch), so float64 runs match
-  torch.nn to 1e-10.
+- float32 ``exp`` (the selective scan's decays, one per state element and step): numba calls
+  libm's scalar ``exp`` (no SVML here), which stops LLVM from vectorizing the loop around it;
+  instead Cody-Waite range reduction (x = k ln2 + r, |r| <= ln2/2), a degree-7 Taylor polynomial
+  of exp(r) and 2**k built from its bits: within 2 ulp of the exact value on [-87, 88] (inputs
+  are clamped to it; below, the smallest normal number replaces 0).
+- float64: exact ``math.tanh``, ``1 / (1 + exp(-x))`` (as torch) and ``math.exp``, so float64
+  runs match torch.nn to 1e-10.
 
 Example:
     >>> import numpy as np
@@ -26,8 +31,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 # Documented and tested error bounds of the float32 approximations (against float64 exact).
 TANH_MAX_ULP = 5
@@ -52,6 +58,10 @@ _B0 = _f(4.89352518554385e-03)
 _B2 = _f(2.26843463243900e-03)
 _B4 = _f(1.18534705686654e-04)
 _B6 = _f(1.19825839466702e-06)
+_LOW, _HIGH = _f(-87.0), _f(88.0)
+_LOG2E = _f(1.4426950408889634)
+_LN2_HI, _LN2_LO = _f(0.693359375), _f(-2.12194440e-4)
+_C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7 = (_f(1.0 / math.factorial(i)) for i in range(8))
 
 
 def _tanh_f32(x):  # type: ignore[no-untyped-def]
@@ -136,4 +146,58 @@ def sigmoid_array(x: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
     for i in range(x.shape[0]):
         out[i] = sigmoid(x[i])
+    return out
+
+
+@intrinsic
+def _float32_from_bits(typingctx, bits):  # type: ignore[no-untyped-def]
+    """Reinterpret an int32 as a float32 (a bitcast, which LLVM vectorizes)."""
+    sig = types.float32(types.int32)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return sig, codegen
+
+
+def _exp_f32(x):  # type: ignore[no-untyped-def]
+    c = x
+    if c < _LOW:
+        c = _LOW
+    if c > _HIGH:
+        c = _HIGH
+    k = math.floor(c * _LOG2E + _f(0.5))
+    r = (c - k * _LN2_HI) - k * _LN2_LO
+    p = r * _C7 + _C6
+    p = r * p + _C5
+    p = r * p + _C4
+    p = r * p + _C3
+    p = r * p + _C2
+    p = r * p + _C1
+    p = r * p + _C0
+    return p * _float32_from_bits((np.int32(k) + np.int32(127)) << np.int32(23))
+
+
+def _exp_exact(x):  # type: ignore[no-untyped-def]
+    return math.exp(x)
+
+
+def exp(x: float) -> float:
+    """exp for the kernels (pure-Python reference; inside numba the overload below runs)."""
+    return math.exp(x)
+
+
+@overload(exp, jit_options={"fastmath": {"contract"}, "error_model": "numpy"})
+def _exp_overload(x):  # type: ignore[no-untyped-def]
+    if _is_f32(x):
+        return _exp_f32
+    return _exp_exact
+
+
+@njit(cache=True, error_model="numpy")
+def exp_array(x: np.ndarray) -> np.ndarray:
+    """The kernels' exp applied element-wise to a 1-D array (for tests and inspection)."""
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = exp(x[i])
     return out

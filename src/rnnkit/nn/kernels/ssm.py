@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.nn.kernels.fastexp import exp
+from rnnkit.nn.kernels.activations import exp
 from rnnkit.nn.kernels.layout import flat
 from rnnkit.nn.kernels.linalg import kernel
 
