@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from rnnkit.nn.kernels.gru import gru_backward, gru_forward
@@ -39,6 +38,7 @@ from rnnkit.nn.kernels.minrnn_autograd import warm_up as _warm_up_linear
 from rnnkit.nn.kernels.rnn import rnn_backward, rnn_forward
 from rnnkit.nn.kernels.ssm_autograd import selective_scan
 from rnnkit.nn.kernels.ssm_autograd import warm_up as _warm_up_ssm
+from rnnkit.nn.kernels.tensors import as_array, grad_or_zeros
 from rnnkit.nn.kernels.threads import run_units
 from rnnkit.nn.kernels.units import MIN_ROWS_PER_THREAD, work_units
 
@@ -51,10 +51,6 @@ __all__ = [
 
 def _run(kernel: Any, units: list[tuple[int, int, int]], make_args: Any, threads: int) -> None:
     run_units(lambda unit: kernel(*make_args(*unit)), units, threads)
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().numpy()
 
 
 class _Spec:
@@ -98,12 +94,12 @@ def _forward(
     saved_shape = (batch, steps, directions * hidden) if save else (1, 1, 1)
     gates_shape = (batch, steps, directions * g) if save else (1, 1, 1)
     units = work_units(batch, directions, spec.threads)
-    gx_n, bhh_n, h0_n, len_n = _np(gx), _np(bhh), _np(h0), _np(lengths)
-    out_n, hn_n = _np(out), _np(h_n)
+    gx_n, bhh_n, h0_n, len_n = as_array(gx), as_array(bhh), as_array(h0), as_array(lengths)
+    out_n, hn_n = as_array(out), as_array(h_n)
     saved: dict[str, torch.Tensor] = {"out": out}
     if spec.kind == "rnn":
         w = whh.contiguous()
-        w_n, wt_n = _np(w), _np(w.transpose(1, 2).contiguous())
+        w_n, wt_n = as_array(w), as_array(w.transpose(1, 2).contiguous())
         _run(
             rnn_forward, units,
             lambda d, r0, r1: (gx_n, w_n, wt_n, bhh_n, h0_n, len_n, spec.relu, d, r0, r1,
@@ -112,13 +108,13 @@ def _forward(
         )
         return [out, h_n], saved
     gates = torch.empty(gates_shape, dtype=dtype)
-    gates_n = _np(gates)
+    gates_n = as_array(gates)
     saved["gates"] = gates
     if spec.kind == "gru":
         extra = torch.empty(saved_shape, dtype=dtype)
-        extra_n = _np(extra)
+        extra_n = as_array(extra)
         saved["extra"] = extra
-        ws = [_np(t) for t in _gru_weights(whh, spec.reset_after)]
+        ws = [as_array(t) for t in _gru_weights(whh, spec.reset_after)]
         _run(
             gru_forward, units,
             lambda d, r0, r1: (gx_n, *ws, bhh_n, h0_n, len_n, spec.reset_after, d, r0, r1, save,
@@ -131,8 +127,8 @@ def _forward(
     c_n = torch.empty(directions, batch, hidden, dtype=dtype)
     saved["cells"] = cells
     w = whh.contiguous()
-    w_n, wt_n = _np(w), _np(w.transpose(1, 2).contiguous())
-    c0_n, cells_n, cn_n = _np(c0), _np(cells), _np(c_n)
+    w_n, wt_n = as_array(w), as_array(w.transpose(1, 2).contiguous())
+    c0_n, cells_n, cn_n = as_array(c0), as_array(cells), as_array(c_n)
     _run(
         lstm_forward, units,
         lambda d, r0, r1: (gx_n, w_n, wt_n, bhh_n, h0_n, c0_n, len_n, d, r0, r1, save,
@@ -219,18 +215,18 @@ class RecurrentFunction(torch.autograd.Function):
         steps = out.shape[1]
         g = GATES[spec.kind] * hidden
         dtype = out.dtype
-        dout = grads[0] if grads[0] is not None else torch.zeros_like(out)
-        dh_n = grads[1] if grads[1] is not None else torch.zeros_like(h0)
-        dout_n, dhn_n = _np(dout.contiguous()), _np(dh_n.contiguous())
+        dout = grad_or_zeros(grads[0], out)
+        dh_n = grad_or_zeros(grads[1], h0)
+        dout_n, dhn_n = as_array(dout), as_array(dh_n)
         dgx = torch.empty(batch, steps, directions * g, dtype=dtype)
         dh0 = torch.empty_like(h0)
         dc0 = None
-        len_n, dgx_n, dh0_n = _np(lengths), _np(dgx), _np(dh0)
+        len_n, dgx_n, dh0_n = as_array(lengths), as_array(dgx), as_array(dh0)
         units = work_units(batch, directions, spec.threads)
         if spec.kind == "rnn":
             w = whh.contiguous()
-            w_n, wt_n = _np(w), _np(w.transpose(1, 2).contiguous())
-            out_n = _np(out)
+            w_n, wt_n = as_array(w), as_array(w.transpose(1, 2).contiguous())
+            out_n = as_array(out)
             _run(
                 rnn_backward, units,
                 lambda d, r0, r1: (dout_n, dhn_n, out_n, w_n, wt_n, len_n, spec.relu, d, r0, r1,
@@ -241,10 +237,10 @@ class RecurrentFunction(torch.autograd.Function):
             dwhh = _recurrent_weight_grad(dgh, out, h0, lengths)
         elif spec.kind == "gru":
             gates, extra = saved["gates"], saved["extra"]
-            ws = [_np(t) for t in _gru_weights(whh, spec.reset_after)]
+            ws = [as_array(t) for t in _gru_weights(whh, spec.reset_after)]
             dgh = torch.empty_like(dgx) if spec.reset_after else dgx
             gates_n, extra_n, out_n, h0_n, dgh_n = (
-                _np(gates), _np(extra), _np(out), _np(h0), _np(dgh)
+                as_array(gates), as_array(extra), as_array(out), as_array(h0), as_array(dgh)
             )
             _run(
                 gru_backward, units,
@@ -267,12 +263,12 @@ class RecurrentFunction(torch.autograd.Function):
                 )
         else:
             gates, cells = saved["gates"], saved["cells"]
-            dc_n = grads[2] if grads[2] is not None else torch.zeros_like(h0)
+            dc_n = grad_or_zeros(grads[2], h0)
             dc0 = torch.empty_like(h0)
             w = whh.contiguous()
-            w_n, wt_n = _np(w), _np(w.transpose(1, 2).contiguous())
+            w_n, wt_n = as_array(w), as_array(w.transpose(1, 2).contiguous())
             dcn_n, gates_n, cells_n, c0_n, dc0_n = (
-                _np(dc_n.contiguous()), _np(gates), _np(cells), _np(c0), _np(dc0)
+                as_array(dc_n), as_array(gates), as_array(cells), as_array(c0), as_array(dc0)
             )
             _run(
                 lstm_backward, units,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from rnnkit.nn.kernels.minrnn import (
@@ -33,16 +32,13 @@ from rnnkit.nn.kernels.minrnn import (
     minlstm_backward,
     minlstm_forward,
 )
+from rnnkit.nn.kernels.tensors import as_array, grad_or_zeros
 from rnnkit.nn.kernels.threads import run_units
 from rnnkit.nn.kernels.units import work_units
 
 GATES = {"mingru": 2, "minlstm": 3}
 _FORWARD = {"mingru": mingru_forward, "minlstm": minlstm_forward}
 _BACKWARD = {"mingru": mingru_backward, "minlstm": minlstm_backward}
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().numpy()
 
 
 def _forward(
@@ -52,8 +48,8 @@ def _forward(
     directions, _, hidden = h0.shape
     out = torch.empty(batch, steps, directions * hidden, dtype=gx.dtype)
     h_n = torch.empty_like(h0)
-    arrays = (_np(gx), _np(h0), _np(lengths))
-    out_n, hn_n = _np(out), _np(h_n)
+    arrays = (as_array(gx), as_array(h0), as_array(lengths))
+    out_n, hn_n = as_array(out), as_array(h_n)
     kernel = _FORWARD[kind]
     run_units(
         lambda unit: kernel(*arrays, *unit, out_n, hn_n),
@@ -80,15 +76,15 @@ class LinearRecurrentFunction(torch.autograd.Function):
     def backward(ctx: Any, *grads: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
         kind, threads = ctx.options
         lengths, gx, h0, out = ctx.saved_tensors
-        dout = grads[0] if grads[0] is not None else torch.zeros_like(out)
-        dh_n = grads[1] if grads[1] is not None else torch.zeros_like(h0)
+        dout = grad_or_zeros(grads[0], out)
+        dh_n = grad_or_zeros(grads[1], h0)
         dgx = torch.empty_like(gx)
         dh0 = torch.empty_like(h0)
         arrays = (
-            _np(dout.contiguous()), _np(dh_n.contiguous()), _np(gx), _np(out), _np(h0),
-            _np(lengths),
+            as_array(dout), as_array(dh_n), as_array(gx), as_array(out), as_array(h0),
+            as_array(lengths),
         )
-        dgx_n, dh0_n = _np(dgx), _np(dh0)
+        dgx_n, dh0_n = as_array(dgx), as_array(dh0)
         kernel = _BACKWARD[kind]
         run_units(
             lambda unit: kernel(*arrays, *unit, dgx_n, dh0_n),

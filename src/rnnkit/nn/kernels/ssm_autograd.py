@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from rnnkit.nn.kernels import ssm
+from rnnkit.nn.kernels.tensors import as_array, grad_or_zeros
 from rnnkit.nn.kernels.threads import run_units
 from rnnkit.nn.kernels.units import work_units
 
@@ -34,18 +34,14 @@ _FORWARD: Any = ssm.ssm_forward
 _BACKWARD: Any = ssm.ssm_backward
 
 
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().numpy()
-
-
 def _forward(
     threads: int, lengths: torch.Tensor, *inputs: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     u, h0 = inputs[0], inputs[-1]
     y = torch.empty_like(u)
     h_n = torch.empty_like(h0)
-    arrays = [_np(t) for t in inputs] + [_np(lengths)]
-    y_n, hn_n = _np(y), _np(h_n)
+    arrays = [as_array(t) for t in inputs] + [as_array(lengths)]
+    y_n, hn_n = as_array(y), as_array(h_n)
     run_units(
         lambda unit: _FORWARD(*arrays, unit[1], unit[2], y_n, hn_n),
         work_units(u.shape[0], 1, threads),
@@ -69,17 +65,17 @@ class SelectiveScanFunction(torch.autograd.Function):
     def backward(ctx: Any, *grads: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
         lengths, *inputs = ctx.saved_tensors
         u, delta, a_mat, b_in, c_out, d_skip, h0 = inputs
-        dy = grads[0] if grads[0] is not None else torch.zeros_like(u)
-        dh_n = grads[1] if grads[1] is not None else torch.zeros_like(h0)
+        dy = grad_or_zeros(grads[0], u)
+        dh_n = grad_or_zeros(grads[1], h0)
         batch = u.shape[0]
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         db, dc = torch.empty_like(b_in), torch.empty_like(c_out)
         da_rows = u.new_empty(batch, *a_mat.shape)
         dd_rows = u.new_empty(batch, *d_skip.shape)
         dh0 = torch.empty_like(h0)
-        arrays = [_np(dy.contiguous()), _np(dh_n.contiguous())]
-        arrays += [_np(t) for t in inputs] + [_np(lengths)]
-        outs = [_np(t) for t in (du, ddelta, da_rows, db, dc, dd_rows, dh0)]
+        arrays = [as_array(dy), as_array(dh_n)]
+        arrays += [as_array(t) for t in inputs] + [as_array(lengths)]
+        outs = [as_array(t) for t in (du, ddelta, da_rows, db, dc, dd_rows, dh0)]
         run_units(
             lambda unit: _BACKWARD(*arrays, unit[1], unit[2], *outs),
             work_units(batch, 1, ctx.threads),
