@@ -137,11 +137,9 @@ def run_full(root: Path, lm_minutes: float, classifier_minutes: float,
         shown = "diverged" if result["accuracy"] is None else _percent(result["accuracy"])
         rows.append([LABELS[name], shown, f"{result['seconds']:.0f}", result["epochs"]])
         print(rows[-1], flush=True)
-    history = clf.history_ or []
-    curve = ", ".join(
-        f"{e['epoch']}: {100 * e['val_accuracy']:.2f}%" for e in _epochs(history)
-        if e.get("val_accuracy") is not None
-    )
+    history = clf.history_
+    curve = ", ".join(f"{r['epoch']}: {100 * r['val_accuracy']:.2f}%" for r in history.records
+                      if r.get("val_accuracy") is not None)
     pretrained = clf.metrics_["pretrained"]
     load_after = os.getloadavg()[0]
     return "\n".join([
@@ -159,7 +157,7 @@ def run_full(root: Path, lm_minutes: float, classifier_minutes: float,
         f"{100 * LM_OPTIONS['valid_fraction']:.0f}% of its text.",
         f"- Classifier: {', '.join(f'{k}={v!r}' for k, v in CLASSIFIER_OPTIONS.items())}; "
         f"{len(history)} epoch(s) in {clf_seconds / 60:.1f} min "
-        f"({clf.metrics_.get('stopped_reason', '?')}); validation accuracy by epoch: {curve}. "
+        f"({clf.metrics_['stopped_reason']}); validation accuracy by epoch: {curve}. "
         f"Words of the labelled reviews the LM lacks: {pretrained['oov_words']:,} "
         f"({100 * pretrained['oov_share']:.2f}% of the tokens).",
         f"- Both stages: {(lm_seconds + clf_seconds) / 60:.1f} min of training; scoring the "
@@ -171,15 +169,6 @@ def run_full(root: Path, lm_minutes: float, classifier_minutes: float,
         "after. Reproduce: `python -m benchmarks.bench_ulmfit --data ../shared/data/imdb_aclImdb`"
         f" (LM {lm_minutes:g} min, classifier {classifier_minutes:g} min).",
     ])
-
-
-def _epochs(history: Any) -> list[dict[str, Any]]:
-    """The history as one dict per epoch."""
-    data = history.history if hasattr(history, "history") else history
-    if isinstance(data, dict):
-        keys = list(data)
-        return [{k: data[k][i] for k in keys} for i in range(len(data[keys[0]]))]
-    return list(data)
 
 
 def run_small(root: Path, seeds: list[int], minutes: float) -> str:

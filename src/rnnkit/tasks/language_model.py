@@ -49,11 +49,9 @@ import numpy as np
 import torch
 
 from rnnkit.data.lm_streams import StreamLoader, normalize_newlines, read_corpus, split_tail
-from rnnkit.data.text import (  # the CJK ranges the "auto" split uses; one definition
-    CJK_CHAR,
-    STANDARDIZE_MODES,
-    get_standardizer,
-)
+
+# CJK_CHAR: the CJK ranges the "auto" split uses (one definition)
+from rnnkit.data.text import CJK_CHAR, STANDARDIZE_MODES, get_standardizer
 from rnnkit.data.vectorizer import TextVectorizer
 from rnnkit.data.vocabulary import OOV_ID, PAD_ID
 from rnnkit.errors import BundleError, ConfigError, DataError
