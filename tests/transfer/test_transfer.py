@@ -278,3 +278,9 @@ def test_cli_lm_standardize_is_kept_by_init_and_a_new_value_refused(bundles, tmp
                      "--standardize", "lower", "--out", str(tmp_path / "no"))
     assert refused.returncode == 2 and "--standardize: with --init" in refused.stderr
     assert refused.stderr.count("\n") == 1 and not (tmp_path / "no").exists()
+    unknown = rnnkit("lm", "train", str(tmp_path / "missing.txt"), "--standardize", "shout",
+                     "--out", str(tmp_path / "no"))  # refused before the (missing) file is read
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1
+    assert "--standardize: 'shout' is unknown" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    assert not (tmp_path / "no").exists()

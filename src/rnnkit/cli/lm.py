@@ -129,6 +129,16 @@ def _unescape(value: str | None) -> str | None:
     return value.replace("\\n", "\n").replace("\\t", "\t")
 
 
+def _known_standardize(value: str | None) -> str | None:
+    """``--standardize`` checked while the command line is read, before any text is."""
+    from rnnkit.data.text import STANDARDIZE_MODES
+
+    if value is not None and value not in STANDARDIZE_MODES:
+        names = ", ".join(m for m in STANDARDIZE_MODES if m is not None)
+        raise ConfigError(f"--standardize: {value!r} is unknown; use one of {names}")
+    return value
+
+
 @lm_app.command("train")
 @shows_defaults({**LM_DEFAULTS, "epochs": f"{LM_DEFAULT_EPOCHS}, or until --time-budget"})
 def train(
@@ -231,7 +241,7 @@ def train(
     ] = None,
     standardize: Annotated[
         str | None,
-        typer.Option(metavar="MODE",
+        typer.Option(metavar="MODE", callback=_known_standardize,
                      help="Clean text before splitting: lower_and_split_punctuation (lower case, "
                           "punctuation marks as words: for a model classifiers build on), lower, "
                           "... (default: as it is)."),
@@ -260,9 +270,9 @@ def train(
     if tie_weights:
         params["tie_weights"] = True
     if init is not None:
-        refuse_with("--init", params, ("level", "cell", "hidden_size", "num_layers",
-                                       "embedding_dim", "tie_weights", "output", "cutoffs",
-                                       "max_tokens", "standardize"))
+        from rnnkit.tasks.transfer import LM_OPTIONS  # what the model of --init decides
+
+        refuse_with("--init", params, (*LM_OPTIONS, "max_tokens"))
         _check_init(init)
         params["init"] = str(init)
     if locked_dropout:
