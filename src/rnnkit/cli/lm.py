@@ -131,9 +131,11 @@ def _unescape(value: str | None) -> str | None:
 
 def _known_standardize(value: str | None) -> str | None:
     """``--standardize`` checked while the command line is read, before any text is."""
-    from rnnkit.data.text import STANDARDIZE_MODES
+    if value is None:
+        return None
+    from rnnkit.data.text import STANDARDIZE_MODES  # loads torch (rnnkit.data): only when given
 
-    if value is not None and value not in STANDARDIZE_MODES:
+    if value not in STANDARDIZE_MODES:
         names = ", ".join(m for m in STANDARDIZE_MODES if m is not None)
         raise ConfigError(f"--standardize: {value!r} is unknown; use one of {names}")
     return value
