@@ -49,6 +49,7 @@ BAD = [
     ("--hidden-size", "0", "must be an integer in [1, 1048576], got 0"),
     ("--num-layers", "65", "must be an integer in [1, 64], got 65"),
     ("--seed", "-1", "must be an integer in [0, "),
+    ("--head", "deep", "'deep' is unknown; use linear or batchnorm"),  # text train only
 ]
 
 

@@ -18,7 +18,9 @@ import torch
 
 from rnnkit.data.vocabulary import OOV_ID
 from rnnkit.errors import BundleError, ConfigError
+from rnnkit.io.bundle import CONFIG_DIGEST_KEY, _config_digest
 from rnnkit.tasks import LanguageModel, SequenceClassifier, TextClassifier
+from rnnkit.tasks.classifier_model import RecurrentClassifier
 from warm_cli import run_rnnkit
 
 GOOD = ["the film was good", "a good cast and a fine plot", "good acting , fine story"]
@@ -85,7 +87,7 @@ def test_encoder_weights_equal_the_lms_after_construction(bundles) -> None:
         assert torch.equal(weight, lm_encoder[name]), name
     assert torch.equal(net.embedding.weight[1:], lm.model_.embedding.weight[1:])
     assert float(net.embedding.weight[0].detach().abs().sum()) == 0.0  # padding
-    assert net.head[-1].in_features == 3 * 8  # concat pooling: last, max, mean
+    assert net.norm.num_features == 3 * 8  # concat pooling: last, max, mean
 
 
 def test_conflicting_options_and_unusable_models_are_refused(bundles) -> None:
@@ -109,6 +111,42 @@ def test_without_pretrained_auto_pooling_is_max_and_saved_resolved(bundles, tmp_
     clf.save(tmp_path / "b", plots=False)
     config = json.loads((tmp_path / "b" / "config.json").read_text(encoding="utf-8"))
     assert config["params"]["pooling"] == "max" and config["params"]["pretrained"] is None
+
+
+def test_batchnorm_head_trains_on_a_one_row_batch_and_sits_in_the_top_group() -> None:
+    net = RecurrentClassifier(2, vocab_size=20, embedding_dim=4, hidden_size=4,
+                              bidirectional=False, pooling="concat", head="batchnorm").train()
+    assert [type(m).__name__ for m in net.head] == [
+        "Linear", "ReLU", "OneRowBatchNorm", "Dropout", "Linear"]
+    assert net.norm.num_features == 12 and net.head[0].out_features == 50
+    logits = net(torch.randint(2, 20, (1, 5)), torch.tensor([5]))  # torch's BatchNorm1d raises
+    logits.sum().backward()
+    assert logits.shape == (1, 2) and net.head[0].weight.grad is not None
+    assert torch.equal(net.norm.running_mean, torch.zeros(12))  # one row: running statistics
+    net(torch.randint(2, 20, (4, 5)), torch.tensor([5, 5, 4, 3]))
+    assert not torch.equal(net.norm.running_mean, torch.zeros(12))
+    top = {id(p) for p in net.layer_groups()[-1]}
+    assert {id(p) for p in [*net.norm.parameters(), *net.head.parameters()]} <= top
+    with pytest.raises(ConfigError, match="head: expected one of linear, batchnorm"):
+        RecurrentClassifier(2, vocab_size=20, head="deep")
+
+
+def test_head_auto_is_batchnorm_with_pretrained_and_an_old_bundle_keeps_its_linear_head(
+    bundles, tmp_path
+) -> None:
+    clf = _classifier(bundles["lm"], head="linear").fit(TEXTS, LABELS)
+    assert clf.model_.norm is None and clf.params["head"] == "linear"
+    assert _classifier(bundles["lm"]).fit(TEXTS, LABELS).params["head"] == "batchnorm"
+    clf.save(tmp_path / "old", plots=False)
+    config_path = tmp_path / "old" / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    del config["params"]["head"]  # a bundle written before the option existed
+    config[CONFIG_DIGEST_KEY] = _config_digest(config)  # as such a bundle was signed
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    old = TextClassifier.load(tmp_path / "old")
+    assert old.model_.norm is None
+    np.testing.assert_allclose(old.predict_proba(TEXTS[:6]), clf.predict_proba(TEXTS[:6]))
+    assert old.explain("the film was good").tokens == ["the", "film", "was", "good"]
 
 
 def test_windowed_classifier_reads_long_documents_whole(bundles) -> None:
@@ -167,6 +205,7 @@ def test_cli_pretrained_training_reports_oov_and_writes_an_ordinary_bundle(
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert config["task"] == "text_classifier"
     assert (config["params"]["pooling"], config["params"]["window"]) == ("concat", 4)
+    assert config["params"]["head"] == "batchnorm"  # ULMFiT's head, the default with pretrained
 
     def no_unpickling(*args, **kwargs):
         raise AssertionError("a bundle must load without pickle")

@@ -57,7 +57,7 @@ from rnnkit.cli.common import (
     shows_defaults,
 )
 from rnnkit.cli.paths import check_disjoint, check_encoding
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.defaults import TEXT_DEFAULTS as D
 from rnnkit.tasks.defaults import TEXT_TASK
 
@@ -124,6 +124,12 @@ def train(
         typer.Option(metavar="POOLING", help="max, mean, last, attention or concat ([last, max, "
                      "mean]; the default with --pretrained, else max)."),
     ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option(metavar="HEAD", callback=_known_head,
+                     help="linear or batchnorm (ULMFiT's batch-normalised head; the default with "
+                          "--pretrained, else linear)."),
+    ] = None,
     dropout: Dropout = None,
     max_length: Annotated[int | None, typer.Option(help="Tokens kept per text.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Vocabulary size cap.")] = None,
@@ -181,7 +187,7 @@ def train(
         cell=cell, bidirectional=bidirectional, hidden_size=hidden_size, num_layers=num_layers,
         pooling=pooling, dropout=dropout, max_length=max_length, max_tokens=max_tokens,
         epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, window=window,
-        schedule=schedule, layer_lr_decay=layer_lr_decay,
+        schedule=schedule, layer_lr_decay=layer_lr_decay, head=head,
         unfreeze="gradual" if gradual_unfreezing else None,
     )
     _check_options(params)
@@ -239,6 +245,13 @@ def _transfer_report(clf: Any) -> dict[str, Any]:
 
     info(oov_line(report, "--pretrained"))
     return {"pretrained": report}
+
+
+def _known_head(value: str | None) -> str | None:
+    """``--head`` checked while the command line is read, before any data is."""
+    if value is not None and value not in ("linear", "batchnorm"):
+        raise ConfigError(f"--head: {value!r} is unknown; use linear or batchnorm")
+    return value
 
 
 def _check_options(params: dict[str, Any]) -> None:

@@ -84,7 +84,7 @@ def _token_view(clf: Any, text: str) -> tuple[list[str], np.ndarray]:
 
 def _log_probs_from_embeddings(model: Any, emb: Tensor, lengths: Tensor) -> Tensor:
     output, state = model.encoder(emb, lengths=lengths)
-    return torch.log_softmax(model.head(model.pool(output, state, lengths)), dim=-1)
+    return torch.log_softmax(model.classify(model.pool(output, state, lengths)), dim=-1)
 
 
 def integrated_gradients(model: Any, ids: Tensor, target: int, steps: int = 32) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The many-to-one network behind ``TextClassifier`` and ``SequenceClassifier``.
 
 One model, two front ends: token ids go through a padding-aware embedding, float features go in
-as they are; then a recurrent encoder, pooling over time, dropout and a dense head.
+as they are; then a recurrent encoder, pooling over time, dropout and a dense head: one linear
+layer, or ULMFiT's batch-normalised two-layer head (``head="batchnorm"``).
 
     ids (B, T) --Embedding--> (B, T, E) --+
                                           +--> recurrent --> (B, T, D*H) --pool--> (B, D*H)
@@ -28,6 +29,14 @@ from rnnkit.nn.regularizers import embedding_dropout
 from rnnkit.nn.windows import check_windowed, read_in_windows
 from rnnkit.train.finetune import stacked_layer_groups
 
+#: The heads on the pooled features: one linear layer, or ULMFiT's ``PoolingLinearClassifier``
+#: (batch norm, dropout, linear, ReLU, batch norm, dropout, linear).
+HEADS = ("linear", "batchnorm")
+#: The hidden width of the ``batchnorm`` head when ``head_hidden`` is not given (ULMFiT's 50).
+BATCHNORM_HEAD_HIDDEN = 50
+#: The dropout before the ``batchnorm`` head's output layer (ULMFiT's 0.1).
+BATCHNORM_HEAD_DROPOUT = 0.1
+
 
 class RecurrentClassifier(nn.Module):
     """Embedding or features -> recurrent encoder -> pooling -> dense head.
@@ -44,7 +53,13 @@ class RecurrentClassifier(nn.Module):
             ULMFiT; see :class:`TimePooling`).
         dropout: on the embedding output, between layers, and before the head.
         recurrent_activation: passed to the cell (e.g. ``tanh`` for one classic GRU recipe).
-        head_hidden: optional width of a dense tanh layer before the output.
+        head_hidden: optional width of a dense tanh layer before the output (the ``batchnorm``
+            head's ReLU layer: 50 when not given).
+        head: ``linear`` (dropout, then the output layer, with ``head_hidden`` a tanh layer
+            first) or ``batchnorm``, ULMFiT's head: the pooled features batch-normalised, dropout,
+            a ReLU layer, batch norm, dropout 0.1, the output layer. Batch norm puts the three
+            parts of ``concat`` pooling (a last state, a max, a mean: different scales) on one
+            footing, which a fresh head on a pretrained encoder needs to learn quickly.
         embedding_dropout: whole words dropped in training (token input only).
         weight_drop: DropConnect on the encoder's recurrent weights, one mask per batch.
         window: None reads each sequence whole; ``N`` reads it ``N`` steps at a time with the
@@ -73,9 +88,12 @@ class RecurrentClassifier(nn.Module):
         embedding_dropout: float = 0.0,
         weight_drop: float = 0.0,
         window: int | None = None,
+        head: str = "linear",
     ) -> None:
         super().__init__()
         check_windowed(window, pooling, bidirectional)
+        if head not in HEADS:
+            raise ConfigError(f"head: expected one of {', '.join(HEADS)}, got {head!r}")
         self.window = window
         if (vocab_size is None) == (input_size is None):
             raise ConfigError("give exactly one of vocab_size (token ids) or input_size (features)")
@@ -102,8 +120,14 @@ class RecurrentClassifier(nn.Module):
         self.pool = TimePooling(pooling, features, directions=2 if bidirectional else 1)
         features *= self.pool.widening
         self.drop = nn.Dropout(dropout)
+        self.norm = OneRowBatchNorm(features) if head == "batchnorm" else None
         layers: list[nn.Module] = []
-        if head_hidden:
+        if head == "batchnorm":
+            hidden = head_hidden or BATCHNORM_HEAD_HIDDEN
+            layers += [nn.Linear(features, hidden), nn.ReLU(), OneRowBatchNorm(hidden),
+                       nn.Dropout(BATCHNORM_HEAD_DROPOUT)]
+            features = hidden
+        elif head_hidden:
             layers += [nn.Linear(features, head_hidden), nn.Tanh()]
             features = head_hidden
         layers.append(nn.Linear(features, num_classes))
@@ -127,15 +151,40 @@ class RecurrentClassifier(nn.Module):
         return self.pool(output, None, lengths)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        return self.head(self.drop(self.encode(x, lengths)))
+        return self.classify(self.encode(x, lengths))
+
+    def classify(self, pooled: Tensor) -> Tensor:
+        """Logits ``(B, C)`` from the pooled representation ``(B, D*H)`` (see :meth:`encode`)."""
+        if self.norm is not None:
+            pooled = self.norm(pooled)
+        return self.head(self.drop(pooled))
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """The parameters bottom to top: the embedding (token input), each recurrent layer (both
         directions), then pooling and head together; for discriminative learning rates and
         gradual unfreezing (``Trainer(layer_lr_decay=, unfreeze=)``)."""
         bottom = [list(self.embedding.parameters())] if self.embedding is not None else []
-        top = [*self.pool.parameters(), *self.head.parameters()]
+        norm = list(self.norm.parameters()) if self.norm is not None else []
+        top = [*self.pool.parameters(), *norm, *self.head.parameters()]
         return [*bottom, *stacked_layer_groups(self.encoder), top]
+
+
+class OneRowBatchNorm(nn.BatchNorm1d):
+    """``BatchNorm1d`` that also trains on a batch of one row, normalising it with the running
+    statistics (torch raises there: one row has no variance). A data set of 65 texts in batches
+    of 64 ends every epoch with such a batch.
+
+    Example:
+        >>> norm = OneRowBatchNorm(3)
+        >>> norm(torch.ones(1, 3)).shape
+        torch.Size([1, 3])
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and x.shape[0] == 1:
+            return nn.functional.batch_norm(x, self.running_mean, self.running_var, self.weight,
+                                            self.bias, False, 0.0, self.eps)
+        return super().forward(x)
 
 
 def keras_embedding_init_(embedding: nn.Embedding, scale: float = 0.05) -> None:

@@ -62,6 +62,8 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "schedule": None,
     "layer_lr_decay": None,
     "unfreeze": None,
+    # ULMFiT's batch-normalised head on a pretrained encoder, one linear layer otherwise
+    "head": "auto",
 }
 
 #: Defaults chosen so that setting nothing gives a strong model in minutes on a laptop CPU

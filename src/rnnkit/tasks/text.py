@@ -78,15 +78,19 @@ class TextClassifier(ClassifierBase):
             ``"stlr"`` or ``"one-cycle"`` learning rates stepped every batch (or a per-epoch
             ``"cosine"``, ...), lr / ``layer_lr_decay`` ** depth per layer group (2.6 in the
             paper) and ``"gradual"`` unfreezing, top group first (see ``rnnkit.train.Trainer``).
+        head: ``linear`` (one output layer), ``batchnorm`` (ULMFiT's batch-normalised two-layer
+            head, see ``RecurrentClassifier``) or ``auto`` = ``batchnorm`` with ``pretrained``,
+            else ``linear``.
 
     Attributes after ``fit``: ``classes_``, ``vectorizer_``, ``model_``, ``history_``, ``metrics_``.
     """
 
     task = TEXT_TASK
     network_params = (*ClassifierBase.network_params, "embedding_dim", "embedding_dropout",
-                      "weight_drop", "window")
+                      "weight_drop", "window", "head")
 
-    choices = {"monitor": ("val_accuracy", "val_loss"), "unfreeze": (None, "gradual")}
+    choices = {"monitor": ("val_accuracy", "val_loss"), "unfreeze": (None, "gradual"),
+               "head": ("auto", "linear", "batchnorm")}
     vectorizer_: TextVectorizer | None = None
     transfer_: dict[str, Any] | None = None  # the vocabulary hand-over of ``pretrained``
     _language_model: Any = None  # the pretrained LM during fit (its weights are copied)
@@ -102,6 +106,7 @@ class TextClassifier(ClassifierBase):
         verbose: Any = 1, embedding_dropout: Any = 0.0, weight_drop: Any = 0.0,
         pretrained: Any = None, window: Any = None,
         schedule: Any = None, layer_lr_decay: Any = None, unfreeze: Any = None,
+        head: Any = "auto",
     ) -> None:
         self._store_params(locals())
 
@@ -156,7 +161,8 @@ class TextClassifier(ClassifierBase):
         return self
 
     def _resolve_options(self) -> None:
-        """Options that come from elsewhere: a pretrained LM's encoder and ``auto`` pooling."""
+        """Options that come from elsewhere: a pretrained LM's encoder, ``auto`` pooling and
+        head."""
         from rnnkit.tasks.transfer import (
             check_word_level,
             classifier_options,
@@ -175,6 +181,8 @@ class TextClassifier(ClassifierBase):
             self._language_model = lm
         if given["pooling"] == "auto":
             resolved["pooling"] = "concat" if given["pretrained"] is not None else "max"
+        if given["head"] == "auto":
+            resolved["head"] = "batchnorm" if given["pretrained"] is not None else "linear"
         self._resolved_params = resolved
 
     def _fit_shards(
