@@ -5,16 +5,20 @@ the first one lives (see rnnkit.train.lifeline).
 
 The CLI runs through slow_cli.py: every epoch sleeps EPOCH_SLEEP seconds after its checkpoint, so
 workers left behind by a killed main process would still be alive when the tests look (early
-stopping needs at least 3 more epochs), and each run gets a private TMPDIR.
+stopping needs at least 3 more epochs), and each run gets a private TMPDIR (a short one: see
+``run_tmp``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +36,16 @@ TRAIN = ["--workers", "2", "--epochs", "40", "--hidden-size", "8", "--batch-size
 # ------------------------------------------------------------------------------ helpers
 
 
+@pytest.fixture
+def run_tmp() -> Iterator[Path]:
+    """The runs' private TMPDIR, in the system's temporary directory rather than under tmp_path:
+    the fork server's socket path must fit in 107 bytes, and tmp_path (deeper under pytest-xdist)
+    made the runs fall back to spawn, which has no fork server to test."""
+    path = Path(tempfile.mkdtemp(prefix="dist-lifetime-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _write_reviews(path: Path, n: int = 48) -> Path:
     good, bad = ["great", "fun", "fine", "superb"], ["dull", "bad", "boring", "weak"]
     rows = ["text,label"]
@@ -43,9 +57,8 @@ def _write_reviews(path: Path, n: int = 48) -> Path:
     return path
 
 
-def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
-    (tmp_path / "tmp").mkdir(exist_ok=True)
-    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "OMP_NUM_THREADS": "1",
+def _start(tmp_path: Path, run_tmp: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TMPDIR": str(run_tmp), "OMP_NUM_THREADS": "1",
            "RNNKIT_TEST_EPOCH_SLEEP": EPOCH_SLEEP, "COLUMNS": "100"}
     data = _write_reviews(tmp_path / "reviews.csv")
     command = [sys.executable, str(SLOW_CLI), "text", "train", str(data), "--out",
@@ -90,8 +103,8 @@ def _wait_gone(pids: list[int], seconds: float) -> list[int]:
     return _alive(pids)
 
 
-def _run_dirs(tmp_path: Path) -> list[str]:
-    return sorted(p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("rnnkit-"))
+def _run_dirs(run_tmp: Path) -> list[str]:
+    return sorted(p.name for p in run_tmp.iterdir() if p.name.startswith("rnnkit-"))
 
 
 def _kill_all(job: subprocess.Popen[str], pids: list[int]) -> None:
@@ -105,29 +118,29 @@ def _kill_all(job: subprocess.Popen[str], pids: list[int]) -> None:
 
 
 def test_sigkill_of_the_main_process_ends_its_workers_and_removes_its_temp_dirs(
-    tmp_path: Path,
+    tmp_path: Path, run_tmp: Path,
 ) -> None:
-    job = _start(tmp_path)
+    job = _start(tmp_path, run_tmp)
     family: list[int] = []
     try:
         _wait_for_first_epoch(job, tmp_path)
         family = _descendants(job.pid)
-        assert len(_workers(job.pid, family)) == 2 and len(_run_dirs(tmp_path)) == 2, (
+        assert len(_workers(job.pid, family)) == 2 and len(_run_dirs(run_tmp)) == 2, (
             family,
-            _run_dirs(tmp_path),
+            _run_dirs(run_tmp),
         )
         job.send_signal(signal.SIGKILL)
         job.wait(timeout=30)
         assert _wait_gone(family, 15) == []  # workers, fork server and resource tracker
-        assert _run_dirs(tmp_path) == []  # removed by the workers on their way out
+        assert _run_dirs(run_tmp) == []  # removed by the workers on their way out
     finally:
         _kill_all(job, family)
 
 
 def test_a_second_run_on_the_checkpoint_is_refused_and_sigterm_ends_the_first_cleanly(
-    tmp_path: Path,
+    tmp_path: Path, run_tmp: Path,
 ) -> None:
-    job = _start(tmp_path)
+    job = _start(tmp_path, run_tmp)
     family: list[int] = []
     try:
         _wait_for_first_epoch(job, tmp_path)
@@ -138,7 +151,7 @@ def test_a_second_run_on_the_checkpoint_is_refused_and_sigterm_ends_the_first_cl
             [sys.executable, "-m", "rnnkit", "text", "train", str(tmp_path / "reviews.csv"),
              "--out", str(tmp_path / "model"), *TRAIN, "--resume"],
             capture_output=True, text=True, timeout=120, cwd=tmp_path,
-            env={**os.environ, "TMPDIR": str(tmp_path / "tmp"), "OMP_NUM_THREADS": "1"},
+            env={**os.environ, "TMPDIR": str(run_tmp), "OMP_NUM_THREADS": "1"},
         )
         assert second.returncode == 2, second.stderr
         assert "Traceback" not in second.stderr and "Resuming" not in second.stderr
@@ -149,7 +162,7 @@ def test_a_second_run_on_the_checkpoint_is_refused_and_sigterm_ends_the_first_cl
 
         job.send_signal(signal.SIGTERM)
         job.wait(timeout=60)
-        assert _alive(workers) == [] and _run_dirs(tmp_path) == []  # before the main process exited
+        assert _alive(workers) == [] and _run_dirs(run_tmp) == []  # before the main process exited
         _, stderr = job.communicate(timeout=30)
         assert job.returncode == 128 + signal.SIGTERM, stderr
         assert "Traceback" not in stderr
@@ -160,8 +173,10 @@ def test_a_second_run_on_the_checkpoint_is_refused_and_sigterm_ends_the_first_cl
         _kill_all(job, family)
 
 
-def test_stopped_means_stopped_when_the_fork_server_dies(tmp_path: Path) -> None:
-    job = _start(tmp_path)
+def test_stopped_means_stopped_when_the_fork_server_dies(
+    tmp_path: Path, run_tmp: Path,
+) -> None:
+    job = _start(tmp_path, run_tmp)
     family: list[int] = []
     try:
         _wait_for_first_epoch(job, tmp_path)
@@ -179,7 +194,7 @@ def test_stopped_means_stopped_when_the_fork_server_dies(tmp_path: Path) -> None
         assert stderr.strip().splitlines()[-1].startswith(
             "error: the fork server that started the workers died; all 2 workers were stopped."
         )
-        assert _run_dirs(tmp_path) == []
+        assert _run_dirs(run_tmp) == []
     finally:
         _kill_all(job, family)
 
