@@ -144,7 +144,7 @@ def test_head_auto_is_batchnorm_with_pretrained_and_an_old_bundle_keeps_its_line
     config[CONFIG_DIGEST_KEY] = _config_digest(config)  # as such a bundle was signed
     config_path.write_text(json.dumps(config), encoding="utf-8")
     old = TextClassifier.load(tmp_path / "old")
-    assert old.model_.norm is None
+    assert old.model_.norm is None and old.params["head"] == "linear"
     np.testing.assert_allclose(old.predict_proba(TEXTS[:6]), clf.predict_proba(TEXTS[:6]))
     assert old.explain("the film was good").tokens == ["the", "film", "was", "good"]
 

@@ -58,8 +58,8 @@ from rnnkit.cli.common import (
 )
 from rnnkit.cli.paths import check_disjoint, check_encoding
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks.defaults import CLASSIFIER_HEADS, TEXT_TASK
 from rnnkit.tasks.defaults import TEXT_DEFAULTS as D
-from rnnkit.tasks.defaults import TEXT_TASK
 
 text_app = typer.Typer(help="Text classification (sentiment, topics).", no_args_is_help=True)
 
@@ -249,8 +249,8 @@ def _transfer_report(clf: Any) -> dict[str, Any]:
 
 def _known_head(value: str | None) -> str | None:
     """``--head`` checked while the command line is read, before any data is."""
-    if value is not None and value not in ("linear", "batchnorm"):
-        raise ConfigError(f"--head: {value!r} is unknown; use linear or batchnorm")
+    if value is not None and value not in CLASSIFIER_HEADS:
+        raise ConfigError(f"--head: {value!r} is unknown; use {' or '.join(CLASSIFIER_HEADS)}")
     return value
 
 

@@ -269,8 +269,6 @@ class ClassifierBase(Estimator):
     def _build_network(self) -> RecurrentClassifier:
         p = self.params
         kwargs = {k: p[k] for k in self.network_params if k in p}
-        if kwargs.get("head") == "auto":  # fit resolves it; a bundle from before ``head``: linear
-            kwargs["head"] = "linear"
         return RecurrentClassifier(len(self.classes_), **self._network_inputs(), **kwargs)
 
     # ------------------------------------------------------------------ inference

@@ -27,11 +27,9 @@ from rnnkit.nn.pooling import TimePooling
 from rnnkit.nn.registry import make_layer
 from rnnkit.nn.regularizers import embedding_dropout
 from rnnkit.nn.windows import check_windowed, read_in_windows
+from rnnkit.tasks.defaults import CLASSIFIER_HEADS
 from rnnkit.train.finetune import stacked_layer_groups
 
-#: The heads on the pooled features: one linear layer, or ULMFiT's ``PoolingLinearClassifier``
-#: (batch norm, dropout, linear, ReLU, batch norm, dropout, linear).
-HEADS = ("linear", "batchnorm")
 #: The hidden width of the ``batchnorm`` head when ``head_hidden`` is not given (ULMFiT's 50).
 BATCHNORM_HEAD_HIDDEN = 50
 #: The dropout before the ``batchnorm`` head's output layer (ULMFiT's 0.1).
@@ -92,8 +90,8 @@ class RecurrentClassifier(nn.Module):
     ) -> None:
         super().__init__()
         check_windowed(window, pooling, bidirectional)
-        if head not in HEADS:
-            raise ConfigError(f"head: expected one of {', '.join(HEADS)}, got {head!r}")
+        if head not in CLASSIFIER_HEADS:
+            raise ConfigError(f"head: expected one of {', '.join(CLASSIFIER_HEADS)}, got {head!r}")
         self.window = window
         if (vocab_size is None) == (input_size is None):
             raise ConfigError("give exactly one of vocab_size (token ids) or input_size (features)")

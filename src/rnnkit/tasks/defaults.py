@@ -24,6 +24,10 @@ MAX_FORECAST_STEPS = 500
 LM_TASK = "language_model"
 TRANSLATE_TASK = "translation"
 
+#: The heads a classifier puts on its pooled features: one linear layer, or ULMFiT's
+#: batch-normalised ``PoolingLinearClassifier`` (see ``rnnkit.tasks.classifier_model``).
+CLASSIFIER_HEADS = ("linear", "batchnorm")
+
 #: Defaults chosen so that a user who sets nothing gets a strong model in minutes on a laptop CPU
 #: (IMDB: see benchmarks/RESULTS.md). LSTM because torch runs it through oneDNN's fused kernel.
 TEXT_DEFAULTS: dict[str, Any] = {

@@ -42,7 +42,7 @@ from rnnkit.errors import ConfigError, DataError, RnnkitWarning
 from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.classification import ClassifierBase, Label, classification_report
-from rnnkit.tasks.defaults import TEXT_DEFAULTS, TEXT_TASK
+from rnnkit.tasks.defaults import CLASSIFIER_HEADS, TEXT_DEFAULTS, TEXT_TASK
 from rnnkit.train import distributed
 
 
@@ -90,7 +90,7 @@ class TextClassifier(ClassifierBase):
                       "weight_drop", "window", "head")
 
     choices = {"monitor": ("val_accuracy", "val_loss"), "unfreeze": (None, "gradual"),
-               "head": ("auto", "linear", "batchnorm")}
+               "head": ("auto", *CLASSIFIER_HEADS)}
     vectorizer_: TextVectorizer | None = None
     transfer_: dict[str, Any] | None = None  # the vocabulary hand-over of ``pretrained``
     _language_model: Any = None  # the pretrained LM during fit (its weights are copied)
@@ -393,6 +393,12 @@ class TextClassifier(ClassifierBase):
         import json
 
         return {"vectorizer": json.loads(self.vectorizer_.to_json())}
+
+    @classmethod
+    def _params_from(cls, parts: BundleParts) -> dict[str, Any]:
+        params = super()._params_from(parts)
+        params.setdefault("head", "linear")  # bundles written before the option: one linear layer
+        return params
 
     def _restore_pipeline(self, parts: BundleParts) -> None:
         import json

@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
@@ -113,22 +114,17 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def _is_f32(x: types.Type) -> bool:
-    return isinstance(x, types.Float) and x.bitwidth == 32
+def _by_precision(reference: Any, f32: Any, exact: Any) -> None:
+    """Overload ``reference`` inside numba: ``f32`` for a float32 argument, ``exact`` otherwise."""
+
+    def choose(x):  # type: ignore[no-untyped-def]
+        return f32 if isinstance(x, types.Float) and x.bitwidth == 32 else exact
+
+    overload(reference, jit_options={"fastmath": {"contract"}, "error_model": "numpy"})(choose)
 
 
-@overload(tanh, jit_options={"fastmath": {"contract"}, "error_model": "numpy"})
-def _tanh_overload(x):  # type: ignore[no-untyped-def]
-    if _is_f32(x):
-        return _tanh_f32
-    return _tanh_exact
-
-
-@overload(sigmoid, jit_options={"fastmath": {"contract"}, "error_model": "numpy"})
-def _sigmoid_overload(x):  # type: ignore[no-untyped-def]
-    if _is_f32(x):
-        return _sigmoid_f32
-    return _sigmoid_exact
+_by_precision(tanh, _tanh_f32, _tanh_exact)
+_by_precision(sigmoid, _sigmoid_f32, _sigmoid_exact)
 
 
 @njit(cache=True, error_model="numpy")
@@ -187,11 +183,7 @@ def exp(x: float) -> float:
     return math.exp(x)
 
 
-@overload(exp, jit_options={"fastmath": {"contract"}, "error_model": "numpy"})
-def _exp_overload(x):  # type: ignore[no-untyped-def]
-    if _is_f32(x):
-        return _exp_f32
-    return _exp_exact
+_by_precision(exp, _exp_f32, _exp_exact)
 
 
 @njit(cache=True, error_model="numpy")
