@@ -18,6 +18,10 @@
   interleaved, on Zipf-distributed token ids (as word frequencies are). ``--softmax-only`` runs
   just this row (``--vocab`` sets the vocabulary).
 
+- ``--cell mingru`` (with ``--hidden-size``, ``--num-layers``, ``--dropout``): only the Tiny
+  Shakespeare row with that network (issue 24: a scan cell beside the LSTM defaults), written to
+  ``results/lm_<cell>.md``.
+
 ``--threads`` sets torch's thread count (default: torch's own choice). On a machine shared with
 other jobs one thread can be much faster than two, because an OpenMP thread that loses its core
 stalls the other; the section records the load average before and after the run.
@@ -29,6 +33,7 @@ import argparse
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import SHARED_DATA, interleaved, machine, table
 
@@ -46,11 +51,12 @@ def hello() -> tuple[str, float]:
     return lm.generate("h", length=4, temperature=0), time.perf_counter() - started
 
 
-def shakespeare(data: Path, budget: float) -> dict[str, object]:
-    """Train the defaults on ``data`` for ``budget`` seconds; the numbers of the results table."""
+def shakespeare(data: Path, budget: float, **options: Any) -> dict[str, object]:
+    """Train the defaults (changed by ``options``, e.g. ``cell="mingru"``) on ``data`` for
+    ``budget`` seconds; the numbers of the results table."""
     from rnnkit.tasks import LanguageModel
 
-    lm = LanguageModel(verbose=2)
+    lm = LanguageModel(verbose=2, **options)
     lm.fit(data, time_budget=budget)
     valid = lm.metrics_["validation"]
     train_seconds = lm.metrics_["train_seconds"]
@@ -171,6 +177,30 @@ def run(quick: bool = False, data: Path = DEFAULT_DATA, budget: float | None = N
     return "\n".join(lines)
 
 
+def run_cell(cell: str, data: Path, budget: float, **options: Any) -> str:
+    """The Tiny Shakespeare row of another network: ``LanguageModel(cell=cell, **options)``."""
+    load_before = os.getloadavg()[0]
+    result = shakespeare(data, budget, cell=cell, **options)
+    chosen = {"cell": cell, **options}
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in options.items())
+    return "\n".join([
+        f"Tiny Shakespeare, `LanguageModel({', '.join(f'{k}={v!r}' for k, v in chosen.items())})`"
+        f", {budget:g} s budget: validation loss **{result['loss']:.3f}** nats/char "
+        f"({result['bpc']:.3f} bits/char), {result['epochs']} epoch(s) in "
+        f"{result['train_seconds']:.0f} s, stopped by {result['stopped']}. Validation loss after "
+        f"each epoch: {result['curve']}.",
+        "",
+        "Sample (prime `ROMEO:`, temperature 0.8, seed 1):",
+        "",
+        "```",
+        str(result["sample"]),
+        "```",
+        "",
+        f"Machine: {machine()}; 1-minute load {load_before:.2f} before. Reproduce: "
+        f"`{f'python -m benchmarks.bench_lm --cell {cell} --budget {budget:g} {flags}'.strip()}`",
+    ])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
@@ -182,7 +212,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--softmax-only", action="store_true",
                         help="only the full vs adaptive softmax speed rows")
     parser.add_argument("--vocab", type=int, default=30_000, help="vocabulary of those rows")
+    parser.add_argument("--cell", help="only the Tiny Shakespeare row, with this cell")
+    parser.add_argument("--hidden-size", type=int, help="with --cell")
+    parser.add_argument("--num-layers", type=int, help="with --cell")
+    parser.add_argument("--dropout", type=float, help="with --cell")
     args = parser.parse_args(argv)
+    if args.cell:
+        options = {k: v for k in ("hidden_size", "num_layers", "dropout")
+                   if (v := getattr(args, k)) is not None}
+        section = run_cell(args.cell, args.data, args.budget or 900.0, **options)
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / f"lm_{args.cell}.md").write_text(section + "\n", encoding="utf-8")
+        print(section, flush=True)
+        return
     if args.softmax_only:
         if args.threads:
             import torch

@@ -1,17 +1,23 @@
-"""Memory-length benchmark: adding problem and copy task, vanilla RNN vs LSTM vs GRU.
+"""Memory-length benchmark: adding problem and copy task, every registered cell.
 
 Every (task, cell, length) trains from scratch with the same wall-clock budget (single thread
 recommended: ``OMP_NUM_THREADS=1``); the table shows the test score and whether it counts as solved
 (adding: MSE < 0.05, predicting 1 gives 0.167; copy: symbol accuracy >= 0.9, chance 0.125).
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.bench_memory``
+[``--cells lstm,mingru`` ``--lengths 100,300,1000`` ``--budget 15``] (defaults: every cell of
+``rnnkit.cells.CELLS``, T = 100, 300, 1000, 15 s; ``--quick``: T = 25, 50, 3 s).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.common import machine
+from rnnkit.cells import CELLS
 from rnnkit.inspect.gradients import trained_gradient_flow_figures
 from rnnkit.inspect.memory import memory_benchmark, results_table
 from rnnkit.viz.figures import save_figure
@@ -20,11 +26,13 @@ from rnnkit.viz.inside import plot_memory
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def run(quick: bool = False) -> str:
-    lengths = (25, 50) if quick else (25, 50, 100, 200)
-    budget = 3.0 if quick else 20.0
+def run(quick: bool = False, cells: Sequence[str] = tuple(CELLS),
+        lengths: Sequence[int] | None = None, budget: float | None = None) -> str:
+    lengths = lengths or ((25, 50) if quick else (100, 300, 1000))
+    budget = budget or (3.0 if quick else 15.0)
+    load = os.getloadavg()[0]
     results = memory_benchmark(
-        ("rnn", "lstm", "gru"), lengths, ("adding", "copy"), time_budget=budget,
+        tuple(cells), lengths, ("adding", "copy"), time_budget=budget,
         progress=lambda r: print(f"  {r.task} {r.cell} T={r.length}: {r.score:.4f} "
                                  f"({r.steps} steps)", flush=True),
     )
@@ -62,17 +70,23 @@ def run(quick: bool = False) -> str:
         "",
         "</details>",
         "",
-        f"Machine: {machine()} (shared with other jobs, heavily loaded: step counts are low "
-        "and would be higher on an idle machine).",
+        f"Machine: {machine()}; 1-minute load {load:.2f} before.",
         "",
         "Reproduce: `OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.bench_memory` or "
-        "`rnnkit memory --cells rnn,lstm,gru --lengths 25,50,100,200 --tasks adding,copy "
-        "--time-budget 20 --out DIR`",
+        f"`rnnkit memory --cells {','.join(cells)} --lengths {','.join(map(str, lengths))} "
+        f"--tasks adding,copy --time-budget {budget:g} --out DIR`",
     ])
 
 
 if __name__ == "__main__":
-    section = run()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated cell names")
+    parser.add_argument("--lengths", help="comma-separated sequence lengths")
+    parser.add_argument("--budget", type=float, help="training seconds per task, cell, length")
+    parser.add_argument("--quick", action="store_true", help="T = 25, 50 and 3 s")
+    args = parser.parse_args()
+    section = run(quick=args.quick, cells=args.cells.split(","), budget=args.budget,
+                  lengths=tuple(map(int, args.lengths.split(","))) if args.lengths else None)
     print(section)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "memory.md").write_text(section + "\n", encoding="utf-8")

@@ -16,8 +16,10 @@ process and timed round-robin against ``rnnkit.nn.LSTM(128, 128)`` (oneDNN's fus
   (below 1 = cheaper than the LSTM).
 
 Goals (issue 24): >= 3x the LSTM at T = 512, growing with T; step inference <= 1.5x per token.
-Ratios are only meaningful on a quiet machine: the run warns when the 1-minute load average is
-0.5 or more (other processes stall the two-thread torch steps unevenly).
+The run applies rnnkit's malloc policy first (``rnnkit.allocator``, as every training does), so
+the large buffers at T = 2048 are not mapped afresh at every step, for the LSTM and the
+candidates alike. Ratios are only meaningful on a quiet machine: the run warns when the 1-minute
+load average is 0.5 or more (other processes stall the two-thread torch steps unevenly).
 
 Run: ``.venv/bin/python -m benchmarks.bench_scan`` (``--quick``: T = 128 and 512, fewer rounds);
 writes ``benchmarks/results/scan.md``.
@@ -37,6 +39,7 @@ from torch import nn
 from benchmarks.bench_nn import paired_timing
 from benchmarks.common import machine, run_as_script, table
 from rnnkit import nn as rnn
+from rnnkit.allocator import keep_freed_memory
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scan.md"
 BATCH, WIDTH = 32, 128
@@ -153,6 +156,7 @@ def run(quick: bool = False) -> str:
         )
     steps_list = (128, 512) if quick else (128, 512, 2048)
     rounds = 3 if quick else 7
+    keep_freed_memory()  # as every rnnkit training does: the LSTM and the candidates alike
     started = time.perf_counter()
     train_rows = training(steps_list, rounds)
     method_rows = scan_methods(steps_list, rounds)

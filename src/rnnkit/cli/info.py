@@ -48,7 +48,15 @@ def describe(status: dict[str, Any], version: str) -> list[str]:
         lines.append("compiled or loaded from numba's cache: " + (", ".join(done) or "none"))
     if status["failure"]:
         lines.append(f"numba kernels unavailable: {status['failure']}")
-    return lines + describe_threads(status["thread_policy"])
+    return lines + describe_threads(status["thread_policy"]) + [describe_malloc(status)]
+
+
+def describe_malloc(status: dict[str, Any]) -> str:
+    """The malloc policy's line of ``rnnkit info`` (see rnnkit.allocator)."""
+    if status["malloc_policy"] == "on":
+        return ("malloc policy: on, freed tensor memory is kept for the next step "
+                "(RNNKIT_MALLOC_POLICY=off turns it off)")
+    return f"malloc policy: {status['malloc_policy']}"
 
 
 def describe_threads(policy: dict[str, Any]) -> list[str]:
@@ -81,11 +89,13 @@ def info(
     --compile builds the numba kernels now (for container images and CI caches).
     """
     from rnnkit import __version__
+    from rnnkit.allocator import status as malloc_status
     from rnnkit.nn.kernels.status import kernel_status
     from rnnkit.threads import status as thread_status
 
     status = kernel_status(compile=compile_kernels)
     status["thread_policy"] = thread_status()
+    status["malloc_policy"] = malloc_status()
     for line in describe(status, __version__):
         typer.echo(line)
     if as_json:

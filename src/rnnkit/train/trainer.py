@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from rnnkit.allocator import keep_freed_memory
 from rnnkit.errors import ConfigError, TrainingError
 from rnnkit.threads import GOVERNOR
 from rnnkit.train import distributed
@@ -408,6 +409,7 @@ class Trainer:
             TrainingInterrupted: Ctrl-C; the message says where the last checkpoint is.
         """
         # the thread policy (rnnkit.threads): decided now, re-checked about every second
+        keep_freed_memory()  # rnnkit.allocator: no page faults for big buffers at every step
         trainable = [(p, p.requires_grad) for p in model.parameters()]
         try:
             with self._checkpoint_lock(), GOVERNOR.session():
@@ -483,6 +485,7 @@ class Trainer:
         stats = _EpochStats(self._fresh_metrics())
         was_training = model.training
         model.eval()
+        keep_freed_memory()
         try:
             with torch.no_grad(), self._autocast(), GOVERNOR.session(force=False):
                 for batch in data:
@@ -509,6 +512,7 @@ class Trainer:
         outputs: list[torch.Tensor] = []
         was_training = model.training
         model.eval()
+        keep_freed_memory()
         try:
             with torch.no_grad(), self._autocast(), GOVERNOR.session(force=False):
                 for batch in data:
