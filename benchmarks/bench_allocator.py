@@ -6,7 +6,8 @@ table shows medians:
 
 - layers: one training step (forward + backward of ``out.square().mean()``) of
   ``rnnkit.nn.LSTM`` and ``MinGRU`` (F = H = 128, batch 32, float32) at T = 512 and 2048, best
-  of 8 steps after 2 warm-up steps, in ms (the policy applied as training applies it);
+  of 8 steps after 2 warm-up steps, in ms (the policy applied as training applies it), and the
+  process's peak resident size (``VmHWM``): what keeping freed memory costs;
 - tasks: the default trainings of ``benchmarks.bench_threads`` (text on 4,000 IMDB reviews when
   ``--data`` has them, seq, lm, translate), steps per second over a fixed number of steps.
 
@@ -51,10 +52,11 @@ def layer_cell(kind: str, steps: int) -> dict[str, float]:
         out.square().mean().backward()
         if i >= 2:
             times.append(time.perf_counter() - started)
-    return {"value": 1000 * min(times)}
+    status = open("/proc/self/status").read().split("VmHWM:")[1]  # peak resident size
+    return {"value": 1000 * min(times), "peak_mb": int(status.split()[0]) / 1024}
 
 
-def _measure(what: str, policy: str, data: Path) -> float:
+def _measure(what: str, policy: str, data: Path) -> dict[str, float]:
     env = {**os.environ, "RNNKIT_MALLOC_POLICY": policy}
     if what in TASKS:
         command = ["-m", "benchmarks.bench_threads", "--cell", what, "--steps",
@@ -66,7 +68,8 @@ def _measure(what: str, policy: str, data: Path) -> float:
         key = "value"
     out = subprocess.run([sys.executable, *command], env=env, capture_output=True, text=True,
                          check=True, timeout=30 * 60).stdout
-    return float(json.loads(out.strip().splitlines()[-1])[key])
+    found = json.loads(out.strip().splitlines()[-1])
+    return {"value": float(found[key]), "peak_mb": float(found.get("peak_mb", "nan"))}
 
 
 def run(quick: bool = False, rounds: int | None = None, data: Path = SHARED_DATA,
@@ -80,24 +83,25 @@ def run(quick: bool = False, rounds: int | None = None, data: Path = SHARED_DATA
     cells = [f"{kind}@{steps}" for kind, steps in LAYERS] + list(TASKS)
     rows = []
     for what in [c for c in cells if not only or c.split("@")[0].lower() in only or c in only]:
-        samples: dict[str, list[float]] = {"off": [], "on": []}
+        samples: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
         for round_ in range(rounds):
             for policy in ("off", "on") if round_ % 2 == 0 else ("on", "off"):
                 samples[policy].append(_measure(what, policy, data))
-                print(f"  {what} {policy}: {samples[policy][-1]:.4g}", file=sys.stderr)
-        off, on = _median(samples["off"]), _median(samples["on"])
+                print(f"  {what} {policy}: {samples[policy][-1]}", file=sys.stderr)
+        off, on = (_median([s["value"] for s in samples[p]]) for p in ("off", "on"))
+        peaks = "/".join(f"{max(s['peak_mb'] for s in samples[p]):.0f}" for p in ("off", "on"))
         if what in TASKS:
-            rows.append([f"{what} (steps/s)", f"{off:.3g}", f"{on:.3g}", f"{on / off:.2f}x"])
+            rows.append([f"{what} (steps/s)", f"{off:.3g}", f"{on:.3g}", f"{on / off:.2f}x", "-"])
         else:
             kind, steps = what.split("@")
             rows.append([f"{kind} T={steps} (ms per step)", f"{off:.1f}", f"{on:.1f}",
-                         f"{off / on:.2f}x"])
+                         f"{off / on:.2f}x", peaks])
     return (
         "## Malloc policy: freed tensor memory kept for reuse (`rnnkit.allocator`)\n\n"
         f"Machine: {machine()}; 1-minute load before: {load:.2f}. Medians of {rounds} "
         "alternating rounds, every cell a fresh process; off = `RNNKIT_MALLOC_POLICY=off` "
         "(glibc's defaults).\n\n"
-        + table(["training", "policy off", "policy on", "speed-up"], rows)
+        + table(["training", "policy off", "policy on", "speed-up", "peak MB off/on"], rows)
         + "\n\nReproduce: `python -m benchmarks.bench_allocator` on an otherwise idle machine."
     )
 
