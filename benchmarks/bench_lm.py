@@ -163,18 +163,18 @@ def run(quick: bool = False, data: Path = DEFAULT_DATA, budget: float | None = N
         f"decaying linearly over the budget, clip 1.0, dropout 0.1); {result['epochs']} epoch(s), "
         f"stopped by {result['stopped']}. Validation loss after each epoch: {result['curve']}.",
         "",
-        "Sample (prime `ROMEO:`, temperature 0.8, seed 1):",
-        "",
-        "```",
-        str(result["sample"]),
-        "```",
-        "",
+        *_sample_lines(result),
         f"Machine: {machine()}. Load average (1 min) {load_before[0]:.1f} before, "
         f"{load_after[0]:.1f} after (2 cores; above 2 means other jobs shared the CPU).",
         "",
         f"Reproduce: `{command}`",
     ]
     return "\n".join(lines)
+
+
+def _sample_lines(result: dict[str, object]) -> list[str]:
+    return ["Sample (prime `ROMEO:`, temperature 0.8, seed 1):", "", "```", str(result["sample"]),
+            "```", ""]
 
 
 def run_cell(cell: str, data: Path, budget: float, **options: Any) -> str:
@@ -190,12 +190,7 @@ def run_cell(cell: str, data: Path, budget: float, **options: Any) -> str:
         f"{result['train_seconds']:.0f} s, stopped by {result['stopped']}. Validation loss after "
         f"each epoch: {result['curve']}.",
         "",
-        "Sample (prime `ROMEO:`, temperature 0.8, seed 1):",
-        "",
-        "```",
-        str(result["sample"]),
-        "```",
-        "",
+        *_sample_lines(result),
         f"Machine: {machine()}; 1-minute load {load_before:.2f} before. Reproduce: "
         f"`{f'python -m benchmarks.bench_lm --cell {cell} --budget {budget:g} {flags}'.strip()}`",
     ])
