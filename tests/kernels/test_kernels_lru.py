@@ -176,3 +176,12 @@ def test_calls_without_autograd_follow_parameter_changes() -> None:
     reference.double()
     x = x.double()
     agree()
+
+
+def test_an_empty_batch_runs_as_on_the_torch_path() -> None:
+    layer = rnn.LRU(F, H, bidirectional=True)
+    x = torch.randn(0, T, F, requires_grad=True)
+    out, h = layer(x)
+    (out.sum() + h.sum()).backward()
+    assert layer.backend == "numba"
+    assert (out.shape, h.shape, x.grad.shape) == ((0, T, 2 * H), (2, 0, 2 * H), (0, T, F))

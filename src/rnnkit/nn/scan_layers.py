@@ -128,7 +128,7 @@ class LRU(RecurrentLayer):
         du = gemm.linear(x, weights.skip)
         out = _read_out(states, du, weights.readouts)
         steps = x.shape[1]
-        if int(lengths.min()) < steps:
+        if lengths.numel() and int(lengths.min()) < steps:
             real = mask_from_lengths(lengths.to(out.device), steps)[..., None]
             out = torch.where(real, out, out.new_zeros(()))
         return out, (h_n,)
@@ -183,11 +183,11 @@ def _read_out(states: torch.Tensor, du: torch.Tensor, weights: list[torch.Tensor
     """``y_d = W_d x_d + (D u)_d`` per direction d: states (B, T, D*S), du (B, T, D*H), weights
     D x (H, S) -> (B, T, D*H), one addmm per direction on strided views (no copies; no slices
     at all for one direction, whose backward would allocate and fill a full-size gradient)."""
-    batch, steps, _ = states.shape
-    flat_states = states.reshape(batch * steps, -1)
-    flat_du = du.reshape(batch * steps, -1)
+    batch, steps, outputs = du.shape
+    flat_states = states.reshape(batch * steps, states.shape[2])
+    flat_du = du.reshape(batch * steps, outputs)
     if len(weights) == 1:
-        return torch.addmm(flat_du, flat_states, weights[0].t()).view(batch, steps, -1)
+        return torch.addmm(flat_du, flat_states, weights[0].t()).view(batch, steps, outputs)
     width, hidden = weights[0].shape[1], weights[0].shape[0]
     parts = [
         torch.addmm(
@@ -197,7 +197,7 @@ def _read_out(states: torch.Tensor, du: torch.Tensor, weights: list[torch.Tensor
         )
         for d, weight in enumerate(weights)
     ]
-    return torch.cat(parts, dim=1).view(batch, steps, -1)
+    return torch.cat(parts, dim=1).view(batch, steps, outputs)
 
 
 __all__ = ["MinGRU", "MinLSTM", "LRU"]
