@@ -134,7 +134,7 @@ def test_choice_of_backend(monkeypatch: pytest.MonkeyPatch) -> None:
         assert cls(4, 8, kernels="torch").backend == "scan"
         assert cls(4, 8, scan="log").backend == "scan"  # an explicit scan method is kept
         assert cls(4, 8, fused=False).backend == "loop"
-    assert rnn.LRU(4, 8).backend == "scan"
+    assert rnn.LRU(4, 8).backend == "numba"  # more in test_kernels_lru.py
     monkeypatch.setenv("RNNKIT_KERNELS", "torch")
     assert rnn.MinGRU(4, 8).backend == "scan"
     assert rnn.MinGRU(4, 8, kernels="numba").backend == "numba"

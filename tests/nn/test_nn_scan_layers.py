@@ -1,4 +1,4 @@
-"""MinGRU, MinLSTM and LRU: the parallel scan (training; for MinGRU/MinLSTM also the fused numba
+"""MinGRU, MinLSTM and LRU: the parallel scan (training; also the fused numba
 kernels, ``*_numba``) and the step form (generation) agree to 1e-10 in float64 -- outputs, final
 states and gradients -- with lengths (an empty sequence included), both directions and two
 layers; padded steps never reach the final state."""
@@ -23,8 +23,10 @@ LAYERS: dict[str, tuple[type, dict[str, Any]]] = {
     "minlstm": (rnn.MinLSTM, {"kernels": "torch"}),
     "minlstm_numba": (rnn.MinLSTM, {"kernels": "numba"}),
     "minlstm_log": (rnn.MinLSTM, {"scan": "log"}),
-    "lru": (rnn.LRU, {"state_size": 3, "r_min": 0.5}),
-    "lru_real": (rnn.LRU, {"complex": False}),
+    "lru": (rnn.LRU, {"state_size": 3, "r_min": 0.5, "kernels": "torch"}),
+    "lru_numba": (rnn.LRU, {"state_size": 3, "r_min": 0.5, "kernels": "numba"}),
+    "lru_real": (rnn.LRU, {"complex": False, "kernels": "torch"}),
+    "lru_real_numba": (rnn.LRU, {"complex": False, "kernels": "numba"}),
     "lru_sequential": (rnn.LRU, {"scan": "sequential"}),
 }
 
@@ -77,7 +79,7 @@ def test_the_layer_equals_its_cells_under_recurrent_and_bidirectional(kind: str)
     torch.testing.assert_close(h, torch.stack([h_fwd, h_bwd]), rtol=0, atol=TOL)
 
 
-@pytest.mark.parametrize("kind", ["mingru", "minlstm", "lru"])
+@pytest.mark.parametrize("kind", ["mingru", "minlstm", "lru", "lru_numba"])
 def test_padded_steps_never_reach_outputs_or_final_state(kind: str) -> None:
     layer = _layer(kind, bidirectional=True)
     torch.manual_seed(3)
@@ -95,7 +97,7 @@ def test_padded_steps_never_reach_outputs_or_final_state(kind: str) -> None:
     torch.testing.assert_close(h[:, 1], h_alone[:, 0], rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["mingru", "minlstm", "lru"])
+@pytest.mark.parametrize("kind", ["mingru", "minlstm", "lru", "lru_numba"])
 def test_streaming_one_step_at_a_time_equals_the_whole_sequence(kind: str) -> None:
     layer = _layer(kind, num_layers=2)
     torch.manual_seed(4)

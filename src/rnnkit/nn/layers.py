@@ -120,6 +120,8 @@ class RecurrentLayer(nn.Module):
 
     cell_class: type[RecurrentCell] = RecurrentCell
     kernel_kind = ""  # "rnn" | "gru" | "lstm": which numba kernels serve this layer
+    # A scan layer whose kernel also runs calls with one time step (else the step form runs them)
+    single_steps_on_kernels = False
 
     def __init__(
         self,
@@ -249,9 +251,10 @@ class RecurrentLayer(nn.Module):
         """What runs the next call on a CPU float32/float64 input in the current mode:
         ``"numba"`` (rnnkit's kernels), ``"torch"`` (torch's fused kernels), ``"loop"``, or
         ``"scan"`` (a cell linear in its state: the parallel scan, see
-        :mod:`rnnkit.nn.scan_layers`; calls with one time step run its step form). MinGRU and
-        MinLSTM report ``"numba"`` when their fused kernels run (:mod:`rnnkit.nn.kernels.minrnn`:
-        default ``scan="chunked"``, unless ``kernels="torch"``/``RNNKIT_KERNELS=torch``).
+        :mod:`rnnkit.nn.scan_layers`; calls with one time step run its step form). MinGRU,
+        MinLSTM and LRU report ``"numba"`` when their fused kernels run (:mod:`.kernels.minrnn`,
+        :mod:`.kernels.lru`: default ``scan="chunked"``, unless ``kernels="torch"``/
+        ``RNNKIT_KERNELS=torch``).
 
         ``fused=False`` always gives the loop; otherwise the layer's ``kernels=`` argument, else
         ``RNNKIT_KERNELS``, else the measured size rule decides between numba and torch (see
@@ -283,7 +286,7 @@ class RecurrentLayer(nn.Module):
         return "torch" if cell.fused_compatible else "loop"
 
     def _scan_kernel_allowed(self, inference_batch: int | None) -> bool:
-        """A scan cell with a fused kernel (``kernel_kind``, minGRU/minLSTM) on the default
+        """A scan cell with a fused kernel (``kernel_kind``: minGRU, minLSTM, LRU) on the
         chunked scan: the kernel unless ``kernels="torch"``, a failure, or the size rule."""
         kind = self.kernel_kind
         if not kind or getattr(self._cells[0], "scan", None) != "chunked":
@@ -421,14 +424,17 @@ class RecurrentLayer(nn.Module):
     def _run_linear(
         self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts
     ) -> tuple[torch.Tensor, Parts]:
-        """A cell linear in its state: the fused kernels (minGRU/minLSTM) or the parallel scan;
-        the step form for one time step or ``fused=False``."""
-        if self.fused is not False and x.shape[1] > 1:
+        """A cell linear in its state: the fused kernels (minGRU/minLSTM/LRU) or the parallel
+        scan; the step form for ``fused=False`` and for one time step (except on the LRU's
+        kernel, which serves generation steps too: ``single_steps_on_kernels``)."""
+        several = x.shape[1] > 1
+        if self.fused is not False and (several or self.single_steps_on_kernels):
             kernels = self._numba_kernels(x)
             if kernels is not None:
                 if lengths is None:
                     lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
                 return self._stack(partial(self._scan_kernel_layer, kernels, lengths), x, hx)
+        if self.fused is not False and several:
             scan_run = partial(self._scan_direction, lengths=lengths)
             return self._stack(self._each_direction(scan_run, lengths), x, hx)
         loop = partial(self._loop_direction, lengths=lengths)

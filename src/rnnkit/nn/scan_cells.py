@@ -379,8 +379,8 @@ class LRUCell(ScanCell):
             phase = self.max_phase * torch.rand(n, dtype=torch.float64)
             w["theta_log"].copy_(torch.log(phase.clamp(min=1e-300)))
 
-    # -- shared pieces of both forms -----------------------------------------------------------
-    def _decay(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    # -- shared pieces of all forms --------------------------------------------------------------
+    def decay(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """λ as (real part, imaginary part or None), each (N,)."""
         modulus = torch.exp(-torch.exp(self.nu_log))
         if not self.complex:
@@ -388,13 +388,23 @@ class LRUCell(ScanCell):
         angle = torch.exp(self.theta_log)
         return modulus * torch.cos(angle), modulus * torch.sin(angle)
 
+    def state_input_weight(self) -> torch.Tensor:
+        """``γ B`` as a real matrix: ``[γ B_re; γ B_im]`` (2N, F), or ``γ B_re`` (N, F) if real."""
+        gamma = torch.exp(self.gamma_log)[:, None]
+        if not self.complex:
+            return self.B_re * gamma
+        return torch.cat([self.B_re * gamma, self.B_im * gamma])
+
+    def readout_weight(self) -> torch.Tensor:
+        """``Re(C x)`` as a product with the real state: ``[C_re | -C_im]`` (H, 2N), or ``C_re``.
+        """
+        if not self.complex:
+            return self.C_re
+        return torch.cat([self.C_re, -self.C_im], dim=1)
+
     def project_inputs(self, x: torch.Tensor) -> torch.Tensor:
         """``[Re(γ B u) | Im(γ B u) | D u]`` (..., 2N + H), or ``[γ B u | D u]`` when real."""
-        gamma = torch.exp(self.gamma_log)[:, None]
-        blocks = [self.B_re * gamma]
-        if self.complex:
-            blocks.append(self.B_im * gamma)
-        return F.linear(x, torch.cat([*blocks, self.D]))
+        return F.linear(x, torch.cat([self.state_input_weight(), self.D]))
 
     def _split(self, xp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         n = self.units
@@ -408,7 +418,7 @@ class LRUCell(ScanCell):
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """One step in real arithmetic; ``gates``: none (an LRU has no gates)."""
         bu_re, bu_im, du = self._split(xp)
-        lam_re, lam_im = self._decay()
+        lam_re, lam_im = self.decay()
         if lam_im is None or bu_im is None:
             new = lam_re * state + bu_re
             return F.linear(new, self.C_re) + du, new, {}
@@ -421,7 +431,7 @@ class LRUCell(ScanCell):
     # -- the parallel form ---------------------------------------------------------------------
     def coefficients(self, xp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         bu_re, bu_im, _ = self._split(xp)
-        lam_re, lam_im = self._decay()
+        lam_re, lam_im = self.decay()
         if lam_im is None or bu_im is None:
             return lam_re.expand_as(bu_re), bu_re
         return torch.complex(lam_re, lam_im).expand_as(bu_re), torch.complex(bu_re, bu_im)

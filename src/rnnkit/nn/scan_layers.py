@@ -9,12 +9,16 @@ one.
 
 The executions, same parameters, bound by tests to 1e-10 in float64:
 
-- ``layer.backend == "numba"`` (MinGRU, MinLSTM by default): the fused CPU kernels
-  (:mod:`rnnkit.nn.kernels.minrnn`), one pass over time forward and one backward per layer, from
-  one input GEMM; ``kernels="torch"`` (or ``RNNKIT_KERNELS=torch``) gives the scan below.
-- ``layer.backend == "scan"`` (LRU; MinGRU/MinLSTM with ``kernels="torch"``): each direction
-  of each layer computes the coefficients of all steps at once and runs a parallel scan
-  (:mod:`rnnkit.nn.scan`). A call with a single time step runs the step form instead.
+- ``layer.backend == "numba"`` (the default): the fused CPU kernels
+  (:mod:`rnnkit.nn.kernels.minrnn`, :mod:`rnnkit.nn.kernels.lru`), one pass over time forward
+  and one backward per layer, from one input GEMM (the LRU's readout ``Re(C x) + D u`` stays
+  GEMMs in torch); ``kernels="torch"`` (or ``RNNKIT_KERNELS=torch``) gives the scan below. The
+  LRU's kernel also runs calls with one time step (generation); MinGRU/MinLSTM run those in the
+  step form.
+- ``layer.backend == "scan"`` (``kernels="torch"``, or an explicit ``scan="log"``/
+  ``"sequential"``): each direction of each layer computes the coefficients of all steps at once
+  and runs a parallel scan (:mod:`rnnkit.nn.scan`). A call with a single time step runs the step
+  form instead.
 - ``fused=False``: ``backend == "loop"``, the cells' step form driven step by step, as for
   every other cell (what generation and streaming use: constant memory per step).
 
@@ -36,7 +40,14 @@ Example:
 
 from __future__ import annotations
 
-from rnnkit.nn.layers import RecurrentLayer
+import weakref
+from typing import Any, NamedTuple
+
+import torch
+
+from rnnkit.nn.kernels import gemm
+from rnnkit.nn.layers import Parts, RecurrentLayer
+from rnnkit.nn.masking import mask_from_lengths
 from rnnkit.nn.scan_cells import LRUCell, MinGRUCell, MinLSTMCell
 
 
@@ -100,6 +111,93 @@ class LRU(RecurrentLayer):
     """
 
     cell_class = LRUCell
+    kernel_kind = "lru"
+    single_steps_on_kernels = True
+
+    def _scan_kernel_layer(
+        self, kernels: Any, lengths: torch.Tensor, layer: int, x: torch.Tensor, state: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """One layer (all directions) through :func:`rnnkit.nn.kernels.lru_autograd.
+        lru_recurrence`: one GEMM for ``γ B u`` of both directions, the recurrence in numba,
+        then per direction ``y = [C_re | -C_im] x + D u`` (GEMMs, D u from one more)."""
+        weights = self._kernel_weights(layer)
+        bu = gemm.linear(x, weights.state_input)
+        states, h_n = kernels.lru_recurrence(
+            bu, weights.decay_re, weights.decay_im, state[0], lengths
+        )
+        du = gemm.linear(x, weights.skip)
+        out = _read_out(states, du, weights.readouts)
+        steps = x.shape[1]
+        if lengths.numel() and int(lengths.min()) < steps:
+            real = mask_from_lengths(lengths.to(out.device), steps)[..., None]
+            out = torch.where(real, out, out.new_zeros(()))
+        return out, (h_n,)
+
+    def _kernel_weights(self, layer: int) -> _KernelWeights:
+        """The matrices and decays of ``layer``'s directions for the kernel path. Calls without
+        autograd (generation: one call per token) reuse them while no parameter changed (same
+        storage, dtype and version counter: an optimizer step, ``load_state_dict`` or ``.to``
+        all change one), which saves ~20 small torch ops per call."""
+        if torch.is_grad_enabled():
+            return self._derive_kernel_weights(layer)
+        key = tuple((p.data_ptr(), p.dtype, p._version) for p in self.parameters())
+        cache = _KERNEL_WEIGHTS.setdefault(self, {})
+        cached = cache.get(layer)
+        if cached is None or cached[0] != key:
+            cached = (key, self._derive_kernel_weights(layer))
+            cache[layer] = cached
+        return cached[1]
+
+    def _derive_kernel_weights(self, layer: int) -> _KernelWeights:
+        cells: list[Any] = [
+            self.cell(layer, direction).bound() for direction in range(self.num_directions)
+        ]
+        decays = [cell.decay() for cell in cells]
+        return _KernelWeights(
+            state_input=torch.cat([cell.state_input_weight() for cell in cells]),
+            decay_re=torch.stack([re for re, _ in decays]),
+            decay_im=torch.stack([im for _, im in decays]) if cells[0].complex else None,
+            skip=torch.cat([cell.D for cell in cells]),
+            readouts=[cell.readout_weight() for cell in cells],
+        )
+
+
+class _KernelWeights(NamedTuple):
+    """One LRU layer's parameters as the kernel path uses them (D directions)."""
+
+    state_input: torch.Tensor  # γ B, (D*S, F)
+    decay_re: torch.Tensor  # Re λ, (D, N)
+    decay_im: torch.Tensor | None  # Im λ, (D, N); None for a real LRU
+    skip: torch.Tensor  # D, (D*H, F)
+    readouts: list[torch.Tensor]  # [C_re | -C_im] per direction, (H, S)
+
+
+# Per LRU layer: {layer index: (parameter key, weights)}, for calls without autograd. Weakly
+# keyed, so that the cache neither keeps a layer alive nor travels with it (pickle, deepcopy).
+_KERNEL_WEIGHTS: weakref.WeakKeyDictionary[LRU, dict[int, tuple[Any, _KernelWeights]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _read_out(states: torch.Tensor, du: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
+    """``y_d = W_d x_d + (D u)_d`` per direction d: states (B, T, D*S), du (B, T, D*H), weights
+    D x (H, S) -> (B, T, D*H), one addmm per direction on strided views (no copies; no slices
+    at all for one direction, whose backward would allocate and fill a full-size gradient)."""
+    batch, steps, outputs = du.shape
+    flat_states = states.reshape(batch * steps, states.shape[2])
+    flat_du = du.reshape(batch * steps, outputs)
+    if len(weights) == 1:
+        return torch.addmm(flat_du, flat_states, weights[0].t()).view(batch, steps, outputs)
+    width, hidden = weights[0].shape[1], weights[0].shape[0]
+    parts = [
+        torch.addmm(
+            flat_du[:, d * hidden : (d + 1) * hidden],
+            flat_states[:, d * width : (d + 1) * width],
+            weight.t(),
+        )
+        for d, weight in enumerate(weights)
+    ]
+    return torch.cat(parts, dim=1).view(batch, steps, outputs)
 
 
 __all__ = ["MinGRU", "MinLSTM", "LRU"]

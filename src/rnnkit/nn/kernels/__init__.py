@@ -6,8 +6,9 @@ kernel imports numba and compiles it (or loads it from numba's on-disk cache, ``
 - :mod:`.activations`: float32 rational tanh (and sigmoid from it) and exp, exact in float64;
 - :mod:`.linalg`: the per-step products as vectorizable loops;
 - :mod:`.rnn`, :mod:`.gru`, :mod:`.lstm`: forward and hand-derived BPTT backward per cell type;
-- :mod:`.minrnn`, :mod:`.ssm`: the minGRU/minLSTM scans and
-  SelectiveSSM's selective scan, autograd in :mod:`.minrnn_autograd`, :mod:`.ssm_autograd`;
+- :mod:`.minrnn`, :mod:`.lru`, :mod:`.ssm`: the minGRU/minLSTM scans, the LRU's recurrence and
+  SelectiveSSM's selective scan, autograd in :mod:`.minrnn_autograd`, :mod:`.lru_autograd`,
+  :mod:`.ssm_autograd`;
 - :mod:`.autograd`: the ``torch.autograd.Function`` and the thread split over the batch;
 - :mod:`.dispatch`: the choice numba / torch (``RNNKIT_KERNELS``, ``kernels=``, size rule) and the
   fallback after a compile failure.

@@ -31,6 +31,8 @@ from typing import Any
 import torch
 
 from rnnkit.nn.kernels.gru import gru_backward, gru_forward
+from rnnkit.nn.kernels.lru_autograd import lru_recurrence
+from rnnkit.nn.kernels.lru_autograd import warm_up as _warm_up_lru
 from rnnkit.nn.kernels.lstm import lstm_backward, lstm_forward
 from rnnkit.nn.kernels.minrnn_autograd import GATES as LINEAR_GATES
 from rnnkit.nn.kernels.minrnn_autograd import linear_recurrent
@@ -44,7 +46,7 @@ from rnnkit.nn.kernels.units import MIN_ROWS_PER_THREAD, work_units
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 __all__ = [
-    "recurrent", "linear_recurrent", "selective_scan", "warm_up", "work_units",
+    "recurrent", "linear_recurrent", "lru_recurrence", "selective_scan", "warm_up", "work_units",
     "MIN_ROWS_PER_THREAD",
 ]
 
@@ -312,8 +314,12 @@ def recurrent(
 def warm_up(kind: str, dtype: torch.dtype) -> None:
     """Compile (or load from numba's on-disk cache) ``kind``'s forward and backward kernels for
     ``dtype`` by running them on a tiny problem; raises whatever numba raises. ``kind``: "rnn",
-    "gru", "lstm", "mingru"/"minlstm" (:func:`linear_recurrent`) or "ssm" (:func:`selective_scan`).
+    "gru", "lstm", "mingru"/"minlstm" (:func:`linear_recurrent`), "lru" (:func:`lru_recurrence`)
+    or "ssm" (:func:`selective_scan`).
     """
+    if kind == "lru":
+        _warm_up_lru(dtype)
+        return
     if kind == "ssm":
         _warm_up_ssm(dtype)
         return
