@@ -47,7 +47,8 @@ def test_info_compile_builds_every_kernel_for_both_dtypes() -> None:
     status = json.loads(run.stdout.strip().splitlines()[-1])
     assert status["failure"] is None
     assert sorted(status["compiled"]) == sorted(
-        f"{kind}/{dtype}" for kind in ("rnn", "gru", "lstm", "mingru", "minlstm", "lru", "ssm")
+        f"{kind}/{dtype}"
+        for kind in ("rnn", "gru", "lstm", "mingru", "minlstm", "lru", "ssm", "mlstm")
         for dtype in ("float32", "float64")
     )
     assert all(isinstance(s, float) and s >= 0 for s in status["compiled"].values())

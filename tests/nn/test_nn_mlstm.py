@@ -20,10 +20,12 @@ TOL = 1e-10
 
 
 def _layer(**options: Any) -> MLSTM:
-    """A float64 layer with chunks of 4 (T = 11 spans three, the last one partial) and every
-    parameter perturbed, so that the gates depend on the input."""
+    """A float64 layer on the torch paths (the fused kernel: test_nn_mlstm_kernel.py) with chunks
+    of 4 (T = 11 spans three, the last one partial) and every parameter perturbed, so that the
+    gates depend on the input."""
     torch.manual_seed(0)
-    options = {"heads": HEADS, "chunk_size": 4, "dtype": torch.float64, **options}
+    options = {"heads": HEADS, "chunk_size": 4, "dtype": torch.float64, "kernels": "torch",
+               **options}
     layer = MLSTM(F, H, **options)
     with torch.no_grad():
         for p in layer.parameters():
@@ -171,7 +173,8 @@ def test_the_layer_equals_its_cells_under_recurrent_and_bidirectional() -> None:
 
 
 def test_gradcheck_of_the_parallel_form_with_lengths_and_both_directions() -> None:
-    layer = MLSTM(2, 4, heads=2, chunk_size=2, bidirectional=True, dtype=torch.float64)
+    layer = MLSTM(2, 4, heads=2, chunk_size=2, bidirectional=True, dtype=torch.float64,
+                  kernels="torch")
     torch.manual_seed(8)
     names = [name for name, _ in layer.named_parameters()]
     params = [(p.detach() + 0.5 * torch.randn_like(p)).requires_grad_() for p in layer.parameters()]
@@ -187,10 +190,11 @@ def test_gradcheck_of_the_parallel_form_with_lengths_and_both_directions() -> No
     assert torch.autograd.gradcheck(run, (x, *params), fast_mode=True)
 
 
+@pytest.mark.parametrize("kernels", ["torch", "numba"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_huge_gate_pre_activations_stay_finite(dtype: torch.dtype) -> None:
+def test_huge_gate_pre_activations_stay_finite(dtype: torch.dtype, kernels: str) -> None:
     """exp(100) overflows float32 (and exp(1000) float64): only the stabilised gates survive."""
-    layer = MLSTM(F, H, heads=HEADS, chunk_size=4, dtype=dtype)
+    layer = MLSTM(F, H, heads=HEADS, chunk_size=4, dtype=dtype, kernels=kernels)
     units = 4 * H
     scale = 1000.0 if dtype == torch.float64 else 100.0
     with torch.no_grad():

@@ -19,15 +19,20 @@ eqs. 19-27, not its block: no up-projection, causal convolution, group norm, ski
 down-projection (stack layers, or put an :class:`rnnkit.nn.Linear` after it, for mixing across
 heads). Output width H per direction.
 
-Two executions, same parameters, bound by tests to 1e-10 in float64:
+Three executions, same parameters, bound by tests to 1e-10 in float64:
 
-- the **chunkwise parallel form** (``layer.backend == "scan"``, training): the paper's stabilised
+- the **fused kernel** (``layer.backend == "numba"``, the default on CPU in float32/float64,
+  training and inference, any number of steps): :mod:`rnnkit.nn.kernels.mlstm`, one input GEMM
+  per layer, then the stabilised recurrence below one step at a time per (row, head) in numba,
+  forward and backward (the backward recomputes the states from checkpoints every 16 steps);
+- the **chunkwise parallel form** (``kernels="torch"`` or ``RNNKIT_KERNELS=torch``: ``backend
+  == "scan"``): the paper's stabilised
   parallel form (attention-like, ``h̃ = (Q Kᵀ ⊙ D) V`` with the decay matrix D from cumulative
   log forget gates) inside chunks of ``chunk_size`` steps (default 64), and the state (C, n, m)
   carried from chunk to chunk, so memory grows linearly with T (one (chunk, chunk) matrix per
   head and chunk), and the Python loop runs over chunks, not steps;
-- the **step form** (``fused=False``, ``backend == "loop"``, and every call with one time
-  step): the recurrence above, constant memory per step (generation and streaming).
+- the **step form** (``fused=False``, ``backend == "loop"``, and, off the kernel, every call with
+  one time step): the recurrence above, constant memory per step (generation and streaming).
 
 State: one tensor (L*D, B, S) per layer stack, in PyTorch's order (layer 0 forward, layer 0
 backward, layer 1 forward, ...), S = heads*d*d + heads*d + heads: each row is C (heads, d, d)
@@ -50,7 +55,7 @@ Example:
     >>> out, state = layer(torch.randn(3, 10, 4), lengths=torch.tensor([10, 6, 0]))
     >>> C, n, m = layer.cell().split_state(state)            # S = 2*4*4 + 2*4 + 2 = 42
     >>> tuple(out.shape), tuple(state.shape), tuple(C.shape), tuple(m.shape), layer.backend
-    ((3, 10, 16), (4, 3, 42), (4, 3, 2, 4, 4), (4, 3, 2), 'scan')
+    ((3, 10, 16), (4, 3, 42), (4, 3, 2, 4, 4), (4, 3, 2), 'numba')
     >>> {k: tuple(v.shape) for k, v in MLSTM(4, 8, heads=2).state_dict().items()}
     {'weight_ih_l0': (36, 4), 'bias_ih_l0': (36,)}
 """
@@ -58,6 +63,8 @@ Example:
 from __future__ import annotations
 
 import math
+from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -65,7 +72,8 @@ import torch.nn.functional as F
 from rnnkit.errors import ConfigError
 from rnnkit.nn.cells import LayerWeights, RecurrentCell, _positive_int
 from rnnkit.nn.init import check_init, glorot_uniform_
-from rnnkit.nn.layers import RecurrentLayer
+from rnnkit.nn.kernels import dispatch, gemm
+from rnnkit.nn.layers import Parts, RecurrentLayer
 from rnnkit.nn.masking import mask_from_lengths
 
 #: The state of one direction of one layer: C (B, heads, d, d), n (B, heads, d), m (B, heads).
@@ -336,12 +344,13 @@ class MLSTM(RecurrentLayer):
     """mLSTM layer (xLSTM's matrix-memory LSTM, Beck et al. 2024); see :mod:`rnnkit.nn.mlstm`.
 
     ``MLSTM(input_size, hidden_size, num_layers=1, *, bidirectional=False, merge_mode="concat",
-    dropout=0.0, bias=True, init="keras", fused=None, heads=None, chunk_size=64, dtype=None,
-    device=None)``. Returns ``(output, state)``: output (B, T, D*H), zeros at padded steps;
-    state (L*D, B, S), S = heads*d*d + heads*d + heads with d = H / heads, each row (C, n, m)
-    joined (``layer.cell().split_state(state)`` gives C (L*D, B, heads, d, d), n and m).
-    ``initial_state`` takes such a tensor. ``fused=False`` (and any call with one time step) runs
-    the step form; otherwise the chunkwise parallel form.
+    dropout=0.0, bias=True, init="keras", fused=None, kernels=None, heads=None, chunk_size=64,
+    dtype=None, device=None)``. Returns ``(output, state)``: output (B, T, D*H), zeros at padded
+    steps; state (L*D, B, S), S = heads*d*d + heads*d + heads with d = H / heads, each row
+    (C, n, m) joined (``layer.cell().split_state(state)`` gives C (L*D, B, heads, d, d), n, m).
+    ``initial_state`` takes such a tensor. On CPU (float32/float64) the fused numba kernel runs
+    every call (``layer.backend == "numba"``); ``kernels="torch"`` gives the chunkwise parallel
+    form (the step form for calls with one time step); ``fused=False`` always the step form.
 
     Example:
         >>> import torch
@@ -355,6 +364,49 @@ class MLSTM(RecurrentLayer):
     """
 
     cell_class = MLSTMCell
+    kernel_kind = "mlstm"
+
+    def _scan_kernel_allowed(self, inference_batch: int | None) -> bool:
+        """The fused kernel unless ``kernels="torch"``, a failure, or the size rule."""
+        choice = dispatch.requested(self.kernels)
+        if choice == "torch" or dispatch.failure() is not None:
+            return False
+        if choice == "numba" or dispatch.numba_preferred(self.kernel_kind, self.hidden_size):
+            return True
+        return inference_batch is not None and dispatch.numba_preferred_for_inference(
+            self.kernel_kind, self.hidden_size, inference_batch
+        )
+
+    def _run_linear(
+        self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """The fused kernel (:func:`rnnkit.nn.kernels.mlstm_autograd.mlstm_recurrent`) when
+        the backend is ``"numba"``, for any number of steps (one-token generation included);
+        else the chunkwise form, or the step form for one step or ``fused=False``."""
+        kernels = None if self.fused is False else self._numba_kernels(x)
+        if kernels is None:
+            return super()._run_linear(x, lengths, hx)
+        if lengths is None:
+            lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
+        return self._stack(partial(self._kernel_layer, kernels, lengths), x, hx)
+
+    def _kernel_layer(
+        self, kernels: Any, lengths: torch.Tensor, layer: int, x: torch.Tensor, state: Parts
+    ) -> tuple[torch.Tensor, Parts]:
+        """One layer, both directions: one input GEMM, then one kernel call."""
+        directions = self.num_directions
+        cells = [
+            [p for p in self._cell_weights(layer * directions + d) if p is not None]
+            for d in range(directions)
+        ]
+        w_ih = torch.cat([c[0] for c in cells]) if directions == 2 else cells[0][0]
+        b_ih = None
+        if self.bias:
+            b_ih = torch.cat([c[1] for c in cells]) if directions == 2 else cells[0][1]
+        gx = gemm.linear(x, w_ih, b_ih)
+        heads = self._cells[0].heads  # type: ignore[attr-defined]
+        out, final = kernels.mlstm_recurrent(gx, state[0], lengths, heads=heads)
+        return out, (final,)
 
 
 __all__ = ["MLSTM", "MLSTMCell", "MLSTMState", "mlstm_chunkwise", "mlstm_step"]

@@ -37,6 +37,8 @@ from rnnkit.nn.kernels.lstm import lstm_backward, lstm_forward
 from rnnkit.nn.kernels.minrnn_autograd import GATES as LINEAR_GATES
 from rnnkit.nn.kernels.minrnn_autograd import linear_recurrent
 from rnnkit.nn.kernels.minrnn_autograd import warm_up as _warm_up_linear
+from rnnkit.nn.kernels.mlstm_autograd import mlstm_recurrent
+from rnnkit.nn.kernels.mlstm_autograd import warm_up as _warm_up_mlstm
 from rnnkit.nn.kernels.rnn import rnn_backward, rnn_forward
 from rnnkit.nn.kernels.ssm_autograd import selective_scan
 from rnnkit.nn.kernels.ssm_autograd import warm_up as _warm_up_ssm
@@ -46,7 +48,8 @@ from rnnkit.nn.kernels.units import MIN_ROWS_PER_THREAD, work_units
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 __all__ = [
-    "recurrent", "linear_recurrent", "lru_recurrence", "selective_scan", "warm_up", "work_units",
+    "recurrent", "linear_recurrent", "lru_recurrence", "mlstm_recurrent", "selective_scan",
+    "warm_up", "work_units",
     "MIN_ROWS_PER_THREAD",
 ]
 
@@ -314,14 +317,17 @@ def recurrent(
 def warm_up(kind: str, dtype: torch.dtype) -> None:
     """Compile (or load from numba's on-disk cache) ``kind``'s forward and backward kernels for
     ``dtype`` by running them on a tiny problem; raises whatever numba raises. ``kind``: "rnn",
-    "gru", "lstm", "mingru"/"minlstm" (:func:`linear_recurrent`), "lru" (:func:`lru_recurrence`)
-    or "ssm" (:func:`selective_scan`).
+    "gru", "lstm", "mingru"/"minlstm" (:func:`linear_recurrent`), "lru" (:func:`lru_recurrence`),
+    "ssm" (:func:`selective_scan`) or "mlstm" (:func:`mlstm_recurrent`).
     """
     if kind == "lru":
         _warm_up_lru(dtype)
         return
     if kind == "ssm":
         _warm_up_ssm(dtype)
+        return
+    if kind == "mlstm":
+        _warm_up_mlstm(dtype)
         return
     if kind in LINEAR_GATES:
         _warm_up_linear(kind, dtype)

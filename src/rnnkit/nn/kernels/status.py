@@ -10,7 +10,7 @@ Example:
     >>> from rnnkit.nn.kernels.status import kernel_status
     >>> status = kernel_status()
     >>> sorted(status["size_rule"])
-    ['gru', 'lru', 'lstm', 'mingru', 'minlstm', 'rnn', 'ssm']
+    ['gru', 'lru', 'lstm', 'mingru', 'minlstm', 'mlstm', 'rnn', 'ssm']
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 
 from rnnkit.nn.kernels import dispatch, threads
 
-KINDS = ("rnn", "gru", "lstm", "mingru", "minlstm", "lru", "ssm")
+KINDS = ("rnn", "gru", "lstm", "mingru", "minlstm", "lru", "ssm", "mlstm")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
