@@ -202,7 +202,7 @@ def bucketing_speed(train: Any, n: int = 3200, repeats: int = 3) -> tuple[str, d
 
 
 def run(quick: bool = False, data: Path | None = None, only: list[str] | None = None,
-        bucketing: bool = False) -> str:
+        bucketing: bool = False, out: str = "text.md") -> str:
     root = Path(data) if data else SHARED_DATA / "imdb_aclImdb"
     if not root.is_dir():
         return f"## IMDB sentiment\n\nSkipped: no data at {root} (pass --data).\n"
@@ -260,6 +260,7 @@ def run(quick: bool = False, data: Path | None = None, only: list[str] | None = 
             "Reproduce: `.venv/bin/python -m benchmarks.bench_text --only "
             + ",".join(names)
             + (" --bucketing" if bucketing else "")
+            + (f" --out {out}" if out != "text.md" else "")
             + "`",
         ]
     )
@@ -278,7 +279,7 @@ def main() -> None:
                         help="file name under benchmarks/results/ (default text.md)")
     args = parser.parse_args()
     only = [n for n in args.only.split(",") if n] if args.only is not None else None
-    section = run(data=args.data, only=only, bucketing=args.bucketing)
+    section = run(data=args.data, only=only, bucketing=args.bucketing, out=args.out)
     out = Path(__file__).resolve().parent / "results" / args.out
     out.parent.mkdir(exist_ok=True)
     out.write_text(section + "\n", encoding="utf-8")

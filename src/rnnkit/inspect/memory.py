@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.allocator import keep_freed_memory
 from rnnkit.cells import check_cell
 from rnnkit.errors import ConfigError
 from rnnkit.nn.registry import make_layer
@@ -168,6 +169,7 @@ def train_memory_task(
     """
     if time_budget <= 0:
         raise ConfigError(f"time_budget: expected a positive number of seconds, got {time_budget}")
+    keep_freed_memory()  # as the Trainer does: long sequences, big buffers at every step
     torch.manual_seed(seed)
     model = MemoryNet(cell, task, hidden_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
