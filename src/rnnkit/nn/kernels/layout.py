@@ -89,3 +89,16 @@ def row_at(b: int, steps: int, length: int, s: int, direction: int) -> int:
         return -1
     t = length - 1 - s if direction == 1 else s
     return b * steps + t
+
+
+@kernel
+def previous_state(out2, h0, hp, b, steps, length, s, direction, off):  # type: ignore[no-untyped-def]
+    """hp = the state before step s of row b: the state stored one step back in ``out2`` (the
+    flat (B*T, C) outputs, state units from column ``off``), or ``h0[direction, b]``."""
+    if s > 0:
+        before = np.uint64(row_at(b, steps, length, s - 1, direction))
+        for k in range(hp.shape[0]):
+            hp[k] = out2[before, np.uint64(off + k)]
+    else:
+        for k in range(hp.shape[0]):
+            hp[k] = h0[direction, b, k]

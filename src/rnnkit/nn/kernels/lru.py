@@ -24,7 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.nn.kernels.layout import flat, load_block, row_at, store_block, zero_padding
+from rnnkit.nn.kernels.layout import (
+    flat,
+    load_block,
+    previous_state,
+    row_at,
+    store_block,
+    zero_padding,
+)
 from rnnkit.nn.kernels.linalg import kernel
 
 
@@ -35,18 +42,6 @@ def _decay_of(lam, direction):  # type: ignore[no-untyped-def]
     for k in range(lam.shape[1]):
         values[k] = lam[direction, k]
     return values
-
-
-@kernel
-def _previous(out2, h0, hp, b, steps, length, s, direction, off):  # type: ignore[no-untyped-def]
-    """hp = the state before step s: the state one step back, or h0."""
-    if s > 0:
-        before = np.uint64(row_at(b, steps, length, s - 1, direction))
-        for k in range(hp.shape[0]):
-            hp[k] = out2[before, np.uint64(off + k)]
-    else:
-        for k in range(hp.shape[0]):
-            hp[k] = h0[direction, b, k]
 
 
 @kernel
@@ -112,7 +107,7 @@ def lru_backward(
             acc[k] = zero
         for s in range(length - 1, -1, -1):
             row = np.uint64(row_at(b, steps, length, s, direction))
-            _previous(out2, h0, hp, b, steps, length, s, direction, off)
+            previous_state(out2, h0, hp, b, steps, length, s, direction, off)
             if complex_:
                 for k in range(units):
                     gr = g[r, k] + dout2[row, np.uint64(off + k)]

@@ -30,22 +30,17 @@ import math
 import numpy as np
 
 from rnnkit.nn.kernels.activations import sigmoid
-from rnnkit.nn.kernels.layout import flat, load_block, row_at, store_block, zero_padding
+from rnnkit.nn.kernels.layout import (
+    flat,
+    load_block,
+    previous_state,
+    row_at,
+    store_block,
+    zero_padding,
+)
 from rnnkit.nn.kernels.linalg import kernel
 
 TAIL = -80.0
-
-
-@kernel
-def _previous(out2, h0, hp, b, steps, length, s, direction, hoff):  # type: ignore[no-untyped-def]
-    """hp = the state before step s: the output one step back, or h0."""
-    if s > 0:
-        before = np.uint64(row_at(b, steps, length, s - 1, direction))
-        for k in range(hp.shape[0]):
-            hp[k] = out2[before, np.uint64(hoff + k)]
-    else:
-        for k in range(hp.shape[0]):
-            hp[k] = h0[direction, b, k]
 
 
 @kernel
@@ -102,7 +97,7 @@ def mingru_backward(
         length = lengths[b]
         for s in range(length - 1, -1, -1):
             row = np.uint64(row_at(b, steps, length, s, direction))
-            _previous(out2, h0, hp, b, steps, length, s, direction, hoff)
+            previous_state(out2, h0, hp, b, steps, length, s, direction, hoff)
             for k in range(hidden):
                 z = sigmoid(gx2[row, np.uint64(goff + k)])
                 v = gx2[row, np.uint64(goff + hidden + k)]
@@ -189,7 +184,7 @@ def minlstm_backward(
         length = lengths[b]
         for s in range(length - 1, -1, -1):
             row = np.uint64(row_at(b, steps, length, s, direction))
-            _previous(out2, h0, hp, b, steps, length, s, direction, hoff)
+            previous_state(out2, h0, hp, b, steps, length, s, direction, hoff)
             for k in range(hidden):
                 xi = gx2[row, np.uint64(goff + k)]
                 xf = gx2[row, np.uint64(goff + hidden + k)]
