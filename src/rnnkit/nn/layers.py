@@ -286,10 +286,11 @@ class RecurrentLayer(nn.Module):
         return "torch" if cell.fused_compatible else "loop"
 
     def _scan_kernel_allowed(self, inference_batch: int | None) -> bool:
-        """A scan cell with a fused kernel (``kernel_kind``: minGRU, minLSTM, LRU) on the
-        chunked scan: the kernel unless ``kernels="torch"``, a failure, or the size rule."""
+        """A scan cell with a fused kernel (``kernel_kind``: minGRU, minLSTM, LRU, mLSTM) and no
+        other scan method asked for (``scan="log"``/``"sequential"`` asks for the torch scan):
+        the kernel unless ``kernels="torch"``, a failure, or the size rule."""
         kind = self.kernel_kind
-        if not kind or getattr(self._cells[0], "scan", None) != "chunked":
+        if not kind or getattr(self._cells[0], "scan", "chunked") != "chunked":
             return False
         choice = dispatch.requested(self.kernels)
         if choice == "torch" or dispatch.failure() is not None:
@@ -424,9 +425,10 @@ class RecurrentLayer(nn.Module):
     def _run_linear(
         self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts
     ) -> tuple[torch.Tensor, Parts]:
-        """A cell linear in its state: the fused kernels (minGRU/minLSTM/LRU) or the parallel
-        scan; the step form for ``fused=False`` and for one time step (except on the LRU's
-        kernel, which serves generation steps too: ``single_steps_on_kernels``)."""
+        """A cell linear in its state: the fused kernels (minGRU/minLSTM/LRU/mLSTM) or the
+        parallel scan; the step form for ``fused=False`` and for one time step (except on the
+        LRU's and mLSTM's kernels, which serve generation steps too:
+        ``single_steps_on_kernels``)."""
         several = x.shape[1] > 1
         if self.fused is not False and (several or self.single_steps_on_kernels):
             kernels = self._numba_kernels(x)
@@ -595,19 +597,22 @@ class RecurrentLayer(nn.Module):
         """One minGRU/minLSTM layer through the fused kernels
         (:func:`rnnkit.nn.kernels.minrnn_autograd.linear_recurrent`): one input GEMM for both
         directions, then one pass over time forward (and one backward) per row block."""
+        gx = self._input_projections(layer, x)
+        out, h_n = kernels.linear_recurrent(self.kernel_kind, gx, state[0], lengths)
+        return out, (h_n,)
+
+    def _input_projections(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """``x W_ih^T + b_ih`` of every direction of ``layer`` in one GEMM: (B, T, D*rows)."""
         directions = self.num_directions
-        first = layer * directions
         cells = [
-            [p for p in self._cell_weights(first + direction) if p is not None]
+            [p for p in self._cell_weights(layer * directions + direction) if p is not None]
             for direction in range(directions)
         ]
         w_ih = torch.cat([c[0] for c in cells]) if directions == 2 else cells[0][0]
         b_ih = None
         if self.bias:
             b_ih = torch.cat([c[1] for c in cells]) if directions == 2 else cells[0][1]
-        gx = gemm.linear(x, w_ih, b_ih)
-        out, h_n = kernels.linear_recurrent(self.kernel_kind, gx, state[0], lengths)
-        return out, (h_n,)
+        return gemm.linear(x, w_ih, b_ih)
 
     # -- one direction: torch's fused kernel on padded input -----------------------------------
     def _kernel(self, *args: Any) -> tuple[torch.Tensor, ...]:

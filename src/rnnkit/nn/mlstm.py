@@ -63,7 +63,6 @@ Example:
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any
 
 import torch
@@ -72,7 +71,6 @@ import torch.nn.functional as F
 from rnnkit.errors import ConfigError
 from rnnkit.nn.cells import LayerWeights, RecurrentCell, _positive_int
 from rnnkit.nn.init import check_init, glorot_uniform_
-from rnnkit.nn.kernels import dispatch, gemm
 from rnnkit.nn.layers import Parts, RecurrentLayer
 from rnnkit.nn.masking import mask_from_lengths
 
@@ -366,45 +364,15 @@ class MLSTM(RecurrentLayer):
     cell_class = MLSTMCell
     kernel_kind = "mlstm"
 
-    def _scan_kernel_allowed(self, inference_batch: int | None) -> bool:
-        """The fused kernel unless ``kernels="torch"``, a failure, or the size rule."""
-        choice = dispatch.requested(self.kernels)
-        if choice == "torch" or dispatch.failure() is not None:
-            return False
-        if choice == "numba" or dispatch.numba_preferred(self.kernel_kind, self.hidden_size):
-            return True
-        return inference_batch is not None and dispatch.numba_preferred_for_inference(
-            self.kernel_kind, self.hidden_size, inference_batch
-        )
+    single_steps_on_kernels = True  # one-token generation runs the kernel too
 
-    def _run_linear(
-        self, x: torch.Tensor, lengths: torch.Tensor | None, hx: Parts
-    ) -> tuple[torch.Tensor, Parts]:
-        """The fused kernel (:func:`rnnkit.nn.kernels.mlstm_autograd.mlstm_recurrent`) when
-        the backend is ``"numba"``, for any number of steps (one-token generation included);
-        else the chunkwise form, or the step form for one step or ``fused=False``."""
-        kernels = None if self.fused is False else self._numba_kernels(x)
-        if kernels is None:
-            return super()._run_linear(x, lengths, hx)
-        if lengths is None:
-            lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
-        return self._stack(partial(self._kernel_layer, kernels, lengths), x, hx)
-
-    def _kernel_layer(
+    def _scan_kernel_layer(
         self, kernels: Any, lengths: torch.Tensor, layer: int, x: torch.Tensor, state: Parts
     ) -> tuple[torch.Tensor, Parts]:
-        """One layer, both directions: one input GEMM, then one kernel call."""
-        directions = self.num_directions
-        cells = [
-            [p for p in self._cell_weights(layer * directions + d) if p is not None]
-            for d in range(directions)
-        ]
-        w_ih = torch.cat([c[0] for c in cells]) if directions == 2 else cells[0][0]
-        b_ih = None
-        if self.bias:
-            b_ih = torch.cat([c[1] for c in cells]) if directions == 2 else cells[0][1]
-        gx = gemm.linear(x, w_ih, b_ih)
+        """One layer, both directions: one input GEMM, then one kernel call
+        (:func:`rnnkit.nn.kernels.mlstm_autograd.mlstm_recurrent`)."""
         heads = self._cells[0].heads  # type: ignore[attr-defined]
+        gx = self._input_projections(layer, x)
         out, final = kernels.mlstm_recurrent(gx, state[0], lengths, heads=heads)
         return out, (final,)
 
