@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import torch
+from kernel_testutils import outputs_and_gradients as _run
 
 from rnnkit import nn as rnn
 from rnnkit.nn.kernels import dispatch
@@ -24,16 +25,6 @@ LAYERS = {"mingru": rnn.MinGRU, "minlstm": rnn.MinLSTM}
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RNNKIT_KERNELS", raising=False)
-
-
-def _run(layer: Any, x: torch.Tensor, h0: torch.Tensor, lengths: Any) -> list[torch.Tensor]:
-    """Outputs, final state and the gradients of a random loss w.r.t. x, h0 and every weight."""
-    x, h0 = x.clone().requires_grad_(), h0.clone().requires_grad_()
-    out, h = layer(x, lengths=lengths, initial_state=h0)
-    g = torch.Generator().manual_seed(5)
-    loss = (out * torch.randn(out.shape, generator=g, dtype=out.dtype)).sum()
-    loss = loss + (h * torch.randn(h.shape, generator=g, dtype=h.dtype)).sum()
-    return [out, h, *torch.autograd.grad(loss, [x, h0, *layer.parameters()])]
 
 
 def _compare(kind: str, layers: int, bidirectional: bool, lengths: Any, dtype: torch.dtype,
