@@ -80,8 +80,9 @@ def keep_freed_memory(environ: Mapping[str, str] | None = None) -> str:
     with _lock:
         if _applied is None:
             decision = decide(os.environ if environ is None else environ, platform.libc_ver()[0])
-            kept = decision == "on" and _mallopt(M_MMAP_MAX, 0)
-            if decision == "on" and not (kept and _mallopt(M_TRIM_THRESHOLD, KEEP_UP_TO)):
+            if decision == "on" and not (
+                _mallopt(M_MMAP_MAX, 0) and _mallopt(M_TRIM_THRESHOLD, KEEP_UP_TO)
+            ):
                 decision = "off: mallopt refused"
             _applied = decision
         return _applied
