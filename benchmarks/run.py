@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 AREAS = [
     "nn", "kernels", "scan", "scratch", "data", "train", "text", "ulmfit", "seq", "series", "lm",
     "translate", "memory", "serve", "distributed", "reliability", "startup", "threads",
-    "allocator",
+    "allocator", "narrow",
 ]
 
 

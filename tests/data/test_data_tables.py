@@ -61,18 +61,23 @@ def table_files(draw: Any) -> dict[str, Any]:
 
 
 def write_table(root: Path, spec: dict[str, Any]) -> Path:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=spec["delimiter"], lineterminator=spec["newline"])
+    # csv.writer quotes only the characters of its own line terminator, so with "\n" lines an
+    # unquoted "\r" in a text would be a line break to any reader that accepts every line ending
+    # (a text ending in "\r" would make a CRLF line): write each row with "\r\n", which quotes
+    # both, then end it with the line ending under test.
+    lines = []
     order = (
         (lambda text, label: (label, text))
         if spec["label_first"]
         else (lambda text, label: (text, label))
     )
-    if spec["header"]:
-        writer.writerow(order(*spec["header"]))
-    for text, label in spec["rows"]:
-        writer.writerow(order(text, label))
-    data = (("\ufeff" if spec["bom"] else "") + out.getvalue()).encode()
+    rows = ([order(*spec["header"])] if spec["header"] else []) + [
+        order(text, label) for text, label in spec["rows"]]
+    for row in rows:
+        out = io.StringIO()
+        csv.writer(out, delimiter=spec["delimiter"], lineterminator="\r\n").writerow(row)
+        lines.append(out.getvalue()[:-2] + spec["newline"])
+    data = (("\ufeff" if spec["bom"] else "") + "".join(lines)).encode()
     name = "data" + SUFFIX[spec["delimiter"]] + (".gz" if spec["gzip"] else "")
     path = root / name
     path.write_bytes(gzip.compress(data) if spec["gzip"] else data)

@@ -65,3 +65,18 @@ def test_benchmark_table_and_errors() -> None:
         memory_benchmark(("lstmx",), (5,))
     with pytest.raises(ConfigError, match="--lengths"):
         parse_list("5,x", "--lengths", int)
+
+
+def test_chrono_init_is_applied_and_recorded() -> None:
+    result = train_memory_task("adding", "mingru", 50, time_budget=600, max_steps=1,
+                               hidden_size=16, init="chrono")
+    z_bias = result.model.encoder.bias_ih_l0[:16].detach()
+    assert result.init == "chrono" and result.to_dict()["init"] == "chrono"
+    assert bool((z_bias <= 0).all()) and float(z_bias.min()) < -2  # timescales up to T = 50
+    plain = train_memory_task("adding", "rnn", 5, time_budget=600, max_steps=1, hidden_size=4,
+                              init="chrono")  # no gate: the SimpleRNN keeps its own init
+    assert plain.init == "chrono"
+    with pytest.raises(ConfigError, match="init"):
+        train_memory_task("adding", "gru", 5, time_budget=1, init="warm")
+    with pytest.raises(ConfigError, match="lr"):
+        memory_benchmark(("gru",), (5,), lr=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import subprocess
@@ -150,11 +151,23 @@ def test_cli_memory_writes_plot(tmp_path: Path) -> None:
     assert '"results"' in done.stdout.strip().splitlines()[-1]
 
 
+def test_cli_memory_chrono_init(tmp_path: Path) -> None:
+    done = _run("memory", "--cells", "rnn,mingru", "--lengths", "8", "--tasks", "adding,copy",
+                "--time-budget", "0.2", "--hidden-size", "8", "--init", "chrono", "--lr", "0.01",
+                "--out", str(tmp_path / "mem"), "--json")
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout.strip().splitlines()[-1])["results"]
+    assert {(r["task"], r["cell"], r["init"]) for r in results} == {
+        (task, cell, "chrono") for task in ("adding", "copy") for cell in ("rnn", "mingru")}
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ("memory", "--cells", "lstm,banana", "--out", "x"),
         ("memory", "--lengths", "10,abc", "--out", "x"),
+        ("memory", "--init", "warm", "--out", "x"),
+        ("memory", "--lr", "0", "--out", "x"),
         ("inspect", "no_such_bundle", "text", "--out", "x"),
         ("report", "no_such_bundle"),
     ],

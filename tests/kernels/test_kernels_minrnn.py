@@ -10,12 +10,13 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from kernel_testutils import outputs_and_gradients as _run
 
 from rnnkit import nn as rnn
-from rnnkit.nn.kernels import dispatch
+from rnnkit.nn.kernels import dispatch, minrnn
 from rnnkit.nn.kernels.minrnn_autograd import linear_recurrent
 
 B, T, F, H = 5, 7, 4, 3
@@ -103,6 +104,26 @@ def test_results_do_not_depend_on_the_thread_count(kind: str) -> None:
         results.append([out, h_n, *grads])
     for other in results[1:]:
         assert all(torch.equal(a, b) for a, b in zip(results[0], other, strict=True))
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_prefetch_in_the_backward_changes_no_bit(kind: str) -> None:
+    # the rule turns the prefetch on for narrow layers only; a prefetch never changes a result
+    torch.manual_seed(3)
+    gates = 2 if kind == "mingru" else 3
+    rng = np.random.default_rng(3)
+    gx = rng.standard_normal((6, 40, 2 * gates * 8)).astype(np.float32)
+    out = rng.standard_normal((6, 40, 16)).astype(np.float32)
+    dout, h0 = rng.standard_normal(out.shape).astype(np.float32), np.zeros((2, 6, 8), np.float32)
+    lengths = np.array([40, 39, 12, 1, 0, 33])
+    backward = minrnn.mingru_backward if kind == "mingru" else minrnn.minlstm_backward
+    results = []
+    for prefetch in (True, False):
+        dgx, dh0 = np.zeros_like(gx), np.zeros_like(h0)
+        for direction in (0, 1):
+            backward(dout, h0 + 1, gx, out, h0, lengths, prefetch, direction, 0, 6, dgx, dh0)
+        results.append((dgx, dh0))
+    assert all(np.array_equal(a, b) for a, b in zip(*results, strict=True))
 
 
 @pytest.mark.parametrize("kind", list(LAYERS))

@@ -33,9 +33,14 @@ from torch import Tensor, nn
 from rnnkit.allocator import keep_freed_memory
 from rnnkit.cells import check_cell
 from rnnkit.errors import ConfigError
+from rnnkit.nn.chrono import chrono_init_
 from rnnkit.nn.registry import make_layer
 
 TASKS = ("adding", "copy")
+# "chrono": gate biases for timescales up to the sequence length (rnnkit.nn.chrono_init_); the
+# SimpleRNN has no gate and keeps its initialization.
+INITS = ("default", "chrono")
+COPY_LENGTH = 5  # symbols to copy
 ADDING_BASELINE_MSE = 2.0 / 12.0
 ADDING_SOLVED_MSE = 0.05
 COPY_SOLVED_ACCURACY = 0.9
@@ -64,7 +69,8 @@ def adding_problem(
 
 
 def copy_task(
-    batch_size: int, length: int, *, symbols: int = 8, copy_length: int = 5, seed: int | None = None
+    batch_size: int, length: int, *, symbols: int = 8, copy_length: int = COPY_LENGTH,
+    seed: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """A batch of the copy task: ids (B, T+2K) and targets (B, T+2K), -100 except the last K steps.
 
@@ -125,11 +131,12 @@ class MemoryResult:
     steps: int
     seconds: float
     model: Any = field(default=None, repr=False, compare=False)  # the trained MemoryNet
+    init: str = "default"
 
     def to_dict(self) -> dict[str, object]:
         """The numbers, JSON-ready (without the model)."""
-        return {k: getattr(self, k) for k in
-                ("task", "cell", "length", "score", "baseline", "solved", "steps", "seconds")}
+        return {k: getattr(self, k) for k in ("task", "cell", "length", "score", "baseline",
+                                              "solved", "steps", "seconds", "init")}
 
 
 def _batch(task: str, batch_size: int, length: int, seed: int | None) -> tuple[Tensor, Tensor]:
@@ -162,16 +169,23 @@ def train_memory_task(
     lr: float = 2e-3,
     max_steps: int | None = None,
     seed: int = 0,
+    init: str = "default",
 ) -> MemoryResult:
     """Train ``cell`` on ``task`` at sequence length ``length`` for ``time_budget`` seconds.
 
     Each step draws a fresh random batch (infinite data), Adam with gradient clipping at 1.0.
+    ``init="chrono"`` sets the gate biases for timescales up to the whole input's length
+    (:func:`rnnkit.nn.chrono_init_`; the SimpleRNN, which has no gate, keeps its own).
     """
     if time_budget <= 0:
         raise ConfigError(f"time_budget: expected a positive number of seconds, got {time_budget}")
+    check_init(init)
     keep_freed_memory()  # as the Trainer does: long sequences, big buffers at every step
     torch.manual_seed(seed)
     model = MemoryNet(cell, task, hidden_size)
+    if init == "chrono" and cell != "rnn":
+        steps_in = length if task == "adding" else length + 2 * COPY_LENGTH
+        chrono_init_(model.encoder, max(steps_in, 2))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn: Callable[[Tensor, Tensor], Tensor]
     if task == "adding":
@@ -195,7 +209,14 @@ def train_memory_task(
         baseline, solved = ADDING_BASELINE_MSE, score < ADDING_SOLVED_MSE
     else:
         baseline, solved = 1.0 / 8, score >= COPY_SOLVED_ACCURACY
-    return MemoryResult(task, cell, length, score, baseline, solved, steps, seconds, model)
+    return MemoryResult(task, cell, length, score, baseline, solved, steps, seconds, model, init)
+
+
+def check_init(init: str) -> str:
+    """``init`` if it is one of :data:`INITS`; ConfigError otherwise."""
+    if init not in INITS:
+        raise ConfigError(f"init: expected one of {', '.join(INITS)}, got {init!r}")
+    return init
 
 
 def parse_list(text: str, argument: str, kind: type = str) -> list:
@@ -221,9 +242,15 @@ def memory_benchmark(
     time_budget: float = 20.0,
     hidden_size: int = 64,
     seed: int = 0,
+    init: str = "default",
+    lr: float = 2e-3,
     progress: Callable[[MemoryResult], None] | None = None,
 ) -> list[MemoryResult]:
-    """Train every (task, cell, length) with the same budget; returns the results in that order."""
+    """Train every (task, cell, length) with the same budget, ``init`` and ``lr``; returns the
+    results in that order."""
+    check_init(init)
+    if not lr > 0:
+        raise ConfigError(f"lr: expected a positive learning rate, got {lr}")
     for cell in cells:
         check_cell(cell, "cells")
     for task in tasks:
@@ -237,7 +264,8 @@ def memory_benchmark(
         for cell in cells:
             for length in lengths:
                 result = train_memory_task(
-                    task, cell, length, time_budget=time_budget, hidden_size=hidden_size, seed=seed
+                    task, cell, length, time_budget=time_budget, hidden_size=hidden_size,
+                    seed=seed, init=init, lr=lr,
                 )
                 results.append(result)
                 if progress is not None:

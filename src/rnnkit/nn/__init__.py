@@ -30,6 +30,7 @@ from __future__ import annotations
 from rnnkit.nn.attention import AdditiveAttention, DotAttention, GeneralAttention
 from rnnkit.nn.bidirectional import Bidirectional
 from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
+from rnnkit.nn.chrono import chrono_init_
 from rnnkit.nn.layers import GRU, LSTM, RecurrentLayer, SimpleRNN
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.masking import last_step, mask_from_lengths
@@ -67,4 +68,5 @@ __all__ = [
     "AdditiveAttention",
     "GeneralAttention",
     "DotAttention",
+    "chrono_init_",
 ]

@@ -5,7 +5,9 @@ non-Intel processors; oneDNN's GEMM (already inside torch, behind ``torch.ops.mk
 1.7-1.9x faster on the 2-core AMD EPYC the benchmarks run on (``benchmarks/results/kernels.md``).
 :func:`linear` runs the forward
 product and the input gradient ``dy W`` there; the weight gradient ``dy^T x`` (a long reduction
-into a small matrix) stays on ``torch.mm``, which is faster for that shape. Results are
+into a small matrix) stays on ``torch.mm``, which is faster for that shape, computed as
+``(x^T dy)^T`` when x has fewer than :data:`NARROW_INPUT` features (MKL's direct order is 5-12x
+slower there: the two-feature inputs of the memory tasks, one-hot symbols). Results are
 bit-identical for any thread count, like the kernels'.
 
 Anything else (float64, other devices, tracing/export, a torch without oneDNN, products below
@@ -61,9 +63,23 @@ class _Linear(torch.autograd.Function):
         dy = dy.contiguous()
         # the transposed weight as a strided view: no copy, and oneDNN reads it as fast
         dx = _onednn(dy, weight.t(), None) if ctx.needs_input_grad[0] else None
-        dw = dy.t() @ x if ctx.needs_input_grad[1] else None
+        dw = weight_gradient(dy, x) if ctx.needs_input_grad[1] else None
         db = dy.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dx, dw, db
+
+
+# Below this many input features MKL's ``dy^T x`` takes a slow path on the (N, K) operand:
+# 5-12x slower than the same product computed as ``(x^T dy)^T`` (N = 4,096 to 64,000 rows,
+# 128 to 512 outputs, K = 2 and 8; ``benchmarks/results/narrow.md``). From K = 16 up the two
+# orders are within 10% and the direct one is kept.
+NARROW_INPUT = 16
+
+
+def weight_gradient(dy: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``dy^T x``, (N, M) x (N, K) -> (M, K), in the order that is fast for this K."""
+    if x.shape[1] < NARROW_INPUT:
+        return (x.t() @ dy).t().contiguous()  # a small (M, K) copy; .grad keeps its layout
+    return dy.t() @ x
 
 
 # Below this many multiply-adds the call overhead of the oneDNN op (~20 us) outweighs its speed.

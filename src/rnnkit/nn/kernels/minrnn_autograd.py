@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from rnnkit.nn.kernels.minrnn import (
+    PREFETCH_BELOW_HIDDEN,
     mingru_backward,
     mingru_forward,
     minlstm_backward,
@@ -82,7 +83,7 @@ class LinearRecurrentFunction(torch.autograd.Function):
         dh0 = torch.empty_like(h0)
         arrays = (
             as_array(dout), as_array(dh_n), as_array(gx), as_array(out), as_array(h0),
-            as_array(lengths),
+            as_array(lengths), h0.shape[2] < PREFETCH_BELOW_HIDDEN,
         )
         dgx_n, dh0_n = as_array(dgx), as_array(dh0)
         kernel = _BACKWARD[kind]
