@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -66,6 +67,26 @@ def test_ctrl_c_names_the_epoch_and_the_last_checkpoint(tmp_path):
     assert message.startswith("interrupted at epoch 2; the last checkpoint is ")
     assert str(tmp_path / "checkpoint.safetensors") in message and "--resume" in message
     assert "1 epoch(s) done" in message
+
+
+def test_ctrl_c_right_after_a_checkpoint_is_written_names_it(tmp_path, monkeypatch):
+    # the race a real Ctrl-C can hit: the file is in place, the trainer has not yet noted it
+    import rnnkit.train.trainer as trainer_module
+
+    real_save = trainer_module.save_checkpoint
+
+    def save_then_ctrl_c(*args, **kwargs):
+        real_save(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", save_then_ctrl_c)
+    x, y = blobs(n=64)
+    with pytest.raises(TrainingInterrupted) as caught:
+        Trainer(verbose=0, checkpoint_dir=tmp_path).fit(MLP(), TensorLoader(x, y), epochs=5)
+    message = str(caught.value)
+    assert message.startswith("interrupted at epoch 1; the last checkpoint is "), message
+    assert "1 epoch(s) done" in message and (tmp_path / "checkpoint.safetensors").is_file()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
 def test_ctrl_c_without_checkpoints_says_nothing_was_saved():

@@ -24,9 +24,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +140,42 @@ def save_checkpoint(
         ) from err
 
 
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that arrives inside the block and deliver it when the block ends.
+
+    Writing a checkpoint and recording that it was written must happen together. If a Ctrl-C
+    arrives after the file is renamed into place but before the trainer has noted it, the
+    report would say "nothing was saved" with a good checkpoint on disk. The signal goes to
+    whatever handler was installed before, so a Ctrl-C still ends the run, only a few
+    milliseconds later. Outside the main thread (where Python cannot set handlers) this does
+    nothing.
+
+    Example:
+        >>> import signal
+        >>> steps = []
+        >>> try:
+        ...     with ctrl_c_held():
+        ...         signal.raise_signal(signal.SIGINT)
+        ...         steps.append("finished the block")
+        ... except KeyboardInterrupt:
+        ...     steps.append("then interrupted")
+        >>> steps
+        ['finished the block', 'then interrupted']
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read a checkpoint written by :func:`save_checkpoint`: ``(meta, tensors)``. Never unpickles.
 
@@ -170,6 +209,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
 
 
 __all__ = [
+    "ctrl_c_held",
     "CHECKPOINT_NAME",
     "flatten_state",
     "unflatten_state",

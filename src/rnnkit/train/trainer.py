@@ -50,6 +50,7 @@ from rnnkit.train import distributed
 from rnnkit.train.callbacks import Callback, CSVLogger, ModelCheckpoint
 from rnnkit.train.checkpoint import (
     CHECKPOINT_NAME,
+    ctrl_c_held,
     flatten_state,
     load_checkpoint,
     save_checkpoint,
@@ -717,9 +718,10 @@ class Trainer:
             or self._stop_now
             or (self.checkpoint_every and done % self.checkpoint_every == 0)
         ):
-            self._save(run.model, stats, epoch, done,
-                       run.epoch_seconds + time.perf_counter() - epoch_start)
-            run.saved = (epoch, done)
+            with ctrl_c_held():  # the file and run.saved change together
+                self._save(run.model, stats, epoch, done,
+                           run.epoch_seconds + time.perf_counter() - epoch_start)
+                run.saved = (epoch, done)
         return over_budget or self._stop_now
 
     def _end_epoch(self, run: _Run, epoch: int, done: _Pass) -> None:
@@ -750,8 +752,9 @@ class Trainer:
         elif self._stop_reason is not None:
             self.history.stopped_reason = self._stop_reason
         if complete:
-            self._save(run.model, run.stats, epoch + 1, 0, 0.0)
-            run.saved = (epoch + 1, 0)
+            with ctrl_c_held():  # the file and run.saved change together
+                self._save(run.model, run.stats, epoch + 1, 0, 0.0)
+                run.saved = (epoch + 1, 0)
         speed = epoch_stats.samples / max(done.seconds, 1e-9)
         run.progress.epoch_end({**record, "samples_per_second": speed})
         if self._stop_reason == "time_budget":
