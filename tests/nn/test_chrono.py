@@ -7,6 +7,7 @@ import torch
 
 from rnnkit.errors import ConfigError
 from rnnkit.nn import chrono_init_
+from rnnkit.nn.chrono import has_timescale
 from rnnkit.nn.registry import make_layer
 
 GATED = ("lstm", "gru", "mingru", "minlstm", "mlstm", "lru", "ssm")
@@ -90,3 +91,9 @@ def test_what_cannot_be_set_is_a_one_line_error(build, max_timescale, message) -
     with pytest.raises(ConfigError, match=message) as info:
         chrono_init_(build(), max_timescale)
     assert "\n" not in str(info.value)
+
+
+def test_which_layers_have_a_timescale_to_set() -> None:
+    assert all(has_timescale(make_layer(cell, 3, 4)) for cell in GATED)
+    assert not has_timescale(make_layer("rnn", 3, 4))
+    assert not has_timescale(torch.nn.Linear(3, 4))

@@ -55,7 +55,13 @@ def memory(
     the start, which is what lets it learn dependencies across hundreds of steps.
     """
     from rnnkit.inspect.gradients import trained_gradient_flow_figures
-    from rnnkit.inspect.memory import INITS, memory_benchmark, parse_list, results_table
+    from rnnkit.inspect.memory import (
+        check_init,
+        check_lr,
+        memory_benchmark,
+        parse_list,
+        results_table,
+    )
     from rnnkit.viz.figures import save_figure
     from rnnkit.viz.inside import plot_memory
 
@@ -66,10 +72,8 @@ def memory(
         raise ConfigError(
             f"--time-budget: expected a positive number of seconds, got {time_budget}"
         )
-    if init not in INITS:
-        raise ConfigError(f"--init: expected {' or '.join(INITS)}, got {init!r}")
-    if not lr > 0:
-        raise ConfigError(f"--lr: expected a positive learning rate, got {lr}")
+    check_init(init, "--init")
+    check_lr(lr, "--lr")
     check_output_dir(out, "--out")
     results = memory_benchmark(
         cell_list, length_list, task_list, time_budget=time_budget, hidden_size=hidden_size,

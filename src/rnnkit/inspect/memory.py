@@ -33,12 +33,12 @@ from torch import Tensor, nn
 from rnnkit.allocator import keep_freed_memory
 from rnnkit.cells import check_cell
 from rnnkit.errors import ConfigError
-from rnnkit.nn.chrono import chrono_init_
+from rnnkit.nn.chrono import chrono_init_, has_timescale
 from rnnkit.nn.registry import make_layer
 
 TASKS = ("adding", "copy")
-# "chrono": gate biases for timescales up to the sequence length (rnnkit.nn.chrono_init_); the
-# SimpleRNN has no gate and keeps its initialization.
+# "chrono": gate biases for timescales up to the sequence length (rnnkit.nn.chrono_init_); a
+# cell without a gate (the SimpleRNN) keeps its initialization.
 INITS = ("default", "chrono")
 COPY_LENGTH = 5  # symbols to copy
 ADDING_BASELINE_MSE = 2.0 / 12.0
@@ -175,15 +175,16 @@ def train_memory_task(
 
     Each step draws a fresh random batch (infinite data), Adam with gradient clipping at 1.0.
     ``init="chrono"`` sets the gate biases for timescales up to the whole input's length
-    (:func:`rnnkit.nn.chrono_init_`; the SimpleRNN, which has no gate, keeps its own).
+    (:func:`rnnkit.nn.chrono_init_`; a cell without a gate, the SimpleRNN, keeps its own).
     """
     if time_budget <= 0:
         raise ConfigError(f"time_budget: expected a positive number of seconds, got {time_budget}")
     check_init(init)
+    check_lr(lr)
     keep_freed_memory()  # as the Trainer does: long sequences, big buffers at every step
     torch.manual_seed(seed)
     model = MemoryNet(cell, task, hidden_size)
-    if init == "chrono" and cell != "rnn":
+    if init == "chrono" and has_timescale(model.encoder):
         steps_in = length if task == "adding" else length + 2 * COPY_LENGTH
         chrono_init_(model.encoder, max(steps_in, 2))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -212,11 +213,18 @@ def train_memory_task(
     return MemoryResult(task, cell, length, score, baseline, solved, steps, seconds, model, init)
 
 
-def check_init(init: str) -> str:
-    """``init`` if it is one of :data:`INITS`; ConfigError otherwise."""
+def check_init(init: str, argument: str = "init") -> str:
+    """``init`` if it is one of :data:`INITS`; ConfigError naming ``argument`` otherwise."""
     if init not in INITS:
-        raise ConfigError(f"init: expected one of {', '.join(INITS)}, got {init!r}")
+        raise ConfigError(f"{argument}: expected one of {', '.join(INITS)}, got {init!r}")
     return init
+
+
+def check_lr(lr: float, argument: str = "lr") -> float:
+    """``lr`` if it is a positive number; ConfigError naming ``argument`` otherwise."""
+    if not lr > 0:
+        raise ConfigError(f"{argument}: expected a positive learning rate, got {lr}")
+    return lr
 
 
 def parse_list(text: str, argument: str, kind: type = str) -> list:
@@ -249,8 +257,7 @@ def memory_benchmark(
     """Train every (task, cell, length) with the same budget, ``init`` and ``lr``; returns the
     results in that order."""
     check_init(init)
-    if not lr > 0:
-        raise ConfigError(f"lr: expected a positive learning rate, got {lr}")
+    check_lr(lr)
     for cell in cells:
         check_cell(cell, "cells")
     for task in tasks:

@@ -53,8 +53,18 @@ def timescales(count: int, max_timescale: float, generator: torch.Generator | No
     return 1.0 + u * (max_timescale - 2.0)
 
 
-def _bias(cell: RecurrentCell, name: str = "bias_ih") -> torch.Tensor:
-    bias = cell.weights().get(name)
+GATED_CELLS = (LSTMCell, MinLSTMCell, GRUCell, MinGRUCell, MLSTMCell, LRUCell, SelectiveSSMCell)
+
+
+def has_timescale(layer: nn.Module) -> bool:
+    """Whether ``layer``'s cells have a gate or decay that :func:`chrono_init_` can set (False for
+    a SimpleRNN, or anything that is not an :mod:`rnnkit.nn` recurrent layer)."""
+    cell_at = getattr(layer, "cell", None)
+    return callable(cell_at) and isinstance(cell_at(0, 0), GATED_CELLS)
+
+
+def _bias(cell: RecurrentCell) -> torch.Tensor:
+    bias = cell.weights().get("bias_ih")
     if bias is None:
         raise ConfigError(
             f"chrono_init_: the {type(cell).__name__} was built with bias=False, so it has no "
@@ -102,11 +112,8 @@ def _chrono_cell(cell: RecurrentCell, max_timescale: float, generator: torch.Gen
         dt_bias = cell.weights()["dt_proj_bias"]
         assert dt_bias is not None
         dt_bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # softplus(bias) = dt
-    else:
-        raise ConfigError(
-            f"chrono_init_: {type(cell).__name__} has no gate or decay to set a timescale on "
-            "(a SimpleRNN keeps nothing by design); use a gated cell"
-        )
+    else:  # the checks of chrono_init_ leave no other cell
+        raise AssertionError(type(cell).__name__)
 
 
 def chrono_init_(layer: nn.Module, max_timescale: float, *,
@@ -127,6 +134,11 @@ def chrono_init_(layer: nn.Module, max_timescale: float, *,
     if not callable(cell_at):
         raise ConfigError(
             f"chrono_init_: expected an rnnkit.nn recurrent layer, got {type(layer).__name__}"
+        )
+    if not has_timescale(layer):
+        raise ConfigError(
+            f"chrono_init_: {type(cell_at(0, 0)).__name__} has no gate or decay to set a "
+            "timescale on (a SimpleRNN keeps nothing by design); use a gated cell"
         )
     for index in range(layer.num_layers):  # type: ignore[arg-type]
         for direction in range(layer.num_directions):  # type: ignore[arg-type]
