@@ -92,6 +92,28 @@ def run(quick: bool = False, cells: Sequence[str] = tuple(CELLS),
     ])
 
 
+def ablation(length: int = 1000, budget: float = 20.0) -> str:
+    """MinGRU on the adding problem at ``length``: both inits x lr 2e-3 and 1e-2, same budget."""
+    from benchmarks.common import table
+    from rnnkit.inspect.memory import train_memory_task
+
+    load = os.getloadavg()[0]
+    rows = []
+    for init in INITS:
+        for lr in (2e-3, 1e-2):
+            r = train_memory_task("adding", "mingru", length, time_budget=budget, init=init, lr=lr)
+            rows.append([init, f"{lr:g}", f"{r.score:.3f}", "solved" if r.solved else "-",
+                         r.steps])
+    return "\n".join([
+        f"Ablation, MinGRU on adding at T={length}, {budget:g} s per run, one thread; 1-minute "
+        f"load {load:.2f} before:",
+        "",
+        table(["init", "lr", "test MSE", "solved", "steps"], rows),
+        "",
+        "Reproduce: `OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.bench_memory --ablation`",
+    ])
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated cell names")
@@ -100,7 +122,12 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="T = 25, 50 and 3 s")
     parser.add_argument("--init", default="default", choices=INITS, help="gate biases")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    parser.add_argument("--ablation", action="store_true",
+                        help="only MinGRU at T=1000: default/chrono x lr 2e-3/1e-2")
     args = parser.parse_args()
+    if args.ablation:
+        print(ablation())
+        raise SystemExit(0)
     section = run(quick=args.quick, cells=args.cells.split(","), budget=args.budget,
                   lengths=tuple(map(int, args.lengths.split(","))) if args.lengths else None,
                   init=args.init, lr=args.lr)
