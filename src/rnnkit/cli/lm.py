@@ -248,6 +248,18 @@ def train(
                           "punctuation marks as words: for a model classifiers build on), lower, "
                           "... (default: as it is)."),
     ] = None,
+    block: Annotated[
+        str | None,
+        typer.Option(metavar="BLOCK",
+                     help="plain (layers stacked) or residual (pre-norm residual blocks with a "
+                          "causal convolution: the better stack for scan cells such as mingru).",
+                     show_default="plain"),
+    ] = None,
+    conv_kernel: Annotated[
+        int | None,
+        typer.Option(help="Width of the residual blocks' causal convolution (1 = none).",
+                     show_default="4"),
+    ] = None,
     init: Annotated[
         Path | None,
         typer.Option(metavar="LM_BUNDLE",
@@ -266,7 +278,8 @@ def train(
                    bptt=bptt, batch_size=batch_size, epochs=epochs, lr=lr, max_tokens=max_tokens,
                    weight_drop=weight_drop, embedding_dropout=embedding_dropout, ar=ar, tar=tar,
                    output=output, cutoffs=_cutoffs(cutoffs), level=level, schedule=schedule,
-                   layer_lr_decay=layer_lr_decay, standardize=standardize)
+                   layer_lr_decay=layer_lr_decay, standardize=standardize, block=block,
+                   conv_kernel=conv_kernel)
     if embedding_dim is not None:
         params["embedding_dim"] = embedding_dim or None
     if tie_weights:

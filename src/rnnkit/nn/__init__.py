@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from rnnkit.nn.attention import AdditiveAttention, DotAttention, GeneralAttention
 from rnnkit.nn.bidirectional import Bidirectional
+from rnnkit.nn.blocks import ResidualBlocks
 from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from rnnkit.nn.chrono import chrono_init_
 from rnnkit.nn.layers import GRU, LSTM, RecurrentLayer, SimpleRNN
@@ -69,4 +70,5 @@ __all__ = [
     "GeneralAttention",
     "DotAttention",
     "chrono_init_",
+    "ResidualBlocks",
 ]

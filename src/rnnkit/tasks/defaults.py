@@ -167,6 +167,9 @@ LM_DEFAULTS: dict[str, Any] = {
     "tar": 0.0,
     "output": "full",
     "cutoffs": None,
+    # the recurrent stack: the plain one unless asked (residual blocks are for the scan cells)
+    "block": "plain",
+    "conv_kernel": 4,
     "document_separator": None,
     "standardize": None,
     "init": None,

@@ -59,7 +59,13 @@ from rnnkit.io import register_task
 from rnnkit.io.bundle import BundleParts
 from rnnkit.tasks.base import Estimator
 from rnnkit.tasks.defaults import LM_DEFAULT_EPOCHS, LM_DEFAULTS, LM_TASK
-from rnnkit.tasks.lm_model import RecurrentLanguageModel, check_cutoffs, frequency_cutoffs
+from rnnkit.tasks.lm_model import (
+    BLOCKS,
+    RecurrentLanguageModel,
+    check_block_options,
+    check_cutoffs,
+    frequency_cutoffs,
+)
 from rnnkit.tasks.sampling import check_sampling, make_generator, sample_next, until_stop
 from rnnkit.train import Callback, EarlyStopping, History, Trainer, distributed
 from rnnkit.train.callbacks import TimeDecay
@@ -118,6 +124,10 @@ class LanguageModel(Estimator):
             training does not cost the whole vocabulary per token; for word level). cutoffs: its
             cluster bounds (increasing ids); None = by frequency, the head holding the words of
             80% of the training tokens and the first tail those up to 95%.
+        block: ``plain`` (the recurrent layers stacked) or ``residual`` (pre-norm residual
+            blocks, each a causal convolution of width ``conv_kernel`` before the recurrence:
+            :class:`rnnkit.nn.blocks.ResidualBlocks`; the better stack for the scan cells such
+            as ``mingru``, see docs/lm.md "Results"). ``dropout`` then also drops each block's recurrence output.
         document_separator: None (the texts of a list are joined with line breaks), or one token
             (no whitespace; one character at char level) put between the items of a list, each
             then a document. ``rnnkit lm train`` uses ``DOCUMENT_SEPARATOR`` for tables and class
@@ -140,10 +150,10 @@ class LanguageModel(Estimator):
     task = LM_TASK
     network_params = ("embedding_dim", "cell", "hidden_size", "num_layers", "dropout",
                       "tie_weights", "locked_dropout", "embedding_dropout", "weight_drop", "ar",
-                      "tar", "output")
+                      "tar", "output", "block", "conv_kernel")
 
     choices = {"level": LEVELS, "lr_decay": ("time", None), "windows": ("stateful", "random"),
-               "locked_dropout": (False, True), "output": OUTPUTS,
+               "locked_dropout": (False, True), "output": OUTPUTS, "block": BLOCKS,
                "standardize": STANDARDIZE_MODES}
     level: Any  # the option (set by __init__)
     vectorizer_: TextVectorizer | None = None
@@ -162,7 +172,8 @@ class LanguageModel(Estimator):
         valid_fraction: Any = 0.1, valid_batch_size: Any = 32, patience: Any = 3,
         time_budget: Any = None, seed: Any = 0, verbose: Any = 1, locked_dropout: Any = False,
         embedding_dropout: Any = 0.0, weight_drop: Any = 0.0, ar: Any = 0.0, tar: Any = 0.0,
-        output: Any = "full", cutoffs: Any = None, document_separator: Any = None,
+        output: Any = "full", cutoffs: Any = None, block: Any = "plain", conv_kernel: Any = 4,
+        document_separator: Any = None,
         standardize: Any = None, init: Any = None, schedule: Any = None,
         layer_lr_decay: Any = None,
     ) -> None:
@@ -203,6 +214,8 @@ class LanguageModel(Estimator):
                 raise ConfigError("LanguageModel: cutoffs are for output='adaptive'; "
                                   "drop them or set output='adaptive'")
             check_cutoffs(p["cutoffs"], 1 << 62)  # types and order; the range at fit
+        check_block_options(p["block"], p["cell"], p["conv_kernel"], p["locked_dropout"],
+                            p["weight_drop"], "LanguageModel: ")
         if p["output"] == "adaptive" and p["tie_weights"]:
             raise ConfigError("LanguageModel: tie_weights works with output='full' only; "
                               "drop one of them")

@@ -1,10 +1,12 @@
 """The network of :class:`rnnkit.tasks.LanguageModel`: embedding (or one-hot) -> stacked recurrent
-layers -> dropout -> a dense layer over the vocabulary (or an adaptive softmax), with the state
-carried between calls for truncated BPTT, and the AWD-LSTM regularisers as options.
+layers (or :class:`rnnkit.nn.ResidualBlocks`) -> dropout -> a dense layer over the vocabulary (or
+an adaptive softmax), with the state carried between calls for truncated BPTT, and the AWD-LSTM
+regularisers as options.
 """
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import torch
@@ -12,7 +14,8 @@ from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.nn import Linear
-from rnnkit.nn.registry import make_layer
+from rnnkit.nn.blocks import DEFAULT_CONV_KERNEL, TWO_PART_STATE, ResidualBlocks
+from rnnkit.nn.registry import make_layer, state_parts
 from rnnkit.nn.regularizers import LockedDropout, activation_penalty, embedding_dropout
 from rnnkit.train.finetune import stacked_layer_groups
 from rnnkit.train.metrics import IGNORE_INDEX
@@ -42,6 +45,11 @@ class RecurrentLanguageModel(nn.Module):
             tail clusters of smaller width, so a training step does not cost the whole vocabulary;
             needs ids ordered by frequency, as :class:`rnnkit.data.Vocabulary` gives them).
         cutoffs: the adaptive softmax's cluster bounds, increasing ids in [1, V - 1].
+        block: ``plain`` (the recurrent layers stacked, each reading the one below) or
+            ``residual`` (:class:`rnnkit.nn.blocks.ResidualBlocks`: pre-norm residual blocks,
+            each a causal convolution of width ``conv_kernel`` in front of the recurrence; the
+            better stack for the scan cells, see docs/lm.md "Results"). ``dropout`` then also drops each
+            block's recurrence output; ``locked_dropout`` and ``weight_drop`` are for ``plain``.
 
     With ``output="full"``, ``forward`` returns logits ``(B, T, V)`` for ``loss_function()`` =
     ``"cross_entropy"``; with ``output="adaptive"`` it returns the dropped top-layer outputs
@@ -49,7 +57,8 @@ class RecurrentLanguageModel(nn.Module):
     scores over the whole vocabulary either way (logits, or log-probabilities for ``adaptive``).
 
     ``run(x, state)`` is the pure step: ``x`` (B, T) int64 ids and the state (``h`` (L, B, S), or
-    ``(h, c)`` for LSTM; S = H except for an LRU's 2N; None = zeros) ->
+    ``(h, c)`` for LSTM; S = H except for an LRU's 2N, and with ``block="residual"`` each block's
+    conv window and cell state, :attr:`ResidualBlocks.state_size`; None = zeros) ->
     ``(logits (B, T, V), new state)``.
 
     ``forward(x, reset=None)`` is the stateful call the Trainer makes: it starts from the state the
@@ -84,6 +93,8 @@ class RecurrentLanguageModel(nn.Module):
         tar: float = 0.0,
         output: str = "full",
         cutoffs: list[int] | tuple[int, ...] | None = None,
+        block: str = "plain",
+        conv_kernel: int = DEFAULT_CONV_KERNEL,
     ) -> None:
         super().__init__()
         if vocab_size < 3:
@@ -95,14 +106,10 @@ class RecurrentLanguageModel(nn.Module):
         else:
             self.embedding = None
             width = vocab_size
-        options: dict[str, Any] = {"num_layers": num_layers}
-        if num_layers > 1:
-            options["dropout"] = dropout
-        if locked_dropout:
-            options["locked_dropout"] = True
-        if weight_drop:
-            options["weight_drop"] = weight_drop
-        self.rnn = make_layer(cell, width, hidden_size, **options)
+        self.block = block
+        self.rnn = _recurrent_stack(block, cell, width, hidden_size, num_layers=num_layers,
+                                    dropout=dropout, locked_dropout=locked_dropout,
+                                    weight_drop=weight_drop, conv_kernel=conv_kernel)
         self.drop: nn.Module = LockedDropout(dropout) if locked_dropout else nn.Dropout(dropout)
         self.embedding_dropout = float(embedding_dropout)
         self.ar, self.tar = float(ar), float(tar)
@@ -217,7 +224,51 @@ class RecurrentLanguageModel(nn.Module):
         in_top = {id(p) for p in top}
         bottom = ([p for p in self.embedding.parameters() if id(p) not in in_top]
                   if self.embedding is not None else [])
-        return [*([bottom] if bottom else []), *stacked_layer_groups(self.rnn), top]
+        stack = (self.rnn.layer_groups() if isinstance(self.rnn, ResidualBlocks)
+                 else stacked_layer_groups(self.rnn))
+        return [*([bottom] if bottom else []), *stack, top]
+
+
+#: How the recurrent layers of a language model are put together (``block=``).
+BLOCKS = ("plain", "residual")
+
+
+def check_block_options(block: str, cell: str, conv_kernel: int, locked_dropout: bool,
+                        weight_drop: float, prefix: str = "") -> None:
+    """ConfigError (its message after ``prefix``) for a ``block`` unknown, or combined with the
+    options of the other block: ``conv_kernel`` is for ``residual``, ``locked_dropout`` and
+    ``weight_drop`` for ``plain``; residual blocks need a cell with one state tensor."""
+    if block not in BLOCKS:
+        raise ConfigError(f"{prefix}block={block!r} is unknown; use one of "
+                          f"{', '.join(map(repr, BLOCKS))}")
+    if block == "residual" and (locked_dropout or weight_drop):
+        raise ConfigError(
+            f"{prefix}block='residual' takes neither locked_dropout nor weight_drop (got "
+            f"locked_dropout={locked_dropout}, weight_drop={weight_drop}); they are for "
+            "block='plain'"
+        )
+    if block == "residual" and state_parts(make_layer(cell, 1, 1)) != 1:
+        raise ConfigError(f"{prefix}block='residual': {TWO_PART_STATE.format(cell=cell)}")
+    if block == "plain" and conv_kernel != DEFAULT_CONV_KERNEL:
+        raise ConfigError(f"{prefix}conv_kernel={conv_kernel} is for block='residual'; drop it "
+                          "or set block='residual'")
+
+
+def _recurrent_stack(block: str, cell: str, width: int, hidden_size: int, *, num_layers: int,
+                     dropout: float, locked_dropout: bool, weight_drop: float,
+                     conv_kernel: int) -> nn.Module:
+    check_block_options(block, cell, conv_kernel, locked_dropout, weight_drop)
+    if block == "residual":
+        return ResidualBlocks(cell, width, hidden_size, num_layers,
+                              conv_kernel=operator.index(conv_kernel), dropout=dropout)
+    options: dict[str, Any] = {"num_layers": num_layers}
+    if num_layers > 1:
+        options["dropout"] = dropout
+    if locked_dropout:
+        options["locked_dropout"] = True
+    if weight_drop:
+        options["weight_drop"] = weight_drop
+    return make_layer(cell, width, hidden_size, **options)
 
 
 def _adaptive_softmax(hidden_size: int, vocab_size: int, cutoffs: Any,
@@ -315,5 +366,5 @@ def _state_batch(state: State) -> int:
     return int((state[0] if isinstance(state, tuple) else state).shape[1])
 
 
-__all__ = ["AdaptiveLoss", "RecurrentLanguageModel", "State", "check_cutoffs",
-           "frequency_cutoffs"]
+__all__ = ["BLOCKS", "AdaptiveLoss", "RecurrentLanguageModel", "State", "check_block_options",
+           "check_cutoffs", "frequency_cutoffs"]

@@ -142,6 +142,7 @@ RULES: dict[str, Rule] = {
     "embedding_dropout": _fraction(high=0.99),
     "weight_drop": _fraction(high=0.99),
     "layer_lr_decay": Rule("float", 0.0, 1e3, open_low=True, none=True),
+    "conv_kernel": Rule("int", 1, 64),
     "ar": Rule("float", 0.0, 1e6),
     "tar": Rule("float", 0.0, 1e6),
 }

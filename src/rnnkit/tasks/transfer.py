@@ -43,7 +43,7 @@ ENCODER_OPTIONS = ("cell", "hidden_size", "num_layers", "embedding_dim")
 VOCABULARY_OPTIONS = ("max_tokens", "min_freq", "split", "ngrams")
 #: The LM options ``LanguageModel(init=...)`` takes from the model it continues.
 LM_OPTIONS = ("level", "cell", "hidden_size", "num_layers", "embedding_dim", "tie_weights",
-              "output", "cutoffs", "document_separator", "standardize")
+              "output", "cutoffs", "block", "conv_kernel", "document_separator", "standardize")
 #: How many of the most frequent unknown words a report lists.
 SHOWN_OOV_WORDS = 10
 
@@ -81,6 +81,9 @@ def check_word_level(lm: LanguageModel, shown: str) -> None:
     if not p["embedding_dim"]:
         raise ConfigError(f"pretrained: {shown} has no embedding (one-hot input); train it with "
                           "--embedding-dim N")
+    if p.get("block", "plain") != "plain":
+        raise ConfigError(f"pretrained: {shown} stacks its layers in {p['block']} blocks, and a "
+                          "classifier's encoder is a plain stack: train it with --block plain")
 
 
 def fixed_options(
