@@ -127,7 +127,8 @@ class LanguageModel(Estimator):
         block: ``plain`` (the recurrent layers stacked) or ``residual`` (pre-norm residual
             blocks, each a causal convolution of width ``conv_kernel`` before the recurrence:
             :class:`rnnkit.nn.blocks.ResidualBlocks`; the better stack for the scan cells such
-            as ``mingru``, see docs/lm.md "Results"). ``dropout`` then also drops each block's recurrence output.
+            as ``mingru``, see docs/lm.md "Results"). ``dropout`` then also drops each
+            block's recurrence output.
         document_separator: None (the texts of a list are joined with line breaks), or one token
             (no whitespace; one character at char level) put between the items of a list, each
             then a document. ``rnnkit lm train`` uses ``DOCUMENT_SEPARATOR`` for tables and class

@@ -48,8 +48,9 @@ class RecurrentLanguageModel(nn.Module):
         block: ``plain`` (the recurrent layers stacked, each reading the one below) or
             ``residual`` (:class:`rnnkit.nn.blocks.ResidualBlocks`: pre-norm residual blocks,
             each a causal convolution of width ``conv_kernel`` in front of the recurrence; the
-            better stack for the scan cells, see docs/lm.md "Results"). ``dropout`` then also drops each
-            block's recurrence output; ``locked_dropout`` and ``weight_drop`` are for ``plain``.
+            better stack for the scan cells, see docs/lm.md "Results"). ``dropout`` then also
+            drops each block's recurrence output; ``locked_dropout`` and ``weight_drop`` are for
+            ``plain``.
 
     With ``output="full"``, ``forward`` returns logits ``(B, T, V)`` for ``loss_function()`` =
     ``"cross_entropy"``; with ``output="adaptive"`` it returns the dropped top-layer outputs
