@@ -21,7 +21,8 @@
 - ``--cell mingru`` (with ``--hidden-size``, ``--num-layers``, ``--dropout``): only the Tiny
   Shakespeare row with that network (issue 24: a scan cell beside the LSTM defaults), written to
   ``results/lm_<cell>.md`` (``results/lm_<cell>_residual.md`` with ``--block residual``; also
-  ``--lr``, ``--batch-size``, ``--conv-kernel``).
+  ``--lr``, ``--batch-size``, ``--optimizer``, ``--weight-decay``, ``--conv-kernel``; with
+  ``--optimizer`` its name is appended to the file name).
 
 ``--threads`` sets torch's thread count (default: torch's own choice). On a machine shared with
 other jobs one thread can be much faster than two, because an OpenMP thread that loses its core
@@ -214,16 +215,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dropout", type=float, help="with --cell")
     parser.add_argument("--lr", type=float, help="with --cell")
     parser.add_argument("--batch-size", type=int, help="with --cell")
+    parser.add_argument("--optimizer", help="with --cell (adam, adamw, ...)")
+    parser.add_argument("--weight-decay", type=float, help="with --cell")
     parser.add_argument("--block", choices=("plain", "residual"), help="with --cell")
     parser.add_argument("--conv-kernel", type=int, help="with --cell --block residual")
     args = parser.parse_args(argv)
     if args.cell:
         options = {k: v for k in ("hidden_size", "num_layers", "dropout", "lr", "batch_size",
-                                  "block", "conv_kernel")
+                                  "optimizer", "weight_decay", "block", "conv_kernel")
                    if (v := getattr(args, k)) is not None}
         section = run_cell(args.cell, args.data, args.budget or 900.0, **options)
         (HERE / "results").mkdir(exist_ok=True)
-        name = f"lm_{args.cell}" + (f"_{args.block}" if args.block == "residual" else "")
+        name = (f"lm_{args.cell}" + (f"_{args.block}" if args.block == "residual" else "")
+                + (f"_{args.optimizer}" if args.optimizer else ""))
         (HERE / "results" / f"{name}.md").write_text(section + "\n", encoding="utf-8")
         print(section, flush=True)
         return

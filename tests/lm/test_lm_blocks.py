@@ -112,15 +112,19 @@ def test_cli_trains_residual_blocks_and_refuses_a_bad_block(tmp_path) -> None:
     fast = ["--hidden-size", "12", "--num-layers", "2", "--embedding-dim", "8", "--bptt", "16",
             "--batch-size", "4", "--epochs", "1", "--sample-length", "10"]
     run = _rnnkit("lm", "train", str(text), "--out", str(out), "--cell", "mingru", "--block",
-                  "residual", "--conv-kernel", "2", "--json", *fast)
+                  "residual", "--conv-kernel", "2", "--optimizer", "adamw", "--weight-decay",
+                  "0.1", "--json", *fast)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1])["bundle"] == str(out)
     params = json.loads((out / "config.json").read_text(encoding="utf-8"))["params"]
     assert (params["block"], params["conv_kernel"], params["cell"]) == ("residual", 2, "mingru")
+    assert (params["optimizer"], params["weight_decay"]) == ("adamw", 0.1)
     before = sorted(p.name for p in tmp_path.iterdir())
     for bad, words in ((["--block", "dense"], "block='dense'"),
                        (["--conv-kernel", "3"], "conv_kernel=3"),
-                       (["--block", "residual", "--cell", "lstm"], "one state tensor")):
+                       (["--block", "residual", "--cell", "lstm"], "one state tensor"),
+                       (["--optimizer", "adamx"], "optimizer"),
+                       (["--weight-decay", "-1"], "weight_decay")):
         refused = _rnnkit("lm", "train", str(text), "--out", str(tmp_path / "other"), *bad, *fast)
         assert refused.returncode == 2, refused.stderr
         assert words in refused.stderr and refused.stderr.count("\n") == 1
