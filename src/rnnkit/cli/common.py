@@ -95,6 +95,9 @@ BatchSize = Annotated[
 LearningRate = Annotated[
     float | None, typer.Option("--lr", callback=within_rule("lr"), help="Learning rate.")
 ]
+OptimizerName = Annotated[
+    str | None, typer.Option("--optimizer", metavar="NAME", help="adam, adamw, rmsprop, sgd, ...")
+]
 TimeBudget = Annotated[
     float | None,
     typer.Option("--time-budget", metavar="SECONDS", callback=within_rule("time_budget"),

@@ -34,6 +34,7 @@ from rnnkit.cli.common import (
     LayerLrDecay,
     LearningRate,
     NumLayers,
+    OptimizerName,
     Out,
     Resume,
     Schedule,
@@ -181,10 +182,7 @@ def train(
     ] = False,
     epochs: Epochs = None,
     lr: LearningRate = None,
-    optimizer: Annotated[
-        str | None,
-        typer.Option(metavar="NAME", help="adam, adamw, rmsprop, sgd, ...", show_default="adam"),
-    ] = None,
+    optimizer: OptimizerName = None,
     weight_decay: Annotated[
         float | None,
         typer.Option(metavar="X", help="Weight decay (decoupled with adamw: 0.1 brings "

@@ -33,6 +33,7 @@ from rnnkit.cli.common import (
     HiddenSize,
     LearningRate,
     NumLayers,
+    OptimizerName,
     Out,
     Resume,
     Seed,
@@ -182,9 +183,7 @@ def train(
     epochs: Epochs = None,
     batch_size: BatchSize = None,
     lr: LearningRate = None,
-    optimizer: Annotated[
-        str | None, typer.Option(metavar="NAME", help="adam, rmsprop, sgd, ...")
-    ] = None,
+    optimizer: OptimizerName = None,
     time_budget: TimeBudget = None,
     seed: Seed = 0,
     workers: Workers = 1,

@@ -57,9 +57,18 @@ from rnnkit.nn.recurrent import check_sequence_input
 
 #: Mamba's convolution width: the gates see the current input and the three before it.
 DEFAULT_CONV_KERNEL = 4
-#: Why a cell whose state has two parts cannot be a block's recurrence (the ``lstm``).
-TWO_PART_STATE = ("residual blocks need a cell with one state tensor, and {cell} keeps two "
-                  "((h, c)); use rnn, gru, mingru, minlstm, lru, ssm or mlstm")
+
+
+def check_block_cell(cell: str, layer: Any = None) -> None:
+    """ConfigError unless ``cell`` (or its built ``layer``) keeps one state tensor, what a block
+    carries; the ``lstm`` keeps two, ``(h, c)``."""
+    from rnnkit.nn.registry import make_layer, state_parts
+
+    if state_parts(layer if layer is not None else make_layer(cell, 1, 1)) != 1:
+        raise ConfigError(
+            f"cell={cell!r}: residual blocks need a cell with one state tensor, and {cell} keeps "
+            "two ((h, c)); use rnn, gru, mingru, minlstm, lru, ssm or mlstm"
+        )
 
 
 class ResidualBlock(nn.Module):
@@ -73,15 +82,14 @@ class ResidualBlock(nn.Module):
     def __init__(self, cell: str, hidden_size: int, *, conv_kernel: int = DEFAULT_CONV_KERNEL,
                  dropout: float = 0.0) -> None:
         super().__init__()
-        from rnnkit.nn.registry import make_layer, state_parts, state_size
+        from rnnkit.nn.registry import make_layer, state_size
 
         self.hidden_size = hidden_size
         self.conv_kernel = _positive_int(conv_kernel, "conv_kernel")
         self.dropout = check_probability(dropout, "dropout")
         self.norm = nn.LayerNorm(hidden_size)
         self.rnn = make_layer(cell, hidden_size, hidden_size)
-        if state_parts(self.rnn) != 1:
-            raise ConfigError(f"cell={cell!r}: {TWO_PART_STATE.format(cell=cell)}")
+        check_block_cell(cell, self.rnn)
         self.cell_state_size = state_size(self.rnn)
         # Mamba's conv init: uniform in +-1/sqrt(K), as torch's Conv1d with one input per filter.
         bound = 1.0 / math.sqrt(self.conv_kernel)
@@ -192,4 +200,4 @@ def _shape_of(value: Any) -> str:
     return str(tuple(value.shape)) if isinstance(value, torch.Tensor) else type(value).__name__
 
 
-__all__ = ["DEFAULT_CONV_KERNEL", "TWO_PART_STATE", "ResidualBlock", "ResidualBlocks"]
+__all__ = ["DEFAULT_CONV_KERNEL", "check_block_cell", "ResidualBlock", "ResidualBlocks"]

@@ -14,8 +14,8 @@ from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.nn import Linear
-from rnnkit.nn.blocks import DEFAULT_CONV_KERNEL, TWO_PART_STATE, ResidualBlocks
-from rnnkit.nn.registry import make_layer, state_parts
+from rnnkit.nn.blocks import DEFAULT_CONV_KERNEL, ResidualBlocks, check_block_cell
+from rnnkit.nn.registry import make_layer
 from rnnkit.nn.regularizers import LockedDropout, activation_penalty, embedding_dropout
 from rnnkit.train.finetune import stacked_layer_groups
 from rnnkit.train.metrics import IGNORE_INDEX
@@ -107,7 +107,6 @@ class RecurrentLanguageModel(nn.Module):
         else:
             self.embedding = None
             width = vocab_size
-        self.block = block
         self.rnn = _recurrent_stack(block, cell, width, hidden_size, num_layers=num_layers,
                                     dropout=dropout, locked_dropout=locked_dropout,
                                     weight_drop=weight_drop, conv_kernel=conv_kernel)
@@ -248,8 +247,11 @@ def check_block_options(block: str, cell: str, conv_kernel: int, locked_dropout:
             f"locked_dropout={locked_dropout}, weight_drop={weight_drop}); they are for "
             "block='plain'"
         )
-    if block == "residual" and state_parts(make_layer(cell, 1, 1)) != 1:
-        raise ConfigError(f"{prefix}block='residual': {TWO_PART_STATE.format(cell=cell)}")
+    if block == "residual":
+        try:
+            check_block_cell(cell)
+        except ConfigError as error:
+            raise ConfigError(f"{prefix}block='residual': {error}") from None
     if block == "plain" and conv_kernel != DEFAULT_CONV_KERNEL:
         raise ConfigError(f"{prefix}conv_kernel={conv_kernel} is for block='residual'; drop it "
                           "or set block='residual'")
