@@ -219,15 +219,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weight-decay", type=float, help="with --cell")
     parser.add_argument("--block", choices=("plain", "residual"), help="with --cell")
     parser.add_argument("--conv-kernel", type=int, help="with --cell --block residual")
+    parser.add_argument("--seed", type=int, help="with --cell (default 0; the file name says it)")
     args = parser.parse_args(argv)
     if args.cell:
         options = {k: v for k in ("hidden_size", "num_layers", "dropout", "lr", "batch_size",
-                                  "optimizer", "weight_decay", "block", "conv_kernel")
+                                  "optimizer", "weight_decay", "block", "conv_kernel", "seed")
                    if (v := getattr(args, k)) is not None}
         section = run_cell(args.cell, args.data, args.budget or 900.0, **options)
         (HERE / "results").mkdir(exist_ok=True)
         name = (f"lm_{args.cell}" + (f"_{args.block}" if args.block == "residual" else "")
-                + (f"_{args.optimizer}" if args.optimizer else ""))
+                + (f"_{args.optimizer}" if args.optimizer else "")
+                + (f"_seed{args.seed}" if args.seed else ""))
         (HERE / "results" / f"{name}.md").write_text(section + "\n", encoding="utf-8")
         print(section, flush=True)
         return

@@ -6,6 +6,13 @@ Usage:
 Each ``bench_<area>.py`` returns a markdown section; the sections are also kept one file per area
 in ``benchmarks/results/`` so that one area can be re-run alone
 (``python -m benchmarks.bench_nn``) and the table re-assembled with ``--assemble``.
+
+RESULTS.md is only ever written by ``assemble()``: edit the files under ``results/``, not it.
+For each area in AREAS it joins ``results/<area>.md``, then the per-run files listed in
+``EXTRAS[area]`` (runs a bench script writes under their own name, e.g. ``bench_lm --cell``);
+every one of these files ``<name>.md`` is followed by ``results/<name>_notes.md`` when that
+exists. The ``*_notes.md`` files hold hand-written analysis; no benchmark writes them, so
+re-running a benchmark replaces its measured section and keeps the analysis.
 """
 
 from __future__ import annotations
@@ -19,25 +26,43 @@ HERE = Path(__file__).resolve().parent
 AREAS = [
     "nn", "kernels", "scan", "scratch", "data", "train", "text", "ulmfit", "seq", "series", "lm",
     "translate", "memory", "serve", "distributed", "reliability", "startup", "threads",
-    "allocator", "narrow",
+    "allocator", "narrow", "blocks",
 ]
+# Per-run files shown after an area's own section (each followed by its _notes file, if any).
+EXTRAS = {
+    "ulmfit": ["ulmfit_small"],
+    "scan": ["lm_mingru_residual", "lm_mingru_residual_adamw", "lm_mingru_residual_adamw_seed1",
+             "lm_lstm", "lm_lstm_seed1", "text_scan"],
+    "memory": ["memory_chrono"],
+}
+# Results files RESULTS.md does not show whole: bench_translate builds translate.md from its two
+# parts; lm_mingru (the plain MinGRU row) and threads_paired are quoted in notes.
+NOT_ASSEMBLED = {"translate_multi30k", "translate_toys", "lm_mingru", "threads_paired"}
 
 
-def assemble() -> str:
-    """Join the per-area sections into RESULTS.md, in AREAS order."""
+def render(date: str | None = None) -> str:
+    """RESULTS.md's text: the per-area sections (with EXTRAS and _notes files) in AREAS order,
+    under a header dated ``date`` (default today, ISO)."""
     parts = [
         "# Benchmark results",
         "",
         "Produced by `make bench` (all areas) or `python -m benchmarks.bench_<area>` (one area),",
         "then `python -m benchmarks.run --assemble`. Ratios compare against a baseline run in the",
-        f"same process. Assembled {dt.date.today().isoformat()}.",
+        f"same process. Assembled {date or dt.date.today().isoformat()}.",
         "",
     ]
     for area in AREAS:
-        path = HERE / "results" / f"{area}.md"
-        if path.exists():
-            parts += [path.read_text(encoding="utf-8").strip(), ""]
-    text = "\n".join(parts)
+        for name in [area, *EXTRAS.get(area, [])]:
+            for stem in (name, f"{name}_notes"):
+                path = HERE / "results" / f"{stem}.md"
+                if path.exists():
+                    parts += [path.read_text(encoding="utf-8").strip(), ""]
+    return "\n".join(parts)
+
+
+def assemble() -> str:
+    """Write :func:`render`'s text to RESULTS.md and return it."""
+    text = render()
     (HERE / "RESULTS.md").write_text(text, encoding="utf-8")
     return text
 

@@ -115,15 +115,40 @@ class ResidualBlock(nn.Module):
             state = normed.new_zeros(batch, self.state_size)
         window = state[:, :self.window_size].reshape(batch, self.conv_kernel - 1, hidden)
         u = torch.cat([window.to(normed.dtype), normed], dim=1)  # (B, K - 1 + T, H), oldest first
-        mixed = self.conv_bias + sum(
-            self.conv_weight[:, k] * u[:, k:k + steps] for k in range(self.conv_kernel)
-        )
+        fused = block_kernels(u)
+        if fused is not None:
+            mixed = fused.causal_conv(u, self.conv_weight, self.conv_bias)
+        else:
+            mixed = self.conv_bias + sum(
+                self.conv_weight[:, k] * u[:, k:k + steps] for k in range(self.conv_kernel)
+            )
         cell_state = state[None, :, self.window_size:].to(mixed.dtype)
         y, h = self.rnn(mixed, initial_state=cell_state)
-        if self.dropout and self.training:
-            y = nn.functional.dropout(y, self.dropout, training=True)
+        if not (self.dropout and self.training):
+            out = x + y
+        elif fused is not None:
+            out = fused.dropout_add(x, y, self.dropout)
+        else:
+            out = x + nn.functional.dropout(y, self.dropout, training=True)
         new_window = u[:, u.shape[1] - (self.conv_kernel - 1):].reshape(batch, self.window_size)
-        return x + y, torch.cat([new_window.to(h.dtype), h[0]], dim=1)
+        return out, torch.cat([new_window.to(h.dtype), h[0]], dim=1)
+
+
+def block_kernels(u: torch.Tensor) -> Any:
+    """The kernel module whose fused convolution and dropout-add a block runs on ``u``, or None
+    for torch's ops: off the CPU, other dtypes, inside exports and torch.compile, under
+    ``RNNKIT_KERNELS=torch``, or after a kernel compile failure. The fused forms are one pass
+    over memory each where torch makes several (benchmarks/results/blocks.md), so there is no
+    size rule."""
+    from rnnkit.nn.kernels import dispatch
+
+    if u.device.type != "cpu" or u.dtype not in (torch.float32, torch.float64):
+        return None
+    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
+        return None
+    if dispatch.requested(None) == "torch":
+        return None
+    return dispatch.kernels_for("block", u.dtype)
 
 
 class ResidualBlocks(nn.Module):
@@ -200,4 +225,6 @@ def _shape_of(value: Any) -> str:
     return str(tuple(value.shape)) if isinstance(value, torch.Tensor) else type(value).__name__
 
 
-__all__ = ["DEFAULT_CONV_KERNEL", "check_block_cell", "ResidualBlock", "ResidualBlocks"]
+__all__ = [
+    "DEFAULT_CONV_KERNEL", "block_kernels", "check_block_cell", "ResidualBlock", "ResidualBlocks",
+]

@@ -30,6 +30,8 @@ from typing import Any
 
 import torch
 
+from rnnkit.nn.kernels.block_autograd import causal_conv, dropout_add
+from rnnkit.nn.kernels.block_autograd import warm_up as _warm_up_block
 from rnnkit.nn.kernels.gru import gru_backward, gru_forward
 from rnnkit.nn.kernels.lru_autograd import lru_recurrence
 from rnnkit.nn.kernels.lru_autograd import warm_up as _warm_up_lru
@@ -49,7 +51,7 @@ from rnnkit.nn.kernels.units import MIN_ROWS_PER_THREAD, work_units
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 __all__ = [
     "recurrent", "linear_recurrent", "lru_recurrence", "mlstm_recurrent", "selective_scan",
-    "warm_up", "work_units",
+    "causal_conv", "dropout_add", "warm_up", "work_units",
     "MIN_ROWS_PER_THREAD",
 ]
 
@@ -318,8 +320,12 @@ def warm_up(kind: str, dtype: torch.dtype) -> None:
     """Compile (or load from numba's on-disk cache) ``kind``'s forward and backward kernels for
     ``dtype`` by running them on a tiny problem; raises whatever numba raises. ``kind``: "rnn",
     "gru", "lstm", "mingru"/"minlstm" (:func:`linear_recurrent`), "lru" (:func:`lru_recurrence`),
-    "ssm" (:func:`selective_scan`) or "mlstm" (:func:`mlstm_recurrent`).
+    "ssm" (:func:`selective_scan`), "mlstm" (:func:`mlstm_recurrent`) or "block" (a residual
+    block's :func:`causal_conv` and :func:`dropout_add`).
     """
+    if kind == "block":
+        _warm_up_block(dtype)
+        return
     if kind == "lru":
         _warm_up_lru(dtype)
         return
