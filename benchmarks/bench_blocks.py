@@ -8,7 +8,8 @@ The step is a character language model's (B = 32 windows of T = 64 tokens, 65 sy
 forward, backward and an Adam update. "torch ops" runs the blocks' convolution as K shifted
 multiply-adds and the dropout as ``F.dropout`` plus an add (:func:`rnnkit.nn.blocks.block_kernels`
 returning None); "fused" is the shipped path. For scale, the same step of ``LanguageModel()``'s
-default stack (a 2 x 256 LSTM, oneDNN's fused kernel) is timed too.
+default stack (a 2 x 256 LSTM, oneDNN's fused kernel) is timed too. Then SelectiveSSM's training
+step with its causal convolution on ``F.conv1d`` and on the same kernel.
 """
 
 from __future__ import annotations
@@ -54,6 +55,42 @@ def _on_torch_ops(step: Callable[[], None]) -> None:
         step()
 
 
+def _ssm_step(steps: int) -> Callable[[], None]:
+    from rnnkit.nn import SelectiveSSM
+
+    torch.manual_seed(0)
+    layer = SelectiveSSM(128, 128)
+    x = torch.randn(BATCH, steps, 128, requires_grad=True)
+
+    def step() -> None:
+        out, _ = layer(x)
+        out.sum().backward()
+
+    return step
+
+
+def _ssm_on_conv1d(step: Callable[[], None]) -> None:
+    from rnnkit.nn.kernels import dispatch
+
+    real = dispatch.kernels_for
+    with mock.patch.object(dispatch, "kernels_for",
+                           lambda kind, dtype: None if kind == "block" else real(kind, dtype)):
+        step()
+
+
+def ssm_rows(repeats: int, lengths: tuple[int, ...]) -> list[list[object]]:
+    """SelectiveSSM's training step with its causal convolution on ``F.conv1d`` and on the
+    blocks' fused kernel (the layer's numba path either way)."""
+    rows: list[list[object]] = []
+    for steps in lengths:
+        step = _ssm_step(steps)
+        times = interleaved({"conv1d": functools.partial(_ssm_on_conv1d, step), "fused": step},
+                            repeats=repeats, warmup=2)
+        rows.append([steps, f"{times['conv1d'] * 1e3:.1f}", f"{times['fused'] * 1e3:.1f}",
+                     round(times["conv1d"] / times["fused"], 2)])
+    return rows
+
+
 def run(quick: bool = False) -> str:
     load = os.getloadavg()[0]
     repeats = 3 if quick else 9
@@ -78,6 +115,14 @@ def run(quick: bool = False) -> str:
         "`LanguageModel()`'s default stack (2 x 256 LSTM, oneDNN) timed in the same rounds.",
         "",
         table(["H", "torch ops ms", "fused ms", "speed-up", "fused / LSTM 2x256"], rows),
+        "",
+        "The same convolution kernel runs `SelectiveSSM`'s (Mamba's) causal convolution when the "
+        f"layer runs numba. Training step (forward, backward) of `SelectiveSSM(128, 128)`, "
+        f"B={BATCH}, float32, ms, medians of interleaved repeats, the convolution on `F.conv1d` "
+        "(grouped, with two transposes) and on the kernel:",
+        "",
+        table(["T", "F.conv1d ms", "fused ms", "speed-up"],
+              ssm_rows(repeats, (128,) if quick else (128, 512))),
         "",
         f"Machine: {machine()}; 1-minute load {load:.2f} before.",
         "",

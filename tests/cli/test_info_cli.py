@@ -48,7 +48,7 @@ def test_info_compile_builds_every_kernel_for_both_dtypes() -> None:
     assert status["failure"] is None
     assert sorted(status["compiled"]) == sorted(
         f"{kind}/{dtype}"
-        for kind in ("rnn", "gru", "lstm", "mingru", "minlstm", "lru", "ssm", "mlstm")
+        for kind in ("rnn", "gru", "lstm", "mingru", "minlstm", "lru", "ssm", "mlstm", "block")
         for dtype in ("float32", "float64")
     )
     assert all(isinstance(s, float) and s >= 0 for s in status["compiled"].values())

@@ -57,6 +57,17 @@ def test_fused_scan_equals_the_torch_ops_in_float64_two_layers_both_directions(
         assert torch.equal(got[1][:, 2], h0[:, 2])  # an empty sequence keeps its state
 
 
+def test_without_a_conv_bias_the_fused_conv_matches_too() -> None:
+    """bias=False: the fused path runs the blocks' convolution kernel with a zero bias."""
+    fused, reference = _pair(torch.float64, bias=False)
+    assert fused.cell().conv_bias is None
+    torch.manual_seed(3)
+    x = torch.randn(4, 9, 3, dtype=torch.float64)
+    h0 = torch.randn(1, 4, fused.cell().state_size, dtype=torch.float64) * 0.5
+    for a, b in zip(_run(fused, x, h0), _run(reference, x, h0), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=TOL)
+
+
 def _scan_inputs(dtype: torch.dtype, batch: int, steps: int, channels: int, units: int) -> list:
     torch.manual_seed(2)
     return [

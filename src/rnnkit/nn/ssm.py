@@ -66,6 +66,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.nn.cells import LayerWeights, _positive_int
+from rnnkit.nn.kernels import dispatch
 from rnnkit.nn.layers import Parts, RecurrentLayer
 from rnnkit.nn.masking import mask_from_lengths
 from rnnkit.nn.scan import linear_scan
@@ -257,8 +258,7 @@ class SelectiveSSMCell(ScanCell):
         x_in, z = xp.split(e, dim=-1)
         conv, h0 = self.split_state(state)
         inputs = torch.cat([conv, x_in], dim=1)  # (B, K-1+T, E)
-        u = F.conv1d(inputs.transpose(1, 2), self.conv_weight[:, None], self.conv_bias, groups=e)
-        u = F.silu(u.transpose(1, 2))  # (B, T, E)
+        u = F.silu(self._causal_conv(inputs, fused=kernels is not None))  # (B, T, E)
         delta, b_in, c_out = self._selection(u)
         if kernels is not None:
             full = xp.new_full((batch,), steps, dtype=torch.int64) if lengths is None else lengths
@@ -272,6 +272,19 @@ class SelectiveSSMCell(ScanCell):
             out = torch.where(real, out, out.new_zeros(()))
         return out, torch.cat([self._last_inputs(inputs, lengths).flatten(1), h_last.flatten(1)],
                               dim=-1)
+
+    def _causal_conv(self, inputs: torch.Tensor, *, fused: bool) -> torch.Tensor:
+        """The depthwise causal conv over (window + x') (B, K-1+T, E) -> (B, T, E): on the
+        residual blocks' fused kernel when the layer runs numba (one pass where ``F.conv1d``'s
+        grouped convolution makes several, with two transposes), else ``F.conv1d``."""
+        block = dispatch.kernels_for("block", inputs.dtype) if fused else None
+        if block is not None:
+            bias = self.conv_bias if self.conv_bias is not None else inputs.new_zeros(
+                inputs.shape[2])
+            return block.causal_conv(inputs, self.conv_weight, bias)  # type: ignore[no-any-return]
+        u = F.conv1d(inputs.transpose(1, 2), self.conv_weight[:, None], self.conv_bias,
+                     groups=inputs.shape[2])
+        return u.transpose(1, 2)
 
     def _torch_scan(
         self, u: torch.Tensor, delta: torch.Tensor, b_in: torch.Tensor, c_out: torch.Tensor,

@@ -24,6 +24,8 @@ import torch
 from rnnkit.nn.kernels import dispatch, threads
 
 KINDS = ("rnn", "gru", "lstm", "mingru", "minlstm", "lru", "ssm", "mlstm")
+#: What ``compile=True`` builds: every layer's kernels and the residual blocks' (no size rule).
+COMPILED_KINDS = (*KINDS, "block")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -55,7 +57,7 @@ def kernel_status(compile: bool = False) -> dict[str, Any]:
     }
     if compile:
         compiled: dict[str, float | None] = {}
-        for kind in KINDS:
+        for kind in COMPILED_KINDS:
             for name, dtype in DTYPES.items():
                 started = time.perf_counter()
                 module = dispatch.kernels_for(kind, dtype)
