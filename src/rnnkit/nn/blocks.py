@@ -142,11 +142,7 @@ def block_kernels(u: torch.Tensor) -> Any:
     size rule."""
     from rnnkit.nn.kernels import dispatch
 
-    if u.device.type != "cpu" or u.dtype not in (torch.float32, torch.float64):
-        return None
-    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
-        return None
-    if dispatch.requested(None) == "torch":
+    if not dispatch.kernels_can_run(u) or dispatch.requested(None) == "torch":
         return None
     return dispatch.kernels_for("block", u.dtype)
 

@@ -704,10 +704,8 @@ class RecurrentLayer(nn.Module):
         """The loaded kernel module when this call should run on numba, else None."""
         if not self.kernel_kind:
             return None
-        if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        if not dispatch.kernels_can_run(x):
             return None
-        if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
-            return None  # exports (ONNX, TorchScript) and torch.compile trace torch's ops
         # Only a speed choice (the kernels do autograd too), so the first weight stands for all.
         names = self._flat_names[0]  # empty for cells with their own names (SelectiveSSM)
         weight = self._parameters[names[0]] if names else next(self.parameters(), None)

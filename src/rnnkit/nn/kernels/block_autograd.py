@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -42,14 +43,11 @@ _DROPOUT_BACKWARD: Any = block.dropout_backward
 MIN_PARALLEL_VALUES = 1 << 16
 
 
-def _run(kernel: Any, batch: int, values: int, *arrays: Any) -> None:
-    """``kernel(*head, row_start, row_stop, *tail)`` over blocks of rows; ``arrays`` holds the
-    arguments with ``None`` where the row range goes."""
-    cut = next(i for i, a in enumerate(arrays) if a is None)
-    head, tail = arrays[:cut], arrays[cut + 1:]
+def _over_rows(batch: int, values: int, work: Callable[[int, int], Any]) -> None:
+    """``work(row_start, row_stop)`` over blocks of rows, on torch's threads unless the call is
+    too small to split."""
     threads = 1 if values < MIN_PARALLEL_VALUES else torch.get_num_threads()
-    run_units(lambda unit: kernel(*head, unit[1], unit[2], *tail),
-              work_units(batch, 1, threads), threads)
+    run_units(lambda unit: work(unit[1], unit[2]), work_units(batch, 1, threads), threads)
 
 
 class CausalConvFunction(torch.autograd.Function):
@@ -62,8 +60,9 @@ class CausalConvFunction(torch.autograd.Function):
         steps = padded - weight.shape[1] + 1
         weight_kh = weight.t().contiguous()
         out = u.new_empty(batch, steps, hidden)
-        _run(_CONV_FORWARD, batch, out.numel(), as_array(u), as_array(weight_kh),
-             as_array(bias), None, as_array(out))
+        u_n, weight_n, bias_n, out_n = (as_array(t) for t in (u, weight_kh, bias, out))
+        _over_rows(batch, out.numel(),
+                   lambda start, stop: _CONV_FORWARD(u_n, weight_n, bias_n, start, stop, out_n))
         ctx.save_for_backward(u, weight_kh)
         return out
 
@@ -76,9 +75,10 @@ class CausalConvFunction(torch.autograd.Function):
         du = torch.empty_like(u)
         dweight_parts = u.new_empty(groups, *weight_kh.shape)
         dbias_parts = u.new_empty(groups, u.shape[2])
-        _run(_CONV_BACKWARD, batch, dout.numel(), as_array(dout), as_array(u),
-             as_array(weight_kh), None, as_array(du), as_array(dweight_parts),
-             as_array(dbias_parts))
+        inputs = [as_array(t) for t in (dout, u, weight_kh)]
+        outputs = [as_array(t) for t in (du, dweight_parts, dbias_parts)]
+        _over_rows(batch, dout.numel(),
+                   lambda start, stop: _CONV_BACKWARD(*inputs, start, stop, *outputs))
         return du, dweight_parts.sum(0).t(), dbias_parts.sum(0)
 
 
@@ -94,8 +94,9 @@ class DropoutAddFunction(torch.autograd.Function):
                 seed: int) -> torch.Tensor:
         out = torch.empty_like(x)
         options = (seed, _threshold(p), 1.0 / (1.0 - p))
-        _run(_DROPOUT_FORWARD, x.shape[0], x.numel(), as_array(x), as_array(y), *options, None,
-             as_array(out))
+        x_n, y_n, out_n = as_array(x), as_array(y), as_array(out)
+        _over_rows(x.shape[0], x.numel(),
+                   lambda start, stop: _DROPOUT_FORWARD(x_n, y_n, *options, start, stop, out_n))
         ctx.options = options
         return out
 
@@ -103,8 +104,9 @@ class DropoutAddFunction(torch.autograd.Function):
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         dout = dout.contiguous()
         dy = torch.empty_like(dout)
-        _run(_DROPOUT_BACKWARD, dout.shape[0], dout.numel(), as_array(dout), *ctx.options, None,
-             as_array(dy))
+        dout_n, dy_n = as_array(dout), as_array(dy)
+        _over_rows(dout.shape[0], dout.numel(),
+                   lambda start, stop: _DROPOUT_BACKWARD(dout_n, *ctx.options, start, stop, dy_n))
         return dout, dy, None, None
 
 

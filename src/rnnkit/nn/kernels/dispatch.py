@@ -100,6 +100,15 @@ def requested(layer_choice: str | None) -> str:
     return value
 
 
+def kernels_can_run(x: torch.Tensor) -> bool:
+    """Whether a numba kernel may take ``x`` at all: a CPU float32/float64 tensor, outside
+    exports (ONNX, TorchScript) and torch.compile, which trace torch's ops."""
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return False
+    return not (torch.jit.is_tracing() or torch.jit.is_scripting()
+                or torch.compiler.is_compiling())
+
+
 def numba_preferred(kind: str, hidden_size: int) -> bool:
     """The measured size rule: True where the numba kernels train faster than torch's path."""
     return hidden_size <= NUMBA_MAX_HIDDEN[kind]
